@@ -1,0 +1,45 @@
+"""`vinarag eval ...` subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from tools.settings import Settings
+
+
+def _retrieval(args: argparse.Namespace, settings: Settings) -> int:
+    from evals.retrieval_benchmark import format_table, run_benchmark
+
+    result = run_benchmark(
+        settings, Path(args.corpus), Path(args.queries), args.k, args.limit, progress=not args.quiet
+    )
+    print(format_table(result))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(
+            json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8"
+        )
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("eval", help="benchmarks and evaluations")
+    evals = parser.add_subparsers(dest="eval_command", metavar="EVAL", required=True)
+    p = evals.add_parser(
+        "retrieval",
+        help="retrieval benchmark: this system vs bm25s, side by side",
+        description="Indexes the corpus into a temporary in-memory store (never yours), runs "
+        "every query through retrieval + rerank, and prints R@1 R@5 R@k MRR@k nDCG@k and "
+        "latency for this system and a bm25s baseline.",
+    )
+    p.add_argument("--corpus", required=True, help='corpus.jsonl: {"id","title","text"} lines')
+    p.add_argument(
+        "--queries", required=True, help='queries.jsonl: {"id","question","positive_ids"} lines'
+    )
+    p.add_argument("--k", type=int, default=10, help="cut-off for recall/MRR/nDCG (default 10)")
+    p.add_argument("--limit", type=int, default=None, help="only the first N queries")
+    p.add_argument("--json", default=None, metavar="OUT", help="write the figures as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_retrieval)

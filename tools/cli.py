@@ -1,0 +1,49 @@
+"""`vinarag`: the command line. Each layer registers its own subcommands through the
+`vinarag.commands` entry points (pyproject.toml), so this module never imports the layers above
+`tools/` and `vinarag --help` still lists every command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from importlib.metadata import entry_points
+
+from tools.logs import configure_logging
+from tools.settings import SettingsError, load_settings
+
+log = logging.getLogger("vinarag")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vinarag",
+        description="VinaSmol RAG: Vietnamese question answering over your own documents.",
+    )
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for entry in sorted(entry_points(group="vinarag.commands"), key=lambda e: e.name):
+        entry.load()(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"vinarag: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(args.log_level or settings.log_level)
+    try:
+        return int(args.func(args, settings) or 0)
+    except SettingsError as exc:
+        log.error("%s", exc)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

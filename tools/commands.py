@@ -1,0 +1,141 @@
+"""Knowledge-base subcommands: ingest, delete, documents, search, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from tools.ingest.pipeline import ingest_paths
+from tools.kb.factory import build_knowledge_base, build_retrieval_stack
+from tools.settings import Settings
+
+log = logging.getLogger("vinarag")
+DEMO_DIR = Path(__file__).resolve().parent / "demo"
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    kb = build_knowledge_base(settings)
+    try:
+        report = ingest_paths([Path(p) for p in args.paths], kb, settings, progress=not args.quiet)
+    finally:
+        kb.client.close()
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    for source, reason in report.failed:
+        print(f"FAILED  {source}: {reason}", file=sys.stderr)
+    for source, reason in report.skipped:
+        print(f"SKIPPED {source}: {reason}", file=sys.stderr)
+    for source, reason in report.warnings:
+        print(f"WARNING {source}: {reason}", file=sys.stderr)
+    print(report.summary(), file=sys.stderr)
+    return 0 if report.accepted else 1
+
+
+def _delete(args: argparse.Namespace, settings: Settings) -> int:
+    kb = build_knowledge_base(settings, dense=None)
+    try:
+        missing = []
+        for doc_id in args.doc_ids:
+            removed = kb.delete_document(doc_id)
+            if removed:
+                print(f"deleted {doc_id} ({removed} chunks)")
+            else:
+                missing.append(doc_id)
+                print(f"no document with id {doc_id}", file=sys.stderr)
+        return 1 if missing else 0
+    finally:
+        kb.client.close()
+
+
+def _documents(args: argparse.Namespace, settings: Settings) -> int:
+    kb = build_knowledge_base(settings, dense=None)
+    try:
+        docs = kb.list_documents()
+        stats = kb.stats()
+    finally:
+        kb.client.close()
+    if args.json:
+        print(
+            json.dumps({"version": stats.version, "documents": docs}, ensure_ascii=False, indent=2)
+        )
+        return 0
+    for doc in docs:
+        print(f"{doc['doc_id']}\t{doc['chunks']} chunks\t{doc.get('title', '')}")
+    print(f"{len(docs)} documents, {stats.chunks} chunks, corpus version {stats.version}")
+    return 0
+
+
+def _print_hits(question: str, stack, settings: Settings, top_n: int) -> None:
+    hits = stack.retriever.retrieve(question)
+    hits = stack.reranker.rerank(question, hits, top_n)
+    if not hits:
+        print("(không tìm thấy đoạn nào phù hợp)")
+    for rank, hit in enumerate(hits, start=1):
+        text = hit.text if len(hit.text) <= 300 else hit.text[:297] + "..."
+        print(f"[{rank}] {hit.title} ({hit.doc_id}, score {hit.score:.3f})\n    {text}")
+
+
+def _search(args: argparse.Namespace, settings: Settings) -> int:
+    stack = build_retrieval_stack(settings)
+    top_n = args.top_n or settings.rerank.top_n
+    try:
+        if args.question:
+            _print_hits(" ".join(args.question), stack, settings, top_n)
+            return 0
+        print("Hỏi về các tài liệu (Ctrl-D để thoát). Mode: retrieval only.", file=sys.stderr)
+        for line in sys.stdin:
+            if line.strip():
+                _print_hits(line.strip(), stack, settings, top_n)
+        return 0
+    finally:
+        stack.close()
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    kb = build_knowledge_base(settings)
+    try:
+        if kb.count() and not args.force:
+            log.info("knowledge base already holds %d chunks: demo not loaded", kb.count())
+            return 0
+        report = ingest_paths([DEMO_DIR / "documents.jsonl"], kb, settings, progress=True)
+        print(report.summary(), file=sys.stderr)
+        return 0 if report.accepted else 1
+    finally:
+        kb.client.close()
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "ingest",
+        help="add or update documents (.txt .md .html .pdf .docx .jsonl, files or folders)",
+        description="Load, clean, chunk and index documents. Re-ingesting an unchanged file "
+        "changes nothing; a changed file replaces its chunks. Exits 1 only when nothing went in.",
+    )
+    p.add_argument("paths", nargs="+", help="files or folders")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_ingest)
+
+    p = subparsers.add_parser("delete", help="remove documents by id")
+    p.add_argument("doc_ids", nargs="+", metavar="DOC_ID")
+    p.set_defaults(func=_delete)
+
+    p = subparsers.add_parser("documents", help="list the documents in the knowledge base")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_documents)
+
+    p = subparsers.add_parser(
+        "search",
+        help="show the passages retrieval + rerank find for a question",
+        description="Without a question, reads questions from standard input, one per line.",
+    )
+    p.add_argument("question", nargs="*")
+    p.add_argument("--top-n", type=int, default=None)
+    p.set_defaults(func=_search)
+
+    p = subparsers.add_parser("demo", help="load the bundled demo knowledge base if empty")
+    p.add_argument("--force", action="store_true", help="load even if documents are present")
+    p.set_defaults(func=_demo)

@@ -1,0 +1,160 @@
+"""Ingestion: files -> documents -> clean -> language check -> chunks -> knowledge base.
+
+Bad input never stops the batch: each file that cannot be used is reported with its reason and
+the rest go in. The report says what was added, replaced, left unchanged, skipped and failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from tools.ingest.chunk import chunk_document
+from tools.ingest.documents import Chunk, Document
+from tools.ingest.loaders import LOADERS, LoadError, load_file
+from tools.kb.store import KnowledgeBase
+from tools.settings import Settings
+from tools.text.clean import clean_text
+from tools.text.language import vietnamese_score
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    chunks: int = 0
+    corpus_version: int = 0
+
+    @property
+    def accepted(self) -> int:
+        return len(self.added) + len(self.replaced) + len(self.unchanged)
+
+    def summary(self) -> str:
+        return (
+            f"ingested {len(self.added)} new, {len(self.replaced)} replaced, "
+            f"{len(self.unchanged)} unchanged ({self.chunks} chunks written); "
+            f"skipped {len(self.skipped)}, failed {len(self.failed)}; "
+            f"corpus version {self.corpus_version}"
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "added": self.added,
+            "replaced": self.replaced,
+            "unchanged": self.unchanged,
+            "skipped": [{"source": s, "reason": r} for s, r in self.skipped],
+            "failed": [{"source": s, "reason": r} for s, r in self.failed],
+            "warnings": [{"source": s, "reason": r} for s, r in self.warnings],
+            "chunks": self.chunks,
+            "corpus_version": self.corpus_version,
+        }
+
+
+def find_files(paths: Iterable[Path], report: IngestReport) -> list[Path]:
+    """Files under the given paths (folders recursively, hidden entries left out)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                relative = child.relative_to(path)
+                if any(part.startswith(".") for part in relative.parts) or not child.is_file():
+                    continue
+                if child.suffix.lower() in LOADERS:
+                    files.append(child)
+                else:
+                    report.skipped.append((str(child), f"unsupported file type {child.suffix}"))
+        elif path.is_file():
+            files.append(path)
+        else:
+            report.failed.append((str(path), "no such file or folder"))
+    return files
+
+
+def prepare(document: Document, settings: Settings, report: IngestReport) -> list[Chunk] | None:
+    """Clean, check the language and chunk one document; None when it must not go in."""
+    document.text = clean_text(document.text)
+    document.title = clean_text(document.title) or document.doc_id
+    if not document.text:
+        report.skipped.append((document.source, "empty: no text after cleanup"))
+        return None
+    score = vietnamese_score(document.text)
+    document.metadata.setdefault("language_score", round(score, 3))
+    if score < settings.ingest.min_vietnamese_score:
+        reason = f"not Vietnamese (language score {score:.2f})"
+        if settings.ingest.skip_non_vietnamese:
+            report.skipped.append((document.source, reason))
+            return None
+        report.warnings.append((document.source, reason))
+    return chunk_document(document, settings.chunking.size, settings.chunking.overlap)
+
+
+def ingest_documents(
+    documents: Sequence[Document],
+    kb: KnowledgeBase,
+    settings: Settings,
+    report: IngestReport | None = None,
+    progress: bool = False,
+) -> IngestReport:
+    report = report or IngestReport()
+    prepared: list[tuple[Document, list[Chunk]]] = []
+    seen: set[str] = set()
+    for document in documents:
+        if document.doc_id in seen:
+            report.skipped.append(
+                (document.source, f"duplicate id {document.doc_id} in this batch")
+            )
+            continue
+        seen.add(document.doc_id)
+        chunks = prepare(document, settings, report)
+        if chunks:
+            prepared.append((document, chunks))
+    size = max(settings.ingest.batch_size, 1)
+    bar = tqdm(total=len(prepared), desc="indexing", unit="doc", disable=not progress)
+    for start in range(0, len(prepared), size):
+        batch = prepared[start : start + size]
+        statuses = kb.upsert(batch)
+        for document, chunks in batch:
+            status = statuses[document.doc_id]
+            getattr(report, status).append(document.doc_id)
+            if status != "unchanged":
+                report.chunks += len(chunks)
+        bar.update(len(batch))
+    bar.close()
+    report.corpus_version = kb.corpus_version
+    return report
+
+
+def ingest_paths(
+    paths: Sequence[Path], kb: KnowledgeBase, settings: Settings, progress: bool = True
+) -> IngestReport:
+    report = IngestReport()
+    documents: list[Document] = []
+    limit = settings.ingest.max_file_mb * 1024 * 1024
+    for path in tqdm(find_files(paths, report), desc="loading", unit="file", disable=not progress):
+        try:
+            if path.stat().st_size > limit:
+                raise LoadError(f"too large: over ingest.max_file_mb={settings.ingest.max_file_mb}")
+            if path.stat().st_size == 0:
+                raise LoadError("empty: 0 bytes")
+            loaded = load_file(path)
+        except LoadError as exc:
+            report.failed.append((str(path), str(exc)))
+            log.warning("%s: %s", path, exc)
+            continue
+        except Exception as exc:  # a loader bug must not lose the rest of the batch
+            report.failed.append((str(path), f"{type(exc).__name__}: {exc}"))
+            log.exception("%s: unexpected error", path)
+            continue
+        documents.extend(loaded.documents)
+        report.failed.extend((str(path), problem) for problem in loaded.problems)
+    return ingest_documents(documents, kb, settings, report, progress=progress)

@@ -1,0 +1,28 @@
+"""Process-wide logging set-up for the command line and the server."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+TELEMETRY_OFF = {
+    "RAGAS_DO_NOT_TRACK": "true",
+    "ANONYMIZED_TELEMETRY": "False",
+    "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+    "LANGGRAPH_NO_VERSION_CHECK": "true",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def configure_logging(level: str = "INFO") -> None:
+    for name, value in TELEMETRY_OFF.items():
+        os.environ.setdefault(name, value)
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        force=True,
+    )
+    quiet = max(logging.WARNING, logging.getLevelName(level))
+    for noisy in ("httpx", "urllib3", "sentence_transformers", "transformers", "filelock", "bm25s"):
+        logging.getLogger(noisy).setLevel(quiet)

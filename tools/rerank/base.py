@@ -1,0 +1,22 @@
+"""The reranker interface the graph's rerank node calls."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from tools.kb.results import RetrievedChunk
+
+
+class Reranker(Protocol):
+    name: str
+
+    def rerank(self, query: str, chunks: list[RetrievedChunk], top_n: int) -> list[RetrievedChunk]:
+        """Best first, at most top_n; each chunk's score replaced by the reranker's."""
+        ...
+
+
+class NoRerank:
+    name = "none"
+
+    def rerank(self, query: str, chunks: list[RetrievedChunk], top_n: int) -> list[RetrievedChunk]:
+        return chunks[:top_n]

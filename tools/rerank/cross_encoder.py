@@ -1,0 +1,27 @@
+"""Cross-encoder reranking (sentence-transformers) for when a model is configured."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from tools.kb.results import RetrievedChunk
+
+
+class CrossEncoderReranker:
+    name = "cross_encoder"
+
+    def __init__(self, model_name_or_path: str, device: str = "cpu", batch_size: int = 32) -> None:
+        from sentence_transformers import CrossEncoder
+
+        self.model = CrossEncoder(model_name_or_path, device=device)
+        self.model_name = model_name_or_path
+        self.batch_size = batch_size
+
+    def rerank(self, query: str, chunks: list[RetrievedChunk], top_n: int) -> list[RetrievedChunk]:
+        if not chunks:
+            return []
+        pairs = [(query, f"{c.title}. {c.text}") for c in chunks]
+        scores = self.model.predict(pairs, batch_size=self.batch_size, show_progress_bar=False)
+        ranked = [replace(c, score=float(s)) for c, s in zip(chunks, scores, strict=True)]
+        ranked.sort(key=lambda c: (-c.score, c.point_id))
+        return ranked[:top_n]

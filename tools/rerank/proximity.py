@@ -1,0 +1,60 @@
+"""Model-free reranking by query-term proximity.
+
+BM25 scores terms wherever they fall; an answer passage tends to hold the question's rarer terms
+close together. Each candidate gains `weight x` the largest IDF share of distinct query terms
+found inside any window of `window` syllables. IDF comes from the candidate pool itself, which
+measured as well as corpus IDF and needs no term statistics from the store.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import replace
+
+from tools.kb.results import RetrievedChunk
+from tools.text.tokenize import syllables
+
+
+def window_coverage(tokens: list[str], weights: dict[str, float], window: int) -> float:
+    """Largest weighted share of distinct query terms inside any `window` consecutive tokens."""
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    hits = [(i, t) for i, t in enumerate(tokens) if t in weights]
+    best = 0.0
+    inside: Counter[str] = Counter()
+    left = 0
+    for position, term in hits:
+        inside[term] += 1
+        while hits[left][0] <= position - window:
+            old = hits[left][1]
+            inside[old] -= 1
+            if not inside[old]:
+                del inside[old]
+            left += 1
+        best = max(best, sum(weights[t] for t in inside))
+    return best / total
+
+
+class ProximityReranker:
+    name = "proximity"
+
+    def __init__(self, window: int = 12, weight: float = 0.2) -> None:
+        self.window = window
+        self.weight = weight
+
+    def rerank(self, query: str, chunks: list[RetrievedChunk], top_n: int) -> list[RetrievedChunk]:
+        if not chunks:
+            return []
+        query_terms = set(syllables(query))
+        chunk_tokens = [syllables(f"{c.title} . {c.text}") for c in chunks]
+        df = Counter(t for tokens in chunk_tokens for t in set(tokens) if t in query_terms)
+        n = len(chunks)
+        weights = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in query_terms}
+        scored = [
+            replace(c, score=c.score + self.weight * window_coverage(tokens, weights, self.window))
+            for c, tokens in zip(chunks, chunk_tokens, strict=True)
+        ]
+        scored.sort(key=lambda c: (-c.score, c.point_id))
+        return scored[:top_n]

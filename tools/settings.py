@@ -1,0 +1,177 @@
+"""All tunable settings in one pydantic-settings class.
+
+Precedence, highest first: arguments to `Settings(...)`, `VINARAG_*` environment variables
+(nested with `__`, e.g. `VINARAG_RETRIEVAL__TOP_K=5`), the YAML file named by `VINARAG_CONFIG`
+(default `configs/default.yaml`), then the defaults below. `QDRANT_URL` and `QDRANT_API_KEY` are
+also read, as the Qdrant tools name them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG = REPO_ROOT / "configs" / "default.yaml"
+
+
+def _looks_like_path(value: str) -> bool:
+    return value.startswith(("/", "./", "../", "~")) or os.sep + os.sep in value
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class QdrantSettings(_Section):
+    url: str | None = None  # None: embedded local mode on disk under data_dir
+    api_key: str | None = None
+    collection: str = "vinarag"
+    timeout_s: float = Field(10.0, gt=0)
+
+
+class ChunkingSettings(_Section):
+    size: int = Field(900, ge=100, description="target chunk length in characters")
+    overlap: int = Field(150, ge=0, description="characters of trailing sentences repeated")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> ChunkingSettings:
+        if self.overlap >= self.size:
+            raise ValueError(f"overlap ({self.overlap}) must be smaller than size ({self.size})")
+        return self
+
+
+class IngestSettings(_Section):
+    skip_non_vietnamese: bool = False
+    min_vietnamese_score: float = Field(0.3, ge=0, le=1)
+    max_file_mb: float = Field(50, gt=0)
+    batch_size: int = Field(64, ge=1)
+
+
+class SparseSettings(_Section):
+    k1: float = Field(1.2, ge=0)
+    b: float = Field(0.75, ge=0, le=1)
+    index_title: bool = True
+    bigram_weight: float = Field(0.3, ge=0, le=1, description="0 turns the bigram view off")
+
+
+class DenseSettings(_Section):
+    model: str | None = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
+    device: str = "cpu"
+    batch_size: int = Field(32, ge=1)
+    allow_download: bool = False  # false: only models already on disk (HF_HUB_OFFLINE=1)
+
+    @field_validator("model")
+    @classmethod
+    def _local_path_exists(cls, value: str | None) -> str | None:
+        if value and _looks_like_path(value) and not Path(value).expanduser().exists():
+            raise ValueError(f"model path does not exist: {value}")
+        return value or None
+
+
+class RetrievalSettings(_Section):
+    top_k: int = Field(10, ge=1, le=200)
+    candidate_k: int = Field(30, ge=1, le=1000, description="per-view candidates before fusion")
+    mode: Literal["hybrid", "sparse", "dense"] = "hybrid"
+    dense_weight: float = Field(0.0, ge=0, le=1)
+
+
+class RerankSettings(_Section):
+    kind: Literal["proximity", "cross_encoder", "none"] = "proximity"
+    model: str | None = None  # cross-encoder name or local path
+    top_n: int = Field(5, ge=1, le=100)
+    window: int = Field(12, ge=2, le=200)
+    weight: float = Field(0.2, ge=0)
+
+    @field_validator("model")
+    @classmethod
+    def _local_path_exists(cls, value: str | None) -> str | None:
+        if value and _looks_like_path(value) and not Path(value).expanduser().exists():
+            raise ValueError(f"model path does not exist: {value}")
+        return value or None
+
+    @model_validator(mode="after")
+    def _model_for_cross_encoder(self) -> RerankSettings:
+        if self.kind == "cross_encoder" and not self.model:
+            raise ValueError("kind 'cross_encoder' needs rerank.model (a name or local path)")
+        return self
+
+
+class Settings(BaseSettings):
+    """The whole configuration; one instance per process, built by `get_settings()`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VINARAG_", env_nested_delimiter="__", extra="forbid", yaml_file_encoding="utf-8"
+    )
+
+    data_dir: Path = Path("data")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    qdrant: QdrantSettings = QdrantSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    ingest: IngestSettings = IngestSettings()
+    sparse: SparseSettings = SparseSettings()
+    dense: DenseSettings = DenseSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    rerank: RerankSettings = RerankSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_service_env(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            qdrant = dict(data.get("qdrant") or {})
+            if qdrant.get("url") is None and os.environ.get("QDRANT_URL"):
+                qdrant["url"] = os.environ["QDRANT_URL"]
+            if qdrant.get("api_key") is None and os.environ.get("QDRANT_API_KEY"):
+                qdrant["api_key"] = os.environ["QDRANT_API_KEY"]
+            if qdrant:
+                data = {**data, "qdrant": qdrant}
+        return data
+
+    @property
+    def qdrant_path(self) -> Path:
+        return self.data_dir / "qdrant"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config = Path(os.environ.get("VINARAG_CONFIG", DEFAULT_CONFIG))
+        yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=config)
+        return init_settings, env_settings, yaml_source
+
+
+class SettingsError(RuntimeError):
+    """A setting has a wrong value; the message names it and its environment variable."""
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = ".".join(str(p) for p in error["loc"] if not str(p).startswith("function-after"))
+    env = "VINARAG_" + "__".join(str(p).upper() for p in error["loc"] if isinstance(p, str))
+    got = error.get("input")
+    got_text = "" if isinstance(got, dict) else f" (got {got!r})"
+    return f"invalid setting {loc or '<root>'} ({env}): {error['msg']}{got_text}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning validation errors into one clear line per bad setting."""
+    config = Path(os.environ.get("VINARAG_CONFIG", DEFAULT_CONFIG))
+    if "VINARAG_CONFIG" in os.environ and not config.is_file():
+        raise SettingsError(f"invalid setting VINARAG_CONFIG: no such file {config}")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError("; ".join(_describe(e) for e in exc.errors())) from None

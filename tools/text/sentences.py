@@ -1,0 +1,45 @@
+"""Vietnamese sentence boundaries, so chunks and extractive answers never cut a sentence.
+
+A period ends a sentence when followed by space and a capital letter, digit, quote or bracket,
+except after common abbreviations ("TP.", "v.v.", "TS.") or inside numbers ("1.000", "3.5").
+"""
+
+from __future__ import annotations
+
+import re
+
+_ABBREVIATIONS = {
+    "tp", "tt", "q", "p", "ts", "ths", "gs", "pgs", "bs", "ks", "ô", "bà", "st", "vd", "v.v",
+    "tr", "no", "mr", "mrs", "dr", "co", "ltd", "inc", "jr", "sr", "tx", "h",
+}  # fmt: skip
+_CANDIDATE = re.compile(r"([.!?…]+[\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[A-ZÀ-Ỹ0-9Đ])")
+_NEWLINES = re.compile(r"\n\s*\n+")
+
+
+def _ends_with_abbreviation(text: str) -> bool:
+    match = re.search(r"(\S+)[.]$", text)
+    if not match:
+        return False
+    word = match.group(1).lower().strip("(\"'“")
+    return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split a text into sentences; paragraph breaks always end a sentence."""
+    sentences: list[str] = []
+    for paragraph in _NEWLINES.split(text):
+        paragraph = " ".join(paragraph.split())
+        if not paragraph:
+            continue
+        start = 0
+        for match in _CANDIDATE.finditer(paragraph):
+            end = match.end(1)
+            piece = paragraph[start:end]
+            if match.group(1).startswith(".") and _ends_with_abbreviation(piece):
+                continue
+            sentences.append(piece.strip())
+            start = match.end()
+        tail = paragraph[start:].strip()
+        if tail:
+            sentences.append(tail)
+    return sentences
