@@ -3,7 +3,8 @@
 BM25 scores terms wherever they fall; an answer passage tends to hold the question's rarer terms
 close together. Each candidate gains `weight x` the largest IDF share of distinct query terms
 found inside any window of `window` syllables. IDF comes from the candidate pool itself, which
-measured as well as corpus IDF and needs no term statistics from the store.
+measured as well as corpus IDF and needs no term statistics from the store; query terms that no
+candidate holds are left out.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class ProximityReranker:
         chunk_tokens = [syllables(f"{c.title} . {c.text}") for c in chunks]
         df = Counter(t for tokens in chunk_tokens for t in set(tokens) if t in query_terms)
         n = len(chunks)
-        weights = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in query_terms}
+        # Terms no candidate holds cannot separate candidates: they are left out of the share.
+        weights = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
         scored = [
             replace(c, score=c.score + self.weight * window_coverage(tokens, weights, self.window))
             for c, tokens in zip(chunks, chunk_tokens, strict=True)

@@ -18,6 +18,9 @@ _TONES = {"\u0300", "\u0301", "\u0309", "\u0303", "\u0323"}
 _VOWELS = set("aăâeêioôơuưy")
 # Vowels whose own diacritic (breve, circumflex, horn) attracts the tone.
 _MARKED = set("ăâêôơư")
+# Only syllables that can be Vietnamese are touched ("café", "Zürich" are left as they are).
+_FINALS = {"", "c", "ch", "m", "n", "ng", "nh", "p", "t"}
+_FOREIGN = set("fjwz")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SPACE = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
 
@@ -59,6 +62,8 @@ def _tone_index(bases: list[str]) -> int | None:
             cluster.append(i)
         else:
             break
+    if any(c in _FOREIGN for c in lower) or "".join(lower[cluster[-1] + 1 :]) not in _FINALS:
+        return None
     marked = [i for i in cluster if lower[i] in _MARKED]
     if marked:
         return marked[-1]

@@ -1,0 +1,89 @@
+import unicodedata
+
+import pytest
+
+from tools.text.clean import clean_text
+from tools.text.language import is_vietnamese, vietnamese_score
+from tools.text.normalize import match_key, normalize, normalize_syllable
+from tools.text.sentences import split_sentences
+from tools.text.tokenize import bigrams, syllables
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("hoà", "hòa"),
+        ("thuỷ", "thủy"),
+        ("khoẻ", "khỏe"),
+        ("Hoà Bình", "Hòa Bình"),
+        ("Thuỵ Điển", "Thụy Điển"),
+        ("loà xoà", "lòa xòa"),
+        ("HOÀ", "HÒA"),
+    ],
+)
+def test_old_and_new_tone_placement_match(a: str, b: str) -> None:
+    assert normalize(a) == normalize(b)
+    assert match_key(a) == match_key(b.lower())
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        "hoàng",
+        "toán",
+        "người",
+        "thuở",
+        "khuỷu",
+        "mùa",
+        "giếng",
+        "quốc",
+        "quý",
+        "gì",
+        "ngoài",
+        "giữ",
+    ],
+)
+def test_well_placed_tones_are_left_alone(word: str) -> None:
+    assert normalize_syllable(word) == word
+
+
+def test_decomposed_unicode_becomes_nfc() -> None:
+    decomposed = unicodedata.normalize("NFD", "Hà Nội mùa thu")
+    assert decomposed != "Hà Nội mùa thu"
+    assert normalize(decomposed) == "Hà Nội mùa thu"
+
+
+def test_non_vietnamese_words_are_untouched() -> None:
+    assert normalize("café naïve Zürich") == "café naïve Zürich"
+
+
+def test_syllables_split_on_underscores_and_normalise() -> None:
+    assert syllables("Super_Bowl_50 ở Thuỵ Điển") == ["super", "bowl", "50", "ở", "thụy", "điển"]
+    assert bigrams(["hà", "nội", "đẹp"]) == ["hà_nội", "nội_đẹp"]
+
+
+def test_sentences_respect_abbreviations_and_numbers() -> None:
+    text = (
+        "TP. Hồ Chí Minh có 8.993.082 người. Theo GS. Nguyễn Văn A, dân số tăng 3.5%! Còn Hà Nội?"
+    )
+    assert split_sentences(text) == [
+        "TP. Hồ Chí Minh có 8.993.082 người.",
+        "Theo GS. Nguyễn Văn A, dân số tăng 3.5%!",
+        "Còn Hà Nội?",
+    ]
+
+
+def test_paragraph_break_ends_a_sentence() -> None:
+    assert split_sentences("Tiêu đề\n\nNội dung chính") == ["Tiêu đề", "Nội dung chính"]
+
+
+def test_language_check() -> None:
+    assert is_vietnamese("Hà Nội là thủ đô của nước Cộng hòa xã hội chủ nghĩa Việt Nam.")
+    assert vietnamese_score("The capital of Vietnam is Hanoi, a city of lakes.") < 0.1
+    assert not is_vietnamese("Le château est très beau et la forêt aussi, même en été.")
+    assert vietnamese_score("") == 0.0
+
+
+def test_clean_text_removes_boilerplate_and_controls() -> None:
+    raw = "Tin tức\x00 hôm  nay\r\nTrang 3/10\nChia sẻ: Facebook\n\n\n\nNội dung   chính.\n© 2024 Báo ABC"
+    assert clean_text(raw) == "Tin tức hôm nay\n\nNội dung chính."
