@@ -85,5 +85,8 @@ def test_language_check() -> None:
 
 
 def test_clean_text_removes_boilerplate_and_controls() -> None:
-    raw = "Tin tức\x00 hôm  nay\r\nTrang 3/10\nChia sẻ: Facebook\n\n\n\nNội dung   chính.\n© 2024 Báo ABC"
+    raw = (
+        "Tin tức\x00 hôm  nay\r\nTrang 3/10\nChia sẻ: Facebook\n\n\n\nNội dung   chính.\n"
+        "© 2024 Báo ABC"
+    )
     assert clean_text(raw) == "Tin tức hôm nay\n\nNội dung chính."

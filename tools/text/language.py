@@ -19,7 +19,7 @@ _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
 def vietnamese_score(text: str, sample_words: int = 2000) -> float:
-    """Fraction (0-1) of words that carry Vietnamese-only letters or are Vietnamese function words."""
+    """Share (0-1) of words with Vietnamese-only letters or that are Vietnamese function words."""
     words = _WORD.findall(unicodedata.normalize("NFC", text).lower())[:sample_words]
     if not words:
         return 0.0

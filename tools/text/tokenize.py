@@ -1,5 +1,5 @@
-"""Word units for lexical matching: syllables (Vietnamese words are written syllable by syllable)
-and syllable bigrams, which recover much of what compound-word segmentation gives without a model."""
+"""Word units for lexical matching: syllables (Vietnamese is written syllable by syllable) and
+syllable bigrams, which recover much of what compound-word segmentation gives without a model."""
 
 from __future__ import annotations
 

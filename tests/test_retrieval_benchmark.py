@@ -1,0 +1,41 @@
+"""`vinarag eval retrieval` on a slice of the shared data: runs, writes the promised JSON."""
+
+import json
+import subprocess
+import sys
+
+from evals.retrieval_metrics import ndcg_at, recall_at, reciprocal_rank, summarize
+
+
+def test_metrics_by_hand():
+    ranked = ["x", "a", "y", "b"]
+    assert recall_at(ranked, {"a", "b"}, 2) == 0.5
+    assert reciprocal_rank(ranked, {"a"}, 10) == 0.5
+    assert reciprocal_rank(ranked, {"a"}, 1) == 0.0
+    assert abs(ndcg_at(ranked, {"a"}, 10) - 1 / 1.5849625) < 1e-6
+    result = summarize([["a"], ["x", "a"]], [{"a"}, {"a"}], [0.001, 0.003], 10)
+    assert result["R@1"] == 0.5 and result["MRR@10"] == 0.75 and result["p50_ms"] == 2.0
+
+
+def test_benchmark_command_on_a_slice(shared_data, tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "tools.cli", "--log-level", "WARNING", "eval", "retrieval",
+            "--corpus", str(shared_data / "corpus.jsonl"),
+            "--queries", str(shared_data / "queries.jsonl"),
+            "--limit", "60", "--json", str(out), "--quiet",
+        ],
+        capture_output=True, text=True, timeout=600,
+        env={"VINARAG_DATA_DIR": str(tmp_path / "never-used"), "PATH": "/usr/bin:/bin",
+             "HF_HUB_OFFLINE": "1", "HOME": str(tmp_path)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text("utf-8"))
+    assert data["dataset"]["passages"] == 240 and data["dataset"]["queries"] == 60
+    keys = {"R@1", "R@5", "R@10", "MRR@10", "nDCG@10", "p50_ms", "p95_ms"}
+    assert set(data["system"]) == keys and set(data["baselines"]["bm25s"]) == keys
+    assert data["system"]["MRR@10"] >= data["baselines"]["bm25s"]["MRR@10"] - 0.02
+    assert data["system"]["R@10"] > 0.9
+    assert "system" in result.stdout and "bm25s" in result.stdout
+    assert not (tmp_path / "never-used").exists()  # the user's store is never touched
