@@ -24,6 +24,31 @@ def _retrieval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _rag(args: argparse.Namespace, settings: Settings) -> int:
+    from evals.rag_benchmark import run_rag_benchmark
+
+    result = run_rag_benchmark(
+        settings, Path(args.corpus), Path(args.queries), args.limit, progress=not args.quiet
+    )
+    print(f"{result['dataset']['passages']} passages, {result['dataset']['queries']} questions")
+    for name, value in result["answers"].items():
+        print(f"  {name:30} {value}")
+    latency = result["latency"]
+    print(
+        f"  {'end_to_end p50 / p95 ms':30} {latency['end_to_end']['p50_ms']} / {latency['end_to_end']['p95_ms']}"
+    )
+    for node, figures in latency["nodes"].items():
+        print(f"  {'  ' + node + ' p50 / p95 ms':30} {figures['p50_ms']} / {figures['p95_ms']}")
+    print(f"  {'cache hit p50 ms':30} {latency['cache_hit_p50_ms']}")
+    print(f"  {'graph overhead share p50':30} {latency['graph_overhead_share_p50']}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(
+            json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8"
+        )
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("eval", help="benchmarks and evaluations")
     evals = parser.add_subparsers(dest="eval_command", metavar="EVAL", required=True)
@@ -43,3 +68,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", default=None, metavar="OUT", help="write the figures as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_retrieval)
+
+    p = evals.add_parser(
+        "rag",
+        help="the whole graph over a question set: answers, grounding, fallbacks, cache, latency",
+        description="Indexes the corpus into a temporary in-memory store, answers every question "
+        "through the graph, then asks them all again for the cache figures.",
+    )
+    p.add_argument("--corpus", required=True, help='corpus.jsonl: {"id","title","text"} lines')
+    p.add_argument(
+        "--queries", required=True, help='queries.jsonl: {"id","question","answers"} lines'
+    )
+    p.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    p.add_argument("--json", default=None, metavar="OUT", help="write the figures as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_rag)

@@ -24,5 +24,14 @@ def configure_logging(level: str = "INFO") -> None:
         force=True,
     )
     quiet = max(logging.WARNING, logging.getLevelName(level))
-    for noisy in ("httpx", "urllib3", "sentence_transformers", "transformers", "filelock", "bm25s"):
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)  # CPU-kernel notices at import
+    for noisy in (
+        "httpx",
+        "urllib3",
+        "sentence_transformers",
+        "transformers",
+        "filelock",
+        "bm25s",
+        "bitsandbytes",
+    ):
         logging.getLogger(noisy).setLevel(quiet)

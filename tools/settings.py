@@ -106,6 +106,77 @@ class RerankSettings(_Section):
         return self
 
 
+class GraphSettings(_Section):
+    relevance_threshold: float = Field(
+        0.5, ge=0, le=1, description="share of the question's content terms a relevant source holds"
+    )
+    grounding_threshold: float = Field(
+        0.6, ge=0, le=1, description="share of an answer sentence's terms its cited source holds"
+    )
+    max_retrieval_attempts: int = Field(2, ge=1, le=5)
+    max_generation_attempts: int = Field(2, ge=1, le=5)
+    recursion_limit: int = Field(25, ge=10, le=200)
+    history_turns: int = Field(5, ge=0, le=50, description="turns kept for follow-up questions")
+
+
+class GeneratorSettings(_Section):
+    kind: Literal["extractive", "phogpt", "openai"] = "extractive"
+    model: str = "vinai/PhoGPT-4B-Chat"  # phogpt: hub name or local folder; openai: served name
+    revision: str | None = None
+    adapter_path: str | None = None  # a PEFT LoRA adapter folder for phogpt
+    quantization: Literal["none", "4bit", "8bit"] = "none"  # bitsandbytes, CUDA only
+    device: str = "auto"  # auto: cuda when available, else cpu
+    base_url: str | None = None  # openai: e.g. http://vllm:8000/v1
+    api_key: str | None = None
+    temperature: float = Field(0.1, ge=0, le=2)
+    max_tokens: int = Field(256, ge=1, le=4096)
+    timeout_s: float = Field(60, gt=0)
+    max_sources: int = Field(3, ge=1, le=20, description="sources the extractive answerer reads")
+
+    @model_validator(mode="after")
+    def _needs(self) -> GeneratorSettings:
+        if self.kind == "openai" and not self.base_url:
+            raise ValueError("kind 'openai' needs generator.base_url")
+        if self.adapter_path and not Path(self.adapter_path).expanduser().exists():
+            raise ValueError(f"adapter path does not exist: {self.adapter_path}")
+        local = self.kind == "phogpt" and _looks_like_path(self.model)
+        if local and not Path(self.model).expanduser().exists():
+            raise ValueError(f"model path does not exist: {self.model}")
+        return self
+
+
+class GraderSettings(_Section):
+    kind: Literal["heuristic", "llm"] = "heuristic"  # llm: uses the generator's model
+
+
+class CacheSettings(_Section):
+    enabled: bool = True
+    backend: Literal["memory", "redis"] = "memory"
+    redis_url: str | None = None  # also read from REDIS_URL
+    ttl_s: int = Field(3600, ge=1)
+    max_entries: int = Field(10_000, ge=1, description="in-process cache size")
+    semantic: bool = False  # also answer near-duplicate questions from the cache
+    semantic_threshold: float = Field(0.9, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _redis_needs_url(self) -> CacheSettings:
+        if self.backend == "redis" and not self.redis_url:
+            raise ValueError("backend 'redis' needs cache.redis_url (or REDIS_URL)")
+        return self
+
+
+class MemorySettings(_Section):
+    backend: Literal["sqlite", "postgres", "none"] = "sqlite"
+    sqlite_path: Path | None = None  # default: data_dir/checkpoints.sqlite
+    postgres_url: str | None = None  # also read from POSTGRES_URL
+
+    @model_validator(mode="after")
+    def _postgres_needs_url(self) -> MemorySettings:
+        if self.backend == "postgres" and not self.postgres_url:
+            raise ValueError("backend 'postgres' needs memory.postgres_url (or POSTGRES_URL)")
+        return self
+
+
 class Settings(BaseSettings):
     """The whole configuration; one instance per process, built by `get_settings()`."""
 
@@ -122,6 +193,11 @@ class Settings(BaseSettings):
     dense: DenseSettings = DenseSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     rerank: RerankSettings = RerankSettings()
+    graph: GraphSettings = GraphSettings()
+    generator: GeneratorSettings = GeneratorSettings()
+    grader: GraderSettings = GraderSettings()
+    cache: CacheSettings = CacheSettings()
+    memory: MemorySettings = MemorySettings()
 
     @model_validator(mode="before")
     @classmethod
@@ -134,11 +210,27 @@ class Settings(BaseSettings):
                 qdrant["api_key"] = os.environ["QDRANT_API_KEY"]
             if qdrant:
                 data = {**data, "qdrant": qdrant}
+            for section, key, env in (
+                ("cache", "redis_url", "REDIS_URL"),
+                ("memory", "postgres_url", "POSTGRES_URL"),
+            ):
+                values = dict(data.get(section) or {})
+                if values.get(key) is None and os.environ.get(env):
+                    values[key] = os.environ[env]
+                    if section == "cache":
+                        values.setdefault("backend", "redis")
+                    else:
+                        values.setdefault("backend", "postgres")
+                    data = {**data, section: values}
         return data
 
     @property
     def qdrant_path(self) -> Path:
         return self.data_dir / "qdrant"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.memory.sqlite_path or self.data_dir / "checkpoints.sqlite"
 
     @classmethod
     def settings_customise_sources(

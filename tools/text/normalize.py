@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Combining tone marks: grave, acute, hook above, tilde, dot below.
 _TONES = {"\u0300", "\u0301", "\u0309", "\u0303", "\u0323"}
@@ -75,6 +76,7 @@ def _tone_index(bases: list[str]) -> int | None:
     return cluster[0]
 
 
+@lru_cache(maxsize=200_000)  # a language has few distinct syllables: each is worked out once
 def normalize_syllable(word: str) -> str:
     """Move the tone mark of one syllable to its conventional vowel; keeps case."""
     if len(word) < 2 or len(word) > 8:

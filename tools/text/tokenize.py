@@ -4,6 +4,7 @@ syllable bigrams, which recover much of what compound-word segmentation gives wi
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from tools.text.normalize import match_key
 
@@ -12,7 +13,12 @@ _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)  # "_" separates, as in file names
 
 def syllables(text: str) -> list[str]:
     """Lower-cased, tone-normalised syllables (and numbers) of a text."""
-    return _TOKEN.findall(match_key(text))
+    return list(_syllables(text))
+
+
+@lru_cache(maxsize=8192)  # the same passages are read by rerank, grading and generation
+def _syllables(text: str) -> tuple[str, ...]:
+    return tuple(_TOKEN.findall(match_key(text)))
 
 
 def bigrams(tokens: list[str]) -> list[str]:

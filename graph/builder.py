@@ -1,0 +1,101 @@
+"""Wiring: nodes, edges and bounds. `build_graph()` takes injected services so that models and
+clients are built once per process, never per request and never at import time."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+
+from graph.context import Context
+from graph.routing import make_routes
+from graph.state import InputState, OutputState, State
+from nodes.check_cache import make_check_cache
+from nodes.check_grounding import make_check_grounding
+from nodes.fallback import make_fallback
+from nodes.generate import make_generate
+from nodes.grade_documents import make_grade_documents
+from nodes.rerank import make_rerank
+from nodes.retrieve import make_retrieve
+from nodes.rewrite_query import make_rewrite_query
+from nodes.write_cache import make_write_cache
+from tools.services import Services, build_services
+from tools.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+NODE_FACTORIES: dict[str, Callable[[Services], Callable[..., dict[str, Any]]]] = {
+    "check_cache": make_check_cache,
+    "rewrite_query": make_rewrite_query,
+    "retrieve": make_retrieve,
+    "rerank": make_rerank,
+    "grade_documents": make_grade_documents,
+    "generate": make_generate,
+    "check_grounding": make_check_grounding,
+    "write_cache": make_write_cache,
+    "fallback": make_fallback,
+}
+
+
+class NodeObserver(Protocol):
+    """Told about every node run: the one place metrics and timings are recorded."""
+
+    def __call__(
+        self, node: str, seconds: float, update: dict[str, Any] | None, error: bool
+    ) -> None: ...
+
+
+def _observed(name: str, node: Callable[..., dict[str, Any]], observers: Sequence[NodeObserver]):
+    if not observers:
+        return node
+
+    def observed(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        start = time.perf_counter()
+        try:
+            update = node(state, runtime)
+        except Exception:
+            for observer in observers:
+                observer(name, time.perf_counter() - start, None, True)
+            raise
+        elapsed = time.perf_counter() - start
+        for observer in observers:
+            observer(name, elapsed, update, False)
+        return update
+
+    observed.__name__ = name
+    return observed
+
+
+def build_graph(
+    settings: Settings | None = None,
+    *,
+    services: Services | None = None,
+    checkpointer: BaseCheckpointSaver | None = None,
+    observers: Sequence[NodeObserver] = (),
+) -> CompiledStateGraph:
+    settings = services.settings if services is not None else (settings or load_settings())
+    services = services or build_services(settings)
+    builder = StateGraph(
+        State, input_schema=InputState, output_schema=OutputState, context_schema=Context
+    )
+    for name, factory in NODE_FACTORIES.items():
+        builder.add_node(name, _observed(name, factory(services), observers))
+    after_cache, after_grading, after_grounding = make_routes(settings)
+    builder.add_edge(START, "check_cache")
+    builder.add_conditional_edges("check_cache", after_cache)
+    builder.add_edge("rewrite_query", "retrieve")
+    builder.add_edge("retrieve", "rerank")
+    builder.add_edge("rerank", "grade_documents")
+    builder.add_conditional_edges("grade_documents", after_grading)
+    builder.add_edge("generate", "check_grounding")
+    builder.add_conditional_edges("check_grounding", after_grounding)
+    builder.add_edge("write_cache", END)
+    builder.add_edge("fallback", END)
+    compiled = builder.compile(checkpointer=checkpointer, name="vinarag")
+    return compiled.with_config(recursion_limit=settings.graph.recursion_limit)

@@ -1,0 +1,88 @@
+"""`vinarag ask`: one question through the whole graph, from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from tools.settings import Settings
+
+
+def _print_answer(result: dict) -> None:
+    print(result.get("answer", ""))
+    sources = result.get("sources", [])
+    if sources:
+        print("\nNguồn:")
+        for i, source in enumerate(sources, start=1):
+            text = source["text"] if len(source["text"]) <= 200 else source["text"][:197] + "..."
+            print(f"  [{i}] {source['title']} ({source['doc_id']}): {text}")
+    grounded = result.get("grounded", {})
+    steps = " -> ".join(p["node"] for p in result.get("path", []))
+    print(f"\nĐường đi: {steps}")
+    generators = [p["generator"] for p in result.get("path", []) if p["node"] == "generate"]
+    if generators:
+        print(
+            f"Trả lời bởi: {generators[-1]}"
+            + (" (trích xuất, không dùng mô hình)" if generators[-1] == "extractive" else "")
+        )
+    if grounded:
+        print(
+            f"Có căn cứ: {'có' if grounded.get('value') else 'không'} (điểm {grounded.get('score', 0):.2f})"
+        )
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from graph.builder import build_graph
+    from tools.memory import open_checkpointer
+    from tools.services import build_services
+
+    question = " ".join(args.question).strip()
+    if not question:
+        print("vinarag ask: the question is empty", file=sys.stderr)
+        return 2
+    services = build_services(settings)
+    try:
+        memory = (
+            settings
+            if args.thread
+            else settings.model_copy(
+                update={"memory": settings.memory.model_copy(update={"backend": "none"})}
+            )
+        )
+        with open_checkpointer(memory) as checkpointer:
+            graph = build_graph(services=services, checkpointer=checkpointer)
+            config = {"configurable": {"thread_id": args.thread}} if args.thread else {}
+            result = graph.invoke({"question": question, "filters": args.filters}, config=config)
+    finally:
+        services.close()
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        _print_answer(result)
+    return 0
+
+
+def _filters(value: str) -> dict:
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"--filters must be a JSON object: {exc.msg}") from None
+    if not isinstance(parsed, dict):
+        raise argparse.ArgumentTypeError("--filters must be a JSON object")
+    return parsed
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "ask",
+        help="answer a question from the knowledge base (the whole graph)",
+        description="Runs the question through cache, retrieval, rerank, grading, generation and "
+        "the grounding check. With --thread, earlier turns of that conversation are remembered "
+        'so follow-ups ("còn dân số thì sao?") work.',
+    )
+    p.add_argument("question", nargs="+")
+    p.add_argument("--thread", default=None, help="conversation id (memory across calls)")
+    p.add_argument("--filters", type=_filters, default=None, help='JSON, e.g. {"topic": "lịch sử"}')
+    p.add_argument("--json", action="store_true", help="print the output state as JSON")
+    p.set_defaults(func=_ask)

@@ -1,0 +1,42 @@
+"""Routing functions. Each returns a Literal so Studio draws every edge; the attempt counters in
+state bound each loop (and recursion_limit bounds the whole run)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from langgraph.runtime import Runtime
+
+from graph.context import Context, resolve_context
+from graph.state import State
+from tools.settings import Settings
+
+
+def make_routes(settings: Settings):
+    def limits(runtime: Runtime[Context] | None) -> Context:
+        return resolve_context(runtime.context if runtime is not None else None, settings)
+
+    def route_after_cache(state: State) -> Literal["__end__", "rewrite_query", "retrieve"]:
+        if state.get("cache_hit"):
+            return "__end__"
+        return "rewrite_query" if state.get("history") else "retrieve"
+
+    def route_after_grading(
+        state: State, runtime: Runtime[Context]
+    ) -> Literal["generate", "rewrite_query", "fallback"]:
+        if state.get("relevant"):
+            return "generate"
+        if state.get("retrieval_attempts", 0) < limits(runtime).max_retrieval_attempts:
+            return "rewrite_query"
+        return "fallback"
+
+    def route_after_grounding(
+        state: State, runtime: Runtime[Context]
+    ) -> Literal["write_cache", "generate", "fallback"]:
+        if state.get("grounded", {}).get("value"):
+            return "write_cache"
+        if state.get("generation_attempts", 0) < limits(runtime).max_generation_attempts:
+            return "generate"
+        return "fallback"
+
+    return route_after_cache, route_after_grading, route_after_grounding

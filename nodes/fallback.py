@@ -1,0 +1,50 @@
+"""fallback: say honestly, in Vietnamese, that the documents do not answer the question, and
+show what was found. Reached when nothing relevant came back or no answer was grounded, after
+the attempts allowed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from graph.context import Context
+from graph.state import Grounding, State
+from nodes.shared import step
+from nodes.write_cache import remember_turn
+from tools.generate.prompts import FALLBACK_ANSWER, FALLBACK_FOUND
+from tools.services import Services
+
+
+def make_fallback(services: Services):
+    def fallback(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        grounded = state.get("grounded")
+        if state.get("generation_attempts", 0) and grounded and not grounded["value"]:
+            reason = "not_grounded"
+            found = state.get("sources", [])
+        else:
+            reason = "no_relevant_documents"
+            found = state.get("candidates", [])
+        found = found[:3]
+        answer = FALLBACK_ANSWER
+        if found:
+            answer += (
+                " "
+                + FALLBACK_FOUND
+                + " "
+                + "; ".join(f"[{i}] {s['title']}" for i, s in enumerate(found, start=1))
+                + "."
+            )
+        return {
+            "answer": answer,
+            "sources": found,
+            "citations": [],
+            "grounded": Grounding(
+                value=False, score=(grounded or {}).get("score", 0.0), unsupported=[]
+            ),
+            "fallback_reason": reason,
+            "path": step(state, "fallback", reason=reason),
+            "history": remember_turn(state, answer, services),
+        }
+
+    return fallback

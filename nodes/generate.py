@@ -1,0 +1,68 @@
+"""generate: answer from the relevant sources with citations; on a retry after a failed
+grounding check, more strictly. The path says which generator answered, and whether it is a
+model or the extractive answerer."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from graph.context import Context
+from graph.state import State
+from nodes.shared import run_context, step, to_chunk
+from tools.generate.base import GenerationRequest, Generator
+from tools.generate.extractive import ExtractiveGenerator
+from tools.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def make_generate(services: Services):
+    extractive = ExtractiveGenerator(max_sources=services.settings.generator.max_sources)
+
+    def pick(kind: str) -> Generator:
+        if kind == services.generator.name or (
+            kind == "extractive" and not services.generator.is_model
+        ):
+            return services.generator
+        if kind == "extractive":
+            return extractive
+        raise ValueError(
+            f"generator {kind!r} is not configured here (generator.kind is {services.generator.name!r})"
+        )
+
+    def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        context = run_context(runtime, services.settings)
+        generator = pick(context.generator)
+        attempt = state.get("generation_attempts", 0) + 1
+        sources = state.get("relevant", [])
+        request = GenerationRequest(
+            question=state.get("standalone_question") or state["question"],
+            sources=[to_chunk(s) for s in sources],
+            strict=attempt > 1,
+            temperature=0.0 if attempt > 1 else context.temperature,
+            max_tokens=context.max_tokens,
+            prompt=context.answer_prompt,
+        )
+        result = generator.generate(request)
+        log.debug("generate: %s answered (attempt %d)", generator.name, attempt)
+        return {
+            "answer": result.answer,
+            "citations": [c.to_dict() for c in result.citations],
+            "sources": sources,
+            "generation_attempts": attempt,
+            "path": step(
+                state,
+                "generate",
+                attempt=attempt,
+                generator=generator.name,
+                model=generator.is_model,
+                strict=request.strict,
+                tokens=result.tokens,
+                chars=len(result.answer),
+            ),
+        }
+
+    return generate

@@ -1,0 +1,35 @@
+"""retrieve: hybrid search in the knowledge base for the current query."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from graph.context import Context
+from graph.state import State
+from nodes.shared import run_context, step, to_source
+from tools.services import Services
+
+
+def make_retrieve(services: Services):
+    def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        context = run_context(runtime, services.settings)
+        top_k = state.get("top_k") or context.top_k
+        filters = None if state.get("relax_filters") else state.get("filters")
+        hits = services.retrieval.retriever.retrieve(state["query"], top_k=top_k, filters=filters)
+        attempt = state.get("retrieval_attempts", 0) + 1
+        return {
+            "candidates": [to_source(h) for h in hits],
+            "retrieval_attempts": attempt,
+            "path": step(
+                state,
+                "retrieve",
+                attempt=attempt,
+                hits=len(hits),
+                top_score=round(hits[0].score, 4) if hits else None,
+                mode=services.retrieval.retriever.mode,
+            ),
+        }
+
+    return retrieve

@@ -1,0 +1,126 @@
+"""Answer caches: an in-process TTL cache (default) and Redis. A cache that fails never fails a
+request: Redis errors are logged once, the request goes on uncached, and Redis is tried again
+after a short pause."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+
+class AnswerCache(Protocol):
+    backend: str
+
+    def get(self, key: str) -> dict[str, Any] | None: ...
+
+    def set(self, key: str, value: dict[str, Any]) -> None: ...
+
+    def healthy(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class MemoryCache:
+    """LRU with a TTL, for one process."""
+
+    backend = "memory"
+
+    def __init__(self, ttl_s: float, max_entries: int, clock=time.monotonic) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._clock = clock
+        self._data: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            item = self._data.get(key)
+            if item is None:
+                return None
+            expires, value = item
+            if expires < self._clock():
+                del self._data[key]
+                return None
+            self._data.move_to_end(key)
+            return value
+
+    def set(self, key: str, value: dict[str, Any]) -> None:
+        with self._lock:
+            self._data[key] = (self._clock() + self.ttl_s, value)
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+
+    def healthy(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+class RedisCache:
+    backend = "redis"
+
+    def __init__(self, url: str, ttl_s: int, retry_after_s: float = 30.0, timeout_s: float = 0.5):
+        import redis
+
+        self._errors = (redis.RedisError, OSError)
+        self.client = redis.Redis.from_url(
+            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
+        )
+        self.url = url
+        self.ttl_s = ttl_s
+        self.retry_after_s = retry_after_s
+        self._down_until = 0.0
+        self._warned = False
+
+    def _available(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def _failed(self, exc: Exception) -> None:
+        self._down_until = time.monotonic() + self.retry_after_s
+        if not self._warned:
+            log.warning("Redis cache unavailable (%s): answering without the cache", exc)
+            self._warned = True
+
+    def _recovered(self) -> None:
+        if self._warned:
+            log.info("Redis cache reachable again")
+            self._warned = False
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        if not self._available():
+            return None
+        try:
+            raw = self.client.get(key)
+        except self._errors as exc:
+            self._failed(exc)
+            return None
+        self._recovered()
+        return json.loads(raw) if raw else None
+
+    def set(self, key: str, value: dict[str, Any]) -> None:
+        if not self._available():
+            return
+        try:
+            self.client.set(key, json.dumps(value, ensure_ascii=False), ex=self.ttl_s)
+        except self._errors as exc:
+            self._failed(exc)
+            return
+        self._recovered()
+
+    def healthy(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except self._errors:
+            return False
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,121 @@
+"""The extractive answerer: no model. It answers with the sentences of the top sources that best
+support the question, each followed by a citation marker [n] pointing at `sources`.
+
+Sentence score = IDF-weighted share of the question's content terms in the sentence, plus shared
+bigrams (word order), plus a small prior for better-ranked sources, plus a bonus when the sentence
+holds the kind of answer the question asks for (a number, a date, a name) beyond the question's
+own words. A second sentence is added only when the first is short, so answers stay brief.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from tools.generate.base import Citation, Generation, GenerationRequest
+from tools.text.question import AnswerType, answer_type, content_terms, name_words
+from tools.text.sentences import split_sentences
+from tools.text.tokenize import bigrams, syllables
+
+log = logging.getLogger(__name__)
+
+_DIGITS = re.compile(r"\d")
+_YEAR_OR_DATE = re.compile(r"\b(1\d{3}|20\d{2})\b|\bthế kỷ\b|\btháng \d|\bngày \d", re.IGNORECASE)
+
+
+@dataclass
+class _Candidate:
+    score: float
+    source: int
+    index: int
+    text: str
+
+
+def _type_match(kind: AnswerType, sentence: str, question_tokens: set[str]) -> bool:
+    if kind == "number":
+        return bool(_DIGITS.search(sentence))
+    if kind == "time":
+        return bool(_YEAR_OR_DATE.search(sentence))
+    if kind in ("person", "place"):
+        return any(set(syllables(w)) - question_tokens for w in name_words(sentence))
+    return False
+
+
+class ExtractiveGenerator:
+    name = "extractive"
+    is_model = False
+
+    def __init__(
+        self,
+        max_sources: int = 3,
+        short_answer_chars: int = 140,
+        max_answer_chars: int = 400,
+        type_bonus: float = 0.15,
+        rank_prior: tuple[float, ...] = (0.2, 0.1, 0.0),
+    ) -> None:
+        self.max_sources = max_sources
+        self.short_answer_chars = short_answer_chars
+        self.max_answer_chars = max_answer_chars
+        self.type_bonus = type_bonus
+        self.rank_prior = rank_prior
+
+    def _candidates(self, request: GenerationRequest) -> list[_Candidate]:
+        question_tokens = syllables(request.question)
+        terms = set(content_terms(request.question)) or set(question_tokens)
+        q_bigrams = set(bigrams(question_tokens))
+        kind = answer_type(request.question)
+        sentences = [
+            (si, j, s, syllables(s))
+            for si, source in enumerate(request.sources[: self.max_sources])
+            for j, s in enumerate(split_sentences(source.text))
+        ]
+        n = len(sentences)
+        df = Counter(t for *_, toks in sentences for t in set(toks) if t in terms)
+        weights = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        total = sum(weights.values()) or 1.0
+        candidates = []
+        for si, j, text, toks in sentences:
+            present = set(toks)
+            coverage = sum(w for t, w in weights.items() if t in present) / total
+            order = len(q_bigrams & set(bigrams(toks))) / len(q_bigrams) if q_bigrams else 0.0
+            prior = self.rank_prior[si] if si < len(self.rank_prior) else 0.0
+            bonus = self.type_bonus if _type_match(kind, text, set(question_tokens)) else 0.0
+            candidates.append(_Candidate(coverage + 0.3 * order + prior + bonus, si, j, text))
+        candidates.sort(key=lambda c: (-c.score, c.source, c.index))
+        return candidates
+
+    def _select(self, request: GenerationRequest) -> list[_Candidate]:
+        candidates = self._candidates(request)
+        if not candidates:
+            return []
+        chosen = [candidates[0]]
+        if not request.strict and len(chosen[0].text) < self.short_answer_chars:
+            for other in candidates[1:3]:
+                if len(chosen[0].text) + len(other.text) <= self.max_answer_chars:
+                    chosen.append(other)
+                    break
+        # Read in document order within a source, sources in rank order.
+        return sorted(chosen, key=lambda c: (c.source, c.index))
+
+    def generate(self, request: GenerationRequest) -> Generation:
+        chosen = self._select(request)
+        if not chosen:
+            return Generation("", [], 0, self.name)
+        parts, citations = [], []
+        for candidate in chosen:
+            marker = candidate.source + 1
+            source = request.sources[candidate.source]
+            parts.append(f"{candidate.text} [{marker}]")
+            citations.append(Citation(marker, source.point_id, source.doc_id, candidate.text))
+        answer = " ".join(parts)
+        log.debug("extractive answer from sources %s", [c.marker for c in citations])
+        return Generation(answer, citations, 0, self.name)
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        generation = self.generate(request)
+        for i, part in enumerate(re.split(r"(?<=\]) ", generation.answer)):
+            yield part if i == 0 else " " + part

@@ -1,0 +1,67 @@
+"""A generator over any LangChain chat model: PhoGPT through transformers, or an
+OpenAI-compatible server (vLLM / TGI). The prompt is one user turn; citations [n] are parsed
+from the answer and markers that point at no source are removed."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage
+
+from tools.generate.base import Citation, Generation, GenerationRequest
+from tools.generate.prompts import ANSWER_PROMPT, STRICT_SUFFIX, number_sources
+from tools.grade.grounding import cited_sentences
+
+log = logging.getLogger(__name__)
+_MARKER = re.compile(r"\s*\[(\d+)\]")
+
+
+def build_prompt(request: GenerationRequest) -> str:
+    template = request.prompt or ANSWER_PROMPT
+    sources = number_sources([(s.title, s.text) for s in request.sources])
+    prompt = template.format(sources=sources, question=request.question)
+    return prompt + STRICT_SUFFIX if request.strict else prompt
+
+
+def parse_citations(answer: str, request: GenerationRequest) -> tuple[str, list[Citation]]:
+    """Drop markers that point at no source; one citation per (sentence, source)."""
+    n = len(request.sources)
+    cleaned = _MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= n else "", answer).strip()
+    citations = []
+    for sentence, markers in cited_sentences(cleaned):
+        text = _MARKER.sub("", sentence).strip()
+        for marker in dict.fromkeys(markers):
+            source = request.sources[marker - 1]
+            citations.append(Citation(marker, source.point_id, source.doc_id, text))
+    return cleaned, citations
+
+
+class ChatModelGenerator:
+    is_model = True
+
+    def __init__(self, chat_model: BaseChatModel, name: str) -> None:
+        self.chat_model = chat_model
+        self.name = name
+
+    def _bound(self, request: GenerationRequest) -> BaseChatModel:
+        try:
+            return self.chat_model.bind(
+                temperature=request.temperature, max_tokens=request.max_tokens
+            )
+        except Exception:  # models that take no such arguments at call time
+            return self.chat_model
+
+    def generate(self, request: GenerationRequest) -> Generation:
+        message = self._bound(request).invoke([HumanMessage(build_prompt(request))])
+        text = message.content if isinstance(message.content, str) else str(message.content)
+        answer, citations = parse_citations(text, request)
+        usage = getattr(message, "usage_metadata", None) or {}
+        return Generation(answer, citations, int(usage.get("output_tokens", 0)), self.name)
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        for chunk in self._bound(request).stream([HumanMessage(build_prompt(request))]):
+            if isinstance(chunk.content, str) and chunk.content:
+                yield chunk.content

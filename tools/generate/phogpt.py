@@ -1,0 +1,107 @@
+"""PhoGPT-4B-Chat (MPT) through transformers: trust_remote_code, bitsandbytes 4/8-bit on CUDA,
+bf16 on CUDA or fp32 on CPU, an optional PEFT LoRA adapter, wrapped as a LangChain chat model
+(ChatHuggingFace over HuggingFacePipeline) so tokens stream through LangGraph."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tools.settings import GeneratorSettings
+
+log = logging.getLogger(__name__)
+
+# PhoGPT's turn format; used when a tokenizer ships without a chat template.
+PHOGPT_CHAT_TEMPLATE = (
+    "{% for message in messages %}{% if message['role'] == 'user' %}"
+    "### Câu hỏi: {{ message['content'].strip() }}\n### Trả lời:"
+    "{% elif message['role'] == 'assistant' %} {{ message['content'].strip() }}\n"
+    "{% endif %}{% endfor %}"
+)
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def quantization_config(settings: GeneratorSettings, device: str) -> Any | None:
+    if settings.quantization == "none":
+        return None
+    if not device.startswith("cuda"):
+        log.warning(
+            "quantization %s needs CUDA: loading full precision on %s",
+            settings.quantization,
+            device,
+        )
+        return None
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    if settings.quantization == "4bit":
+        return BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.bfloat16,
+        )
+    return BitsAndBytesConfig(load_in_8bit=True)
+
+
+def load_model_and_tokenizer(settings: GeneratorSettings, adapter_path: str | None = None):
+    """The real loading path; tests run it on a tiny random MPT saved to disk."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    device = resolve_device(settings.device)
+    quant = quantization_config(settings, device)
+    tokenizer = AutoTokenizer.from_pretrained(
+        settings.model, revision=settings.revision, trust_remote_code=True
+    )
+    if not getattr(tokenizer, "chat_template", None):
+        tokenizer.chat_template = PHOGPT_CHAT_TEMPLATE
+    kwargs: dict[str, Any] = {"revision": settings.revision, "trust_remote_code": True}
+    if quant is not None:
+        kwargs.update(quantization_config=quant, device_map={"": device})
+    else:
+        kwargs["dtype"] = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(settings.model, **kwargs)
+    if quant is None:
+        model = model.to(device)
+    adapter = adapter_path or settings.adapter_path
+    if adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter)
+        log.info("LoRA adapter loaded from %s", adapter)
+    model.eval()
+    log.info(
+        "PhoGPT model %s loaded on %s (quantization %s)",
+        settings.model,
+        device,
+        settings.quantization,
+    )
+    return model, tokenizer
+
+
+def build_phogpt_chat_model(settings: GeneratorSettings, adapter_path: str | None = None):
+    from langchain_huggingface import ChatHuggingFace, HuggingFacePipeline
+    from transformers import pipeline
+
+    model, tokenizer = load_model_and_tokenizer(settings, adapter_path)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    generate = pipeline(
+        "text-generation",
+        model=model,
+        tokenizer=tokenizer,
+        max_new_tokens=settings.max_tokens,
+        do_sample=settings.temperature > 0,
+        temperature=settings.temperature if settings.temperature > 0 else None,
+        return_full_text=False,
+    )
+    llm = HuggingFacePipeline(pipeline=generate)
+    return ChatHuggingFace(llm=llm, tokenizer=tokenizer, model_id=settings.model)

@@ -1,0 +1,73 @@
+"""Everything a graph run needs, built once per process from settings and injected into the
+nodes: knowledge base, retriever, reranker, generator, cache and (optionally) an LLM grader."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from langchain_core.language_models import BaseChatModel
+
+from tools.cache.backends import AnswerCache
+from tools.cache.factory import build_cache
+from tools.cache.semantic import SemanticIndex
+from tools.generate.base import Generator
+from tools.generate.factory import build_chat_model, build_generator
+from tools.grade.llm import LLMGrader
+from tools.kb.dense import DenseModel
+from tools.kb.factory import RetrievalStack, build_retrieval_stack
+from tools.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    retrieval: RetrievalStack
+    generator: Generator
+    cache: AnswerCache | None = None
+    semantic: SemanticIndex | None = None
+    grader: LLMGrader | None = None
+    notes: dict[str, str] = field(default_factory=dict)  # what runs, for logs and /readyz
+
+    def close(self) -> None:
+        if self.cache is not None:
+            self.cache.close()
+        self.retrieval.close()
+
+
+def build_services(
+    settings: Settings,
+    location: str | None = None,
+    dense: DenseModel | None | bool = True,
+    chat_model: BaseChatModel | None = None,
+) -> Services:
+    """`chat_model` injects a LangChain model for the generator and LLM graders (tests use fakes)."""
+    retrieval = build_retrieval_stack(settings, location, dense)
+    model = chat_model
+    if model is None and (settings.generator.kind != "extractive" or settings.grader.kind == "llm"):
+        model = build_chat_model(settings.generator)
+    generator = build_generator(settings.generator, model)
+    grader = None
+    if settings.grader.kind == "llm":
+        if model is None:
+            log.warning("grader.kind llm needs a model-backed generator: using heuristic graders")
+        else:
+            grader = LLMGrader(model)
+    cache = build_cache(settings.cache)
+    semantic = (
+        SemanticIndex(settings.cache.semantic_threshold, settings.cache.max_entries)
+        if cache is not None and settings.cache.semantic
+        else None
+    )
+    notes = {
+        "retrieval": retrieval.retriever.mode,
+        "dense_model": retrieval.kb.dense.name if retrieval.kb.has_dense else "none (sparse-only)",
+        "reranker": retrieval.reranker.name,
+        "generator": generator.name if generator.is_model else "extractive (no model)",
+        "graders": "llm" if grader else "heuristic",
+        "cache": cache.backend if cache else "off",
+    }
+    log.info("services: %s", ", ".join(f"{k}={v}" for k, v in notes.items()))
+    return Services(settings, retrieval, generator, cache, semantic, grader, notes)
