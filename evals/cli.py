@@ -35,7 +35,8 @@ def _rag(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  {name:30} {value}")
     latency = result["latency"]
     print(
-        f"  {'end_to_end p50 / p95 ms':30} {latency['end_to_end']['p50_ms']} / {latency['end_to_end']['p95_ms']}"
+        f"  {'end_to_end p50 / p95 ms':30} "
+        f"{latency['end_to_end']['p50_ms']} / {latency['end_to_end']['p95_ms']}"
     )
     for node, figures in latency["nodes"].items():
         print(f"  {'  ' + node + ' p50 / p95 ms':30} {figures['p50_ms']} / {figures['p95_ms']}")

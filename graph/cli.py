@@ -28,7 +28,8 @@ def _print_answer(result: dict) -> None:
         )
     if grounded:
         print(
-            f"Có căn cứ: {'có' if grounded.get('value') else 'không'} (điểm {grounded.get('score', 0):.2f})"
+            f"Có căn cứ: {'có' if grounded.get('value') else 'không'} "
+            f"(điểm {grounded.get('score', 0):.2f})"
         )
 
 

@@ -30,7 +30,8 @@ def make_generate(services: Services):
         if kind == "extractive":
             return extractive
         raise ValueError(
-            f"generator {kind!r} is not configured here (generator.kind is {services.generator.name!r})"
+            f"generator {kind!r} is not configured here "
+            f"(generator.kind is {services.generator.name!r})"
         )
 
     def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -43,7 +43,7 @@ def build_services(
     dense: DenseModel | None | bool = True,
     chat_model: BaseChatModel | None = None,
 ) -> Services:
-    """`chat_model` injects a LangChain model for the generator and LLM graders (tests use fakes)."""
+    """`chat_model` injects a LangChain model for the generator and LLM graders (tests: fakes)."""
     retrieval = build_retrieval_stack(settings, location, dense)
     model = chat_model
     if model is None and (settings.generator.kind != "extractive" or settings.grader.kind == "llm"):

@@ -17,8 +17,13 @@ QUESTION_PHRASES = (
     "ở đâu", "là gì", "là ai", "cái gì", "điều gì", "những gì", "ra sao", "hay không", "có phải",
 )  # fmt: skip
 STOP_SYLLABLES = set(
-    "ai gì nào đâu sao mấy không có là của được và các những một này đó thì mà với cho trong "
-    "đã đang sẽ bị bởi để từ về như hay hoặc nếu khi vậy nhỉ ạ à ư hả chứ nhé còn thế".split()
+    " ".join(
+        [
+            "ai gì nào đâu sao mấy không có là của được và các những một này đó thì mà",
+            "với cho trong đã đang sẽ bị bởi để từ về như hay hoặc nếu khi vậy",
+            "nhỉ ạ à ư hả chứ nhé còn thế",
+        ]
+    ).split()
 )
 _NUMBER_CUES = ("bao nhiêu", "mấy", "số lượng", "tỷ lệ", "phần trăm", "bao xa", "bao lâu")
 _TIME_CUES = ("năm nào", "khi nào", "lúc nào", "bao giờ", "ngày nào", "thế kỷ nào", "tháng nào",
