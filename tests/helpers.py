@@ -53,3 +53,37 @@ def write_docx(path: Path, paragraphs: list[str], title: str = "") -> Path:
     table.rows[0].cells[1].text = "Lào Cai"
     document.save(str(path))
     return path
+
+
+TINY_CORPUS = [
+    "### Câu hỏi: Dựa vào các nguồn, trả lời câu hỏi. [1] Núi: Fansipan là ngọn núi cao nhất "
+    "Việt Nam, cao 3.143 mét. Câu hỏi: Núi nào cao nhất? ### Trả lời: Fansipan [1].",
+    "Hà Nội là thủ đô của Việt Nam. Vịnh Hạ Long có gần 2.000 hòn đảo [2].",
+]
+
+
+def write_tiny_mpt(folder: Path, seed: int = 0) -> Path:
+    """A tiny random MPT (PhoGPT's architecture) and a BPE tokenizer trained here, saved to disk."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import MptConfig, MptForCausalLM, PreTrainedTokenizerFast
+
+    from tools.generate.phogpt import PHOGPT_CHAT_TEMPLATE
+
+    folder.mkdir(parents=True, exist_ok=True)
+    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
+    bpe.pre_tokenizer = pre_tokenizers.Whitespace()
+    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=["<unk>", "<pad>", "</s>"])
+    bpe.train_from_iterator(TINY_CORPUS * 20, trainer)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe, unk_token="<unk>", pad_token="<pad>", eos_token="</s>"
+    )
+    tokenizer.chat_template = PHOGPT_CHAT_TEMPLATE
+    tokenizer.save_pretrained(folder)
+    torch.manual_seed(seed)
+    config = MptConfig(
+        d_model=64, n_layers=2, n_heads=2, vocab_size=len(tokenizer), max_seq_len=512,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+    )  # fmt: skip
+    MptForCausalLM(config).save_pretrained(folder)
+    return folder

@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from tools.text.normalize import match_key
+from tools.text.tokenize import syllables
 
 PREFIX = "vinarag:answer"
 
@@ -24,4 +24,5 @@ def cache_scope(answer_settings: Mapping[str, Any], corpus_version: int) -> str:
 
 
 def cache_key(question: str, scope: str) -> str:
-    return f"{PREFIX}:{scope}:{_digest(match_key(question), 32)}"
+    """Case, punctuation, spacing and tone-mark placement do not make a new question."""
+    return f"{PREFIX}:{scope}:{_digest(' '.join(syllables(question)), 32)}"

@@ -1,0 +1,140 @@
+"""Answer caches: keys, TTL, eviction, the real Redis on 127.0.0.1, a Redis that is down, and
+the semantic (near-duplicate) cache."""
+
+import logging
+import uuid
+
+import pytest
+
+from graph import build_graph
+from tests.conftest import need
+from tools.cache.backends import MemoryCache, RedisCache
+from tools.cache.keys import cache_key, cache_scope
+from tools.cache.semantic import SemanticIndex
+from tools.commands import DEMO_DIR
+from tools.ingest.pipeline import ingest_paths
+from tools.services import build_services
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def test_keys_ignore_case_punctuation_and_tone_placement():
+    scope = cache_scope({"top_k": 10}, corpus_version=3)
+    assert cache_key("Hoà Bình ở đâu?", scope) == cache_key("hòa bình ở  đâu", scope)
+    assert cache_key("Hòa Bình ở đâu?", scope) != cache_key("Hòa Bình là gì?", scope)
+    assert cache_scope({"top_k": 10}, 3) != cache_scope({"top_k": 5}, 3)
+    assert cache_scope({"top_k": 10}, 3) != cache_scope({"top_k": 10}, 4)
+
+
+def test_memory_cache_ttl_and_lru():
+    now = [0.0]
+    cache = MemoryCache(ttl_s=10, max_entries=2, clock=lambda: now[0])
+    cache.set("a", {"answer": "A"})
+    cache.set("b", {"answer": "B"})
+    assert cache.get("a") == {"answer": "A"}  # a is now the most recent
+    cache.set("c", {"answer": "C"})
+    assert cache.get("b") is None and cache.get("a") and cache.get("c")
+    now[0] = 11.0
+    assert cache.get("a") is None
+
+
+@pytest.fixture
+def redis_cache():
+    cache = RedisCache(REDIS_URL, ttl_s=60)
+    need(cache.healthy(), f"Redis not reachable at {REDIS_URL}")
+    prefix = f"vinarag-test:{uuid.uuid4().hex}:"
+    yield cache, prefix
+    for key in cache.client.scan_iter(f"{prefix}*"):
+        cache.client.delete(key)
+    cache.close()
+
+
+def test_redis_round_trip_with_ttl(redis_cache):
+    cache, prefix = redis_cache
+    cache.set(prefix + "k", {"answer": "Hà Nội", "sources": [{"id": "1"}]})
+    assert cache.get(prefix + "k") == {"answer": "Hà Nội", "sources": [{"id": "1"}]}
+    assert 0 < cache.client.ttl(prefix + "k") <= 60
+    assert cache.get(prefix + "missing") is None
+
+
+def test_redis_down_degrades_to_no_cache_and_logs_once(caplog):
+    cache = RedisCache("redis://127.0.0.1:1/0", ttl_s=60)
+    with caplog.at_level(logging.WARNING):
+        assert cache.get("k") is None
+        cache.set("k", {"answer": "x"})
+        assert cache.get("k") is None
+    assert caplog.text.count("Redis cache unavailable") == 1
+    cache.close()
+
+
+def test_graph_answers_with_redis_down(settings):
+    configured = settings.model_copy(
+        update={
+            "cache": settings.cache.model_copy(
+                update={"backend": "redis", "redis_url": "redis://127.0.0.1:1/0"}
+            )
+        }
+    )
+    services = build_services(configured, location=":memory:", dense=None)
+    try:
+        ingest_paths(
+            [DEMO_DIR / "documents.jsonl"], services.retrieval.kb, configured, progress=False
+        )
+        graph = build_graph(services=services)
+        for _ in range(2):
+            result = graph.invoke({"question": "Phở ra đời ở đâu?"})
+            assert result["cache_hit"] is False and "Nam Định" in result["answer"]
+    finally:
+        services.close()
+
+
+def test_graph_uses_the_real_redis(settings, redis_cache):
+    cache, _ = redis_cache
+    configured = settings.model_copy(
+        update={
+            "cache": settings.cache.model_copy(update={"backend": "redis", "redis_url": REDIS_URL})
+        },
+    )
+    services = build_services(configured, location=":memory:", dense=None)
+    try:
+        ingest_paths(
+            [DEMO_DIR / "documents.jsonl"], services.retrieval.kb, configured, progress=False
+        )
+        graph = build_graph(services=services)
+        first = graph.invoke({"question": "Ai là tác giả Truyện Kiều?"})
+        key = next(p for p in first["path"] if p["node"] == "write_cache")
+        assert key["written"] is True
+        second = graph.invoke({"question": "Ai là tác giả Truyện Kiều?"})
+        assert second["cache_hit"] is True and second["answer"] == first["answer"]
+    finally:
+        for key in services.cache.client.scan_iter("vinarag:answer:*"):
+            services.cache.client.delete(key)
+        services.close()
+
+
+def test_semantic_index_matches_near_duplicates_in_scope_only():
+    index = SemanticIndex(threshold=0.6)
+    index.add("s1", "Thủ đô của Việt Nam là gì?", "k1")
+    assert index.nearest("s1", "thủ đô Việt Nam là gì")[0] == "k1"
+    assert index.nearest("s2", "thủ đô Việt Nam là gì") is None
+    assert index.nearest("s1", "Dân số Việt Nam là bao nhiêu?") is None
+
+
+def test_graph_with_semantic_cache(settings):
+    configured = settings.model_copy(
+        update={
+            "cache": settings.cache.model_copy(update={"semantic": True, "semantic_threshold": 0.6})
+        }
+    )
+    services = build_services(configured, location=":memory:", dense=None)
+    try:
+        ingest_paths(
+            [DEMO_DIR / "documents.jsonl"], services.retrieval.kb, configured, progress=False
+        )
+        graph = build_graph(services=services)
+        first = graph.invoke({"question": "Truyện Kiều có bao nhiêu câu thơ?"})
+        near = graph.invoke({"question": "Truyện Kiều gồm bao nhiêu câu thơ?"})
+        assert near["cache_hit"] is True and near["answer"] == first["answer"]
+        assert 0.6 <= near["path"][0]["similarity"] < 1.0
+    finally:
+        services.close()

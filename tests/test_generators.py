@@ -1,0 +1,168 @@
+"""Generators: the extractive answerer, citation parsing, PhoGPT's real loading path on a tiny
+random MPT (with a LoRA adapter), and an OpenAI-compatible server on 127.0.0.1."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+import torch
+
+from tests.helpers import write_tiny_mpt
+from tools.generate.base import GenerationRequest
+from tools.generate.extractive import ExtractiveGenerator
+from tools.generate.factory import build_generator
+from tools.generate.llm import build_prompt, parse_citations
+from tools.kb.results import RetrievedChunk
+from tools.settings import GeneratorSettings
+
+SOURCES = [
+    RetrievedChunk(
+        "p1", "fansipan", "Đỉnh Fansipan",
+        "Fansipan thuộc dãy Hoàng Liên Sơn. Đỉnh núi cao khoảng 3.143 mét. Có cáp treo từ Sa Pa.",
+        "", 0, 1.0,
+    ),
+    RetrievedChunk("p2", "ha-noi", "Hà Nội", "Hà Nội là thủ đô. Hồ Hoàn Kiếm ở trung tâm.", "", 0, 0.5),
+]  # fmt: skip
+
+
+def test_extractive_picks_the_sentence_with_the_asked_for_number():
+    result = ExtractiveGenerator().generate(
+        GenerationRequest("Đỉnh Fansipan cao bao nhiêu mét?", SOURCES)
+    )
+    assert "3.143 mét. [1]" in result.answer
+    assert all(c.marker == 1 and c.point_id == "p1" for c in result.citations)
+    strict = ExtractiveGenerator().generate(
+        GenerationRequest("Đỉnh Fansipan cao bao nhiêu mét?", SOURCES, strict=True)
+    )
+    assert strict.answer == "Đỉnh núi cao khoảng 3.143 mét. [1]"
+    assert ExtractiveGenerator().generate(GenerationRequest("x", [])).answer == ""
+    assert "".join(ExtractiveGenerator().stream(GenerationRequest("Hồ Hoàn Kiếm ở đâu?", SOURCES)))
+
+
+def test_citation_parsing_drops_markers_without_a_source():
+    request = GenerationRequest("q", SOURCES)
+    answer, citations = parse_citations(
+        "Fansipan cao 3.143 mét [1] [7]. Hà Nội là thủ đô. [2]", request
+    )
+    assert answer == "Fansipan cao 3.143 mét [1]. Hà Nội là thủ đô. [2]"
+    assert [(c.marker, c.point_id) for c in citations] == [(1, "p1"), (2, "p2")]
+    prompt = build_prompt(GenerationRequest("Núi nào cao nhất?", SOURCES, strict=True))
+    assert prompt.index("[1] Đỉnh Fansipan:") < prompt.index("[2] Hà Nội:")
+    assert "Câu hỏi: Núi nào cao nhất?" in prompt and "không suy đoán" in prompt
+
+
+@pytest.fixture(scope="module")
+def tiny_mpt(tmp_path_factory):
+    return write_tiny_mpt(tmp_path_factory.mktemp("tiny-mpt"))
+
+
+def test_phogpt_prompt_format(tiny_mpt):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_mpt)
+    text = tokenizer.apply_chat_template(
+        [{"role": "system", "content": "bỏ qua"}, {"role": "user", "content": "Xin chào"}],
+        tokenize=False,
+        add_generation_prompt=True,
+    )
+    assert text == "### Câu hỏi: Xin chào\n### Trả lời:"
+
+
+def test_phogpt_loads_generates_and_streams(tiny_mpt):
+    settings = GeneratorSettings(kind="phogpt", model=str(tiny_mpt), device="cpu", max_tokens=6)
+    generator = build_generator(settings)
+    assert generator.name == "phogpt" and generator.is_model
+    request = GenerationRequest("Núi nào cao nhất?", SOURCES, max_tokens=6, temperature=0.0)
+    result = generator.generate(request)
+    assert isinstance(result.answer, str)
+    pieces = list(generator.stream(request))
+    assert pieces and all(isinstance(p, str) for p in pieces)
+
+
+def test_phogpt_loads_a_lora_adapter(tiny_mpt, tmp_path):
+    from peft import LoraConfig, PeftModel, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from tools.generate.phogpt import load_model_and_tokenizer
+
+    base = AutoModelForCausalLM.from_pretrained(tiny_mpt)
+    config = LoraConfig(
+        r=4, lora_alpha=8, target_modules=["Wqkv", "out_proj", "up_proj", "down_proj"],
+        init_lora_weights=False, task_type="CAUSAL_LM",
+    )  # fmt: skip
+    get_peft_model(base, config).save_pretrained(tmp_path / "adapter")
+    settings = GeneratorSettings(
+        kind="phogpt", model=str(tiny_mpt), device="cpu", adapter_path=str(tmp_path / "adapter")
+    )
+    model, tokenizer = load_model_and_tokenizer(settings)
+    assert isinstance(model, PeftModel)
+    assert any("Wqkv.lora_A" in n for n, _ in model.named_parameters())
+    ids = tokenizer("Hà Nội là thủ đô", return_tensors="pt")
+    plain, _ = load_model_and_tokenizer(
+        GeneratorSettings(kind="phogpt", model=str(tiny_mpt), device="cpu")
+    )
+    with torch.no_grad():
+        assert not torch.allclose(model(**ids).logits, plain(**ids).logits)
+
+
+class _OpenAIHandler(BaseHTTPRequestHandler):
+    requests: list = []
+
+    def log_message(self, *args):  # keep test output quiet
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.requests.append((self.path, body))
+        answer = "Fansipan cao khoảng 3.143 mét [1]."
+        if body.get("stream"):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            for piece in ["Fansipan cao", " khoảng 3.143 mét", " [1]."]:
+                chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": body["model"],
+                         "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}  # fmt: skip
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            self.wfile.write(b"data: [DONE]\n\n")
+            return
+        payload = {
+            "id": "c", "object": "chat.completion", "created": 0, "model": body["model"],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 50, "completion_tokens": 9, "total_tokens": 59},
+        }  # fmt: skip
+        data = json.dumps(payload).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture
+def openai_server():
+    server = HTTPServer(("127.0.0.1", 0), _OpenAIHandler)
+    _OpenAIHandler.requests = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+def test_openai_compatible_server(openai_server):
+    settings = GeneratorSettings(
+        kind="openai", base_url=openai_server, model="vinai/PhoGPT-4B-Chat"
+    )
+    generator = build_generator(settings)
+    result = generator.generate(
+        GenerationRequest("Fansipan cao bao nhiêu?", SOURCES, max_tokens=64)
+    )
+    assert result.answer == "Fansipan cao khoảng 3.143 mét [1]."
+    assert result.citations[0].point_id == "p1" and result.tokens == 9
+    path, body = _OpenAIHandler.requests[0]
+    assert path == "/v1/chat/completions" and body["model"] == "vinai/PhoGPT-4B-Chat"
+    assert [m["role"] for m in body["messages"]] == ["user"]  # PhoGPT has no system role
+    assert body.get("max_completion_tokens", body.get("max_tokens")) == 64
+    streamed = "".join(generator.stream(GenerationRequest("Fansipan cao bao nhiêu?", SOURCES)))
+    assert streamed == "Fansipan cao khoảng 3.143 mét [1]."

@@ -1,0 +1,108 @@
+"""The graph end to end on the demo knowledge base: every edge, every bound."""
+
+import pytest
+from langgraph.errors import GraphRecursionError
+
+from graph import Context, build_graph
+from tools.ingest.documents import Document
+from tools.ingest.pipeline import ingest_documents
+
+
+def nodes(result):
+    return [p["node"] for p in result["path"]]
+
+
+def test_answerable_question_takes_the_main_path(demo_services):
+    graph = build_graph(services=demo_services)
+    result = graph.invoke({"question": "Ngô Quyền đánh tan quân Nam Hán năm nào?"})
+    assert nodes(result) == [
+        "check_cache", "retrieve", "rerank", "grade_documents", "generate", "check_grounding",
+        "write_cache",
+    ]  # fmt: skip
+    assert "938" in result["answer"] and "[1]" in result["answer"]
+    assert result["grounded"]["value"] is True and result["cache_hit"] is False
+    ids = [s["id"] for s in result["sources"]]
+    assert result["citations"] and all(
+        ids[c["marker"] - 1] == c["source_id"] for c in result["citations"]
+    )
+    assert result["sources"][0]["doc_id"] == "bach-dang-938"
+    generate = next(p for p in result["path"] if p["node"] == "generate")
+    assert generate["generator"] == "extractive" and generate["model"] is False
+    assert set(result) <= {
+        "answer", "sources", "citations", "grounded", "cache_hit", "path", "fallback_reason",
+        "standalone_question",
+    }  # fmt: skip  # output schema: no internal fields leak
+
+
+def test_question_the_documents_do_not_answer_falls_back_honestly(demo_services):
+    graph = build_graph(services=demo_services)
+    result = graph.invoke({"question": "Thủ đô của nước Pháp là gì?"})
+    assert nodes(result).count("retrieve") == 2  # max_retrieval_attempts
+    assert nodes(result)[-2:] == ["grade_documents", "fallback"]
+    assert "rewrite_query" in nodes(result)
+    assert result["fallback_reason"] == "no_relevant_documents"
+    assert result["answer"].startswith("Tài liệu hiện có không đề cập")
+    assert result["grounded"]["value"] is False and result["citations"] == []
+
+
+def test_retrieval_attempts_are_bounded_whatever_the_context_asks(demo_services):
+    graph = build_graph(services=demo_services)
+    result = graph.invoke(
+        {"question": "Giá cổ phiếu Tesla hôm nay?"}, context=Context(max_retrieval_attempts=50)
+    )
+    assert nodes(result).count("retrieve") == 5  # capped, whatever a run asks
+    assert nodes(result)[-1] == "fallback"
+    widened = [p["top_k"] for p in result["path"] if p["node"] == "rewrite_query"]
+    assert widened == [20, 40, 80, 100]
+
+
+def test_recursion_limit_is_set_and_enforced(demo_services):
+    graph = build_graph(services=demo_services)
+    assert graph.config["recursion_limit"] == demo_services.settings.graph.recursion_limit
+    with pytest.raises(GraphRecursionError):
+        graph.invoke(
+            {"question": "Giá cổ phiếu Tesla hôm nay?"},
+            config={"recursion_limit": 6},
+            context=Context(max_retrieval_attempts=5),
+        )
+
+
+def test_cache_hit_and_corpus_version_invalidation(demo_services):
+    graph = build_graph(services=demo_services)
+    question = {"question": "Truyện Kiều có bao nhiêu câu thơ?"}
+    first = graph.invoke(question)
+    second = graph.invoke({"question": "truyện kiều có bao nhiêu câu thơ"})
+    assert second["cache_hit"] is True and nodes(second) == ["check_cache"]
+    assert second["answer"] == first["answer"] and second["sources"] == first["sources"]
+    assert second["path"][0]["answered_by"][0] == "retrieve"
+    ingest_documents(
+        [Document("new", "Mới", "Một tài liệu mới về Truyện Kiều và Nguyễn Du.", "n")],
+        demo_services.retrieval.kb,
+        demo_services.settings,
+    )
+    third = graph.invoke(question)
+    assert third["cache_hit"] is False  # the ingest bumped the corpus version
+    no_cache = graph.invoke(question, context=Context(use_cache=False))
+    assert no_cache["cache_hit"] is False and no_cache["path"][0]["reason"] == "off"
+
+
+def test_context_overrides_and_filters(demo_services):
+    graph = build_graph(services=demo_services)
+    result = graph.invoke(
+        {"question": "UNESCO công nhận di sản nào?", "filters": {"topic": "địa lý"}},
+        context=Context(rerank_top_n=2),
+    )
+    assert 1 <= len(result["sources"]) <= 2
+    assert {s["metadata"]["topic"] for s in result["sources"]} == {"địa lý"}
+
+
+def test_empty_question_is_an_error(demo_services):
+    graph = build_graph(services=demo_services)
+    with pytest.raises(ValueError, match="question is empty"):
+        graph.invoke({"question": "   "})
+
+
+def test_unconfigured_generator_in_context_is_refused(demo_services):
+    graph = build_graph(services=demo_services)
+    with pytest.raises(ValueError, match="not configured"):
+        graph.invoke({"question": "Phở là gì?"}, context=Context(generator="phogpt"))

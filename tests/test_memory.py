@@ -1,0 +1,80 @@
+"""Conversation memory through LangGraph checkpointers: SQLite (default) and the real
+PostgreSQL on 127.0.0.1, each in a scratch place removed afterwards."""
+
+import uuid
+
+import pytest
+
+from graph import build_graph
+from tests.conftest import need
+from tools.memory import open_checkpointer
+
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def _conversation(graph, thread: str):
+    config = {"configurable": {"thread_id": thread}}
+    first = graph.invoke({"question": "Vịnh Hạ Long có bao nhiêu hòn đảo?"}, config=config)
+    follow = graph.invoke({"question": "Còn được UNESCO công nhận năm nào?"}, config=config)
+    return first, follow
+
+
+def test_sqlite_memory_rewrites_follow_ups_and_persists(demo_services, settings):
+    with open_checkpointer(settings) as saver:
+        graph = build_graph(services=demo_services, checkpointer=saver)
+        first, follow = _conversation(graph, "t1")
+        assert "2.000" in first["answer"]
+        assert [p["node"] for p in follow["path"]][:2] == ["check_cache", "rewrite_query"]
+        assert "hạ long" in follow["standalone_question"].lower()
+        assert "1994" in follow["answer"] and follow["sources"][0]["doc_id"] == "vinh-ha-long"
+        alone = graph.invoke(
+            {"question": "Còn được UNESCO công nhận năm nào?"},
+            config={"configurable": {"thread_id": "t2"}},
+        )
+        assert alone["standalone_question"] == "Còn được UNESCO công nhận năm nào?"
+    assert settings.checkpoint_path.is_file()
+    with open_checkpointer(settings) as saver:  # a new process would see the same history
+        graph = build_graph(services=demo_services, checkpointer=saver)
+        state = graph.get_state({"configurable": {"thread_id": "t1"}}).values
+        assert [t["question"] for t in state["history"]][0] == "Vịnh Hạ Long có bao nhiêu hòn đảo?"
+        assert len(state["history"]) == 2
+
+
+@pytest.fixture
+def postgres_schema():
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        connection = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        need(False, f"PostgreSQL not reachable at {POSTGRES}: {exc}")
+    schema = f"vinarag_test_{uuid.uuid4().hex[:10]}"
+    connection.execute(f"CREATE SCHEMA {schema}")
+    yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    connection.execute(f"DROP SCHEMA {schema} CASCADE")
+    connection.close()
+
+
+def test_postgres_memory(demo_services, settings, postgres_schema):
+    configured = settings.model_copy(
+        update={
+            "memory": settings.memory.model_copy(
+                update={"backend": "postgres", "postgres_url": postgres_schema}
+            )
+        }
+    )
+    with open_checkpointer(configured) as saver:
+        graph = build_graph(services=demo_services, checkpointer=saver)
+        _, follow = _conversation(graph, "pg-thread")
+        assert "1994" in follow["answer"]
+    with open_checkpointer(configured) as saver:
+        graph = build_graph(services=demo_services, checkpointer=saver)
+        history = graph.get_state({"configurable": {"thread_id": "pg-thread"}}).values["history"]
+        assert len(history) == 2
+
+
+def test_memory_off(settings):
+    off = settings.model_copy(
+        update={"memory": settings.memory.model_copy(update={"backend": "none"})}
+    )
+    with open_checkpointer(off) as saver:
+        assert saver is None
