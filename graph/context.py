@@ -81,7 +81,9 @@ def answer_settings(context: Context, settings: Settings, filters: dict | None) 
         "retrieval": [
             settings.retrieval.mode,
             settings.retrieval.dense_weight,
+            settings.sparse.syllable_weight,
             settings.sparse.bigram_weight,
+            settings.sparse.word_weight,
         ],
         "rerank": settings.rerank.kind,
         "filters": filters or {},

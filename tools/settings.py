@@ -61,7 +61,16 @@ class SparseSettings(_Section):
     k1: float = Field(1.2, ge=0)
     b: float = Field(0.75, ge=0, le=1)
     index_title: bool = True
-    bigram_weight: float = Field(0.3, ge=0, le=1, description="0 turns the bigram view off")
+    # Fusion weights of the lexical views (0 turns a view off); they are used as given.
+    syllable_weight: float = Field(0.4, ge=0, le=1)
+    bigram_weight: float = Field(0.2, ge=0, le=1)
+    word_weight: float = Field(0.4, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _some_view(self) -> SparseSettings:
+        if self.syllable_weight + self.bigram_weight + self.word_weight <= 0:
+            raise ValueError("at least one of syllable/bigram/word_weight must be above 0")
+        return self
 
 
 class DenseSettings(_Section):

@@ -11,7 +11,7 @@ from qdrant_client import models
 
 from tools.kb.fusion import Normalization, weighted_fusion
 from tools.kb.results import RetrievedChunk
-from tools.kb.sparse import BIGRAM_VIEW, SYLLABLE_VIEW, BM25Encoder, query_terms
+from tools.kb.sparse import BIGRAM_VIEW, SYLLABLE_VIEW, WORD_VIEW, BM25Encoder, query_terms
 from tools.kb.store import DENSE_VIEW, KnowledgeBase
 from tools.settings import RetrievalSettings, SparseSettings
 
@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 _NORMALIZATION: dict[str, Normalization] = {
     SYLLABLE_VIEW: "max",
     BIGRAM_VIEW: "max",
+    WORD_VIEW: "max",
     DENSE_VIEW: "minmax",
 }
 
@@ -44,9 +45,16 @@ class HybridRetriever:
         if mode == "dense":
             return {DENSE_VIEW: 1.0}
         lexical = 1.0 - (self.retrieval.dense_weight if mode == "hybrid" else 0.0)
+        views = {
+            SYLLABLE_VIEW: self.sparse.syllable_weight,
+            BIGRAM_VIEW: self.sparse.bigram_weight,
+            WORD_VIEW: self.sparse.word_weight,
+        }
+        total = sum(views.values())
         weights = {
-            SYLLABLE_VIEW: lexical * (1.0 - self.sparse.bigram_weight),
-            BIGRAM_VIEW: lexical * self.sparse.bigram_weight,
+            view: lexical * w / total
+            for view, w in views.items()
+            if w > 0 and view in self.kb.sparse_views
         }
         if mode == "hybrid":
             weights[DENSE_VIEW] = self.retrieval.dense_weight

@@ -125,6 +125,16 @@ class KnowledgeBase:
                 "qdrant.collection or the model the collection was built with"
             )
         self.has_dense = bool(self.dense and dense_params is not None)
+        sparse = info.config.params.sparse_vectors or {}
+        self.sparse_views = tuple(v for v in VIEWS if v in sparse)
+        missing = [v for v in VIEWS if v not in sparse]
+        if missing:
+            log.warning(
+                "collection %s has no %s vectors (built by an older version): those views are "
+                "off until the documents are re-ingested into a new collection",
+                self.collection,
+                ", ".join(missing),
+            )
         if not self.client.collection_exists(self.meta_collection):
             self.client.create_collection(
                 self.meta_collection,
@@ -251,6 +261,7 @@ class KnowledgeBase:
                 vector: dict[str, Any] = {
                     view: self.encoder.encode_document(toks, new_stats.avg_len(view))
                     for view, toks in chunk_terms.items()
+                    if view in self.sparse_views
                 }
                 if vectors is not None:
                     vector[DENSE_VIEW] = vectors[i]

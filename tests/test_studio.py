@@ -1,0 +1,92 @@
+"""`langgraph dev` (LangGraph Studio's server) serves the graph from langgraph.json, offline."""
+
+import os
+import queue
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import REPO, need
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def langgraph_dev(tmp_path):
+    cli = Path(sys.executable).parent / "langgraph"
+    need(cli.exists() or shutil.which("langgraph") is not None, "langgraph CLI not installed")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VINARAG_", "QDRANT_"))}
+    env.update(
+        VINARAG_DATA_DIR=str(tmp_path / "data"),
+        VINARAG_DENSE__MODEL="",
+        LANGGRAPH_CLI_NO_ANALYTICS="1",
+        LANGGRAPH_NO_VERSION_CHECK="true",
+    )
+    demo = subprocess.run(
+        [sys.executable, "-m", "tools.cli", "demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert demo.returncode == 0, demo.stderr
+    port = _free_port()
+    process = subprocess.Popen(
+        [str(cli), "dev", "--no-browser", "--no-reload", "--port", str(port), "--config", "langgraph.json"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(
+        target=lambda: [lines.put(line) for line in process.stdout], daemon=True
+    ).start()
+    seen = []
+    try:
+        while True:
+            line = lines.get(timeout=120)  # the server says when it has started up
+            seen.append(line)
+            if "Application started up" in line:
+                break
+            assert process.poll() is None, "".join(seen)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_runs_wait_through_langgraph_dev(langgraph_dev):
+    with httpx.Client(base_url=langgraph_dev, timeout=60) as client:
+        assistants = client.post("/assistants/search", json={}).json()
+        assert [a["graph_id"] for a in assistants] == ["vinarag"]
+        result = client.post(
+            "/runs/wait",
+            json={"assistant_id": "vinarag", "input": {"question": "Phở ra đời ở đâu?"}},
+        ).json()
+        assert "Nam Định" in result["answer"] and result["grounded"]["value"] is True
+        assert [p["node"] for p in result["path"]][-1] == "write_cache"
+        thread = client.post("/threads", json={}).json()["thread_id"]
+        first = client.post(
+            f"/threads/{thread}/runs/wait",
+            json={
+                "assistant_id": "vinarag",
+                "input": {"question": "Vịnh Hạ Long có bao nhiêu hòn đảo?"},
+            },
+        ).json()
+        assert "2.000" in first["answer"]
+        follow = client.post(
+            f"/threads/{thread}/runs/wait",
+            json={
+                "assistant_id": "vinarag",
+                "input": {"question": "Còn được UNESCO công nhận năm nào?"},
+            },
+        ).json()
+        assert "1994" in follow["answer"]
