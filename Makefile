@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 DATA ?= ../shared/data/xquad-vi
 
-.PHONY: help install run test lint format bench-retrieval clean
+.PHONY: help install run test lint format bench-retrieval bench-rag clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -22,9 +22,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install the project (pinned versions)
 
-run: $(STAMP)  ## load the demo knowledge base if empty, then answer questions
+run: $(STAMP)  ## load the demo knowledge base if empty, then answer questions typed here
 	$(BIN)/vinarag demo
-	$(BIN)/vinarag search
+	$(BIN)/vinarag chat
 
 test: $(STAMP)  ## run the whole test suite
 	$(BIN)/python -m pytest -q -p no:cacheprovider
@@ -34,6 +34,9 @@ lint:  $(STAMP) ## ruff check + format check
 
 format: $(STAMP)  ## ruff format + autofix
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+bench-rag: $(STAMP)  ## the whole graph on the shared XQuAD-vi paragraphs (JSON in reports/)
+	$(BIN)/vinarag eval rag --corpus $(DATA)/corpus.jsonl --queries $(DATA)/queries.jsonl --json reports/rag-paragraphs.json
 
 bench-retrieval: $(STAMP)  ## retrieval benchmark on the shared XQuAD-vi sets (JSON in reports/)
 	$(BIN)/vinarag eval retrieval --corpus $(DATA)/sentences_corpus.jsonl --queries $(DATA)/sentences_queries.jsonl --json reports/retrieval-sentences.json

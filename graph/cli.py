@@ -64,6 +64,35 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _chat(args: argparse.Namespace, settings: Settings) -> int:
+    import uuid
+
+    from graph.builder import build_graph
+    from tools.memory import open_checkpointer
+    from tools.services import build_services
+
+    thread = args.thread or f"chat-{uuid.uuid4().hex[:8]}"
+    services = build_services(settings)
+    try:
+        with open_checkpointer(settings) as checkpointer:
+            graph = build_graph(services=services, checkpointer=checkpointer)
+            config = {"configurable": {"thread_id": thread}}
+            print(
+                f"Hỏi về các tài liệu (cuộc trò chuyện {thread}; Ctrl-D để thoát). "
+                f"Trả lời bởi: {services.notes['generator']}.",
+                file=sys.stderr,
+            )
+            for line in sys.stdin:
+                question = line.strip()
+                if not question:
+                    continue
+                _print_answer(graph.invoke({"question": question}, config=config))
+                print(file=sys.stderr)
+    finally:
+        services.close()
+    return 0
+
+
 def _filters(value: str) -> dict:
     try:
         parsed = json.loads(value)
@@ -87,3 +116,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--filters", type=_filters, default=None, help='JSON, e.g. {"topic": "lịch sử"}')
     p.add_argument("--json", action="store_true", help="print the output state as JSON")
     p.set_defaults(func=_ask)
+
+    p = subparsers.add_parser(
+        "chat",
+        help="answer questions typed on standard input, one conversation (make run uses it)",
+        description="Reads one question per line and answers each through the graph; the turns "
+        "share a conversation thread, so follow-up questions work.",
+    )
+    p.add_argument("--thread", default=None, help="continue this conversation id")
+    p.set_defaults(func=_chat)

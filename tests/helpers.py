@@ -82,8 +82,13 @@ def write_tiny_mpt(folder: Path, seed: int = 0) -> Path:
     tokenizer.save_pretrained(folder)
     torch.manual_seed(seed)
     config = MptConfig(
-        d_model=64, n_layers=2, n_heads=2, vocab_size=len(tokenizer), max_seq_len=512,
-        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-    )  # fmt: skip
+        d_model=64,
+        n_layers=2,
+        n_heads=2,
+        vocab_size=len(tokenizer),
+        max_seq_len=512,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     MptForCausalLM(config).save_pretrained(folder)
     return folder

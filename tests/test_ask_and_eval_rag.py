@@ -13,11 +13,15 @@ def run(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VINARAG_", "QDRANT_"))}
     env.update(VINARAG_DATA_DIR=str(tmp_path / "data"), VINARAG_DENSE__MODEL="")
 
-    def _run(*args: str) -> subprocess.CompletedProcess:
+    def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "-m", "tools.cli", "--log-level", "WARNING", *args],
-            capture_output=True, text=True, env=env, timeout=600,
-        )  # fmt: skip
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
 
     return _run
 
@@ -39,6 +43,10 @@ def test_ask_prints_answer_sources_and_path(run):
     )
     assert "1994" in follow["answer"] and follow["path"][1]["node"] == "rewrite_query"
     assert run("ask", " ").returncode == 2
+    chat = run(
+        "chat", stdin="Vịnh Hạ Long có bao nhiêu hòn đảo?\n\nCòn được UNESCO công nhận năm nào?\n"
+    )
+    assert chat.returncode == 0 and "2.000" in chat.stdout and "1994" in chat.stdout
     bad = run("ask", "--filters", "[1]", "x")
     assert bad.returncode == 2 and "JSON object" in bad.stderr
 
@@ -46,9 +54,18 @@ def test_ask_prints_answer_sources_and_path(run):
 def test_eval_rag_on_a_slice(run, shared_data, tmp_path):
     out = tmp_path / "rag.json"
     result = run(
-        "eval", "rag", "--corpus", str(shared_data / "corpus.jsonl"),
-        "--queries", str(shared_data / "queries.jsonl"), "--limit", "40", "--json", str(out), "--quiet",
-    )  # fmt: skip
+        "eval",
+        "rag",
+        "--corpus",
+        str(shared_data / "corpus.jsonl"),
+        "--queries",
+        str(shared_data / "queries.jsonl"),
+        "--limit",
+        "40",
+        "--json",
+        str(out),
+        "--quiet",
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(out.read_text("utf-8"))
     answers = data["answers"]

@@ -19,8 +19,12 @@ def run(tmp_path):
     def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "-m", "tools.cli", *args],
-            capture_output=True, text=True, env=env, input=stdin, timeout=300,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            env=env,
+            input=stdin,
+            timeout=300,
+        )
 
     return _run
 

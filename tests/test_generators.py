@@ -18,12 +18,18 @@ from tools.settings import GeneratorSettings
 
 SOURCES = [
     RetrievedChunk(
-        "p1", "fansipan", "Đỉnh Fansipan",
+        "p1",
+        "fansipan",
+        "Đỉnh Fansipan",
         "Fansipan thuộc dãy Hoàng Liên Sơn. Đỉnh núi cao khoảng 3.143 mét. Có cáp treo từ Sa Pa.",
-        "", 0, 1.0,
+        "",
+        0,
+        1.0,
     ),
-    RetrievedChunk("p2", "ha-noi", "Hà Nội", "Hà Nội là thủ đô. Hồ Hoàn Kiếm ở trung tâm.", "", 0, 0.5),
-]  # fmt: skip
+    RetrievedChunk(
+        "p2", "ha-noi", "Hà Nội", "Hà Nội là thủ đô. Hồ Hoàn Kiếm ở trung tâm.", "", 0, 0.5
+    ),
+]
 
 
 def test_extractive_picks_the_sentence_with_the_asked_for_number():
@@ -88,9 +94,12 @@ def test_phogpt_loads_a_lora_adapter(tiny_mpt, tmp_path):
 
     base = AutoModelForCausalLM.from_pretrained(tiny_mpt)
     config = LoraConfig(
-        r=4, lora_alpha=8, target_modules=["Wqkv", "out_proj", "up_proj", "down_proj"],
-        init_lora_weights=False, task_type="CAUSAL_LM",
-    )  # fmt: skip
+        r=4,
+        lora_alpha=8,
+        target_modules=["Wqkv", "out_proj", "up_proj", "down_proj"],
+        init_lora_weights=False,
+        task_type="CAUSAL_LM",
+    )
     get_peft_model(base, config).save_pretrained(tmp_path / "adapter")
     settings = GeneratorSettings(
         kind="phogpt", model=str(tiny_mpt), device="cpu", adapter_path=str(tmp_path / "adapter")
@@ -121,16 +130,30 @@ class _OpenAIHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()
             for piece in ["Fansipan cao", " khoảng 3.143 mét", " [1]."]:
-                chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": body["model"],
-                         "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}  # fmt: skip
+                chunk = {
+                    "id": "c",
+                    "object": "chat.completion.chunk",
+                    "created": 0,
+                    "model": body["model"],
+                    "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
+                }
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
             self.wfile.write(b"data: [DONE]\n\n")
             return
         payload = {
-            "id": "c", "object": "chat.completion", "created": 0, "model": body["model"],
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
+            "id": "c",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body["model"],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": answer},
+                    "finish_reason": "stop",
+                }
+            ],
             "usage": {"prompt_tokens": 50, "completion_tokens": 9, "total_tokens": 59},
-        }  # fmt: skip
+        }
         data = json.dumps(payload).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

@@ -16,9 +16,14 @@ def test_answerable_question_takes_the_main_path(demo_services):
     graph = build_graph(services=demo_services)
     result = graph.invoke({"question": "Ngô Quyền đánh tan quân Nam Hán năm nào?"})
     assert nodes(result) == [
-        "check_cache", "retrieve", "rerank", "grade_documents", "generate", "check_grounding",
+        "check_cache",
+        "retrieve",
+        "rerank",
+        "grade_documents",
+        "generate",
+        "check_grounding",
         "write_cache",
-    ]  # fmt: skip
+    ]
     assert "938" in result["answer"] and "[1]" in result["answer"]
     assert result["grounded"]["value"] is True and result["cache_hit"] is False
     ids = [s["id"] for s in result["sources"]]
@@ -29,9 +34,15 @@ def test_answerable_question_takes_the_main_path(demo_services):
     generate = next(p for p in result["path"] if p["node"] == "generate")
     assert generate["generator"] == "extractive" and generate["model"] is False
     assert set(result) <= {
-        "answer", "sources", "citations", "grounded", "cache_hit", "path", "fallback_reason",
+        "answer",
+        "sources",
+        "citations",
+        "grounded",
+        "cache_hit",
+        "path",
+        "fallback_reason",
         "standalone_question",
-    }  # fmt: skip  # output schema: no internal fields leak
+    }  # output schema: no internal fields leak
 
 
 def test_question_the_documents_do_not_answer_falls_back_honestly(demo_services):

@@ -83,9 +83,14 @@ def tiny_cross_encoder(tmp_path_factory) -> str:
     tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
     torch.manual_seed(0)
     config = BertConfig(
-        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=37, max_position_embeddings=64, num_labels=1,
-    )  # fmt: skip
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=37,
+        max_position_embeddings=64,
+        num_labels=1,
+    )
     BertForSequenceClassification(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return str(folder)
@@ -110,9 +115,11 @@ def test_cross_encoder_loads_from_disk_and_orders_by_model_score(settings, tiny_
     model = AutoModelForSequenceClassification.from_pretrained(tiny_cross_encoder).eval()
     with torch.no_grad():
         batch = tokenizer(
-            ["núi cao nhất"] * 3, [f"{c.title}. {c.text}" for c in chunks],
-            padding=True, return_tensors="pt",
-        )  # fmt: skip
+            ["núi cao nhất"] * 3,
+            [f"{c.title}. {c.text}" for c in chunks],
+            padding=True,
+            return_tensors="pt",
+        )
         logits = model(**batch).logits.squeeze(-1).tolist()
     expected = [c.doc_id for _, c in sorted(zip(logits, chunks, strict=True), key=lambda p: -p[0])]
     assert [c.doc_id for c in ranked] == expected

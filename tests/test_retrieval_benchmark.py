@@ -21,15 +21,33 @@ def test_benchmark_command_on_a_slice(shared_data, tmp_path):
     out = tmp_path / "bench.json"
     result = subprocess.run(
         [
-            sys.executable, "-m", "tools.cli", "--log-level", "WARNING", "eval", "retrieval",
-            "--corpus", str(shared_data / "corpus.jsonl"),
-            "--queries", str(shared_data / "queries.jsonl"),
-            "--limit", "60", "--json", str(out), "--quiet",
+            sys.executable,
+            "-m",
+            "tools.cli",
+            "--log-level",
+            "WARNING",
+            "eval",
+            "retrieval",
+            "--corpus",
+            str(shared_data / "corpus.jsonl"),
+            "--queries",
+            str(shared_data / "queries.jsonl"),
+            "--limit",
+            "60",
+            "--json",
+            str(out),
+            "--quiet",
         ],
-        capture_output=True, text=True, timeout=600,
-        env={"VINARAG_DATA_DIR": str(tmp_path / "never-used"), "PATH": "/usr/bin:/bin",
-             "HF_HUB_OFFLINE": "1", "HOME": str(tmp_path)},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={
+            "VINARAG_DATA_DIR": str(tmp_path / "never-used"),
+            "PATH": "/usr/bin:/bin",
+            "HF_HUB_OFFLINE": "1",
+            "HOME": str(tmp_path),
+        },
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(out.read_text("utf-8"))
     assert data["dataset"]["passages"] == 240 and data["dataset"]["queries"] == 60

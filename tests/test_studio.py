@@ -42,9 +42,22 @@ def langgraph_dev(tmp_path):
     assert demo.returncode == 0, demo.stderr
     port = _free_port()
     process = subprocess.Popen(
-        [str(cli), "dev", "--no-browser", "--no-reload", "--port", str(port), "--config", "langgraph.json"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        [
+            str(cli),
+            "dev",
+            "--no-browser",
+            "--no-reload",
+            "--port",
+            str(port),
+            "--config",
+            "langgraph.json",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: queue.Queue = queue.Queue()
     threading.Thread(
         target=lambda: [lines.put(line) for line in process.stdout], daemon=True
