@@ -1,0 +1,1 @@
+"""The FastAPI / LangServe server (roadmap: REST, playground, metrics, tracing, auth)."""
