@@ -9,6 +9,8 @@ from typing import Literal
 from tools.generate.prompts import ANSWER_PROMPT
 from tools.settings import Settings
 
+MAX_ATTEMPTS = 5  # whatever a run asks, no loop runs more often than this
+
 
 @dataclass(kw_only=True)
 class Context:
@@ -60,8 +62,8 @@ def resolve_context(context: Context | dict | None, settings: Settings) -> Conte
         if getattr(filled, name) < 1:
             raise ValueError(f"context.{name} must be at least 1, got {getattr(filled, name)}")
     # Bounds hold whatever a run asks for: no context can loop the graph.
-    filled.max_retrieval_attempts = min(filled.max_retrieval_attempts, 5)
-    filled.max_generation_attempts = min(filled.max_generation_attempts, 5)
+    filled.max_retrieval_attempts = min(filled.max_retrieval_attempts, MAX_ATTEMPTS)
+    filled.max_generation_attempts = min(filled.max_generation_attempts, MAX_ATTEMPTS)
     return filled
 
 
