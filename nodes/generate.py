@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from graph.context import Context
@@ -47,7 +48,12 @@ def make_generate(services: Services):
             max_tokens=context.max_tokens,
             prompt=context.answer_prompt,
         )
-        result = generator.generate(request)
+        writer = get_stream_writer()  # a no-op unless the run streams "custom" events
+
+        def on_token(piece: str) -> None:
+            writer({"node": "generate", "attempt": attempt, "token": piece})
+
+        result = generator.generate(request, on_token=on_token)
         log.debug("generate: %s answered (attempt %d)", generator.name, attempt)
         return {
             "answer": result.answer,

@@ -186,6 +186,26 @@ class MemorySettings(_Section):
         return self
 
 
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    require_key_for_read: bool = False  # true: /rag also needs an X-API-Key
+    cors_origins: list[str] = Field(default_factory=list)
+    max_question_chars: int = Field(2000, ge=10)
+    max_batch_size: int = Field(16, ge=1)
+    max_upload_mb: float = Field(20, gt=0)
+    max_files: int = Field(20, ge=1)
+    max_body_mb: float = Field(25, gt=0)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard(cls, value: list[str]) -> list[str]:
+        if "*" in value:
+            raise ValueError("'*' is not allowed (credentials are sent): list the origins")
+        return value
+
+
 class Settings(BaseSettings):
     """The whole configuration; one instance per process, built by `get_settings()`."""
 
@@ -195,6 +215,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("data")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    api_keys: list[str] = Field(default_factory=list)  # VINARAG_API_KEYS='["k1","k2"]'; empty: open
     qdrant: QdrantSettings = QdrantSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     ingest: IngestSettings = IngestSettings()
@@ -207,6 +228,7 @@ class Settings(BaseSettings):
     grader: GraderSettings = GraderSettings()
     cache: CacheSettings = CacheSettings()
     memory: MemorySettings = MemorySettings()
+    server: ServerSettings = ServerSettings()
 
     @model_validator(mode="before")
     @classmethod

@@ -3,7 +3,7 @@ OpenAI-compatible server (vLLM / TGI)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -48,7 +48,11 @@ class Generator(Protocol):
     name: str
     is_model: bool  # False for the extractive answerer: it never pretends to be a model
 
-    def generate(self, request: GenerationRequest) -> Generation: ...
+    def generate(
+        self, request: GenerationRequest, on_token: Callable[[str], None] | None = None
+    ) -> Generation:
+        """The whole answer; `on_token` receives its pieces as they are produced (streaming)."""
+        ...
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         """Answer tokens as they come (the extractive answerer yields whole sentences)."""

@@ -13,7 +13,7 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from tools.generate.base import Citation, Generation, GenerationRequest
@@ -101,7 +101,17 @@ class ExtractiveGenerator:
         # Read in document order within a source, sources in rank order.
         return sorted(chosen, key=lambda c: (c.source, c.index))
 
-    def generate(self, request: GenerationRequest) -> Generation:
+    def generate(
+        self, request: GenerationRequest, on_token: Callable[[str], None] | None = None
+    ) -> Generation:
+        generation = self._generate(request)
+        if on_token is not None:
+            for i, part in enumerate(re.split(r"(?<=\]) ", generation.answer)):
+                if part:
+                    on_token(part if i == 0 else " " + part)
+        return generation
+
+    def _generate(self, request: GenerationRequest) -> Generation:
         chosen = self._select(request)
         if not chosen:
             return Generation("", [], 0, self.name)
@@ -116,6 +126,6 @@ class ExtractiveGenerator:
         return Generation(answer, citations, 0, self.name)
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
-        generation = self.generate(request)
-        for i, part in enumerate(re.split(r"(?<=\]) ", generation.answer)):
-            yield part if i == 0 else " " + part
+        pieces: list[str] = []
+        self.generate(request, on_token=pieces.append)
+        yield from pieces

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
@@ -54,12 +54,27 @@ class ChatModelGenerator:
         except Exception:  # models that take no such arguments at call time
             return self.chat_model
 
-    def generate(self, request: GenerationRequest) -> Generation:
-        message = self._bound(request).invoke([HumanMessage(build_prompt(request))])
-        text = message.content if isinstance(message.content, str) else str(message.content)
+    def generate(
+        self, request: GenerationRequest, on_token: Callable[[str], None] | None = None
+    ) -> Generation:
+        messages = [HumanMessage(build_prompt(request))]
+        if on_token is None:
+            message = self._bound(request).invoke(messages)
+            text = message.content if isinstance(message.content, str) else str(message.content)
+            usage = getattr(message, "usage_metadata", None) or {}
+            tokens = int(usage.get("output_tokens", 0))
+        else:
+            parts, tokens = [], 0
+            for chunk in self._bound(request).stream(messages):
+                if isinstance(chunk.content, str) and chunk.content:
+                    parts.append(chunk.content)
+                    on_token(chunk.content)
+                usage = getattr(chunk, "usage_metadata", None) or {}
+                tokens = int(usage.get("output_tokens", 0)) or tokens
+            text = "".join(parts)
+            tokens = tokens or len(parts)  # servers that send no usage: one piece ~ one token
         answer, citations = parse_citations(text, request)
-        usage = getattr(message, "usage_metadata", None) or {}
-        return Generation(answer, citations, int(usage.get("output_tokens", 0)), self.name)
+        return Generation(answer, citations, tokens, self.name)
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         for chunk in self._bound(request).stream([HumanMessage(build_prompt(request))]):

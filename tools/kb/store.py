@@ -8,8 +8,10 @@ totals BM25 needs for its average document length.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -82,7 +84,11 @@ class KnowledgeBase:
         self.encoder = encoder
         self.dense = dense
         self.has_dense = False
-        self._ensure_collections()
+        # Local mode is a single-threaded Python engine: one call at a time. A server is not.
+        self.is_local = isinstance(client._client, QdrantLocal)
+        self._lock = threading.RLock() if self.is_local else nullcontext()
+        with self._lock:
+            self._ensure_collections()
 
     # -- collections ---------------------------------------------------------------------
     def _ensure_collections(self) -> None:
@@ -103,7 +109,7 @@ class KnowledgeBase:
                     view: models.SparseVectorParams(modifier=models.Modifier.IDF) for view in VIEWS
                 },
             )
-            if not isinstance(self.client._client, QdrantLocal):  # local mode has no indexes
+            if not self.is_local:  # local mode has no payload indexes
                 for field in ("doc_id", "source"):
                     self.client.create_payload_index(
                         self.collection, field, models.PayloadSchemaType.KEYWORD
@@ -143,6 +149,10 @@ class KnowledgeBase:
 
     # -- corpus statistics and version ---------------------------------------------------
     def stats(self) -> CorpusStats:
+        with self._lock:
+            return self._stats()
+
+    def _stats(self) -> CorpusStats:
         found = self.client.retrieve(self.meta_collection, [_META_POINT], with_payload=True)
         if not found:
             return CorpusStats(tokens={})
@@ -173,7 +183,8 @@ class KnowledgeBase:
         return self.stats().version
 
     def count(self) -> int:
-        return self.client.count(self.collection, exact=True).count
+        with self._lock:
+            return self.client.count(self.collection, exact=True).count
 
     # -- writes --------------------------------------------------------------------------
     def _existing(self, doc_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -221,6 +232,10 @@ class KnowledgeBase:
         """Add or replace documents; an unchanged document (same content hash) is left alone."""
         if not batch:
             return {}
+        with self._lock:
+            return self._upsert(batch)
+
+    def _upsert(self, batch: Sequence[tuple[Document, Sequence[Chunk]]]) -> dict[str, UpsertStatus]:
         existing = self._existing([doc.doc_id for doc, _ in batch])
         statuses: dict[str, UpsertStatus] = {}
         todo: list[tuple[Document, Sequence[Chunk]]] = []
@@ -234,7 +249,7 @@ class KnowledgeBase:
         if not todo:
             return statuses
 
-        stats = self.stats()
+        stats = self._stats()
         tokens = dict(stats.tokens or {})
         chunk_count = stats.chunks
         replaced = [doc.doc_id for doc, _ in todo if statuses[doc.doc_id] == "replaced"]
@@ -292,16 +307,24 @@ class KnowledgeBase:
 
     def delete_document(self, doc_id: str) -> int:
         """Remove a document's chunks; returns how many there were (0: unknown id)."""
+        with self._lock:
+            return self._delete_document(doc_id)
+
+    def _delete_document(self, doc_id: str) -> int:
         old = self._existing([doc_id]).get(doc_id)
         if not old:
             return 0
         self._delete_points([doc_id])
-        stats = self.stats()
+        stats = self._stats()
         tokens = {v: n - old["tokens"].get(v, 0) for v, n in (stats.tokens or {}).items()}
         self._save_stats(CorpusStats(stats.version + 1, stats.chunks - old["chunks"], tokens))
         return old["chunks"]
 
     def list_documents(self, limit: int = 10_000) -> list[dict[str, Any]]:
+        with self._lock:
+            return self._list_documents(limit)
+
+    def _list_documents(self, limit: int) -> list[dict[str, Any]]:
         docs: dict[str, dict[str, Any]] = {}
         offset = None
         while len(docs) < limit:
@@ -327,12 +350,13 @@ class KnowledgeBase:
         limit: int,
         filters: dict[str, Any] | None = None,
     ) -> list[models.ScoredPoint]:
-        response = self.client.query_points(
-            self.collection,
-            query=query,
-            using=view,
-            limit=limit,
-            query_filter=build_filter(filters),
-            with_payload=True,
-        )
+        with self._lock:
+            response = self.client.query_points(
+                self.collection,
+                query=query,
+                using=view,
+                limit=limit,
+                query_filter=build_filter(filters),
+                with_payload=True,
+            )
         return response.points

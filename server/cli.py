@@ -1,0 +1,57 @@
+"""`vinarag serve`: the HTTP server (LangServe REST + playground, documents, metrics)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+
+from tools.settings import Settings
+
+log = logging.getLogger("vinarag")
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    host = args.host or settings.server.host
+    port = args.port or settings.server.port
+    workers = args.workers or settings.server.workers
+    if workers > 1:
+        if not settings.qdrant.url:
+            print(
+                "vinarag serve: --workers > 1 needs a Qdrant server (QDRANT_URL); "
+                "the local store admits one process",
+                file=sys.stderr,
+            )
+            return 2
+        os.environ.setdefault(
+            "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="vinarag-metrics-")
+        )
+        os.environ["VINARAG_SERVER__WORKERS"] = str(workers)
+    uvicorn.run(
+        "server.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        access_log=args.access_log,
+    )
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "serve",
+        help="start the HTTP server (REST, playground at /rag/playground/, /metrics)",
+        description="Serves the graph through LangServe at /rag, documents at /documents, "
+        "health at /healthz and /readyz, Prometheus metrics at /metrics.",
+    )
+    p.add_argument("--host", default=None, help="default: server.host (127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="default: server.port (8000)")
+    p.add_argument("--workers", type=int, default=None, help="several need QDRANT_URL")
+    p.add_argument("--access-log", action="store_true", help="log every request")
+    p.set_defaults(func=_serve)

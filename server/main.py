@@ -1,0 +1,62 @@
+"""The FastAPI app: `create_app()` only wires state, middleware, routers and the lifespan.
+Run with `vinarag serve` (uvicorn factory mode: nothing is built at import)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from server import middleware
+from server.rag import add_rag_routes
+from server.routes import documents, health, metrics
+from server.state import build_app_state
+from tools.logs import configure_logging
+from tools.services import Services
+from tools.settings import Settings, load_settings
+
+log = logging.getLogger("vinarag.server")
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    if services is None:
+        configure_logging(settings.log_level)
+    state = build_app_state(settings, services)
+    if not settings.api_keys:
+        log.warning("no api_keys set: the API is open to anyone who can reach it")
+    if settings.server.workers > 1 and state.services.retrieval.kb.is_local:
+        log.error(
+            "several workers need a Qdrant server (QDRANT_URL): the local store admits one process"
+        )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        log.info("ready: %s", ", ".join(f"{k}={v}" for k, v in state.services.notes.items()))
+        yield
+        state.close()
+
+    app = FastAPI(
+        title="VinaSmol RAG",
+        description="Vietnamese question answering over your own documents.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.vinarag = state
+    middleware.install(app)
+    if settings.server.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.server.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["*"],
+        )
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    app.include_router(documents.router)
+    add_rag_routes(app)
+    return app

@@ -1,0 +1,123 @@
+"""Documents: add (JSON texts or file upload), delete, collection stats. The same ingestion as
+`vinarag ingest`: same ids, same report of skipped and failed files."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Request, UploadFile, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from server.deps import State, WriteKey
+from tools.ingest.documents import Document
+from tools.ingest.loaders import LOADERS
+from tools.ingest.pipeline import IngestReport, ingest_documents, ingest_paths
+
+router = APIRouter(tags=["documents"])
+
+
+class DocumentIn(BaseModel):
+    id: Annotated[str, Field(min_length=1, max_length=256)]
+    title: str = ""
+    text: Annotated[str, Field(min_length=1)]
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class DocumentsIn(BaseModel):
+    documents: Annotated[list[DocumentIn], Field(min_length=1)]
+
+
+def _respond(state, report: IngestReport) -> dict[str, Any]:
+    body = report.to_dict()
+    state.metrics.count_ingest(body)
+    if not report.accepted:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY, detail={"message": "nothing went in", **body}
+        )
+    return body
+
+
+@router.post("/documents", dependencies=[WriteKey])
+async def add_documents(request: Request, state: State) -> dict[str, Any]:
+    """JSON `{"documents": [{"id", "title", "text", "metadata"}]}` or multipart `files`."""
+    settings = state.settings
+    kb = state.services.retrieval.kb
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form(max_files=settings.server.max_files + 1)
+        files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
+        if not files:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_ENTITY, detail="no files in field 'files'"
+            )
+        if len(files) > settings.server.max_files:
+            raise HTTPException(
+                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                detail=f"{len(files)} files: at most {settings.server.max_files} per request",
+            )
+        limit = settings.server.max_upload_mb * 1024 * 1024
+        with tempfile.TemporaryDirectory(prefix="vinarag-upload-") as folder:
+            paths = []
+            for upload in files:
+                name = re.sub(r"[^\w.\- ]+", "_", Path(upload.filename or "upload").name)
+                if Path(name).suffix.lower() not in LOADERS:
+                    raise HTTPException(
+                        status.HTTP_422_UNPROCESSABLE_ENTITY,
+                        detail=f"{name}: unsupported file type; use {' '.join(sorted(LOADERS))}",
+                    )
+                data = await upload.read()
+                if len(data) > limit:
+                    raise HTTPException(
+                        status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                        detail=f"{name}: over {settings.server.max_upload_mb} MB",
+                    )
+                path = Path(folder) / name
+                path.write_bytes(data)
+                paths.append(path)
+            report = await run_in_threadpool(ingest_paths, paths, kb, settings, False)
+            for bucket in (report.failed, report.skipped, report.warnings):
+                bucket[:] = [(Path(source).name, reason) for source, reason in bucket]
+        return _respond(state, report)
+    try:
+        payload = DocumentsIn.model_validate(await request.json())
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)[:2000]) from None
+    most = settings.ingest.batch_size * 16
+    if len(payload.documents) > most:
+        raise HTTPException(
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            detail=f"{len(payload.documents)} documents: at most {most} per request",
+        )
+    documents = [
+        Document(d.id, d.title, d.text, f"api:{d.id}", d.metadata) for d in payload.documents
+    ]
+    report = await run_in_threadpool(ingest_documents, documents, kb, settings)
+    return _respond(state, report)
+
+
+@router.delete("/documents/{doc_id}", dependencies=[WriteKey])
+async def delete_document(doc_id: str, state: State) -> dict[str, Any]:
+    kb = state.services.retrieval.kb
+    removed = await run_in_threadpool(kb.delete_document, doc_id)
+    if not removed:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no document with id {doc_id}")
+    return {"deleted": doc_id, "chunks": removed, "corpus_version": kb.corpus_version}
+
+
+@router.get("/collections/stats")
+async def collection_stats(state: State) -> dict[str, Any]:
+    kb = state.services.retrieval.kb
+    stats = await run_in_threadpool(kb.stats)
+    documents = await run_in_threadpool(kb.list_documents)
+    return {
+        "collection": kb.collection,
+        "backend": "qdrant-local" if kb.is_local else "qdrant-server",
+        "documents": len(documents),
+        "chunks": stats.chunks,
+        "corpus_version": stats.version,
+        "dense": kb.has_dense,
+        "sparse_views": list(kb.sparse_views),
+    }

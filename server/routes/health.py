@@ -1,0 +1,55 @@
+"""/healthz (the process answers) and /readyz (what runs, and whether it can answer)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from server.deps import State
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(state: State) -> JSONResponse:
+    services = state.services
+    kb = services.retrieval.kb
+    checks: dict[str, object] = {}
+    try:
+        chunks = kb.count()
+        stats = kb.stats()
+        checks["knowledge_base"] = {
+            "reachable": True,
+            "backend": "qdrant-local" if kb.is_local else "qdrant-server",
+            "collection": kb.collection,
+            "chunks": chunks,
+            "corpus_version": stats.version,
+        }
+    except Exception as exc:  # the store is down: not ready, and say why
+        chunks = 0
+        checks["knowledge_base"] = {"reachable": False, "error": str(exc)[:200]}
+    cache = services.cache
+    ready = bool(checks["knowledge_base"].get("reachable")) and chunks > 0
+    body = {
+        "ready": ready,
+        "documents_present": chunks > 0,
+        **checks,
+        "generator": services.notes["generator"],
+        "retrieval": services.notes["retrieval"],
+        "dense_model": services.notes["dense_model"],
+        "reranker": services.notes["reranker"],
+        "graders": services.notes["graders"],
+        "cache": {
+            "backend": cache.backend if cache else "off",
+            "healthy": cache.healthy() if cache else None,
+        },
+        "checkpointer": state.memory_backend,
+        "tracing": state.tracing.status,
+        "auth": "api keys" if state.settings.api_keys else "open (no api_keys set)",
+    }
+    return JSONResponse(body, status_code=200 if ready else 503)

@@ -1,0 +1,48 @@
+"""What the app holds for its lifetime: built once in `create_app`, closed at shutdown."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+
+from graph.builder import build_graph
+from server.metrics import RagMetrics
+from server.runnable import RagRunnable
+from server.tracing import Tracing
+from tools.memory import open_checkpointer
+from tools.services import Services, build_services
+from tools.settings import Settings
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    services: Services
+    metrics: RagMetrics
+    tracing: Tracing
+    runnable: RagRunnable
+    memory_backend: str
+    _resources: ExitStack = field(default_factory=ExitStack)
+
+    def close(self) -> None:
+        self.tracing.flush()
+        self._resources.close()
+        self.services.close()
+
+
+def build_app_state(settings: Settings, services: Services | None = None) -> AppState:
+    services = services or build_services(settings)
+    metrics = RagMetrics()
+    tracing = Tracing()
+    resources = ExitStack()
+    checkpointer = resources.enter_context(open_checkpointer(settings))
+    observers = [metrics.observe_node]
+    stateless = build_graph(services=services, observers=observers)
+    stateful = (
+        build_graph(services=services, checkpointer=checkpointer, observers=observers)
+        if checkpointer is not None
+        else None
+    )
+    runnable = RagRunnable(stateless=stateless, stateful=stateful)
+    backend = settings.memory.backend if checkpointer is not None else "off"
+    return AppState(settings, services, metrics, tracing, runnable, backend, resources)
