@@ -5,6 +5,8 @@ so the chunks add up to the full output."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -48,35 +50,41 @@ class RagRunnable(RunnableSerializable[dict, dict]):
     async def ainvoke(
         self, input: dict, config: RunnableConfig | None = None, **kwargs: Any
     ) -> dict:
-        return await self._pick(config).ainvoke(input, config, **kwargs)
+        # Nodes and checkpointers (SQLite) are synchronous: run the graph in a worker thread.
+        return await asyncio.to_thread(self.invoke, input, config, **kwargs)
 
     def stream(
         self, input: dict, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[dict]:
         final: dict[str, Any] = {}
-        for mode, chunk in self._pick(config).stream(
-            input, config, stream_mode=["custom", "values"]
-        ):
+        stream = self._pick(config).stream(input, config, stream_mode=["custom", "values"])
+        for mode, chunk in stream:
             if mode == "custom" and chunk.get("node") == "generate":
                 yield AddableDict(token=chunk["token"])
             elif mode == "values":
                 final = chunk
-        yield AddableDict(_output(self.stateless, final))
+        yield AddableDict({k: final[k] for k in OutputState.__annotations__ if k in final})
 
     async def astream(
         self, input: dict, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[dict]:
-        final: dict[str, Any] = {}
-        graph = self._pick(config)
-        async for mode, chunk in graph.astream(input, config, stream_mode=["custom", "values"]):
-            if mode == "custom" and chunk.get("node") == "generate":
-                yield AddableDict(token=chunk["token"])
-            elif mode == "values":
-                final = chunk
-        yield AddableDict(_output(self.stateless, final))
+        """The synchronous stream, run in a worker thread, handed over chunk by chunk."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue = asyncio.Queue()
+        done = object()
 
+        def pump() -> None:
+            try:
+                for chunk in self.stream(input, config, **kwargs):
+                    loop.call_soon_threadsafe(queue.put_nowait, chunk)
+            except BaseException as exc:  # re-raised in the request's task
+                loop.call_soon_threadsafe(queue.put_nowait, exc)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, done)
 
-def _output(graph: CompiledStateGraph, state: dict[str, Any]) -> dict[str, Any]:
-    """Only the output fields (the state's internals stay inside)."""
-    keys = OutputState.__annotations__.keys()
-    return {k: state[k] for k in keys if k in state}
+        worker = asyncio.create_task(asyncio.to_thread(contextvars.copy_context().run, pump))
+        while (item := await queue.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+        await worker

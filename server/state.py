@@ -23,14 +23,17 @@ class AppState:
     runnable: RagRunnable
     memory_backend: str
     _resources: ExitStack = field(default_factory=ExitStack)
+    owns_services: bool = True
 
     def close(self) -> None:
         self.tracing.flush()
         self._resources.close()
-        self.services.close()
+        if self.owns_services:  # services handed in are closed by whoever built them
+            self.services.close()
 
 
 def build_app_state(settings: Settings, services: Services | None = None) -> AppState:
+    owns_services = services is None
     services = services or build_services(settings)
     metrics = RagMetrics()
     tracing = Tracing()
@@ -45,4 +48,6 @@ def build_app_state(settings: Settings, services: Services | None = None) -> App
     )
     runnable = RagRunnable(stateless=stateless, stateful=stateful)
     backend = settings.memory.backend if checkpointer is not None else "off"
-    return AppState(settings, services, metrics, tracing, runnable, backend, resources)
+    return AppState(
+        settings, services, metrics, tracing, runnable, backend, resources, owns_services
+    )

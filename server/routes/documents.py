@@ -8,9 +8,10 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, UploadFile, status
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
 
 from server.deps import State, WriteKey
 from tools.ingest.documents import Document
