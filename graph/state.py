@@ -11,7 +11,7 @@ from typing_extensions import TypedDict  # LangServe on Python 3.11 needs this T
 
 class InputState(TypedDict):
     question: str
-    filters: NotRequired[dict[str, Any] | None]
+    filters: NotRequired[dict[str, Any]]  # not "| None": the playground cannot render that
 
 
 class Source(TypedDict):

@@ -11,13 +11,16 @@ from langserve import add_routes
 
 from server.deps import ReadKey, get_state
 
+# stream_log and config_schema are what the playground itself calls.
 ENDPOINTS = (
     "invoke",
     "batch",
     "stream",
+    "stream_log",
     "stream_events",
     "input_schema",
     "output_schema",
+    "config_schema",
     "playground",
 )
 

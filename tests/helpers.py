@@ -92,3 +92,40 @@ def write_tiny_mpt(folder: Path, seed: int = 0) -> Path:
     )
     MptForCausalLM(config).save_pretrained(folder)
     return folder
+
+
+class LiveServer:
+    """The app served by uvicorn in a thread on a free 127.0.0.1 port, for a browser or a
+    Prometheus that must reach it over the network. Readiness is signalled by uvicorn's own
+    startup, not waited for with sleeps."""
+
+    def __init__(self, app) -> None:
+        import socket
+        import threading
+
+        import uvicorn
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        started = self._started = threading.Event()
+
+        class _Server(uvicorn.Server):
+            async def startup(self, sockets=None):
+                await super().startup(sockets)
+                started.set()
+
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self._server = _Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def __enter__(self) -> "LiveServer":
+        self._thread.start()
+        if not self._started.wait(60):
+            raise RuntimeError("server did not start within 60 s")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.should_exit = True
+        self._thread.join(30)
