@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 DATA ?= ../shared/data/xquad-vi
 
-.PHONY: help install run test lint format bench-retrieval bench-rag clean
+.PHONY: help install run chat system-deps test lint format bench-retrieval bench-rag bench-load clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -22,11 +22,27 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install the project (pinned versions)
 
-run: $(STAMP)  ## load the demo knowledge base if empty, then answer questions typed here
+run: $(STAMP)  ## load the demo knowledge base if empty, then serve on 127.0.0.1:8000
+	$(BIN)/vinarag demo
+	$(BIN)/vinarag serve
+
+chat: $(STAMP)  ## load the demo knowledge base if empty, then answer questions typed here
 	$(BIN)/vinarag demo
 	$(BIN)/vinarag chat
 
-test: $(STAMP)  ## run the whole test suite
+# Debian packages some tests drive for real (a browser, Prometheus). Installed when we are root
+# and they are missing; otherwise those tests skip with the reason (and fail under CI=true).
+SYSTEM_PACKAGES := chromium prometheus wrk
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null \
+	    || echo "could not install$$missing: their tests will skip (fail under CI=true)"; \
+	else echo "not root: missing$$missing, their tests will skip (fail under CI=true)"; fi
+
+test: $(STAMP) system-deps  ## run the whole test suite
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint:  $(STAMP) ## ruff check + format check
@@ -37,6 +53,9 @@ format: $(STAMP)  ## ruff format + autofix
 
 bench-rag: $(STAMP)  ## the whole graph on the shared XQuAD-vi paragraphs (JSON in reports/)
 	$(BIN)/vinarag eval rag --corpus $(DATA)/corpus.jsonl --queries $(DATA)/queries.jsonl --json reports/rag-paragraphs.json
+
+bench-load: $(STAMP)  ## load benchmark against a server started with `make run` (JSON in reports/)
+	$(BIN)/vinarag eval load --url http://127.0.0.1:8000 --json reports/load.json
 
 bench-retrieval: $(STAMP)  ## retrieval benchmark on the shared XQuAD-vi sets (JSON in reports/)
 	$(BIN)/vinarag eval retrieval --corpus $(DATA)/sentences_corpus.jsonl --queries $(DATA)/sentences_queries.jsonl --json reports/retrieval-sentences.json

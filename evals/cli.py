@@ -50,6 +50,17 @@ def _rag(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _load(args: argparse.Namespace, settings: Settings) -> int:
+    from evals.load_benchmark import format_runs, run_load_benchmark
+
+    result = run_load_benchmark(args.url, args.users, args.modes, args.seconds, args.tool)
+    print(format_runs(result))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return 1 if any(r["errors"] for r in result["runs"]) else 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("eval", help="benchmarks and evaluations")
     evals = parser.add_subparsers(dest="eval_command", metavar="EVAL", required=True)
@@ -84,3 +95,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", default=None, metavar="OUT", help="write the figures as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_rag)
+
+    p = evals.add_parser(
+        "load",
+        help="load benchmark of a running server (locust, loopback only)",
+        description="Runs locust headless against /rag/invoke on cache hits and misses at each "
+        "user count, for --seconds each; exits 1 when any request failed.",
+    )
+    p.add_argument("--url", default="http://127.0.0.1:8000", help="a server on this machine")
+    p.add_argument("--users", type=int, nargs="+", default=[1, 8, 32])
+    p.add_argument("--modes", nargs="+", choices=["hit", "miss"], default=["hit", "miss"])
+    p.add_argument("--seconds", type=int, default=20, help="duration of each run")
+    p.add_argument(
+        "--tool", choices=["locust", "wrk"], default="locust", help="wrk (Debian) loads less CPU"
+    )
+    p.add_argument("--json", default=None, metavar="OUT")
+    p.set_defaults(func=_load)

@@ -11,14 +11,18 @@ from server.state import AppState
 from tools.settings import Settings
 
 
+async def get_state_dep(request: Request) -> AppState:
+    return get_state(request)
+
+
 def get_state(request: Request) -> AppState:
     return request.app.state.vinarag
 
 
-State = Annotated[AppState, Depends(get_state)]
+State = Annotated[AppState, Depends(get_state_dep)]
 
 
-def get_settings(state: State) -> Settings:
+async def get_settings(state: State) -> Settings:
     return state.settings
 
 
@@ -36,14 +40,14 @@ def _check_key(settings: Settings, key: str | None) -> None:
         )
 
 
-def require_write_key(
+async def require_write_key(
     settings: SettingsDep, x_api_key: Annotated[str | None, Header()] = None
 ) -> None:
     """Writes always need a key when keys are configured."""
     _check_key(settings, x_api_key)
 
 
-def require_read_key(
+async def require_read_key(
     settings: SettingsDep, x_api_key: Annotated[str | None, Header()] = None
 ) -> None:
     """Reading /rag needs a key only with server.require_key_for_read."""

@@ -1,60 +1,79 @@
-"""Request id, request metrics, body-size limit, and errors that never leak a stack trace."""
+"""Request id, request metrics, body-size limit, and errors that never leak a stack trace.
+Plain ASGI (no BaseHTTPMiddleware): it sits on every request, so it stays cheap."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.responses import Response
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("vinarag.server")
 
 
-def endpoint_label(request: Request) -> str:
-    """The route template (never the raw path, which would explode label cardinality)."""
-    route = request.scope.get("route")
-    return getattr(route, "path", None) or "unmatched"
+class RequestContext:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
-
-class RequestContext(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        state = request.app.state.vinarag
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        request.state.request_id = request_id
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope["app"].state.vinarag
+        headers = dict(scope["headers"])
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1") or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
         start = time.perf_counter()
+        status = {"code": 500, "sent": False}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                status["sent"] = True
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
         limit = state.settings.server.max_body_mb * 1024 * 1024
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > limit:
-            response: Response = JSONResponse(
-                {
-                    "detail": f"request body over {state.settings.server.max_body_mb} MB",
-                    "request_id": request_id,
-                },
-                status_code=413,
+        length = headers.get(b"content-length", b"")
+        try:
+            if length.isdigit() and int(length) > limit:
+                detail = f"request body over {state.settings.server.max_body_mb} MB"
+                await _json(send_with_id, 413, {"detail": detail, "request_id": request_id})
+            else:
+                await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception(
+                "request %s %s failed (request id %s)", scope["method"], scope["path"], request_id
             )
-        else:
-            try:
-                response = await call_next(request)
-            except Exception:
-                log.exception(
-                    "request %s %s failed (request id %s)",
-                    request.method,
-                    request.url.path,
-                    request_id,
+            if not status["sent"]:
+                await _json(
+                    send_with_id, 500, {"detail": "internal error", "request_id": request_id}
                 )
-                response = JSONResponse(
-                    {"detail": "internal error", "request_id": request_id}, status_code=500
-                )
-        response.headers["X-Request-Id"] = request_id
-        endpoint = endpoint_label(request)
-        if endpoint != "/metrics":
-            state.metrics.requests.labels(endpoint, str(response.status_code)).inc()
-            state.metrics.request_latency.labels(endpoint).observe(time.perf_counter() - start)
-        return response
+        finally:
+            route = scope.get("route")
+            endpoint = getattr(route, "path", None) or "unmatched"
+            if endpoint != "/metrics":
+                state.metrics.requests.labels(endpoint, str(status["code"])).inc()
+                state.metrics.request_latency.labels(endpoint).observe(time.perf_counter() - start)
+
+
+async def _json(send: Send, status: int, body: dict) -> None:
+    data = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
 
 
 def install(app: FastAPI) -> None:

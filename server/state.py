@@ -46,7 +46,8 @@ def build_app_state(settings: Settings, services: Services | None = None) -> App
         if checkpointer is not None
         else None
     )
-    runnable = RagRunnable(stateless=stateless, stateful=stateful)
+    threads = settings.server.graph_threads or (16 if settings.generator.kind == "openai" else 1)
+    runnable = RagRunnable(stateless=stateless, stateful=stateful, graph_threads=threads)
     backend = settings.memory.backend if checkpointer is not None else "off"
     return AppState(
         settings, services, metrics, tracing, runnable, backend, resources, owns_services

@@ -120,7 +120,7 @@ class LiveServer:
         self._server = _Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
-    def __enter__(self) -> "LiveServer":
+    def __enter__(self) -> LiveServer:
         self._thread.start()
         if not self._started.wait(60):
             raise RuntimeError("server did not start within 60 s")

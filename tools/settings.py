@@ -197,6 +197,9 @@ class ServerSettings(_Section):
     max_upload_mb: float = Field(20, gt=0)
     max_files: int = Field(20, ge=1)
     max_body_mb: float = Field(25, gt=0)
+    # Threads running graphs: None = 1 for local compute (extractive, PhoGPT: more only fight
+    # over the GIL), 16 for a generator that waits on a server (openai).
+    graph_threads: int | None = Field(None, ge=1, le=256)
 
     @field_validator("cors_origins")
     @classmethod

@@ -1,0 +1,41 @@
+"""Locust users for `vinarag eval load`. VINARAG_LOAD_MODE=hit asks the same few questions
+(answered from the cache after the first time); miss makes every question new (the whole graph
+runs), by appending a request number the documents do not contain."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+
+from locust import FastHttpUser, constant, task
+
+QUESTIONS = [
+    "Ai dời đô về Thăng Long?",
+    "Phở ra đời ở đâu?",
+    "Truyện Kiều có bao nhiêu câu thơ?",
+    "Vịnh Hạ Long có bao nhiêu hòn đảo?",
+    "Ngô Bảo Châu nhận Huy chương Fields năm nào?",
+    "Việt Nam có bao nhiêu dân tộc?",
+]
+_counter = itertools.count()
+
+
+class RagUser(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def ask(self) -> None:
+        question = random.choice(QUESTIONS)
+        if os.environ.get("VINARAG_LOAD_MODE", "hit") == "miss":
+            question = f"{question} (lượt {os.getpid()}-{next(_counter)})"
+        with self.client.post(
+            "/rag/invoke",
+            json={"input": {"question": question}},
+            name="/rag/invoke",
+            catch_response=True,
+        ) as response:
+            if response.status_code != 200:
+                response.failure(f"HTTP {response.status_code}")
+            elif "answer" not in response.text:
+                response.failure("no answer in the response")
