@@ -9,6 +9,13 @@ from pathlib import Path
 from tools.settings import Settings
 
 
+def write_json(path: str | None, result: dict) -> None:
+    """The figures as JSON, when --json names a file."""
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
 def _retrieval(args: argparse.Namespace, settings: Settings) -> int:
     from evals.retrieval_benchmark import format_table, run_benchmark
 
@@ -16,11 +23,7 @@ def _retrieval(args: argparse.Namespace, settings: Settings) -> int:
         settings, Path(args.corpus), Path(args.queries), args.k, args.limit, progress=not args.quiet
     )
     print(format_table(result))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(
-            json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8"
-        )
+    write_json(args.json, result)
     return 0
 
 
@@ -42,11 +45,7 @@ def _rag(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  {'  ' + node + ' p50 / p95 ms':30} {figures['p50_ms']} / {figures['p95_ms']}")
     print(f"  {'cache hit p50 ms':30} {latency['cache_hit_p50_ms']}")
     print(f"  {'graph overhead share p50':30} {latency['graph_overhead_share_p50']}")
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(
-            json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8"
-        )
+    write_json(args.json, result)
     return 0
 
 
@@ -55,9 +54,7 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
 
     result = run_load_benchmark(args.url, args.users, args.modes, args.seconds, args.tool)
     print(format_runs(result))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2), encoding="utf-8")
+    write_json(args.json, result)
     return 1 if any(r["errors"] for r in result["runs"]) else 0
 
 

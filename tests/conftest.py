@@ -77,3 +77,25 @@ def demo_services(settings):
     ingest_paths([DEMO_DIR / "documents.jsonl"], services.retrieval.kb, settings, progress=False)
     yield services
     services.close()
+
+
+@pytest.fixture
+def vinarag(tmp_path):
+    """Runs the `vinarag` command as a user would: a subprocess on a fresh data dir."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VINARAG_", "QDRANT_"))}
+    env.update(VINARAG_DATA_DIR=str(tmp_path / "data"), VINARAG_DENSE__MODEL="")
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "tools.cli", "--log-level", "WARNING", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
+
+    return run

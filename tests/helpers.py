@@ -94,20 +94,25 @@ def write_tiny_mpt(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 class LiveServer:
     """The app served by uvicorn in a thread on a free 127.0.0.1 port, for a browser or a
     Prometheus that must reach it over the network. Readiness is signalled by uvicorn's own
     startup, not waited for with sleeps."""
 
     def __init__(self, app) -> None:
-        import socket
         import threading
 
         import uvicorn
 
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         started = self._started = threading.Event()
 

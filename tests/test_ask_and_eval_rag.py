@@ -1,59 +1,36 @@
 """`vinarag ask` and `vinarag eval rag` as a user runs them."""
 
 import json
-import os
-import subprocess
-import sys
-
-import pytest
 
 
-@pytest.fixture
-def run(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VINARAG_", "QDRANT_"))}
-    env.update(VINARAG_DATA_DIR=str(tmp_path / "data"), VINARAG_DENSE__MODEL="")
-
-    def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "tools.cli", "--log-level", "WARNING", *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=600,
-        )
-
-    return _run
-
-
-def test_ask_prints_answer_sources_and_path(run):
-    assert run("demo").returncode == 0
-    text = run("ask", "Ai", "là", "tác", "giả", "Truyện", "Kiều?")
+def test_ask_prints_answer_sources_and_path(vinarag):
+    assert vinarag("demo").returncode == 0
+    text = vinarag("ask", "Ai", "là", "tác", "giả", "Truyện", "Kiều?")
     assert text.returncode == 0, text.stderr
     assert (
         "Nguyễn Du" in text.stdout and "Nguồn:" in text.stdout and "[1] Truyện Kiều" in text.stdout
     )
     assert "extractive" in text.stdout and "check_grounding" in text.stdout
-    result = json.loads(run("ask", "--json", "Ai là tác giả Truyện Kiều?").stdout)
+    result = json.loads(vinarag("ask", "--json", "Ai là tác giả Truyện Kiều?").stdout)
     assert {"answer", "sources", "citations", "grounded", "path", "cache_hit"} <= set(result)
-    first = run("ask", "--thread", "t1", "Vịnh Hạ Long có bao nhiêu hòn đảo?")
+    first = vinarag("ask", "--thread", "t1", "Vịnh Hạ Long có bao nhiêu hòn đảo?")
     assert "2.000" in first.stdout
     follow = json.loads(
-        run("ask", "--thread", "t1", "--json", "Còn được UNESCO công nhận năm nào?").stdout
+        vinarag("ask", "--thread", "t1", "--json", "Còn được UNESCO công nhận năm nào?").stdout
     )
     assert "1994" in follow["answer"] and follow["path"][1]["node"] == "rewrite_query"
-    assert run("ask", " ").returncode == 2
-    chat = run(
+    assert vinarag("ask", " ").returncode == 2
+    chat = vinarag(
         "chat", stdin="Vịnh Hạ Long có bao nhiêu hòn đảo?\n\nCòn được UNESCO công nhận năm nào?\n"
     )
     assert chat.returncode == 0 and "2.000" in chat.stdout and "1994" in chat.stdout
-    bad = run("ask", "--filters", "[1]", "x")
+    bad = vinarag("ask", "--filters", "[1]", "x")
     assert bad.returncode == 2 and "JSON object" in bad.stderr
 
 
-def test_eval_rag_on_a_slice(run, shared_data, tmp_path):
+def test_eval_rag_on_a_slice(vinarag, shared_data, tmp_path):
     out = tmp_path / "rag.json"
-    result = run(
+    result = vinarag(
         "eval",
         "rag",
         "--corpus",

@@ -1,75 +1,51 @@
 """The `vinarag` command as a user runs it (a subprocess on a fresh data dir)."""
 
 import json
-import os
-import subprocess
-import sys
-
-import pytest
 
 FANSIPAN = "Fansipan là ngọn núi cao nhất Việt Nam, cao khoảng 3.143 mét."
 
 
-@pytest.fixture
-def run(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VINARAG_", "QDRANT_"))}
-    env["VINARAG_DATA_DIR"] = str(tmp_path / "data")
-    env["VINARAG_DENSE__MODEL"] = ""
-
-    def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "tools.cli", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            input=stdin,
-            timeout=300,
-        )
-
-    return _run
-
-
-def test_help_lists_every_command(run):
-    result = run("--help")
+def test_help_lists_every_command(vinarag):
+    result = vinarag("--help")
     assert result.returncode == 0
     for command in ("ingest", "delete", "documents", "search", "demo", "eval"):
         assert command in result.stdout
-    assert "--corpus" in run("eval", "retrieval", "--help").stdout
+    assert "--corpus" in vinarag("eval", "retrieval", "--help").stdout
 
 
-def test_ingest_reports_failures_and_exit_codes(run, tmp_path):
+def test_ingest_reports_failures_and_exit_codes(vinarag, tmp_path):
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "fansipan.txt").write_text(FANSIPAN, "utf-8")
     (folder / "broken.docx").write_bytes(b"not a zip")
-    result = run("ingest", str(folder), "--quiet", "--json")
+    result = vinarag("ingest", str(folder), "--quiet", "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert len(report["added"]) == 1 and report["failed"][0]["source"].endswith("broken.docx")
     assert "FAILED" in result.stderr and "ingested 1 new" in result.stderr
 
-    only_bad = run("ingest", str(folder / "broken.docx"), "--quiet")
+    only_bad = vinarag("ingest", str(folder / "broken.docx"), "--quiet")
     assert only_bad.returncode == 1 and "ingested 0 new" in only_bad.stderr
 
-    again = run("ingest", str(folder), "--quiet", "--json")
+    again = vinarag("ingest", str(folder), "--quiet", "--json")
     assert json.loads(again.stdout)["unchanged"] == report["added"]
 
-    listing = run("documents", "--json")
+    listing = vinarag("documents", "--json")
     docs = json.loads(listing.stdout)["documents"]
     assert [d["doc_id"] for d in docs] == report["added"]
 
-    found = run("search", "núi cao nhất")
+    found = vinarag("search", "núi cao nhất")
     assert "3.143" in found.stdout and found.stdout.startswith("[1]")
 
-    assert run("delete", report["added"][0]).returncode == 0
-    assert run("delete", report["added"][0]).returncode == 1
-    assert json.loads(run("documents", "--json").stdout)["documents"] == []
+    assert vinarag("delete", report["added"][0]).returncode == 0
+    assert vinarag("delete", report["added"][0]).returncode == 1
+    assert json.loads(vinarag("documents", "--json").stdout)["documents"] == []
 
 
-def test_demo_loads_once_and_search_reads_stdin(run):
-    first = run("demo")
+def test_demo_loads_once_and_search_reads_stdin(vinarag):
+    first = vinarag("demo")
     assert first.returncode == 0 and "ingested 40 new" in first.stderr
-    second = run("demo")
+    second = vinarag("demo")
     assert second.returncode == 0 and "ingested" not in second.stderr
-    answers = run("search", "--top-n", "1", stdin="Ai dời đô về Thăng Long?\n\n")
+    answers = vinarag("search", "--top-n", "1", stdin="Ai dời đô về Thăng Long?\n\n")
     assert answers.returncode == 0 and "Lý Thái Tổ" in answers.stdout

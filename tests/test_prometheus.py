@@ -11,15 +11,7 @@ import pytest
 
 from server.main import create_app
 from tests.conftest import need
-from tests.helpers import LiveServer
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.helpers import LiveServer, free_port
 
 
 @pytest.fixture
@@ -35,7 +27,7 @@ def prometheus(tmp_path):
             f"    static_configs:\n      - targets: ['{target}']\n",
             "utf-8",
         )
-        port = _free_port()
+        port = free_port()
         process = subprocess.Popen(
             [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
              f"--web.listen-address=127.0.0.1:{port}"],

@@ -3,7 +3,6 @@
 import os
 import queue
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -13,12 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPO, need
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.helpers import free_port
 
 
 @pytest.fixture
@@ -40,7 +34,7 @@ def langgraph_dev(tmp_path):
         timeout=300,
     )
     assert demo.returncode == 0, demo.stderr
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [
             str(cli),

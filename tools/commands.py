@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from tools.ingest.pipeline import ingest_paths
-from tools.kb.factory import build_knowledge_base, build_retrieval_stack
+from tools.kb.factory import RetrievalStack, build_knowledge_base, build_retrieval_stack
 from tools.settings import Settings
 
 log = logging.getLogger("vinarag")
@@ -68,7 +68,7 @@ def _documents(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _print_hits(question: str, stack, settings: Settings, top_n: int) -> None:
+def _print_hits(question: str, stack: RetrievalStack, top_n: int) -> None:
     hits = stack.retriever.retrieve(question)
     hits = stack.reranker.rerank(question, hits, top_n)
     if not hits:
@@ -83,12 +83,12 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
     top_n = args.top_n or settings.rerank.top_n
     try:
         if args.question:
-            _print_hits(" ".join(args.question), stack, settings, top_n)
+            _print_hits(" ".join(args.question), stack, top_n)
             return 0
         print("Hỏi về các tài liệu (Ctrl-D để thoát). Mode: retrieval only.", file=sys.stderr)
         for line in sys.stdin:
             if line.strip():
-                _print_hits(line.strip(), stack, settings, top_n)
+                _print_hits(line.strip(), stack, top_n)
         return 0
     finally:
         stack.close()

@@ -10,9 +10,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -26,6 +34,16 @@ DEFAULT_CONFIG = REPO_ROOT / "configs" / "default.yaml"
 
 def _looks_like_path(value: str) -> bool:
     return value.startswith(("/", "./", "../", "~")) or os.sep + os.sep in value
+
+
+def _existing_local_model(value: str | None) -> str | None:
+    """A model given as a local path must exist (a hub name is checked when it loads)."""
+    if value and _looks_like_path(value) and not Path(value).expanduser().exists():
+        raise ValueError(f"model path does not exist: {value}")
+    return value or None
+
+
+ModelRef = Annotated[str | None, AfterValidator(_existing_local_model)]
 
 
 class _Section(BaseModel):
@@ -74,17 +92,10 @@ class SparseSettings(_Section):
 
 
 class DenseSettings(_Section):
-    model: str | None = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
+    model: ModelRef = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
     device: str = "cpu"
     batch_size: int = Field(32, ge=1)
     allow_download: bool = False  # false: only models already on disk (HF_HUB_OFFLINE=1)
-
-    @field_validator("model")
-    @classmethod
-    def _local_path_exists(cls, value: str | None) -> str | None:
-        if value and _looks_like_path(value) and not Path(value).expanduser().exists():
-            raise ValueError(f"model path does not exist: {value}")
-        return value or None
 
 
 class RetrievalSettings(_Section):
@@ -96,17 +107,10 @@ class RetrievalSettings(_Section):
 
 class RerankSettings(_Section):
     kind: Literal["proximity", "cross_encoder", "none"] = "proximity"
-    model: str | None = None  # cross-encoder name or local path
+    model: ModelRef = None  # cross-encoder name or local path
     top_n: int = Field(5, ge=1, le=100)
     window: int = Field(12, ge=2, le=200)
     weight: float = Field(0.2, ge=0)
-
-    @field_validator("model")
-    @classmethod
-    def _local_path_exists(cls, value: str | None) -> str | None:
-        if value and _looks_like_path(value) and not Path(value).expanduser().exists():
-            raise ValueError(f"model path does not exist: {value}")
-        return value or None
 
     @model_validator(mode="after")
     def _model_for_cross_encoder(self) -> RerankSettings:
