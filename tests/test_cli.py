@@ -49,3 +49,9 @@ def test_demo_loads_once_and_search_reads_stdin(vinarag):
     assert second.returncode == 0 and "ingested" not in second.stderr
     answers = vinarag("search", "--top-n", "1", stdin="Ai dời đô về Thăng Long?\n\n")
     assert answers.returncode == 0 and "Lý Thái Tổ" in answers.stdout
+
+
+def test_serve_refuses_several_workers_on_the_local_store(vinarag):
+    result = vinarag("serve", "--workers", "2")
+    assert result.returncode == 2
+    assert "needs a Qdrant server (QDRANT_URL)" in result.stderr
