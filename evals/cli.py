@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from tools.settings import Settings
@@ -28,25 +29,66 @@ def _retrieval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _rag(args: argparse.Namespace, settings: Settings) -> int:
-    from evals.rag_benchmark import run_rag_benchmark
+    from evals.rag_benchmark import build_judge, load_eval_set, run_rag_benchmark
 
+    passages, items = load_eval_set(
+        corpus=Path(args.corpus) if args.corpus else None,
+        queries=Path(args.queries) if args.queries else None,
+        squad=Path(args.squad) if args.squad else None,
+        qa=Path(args.qa) if args.qa else None,
+    )
     result = run_rag_benchmark(
-        settings, Path(args.corpus), Path(args.queries), args.limit, progress=not args.quiet
+        settings,
+        passages,
+        items,
+        args.limit,
+        progress=not args.quiet,
+        judge=build_judge(settings) if not args.no_ragas else None,
+        with_ragas=not args.no_ragas,
     )
+    base = result["baselines"]["bm25s_extractive"]["answers"]
     print(f"{result['dataset']['passages']} passages, {result['dataset']['queries']} questions")
+    print(f"  {'metric':30} {'system':>10} {'baseline':>10}")
     for name, value in result["answers"].items():
-        print(f"  {name:30} {value}")
+        print(f"  {name:30} {value!s:>10} {base.get(name, '')!s:>10}")
+    for section in ("retrieval", "ragas"):
+        for name, value in (result.get(section) or {}).items():
+            print(f"  {section + ' ' + name:30} {value!s:>10}")
     latency = result["latency"]
-    print(
-        f"  {'end_to_end p50 / p95 ms':30} "
-        f"{latency['end_to_end']['p50_ms']} / {latency['end_to_end']['p95_ms']}"
-    )
+    end = latency["end_to_end"]
+    print(f"  {'end_to_end p50 / p95 ms':30} {end['p50_ms']} / {end['p95_ms']}")
     for node, figures in latency["nodes"].items():
         print(f"  {'  ' + node + ' p50 / p95 ms':30} {figures['p50_ms']} / {figures['p95_ms']}")
     print(f"  {'cache hit p50 ms':30} {latency['cache_hit_p50_ms']}")
     print(f"  {'graph overhead share p50':30} {latency['graph_overhead_share_p50']}")
     write_json(args.json, result)
+    if args.report:
+        from evals.report import write_report
+
+        print(f"report: {write_report(result, Path(args.report))}")
     return 0
+
+
+def _compare(args: argparse.Namespace, settings: Settings) -> int:
+    from evals.compare import compare, format_comparison
+
+    a = json.loads(Path(args.a).read_text("utf-8"))
+    b = json.loads(Path(args.b).read_text("utf-8"))
+    result = compare(a, b)
+    print(format_comparison(result, changed_only=args.changed_only))
+    write_json(args.json, result)
+    return 0
+
+
+def _gate(args: argparse.Namespace, settings: Settings) -> int:
+    from evals.gate import DEFAULT_GATE, check_gate, load_gate
+
+    thresholds = load_gate(Path(args.thresholds) if args.thresholds else DEFAULT_GATE)
+    failures = check_gate(json.loads(Path(args.result).read_text("utf-8")), thresholds)
+    for failure in failures:
+        print(f"FAIL {failure}", file=sys.stderr)
+    print(f"gate: {len(thresholds) - len(failures)} of {len(thresholds)} thresholds met")
+    return 1 if failures else 0
 
 
 def _load(args: argparse.Namespace, settings: Settings) -> int:
@@ -80,18 +122,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = evals.add_parser(
         "rag",
-        help="the whole graph over a question set: answers, grounding, fallbacks, cache, latency",
+        help="the whole graph over a question set: answers, Ragas, retrieval, cache, latency",
         description="Indexes the corpus into a temporary in-memory store, answers every question "
-        "through the graph, then asks them all again for the cache figures.",
+        "through the graph, asks them all again for the cache figures, runs the Ragas suite and a "
+        "bm25s + extractive baseline in the same run. Data: --corpus + --queries (shared format), "
+        "--squad FILE, or --qa FILE (CSV/JSONL: question, answer, contexts) with --corpus.",
     )
-    p.add_argument("--corpus", required=True, help='corpus.jsonl: {"id","title","text"} lines')
-    p.add_argument(
-        "--queries", required=True, help='queries.jsonl: {"id","question","answers"} lines'
-    )
+    p.add_argument("--corpus", help='corpus.jsonl: {"id","title","text"} lines')
+    p.add_argument("--queries", help='queries.jsonl: {"id","question","answers","positive_ids"}')
+    p.add_argument("--squad", help="a SQuAD v1.1 JSON file (e.g. xquad.vi.json)")
+    p.add_argument("--qa", help="your questions: CSV or JSONL with question, answer[, contexts]")
     p.add_argument("--limit", type=int, default=None, help="only the first N questions")
     p.add_argument("--json", default=None, metavar="OUT", help="write the figures as JSON")
+    p.add_argument("--report", default=None, metavar="DIR", help="write report.md and charts")
+    p.add_argument("--no-ragas", action="store_true", help="skip the Ragas suite")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_rag)
+
+    p = evals.add_parser("compare", help="what changed between two eval rag JSON files")
+    p.add_argument("a", help="the earlier run (JSON)")
+    p.add_argument("b", help="the later run (JSON)")
+    p.add_argument("--changed-only", action="store_true", help="hide metrics that did not move")
+    p.add_argument("--json", default=None, metavar="OUT")
+    p.set_defaults(func=_compare)
+
+    p = evals.add_parser(
+        "gate",
+        help="exit 1 when a metric of a run crosses its threshold (configs/eval_gate.yaml)",
+    )
+    p.add_argument("result", help="an eval rag JSON file")
+    p.add_argument("--thresholds", default=None, help="default: configs/eval_gate.yaml")
+    p.set_defaults(func=_gate)
 
     p = evals.add_parser(
         "load",

@@ -4,6 +4,7 @@ queries.jsonl ({"id","question","answers","positive_ids"}). Errors name the file
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,3 +63,107 @@ def load_queries(path: Path) -> list[Query]:
         Query(str(r["id"]), str(r["question"]), list(r.get("answers", [])), list(r["positive_ids"]))
         for r in _records(path, ("id", "question", "positive_ids"))
     ]
+
+
+@dataclass
+class QAItem:
+    """A user's evaluation question: reference answer, optional reference contexts."""
+
+    id: str
+    question: str
+    answers: list[str]
+    reference_contexts: list[str] = field(default_factory=list)
+
+
+def load_squad(path: Path) -> tuple[list[Passage], list[Query]]:
+    """SQuAD v1.1 JSON (like xquad.vi.json): paragraphs become passages, questions queries."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: no such file") from None
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        raise DatasetError(f"{path}: not SQuAD format (no top-level 'data' list)")
+    passages: list[Passage] = []
+    queries: list[Query] = []
+    for a, article in enumerate(data["data"]):
+        title = str(article.get("title", f"article-{a}"))
+        for p, paragraph in enumerate(article.get("paragraphs", [])):
+            if "context" not in paragraph:
+                raise DatasetError(f"{path}: data[{a}].paragraphs[{p}] has no 'context'")
+            passage_id = f"{re.sub(r'[^0-9A-Za-z]', '', path.stem)}-p{len(passages):05d}"
+            passages.append(Passage(passage_id, title, str(paragraph["context"])))
+            for q, qa in enumerate(paragraph.get("qas", [])):
+                if "question" not in qa or "id" not in qa:
+                    raise DatasetError(
+                        f"{path}: data[{a}].paragraphs[{p}].qas[{q}] needs id and question"
+                    )
+                answers = [str(x["text"]) for x in qa.get("answers", []) if "text" in x]
+                queries.append(Query(str(qa["id"]), str(qa["question"]), answers, [passage_id]))
+    if not passages:
+        raise DatasetError(f"{path}: no paragraphs")
+    return passages, queries
+
+
+def load_qa_file(path: Path) -> list[QAItem]:
+    """A user's CSV (header: question, answer[, contexts]) or JSONL ({"question", "answer" or
+    "answers", "contexts"}). Contexts in CSV are separated by ' || '."""
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such file")
+    items: list[QAItem] = []
+    if path.suffix.lower() == ".csv":
+        import csv
+
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = {"question", "answer"} - set(reader.fieldnames or [])
+            if missing:
+                raise DatasetError(f"{path}:1: missing column(s) {', '.join(sorted(missing))}")
+            for row in reader:
+                line = reader.line_num
+                if not (row.get("question") or "").strip() or not (row.get("answer") or "").strip():
+                    raise DatasetError(f"{path}:{line}: empty question or answer")
+                contexts = [
+                    c.strip() for c in (row.get("contexts") or "").split(" || ") if c.strip()
+                ]
+                items.append(
+                    QAItem(row.get("id") or f"q{line}", row["question"], [row["answer"]], contexts)
+                )
+    else:
+        for record in _records(path, ("question",)):
+            answers = record.get("answers") or ([record["answer"]] if record.get("answer") else [])
+            if not answers:
+                raise DatasetError(f"{path}: question {record['question']!r} has no answer")
+            contexts = record.get("contexts") or record.get("reference_contexts") or []
+            items.append(
+                QAItem(
+                    str(record.get("id", len(items))),
+                    record["question"],
+                    list(answers),
+                    list(contexts),
+                )
+            )
+    if not items:
+        raise DatasetError(f"{path}: empty")
+    return items
+
+
+def write_shared(folder: Path, passages: list[Passage], queries: list[Query]) -> None:
+    """corpus.jsonl + queries.jsonl in the shared format."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "corpus.jsonl").open("w", encoding="utf-8") as handle:
+        for p in passages:
+            handle.write(
+                json.dumps({"id": p.id, "title": p.title, "text": p.text}, ensure_ascii=False)
+                + "\n"
+            )
+    with (folder / "queries.jsonl").open("w", encoding="utf-8") as handle:
+        for q in queries:
+            record = {
+                "id": q.id,
+                "question": q.question,
+                "answers": q.answers,
+                "positive_ids": q.positive_ids,
+            }
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")

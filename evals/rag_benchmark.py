@@ -1,5 +1,7 @@
-"""`vinarag eval rag`: the whole graph over a question set, with answer metrics, retries,
-fallbacks, a second pass for the cache, and latency per node and end to end.
+"""`vinarag eval rag`: the whole graph over a question set, and in the same run everything a
+reader needs to judge it: answer metrics (Vietnamese tokens), grounding, fallbacks, retries,
+retrieval metrics, the Ragas suite, a second pass for the cache, latency per node and end to
+end, and a plain baseline (bm25s top passage + the extractive answer) beside every figure.
 
 The corpus goes into a temporary in-memory store (never the user's); the graph runs without a
 checkpointer, as a stateless API request would."""
@@ -10,21 +12,76 @@ import logging
 import statistics
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
 from evals.answer_metrics import citations_valid, contains_gold, exact_match, token_f1
-from evals.datasets import Query, load_corpus, load_queries
-from evals.retrieval_metrics import percentile_ms
+from evals.bm25_baseline import BM25Baseline
+from evals.datasets import (
+    DatasetError,
+    Passage,
+    load_corpus,
+    load_qa_file,
+    load_queries,
+    load_squad,
+)
+from evals.ragas_suite import RagasRow, run_ragas
+from evals.retrieval_benchmark import rank_queries
+from evals.retrieval_metrics import percentile_ms, summarize
 from graph.builder import build_graph
+from tools.generate.base import GenerationRequest
+from tools.generate.extractive import ExtractiveGenerator
 from tools.ingest.documents import Document
 from tools.ingest.pipeline import ingest_documents
+from tools.kb.results import RetrievedChunk
 from tools.services import build_services
 from tools.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class EvalItem:
+    id: str
+    question: str
+    answers: list[str]
+    positive_ids: list[str] = field(default_factory=list)
+    reference_contexts: list[str] = field(default_factory=list)
+
+
+def load_eval_set(
+    corpus: Path | None = None,
+    queries: Path | None = None,
+    squad: Path | None = None,
+    qa: Path | None = None,
+) -> tuple[list[Passage], list[EvalItem]]:
+    """Shared format (corpus + queries), SQuAD JSON, or a user's CSV / JSONL with a corpus."""
+    if squad is not None:
+        passages, loaded = load_squad(squad)
+        items = [EvalItem(q.id, q.question, q.answers, q.positive_ids) for q in loaded]
+    elif qa is not None:
+        if corpus is None:
+            raise DatasetError("--qa needs --corpus (the documents the questions are about)")
+        passages = load_corpus(corpus)
+        items = [
+            EvalItem(q.id, q.question, q.answers, [], q.reference_contexts)
+            for q in load_qa_file(qa)
+        ]
+    elif corpus is not None and queries is not None:
+        passages = load_corpus(corpus)
+        items = [
+            EvalItem(q.id, q.question, q.answers, q.positive_ids) for q in load_queries(queries)
+        ]
+    else:
+        raise DatasetError("give --corpus and --queries, or --squad FILE, or --qa FILE --corpus C")
+    by_id = {p.id: p.text for p in passages}
+    for item in items:
+        if not item.reference_contexts:
+            item.reference_contexts = [by_id[i] for i in item.positive_ids if i in by_id]
+    return passages, items
 
 
 class NodeTimes:
@@ -48,73 +105,135 @@ def _latency(seconds: list[float]) -> dict[str, float]:
     }
 
 
+def _answer_block(items: list[EvalItem], answers: list[str]) -> dict[str, float]:
+    pairs = list(zip(items, answers, strict=True))
+    return {
+        "contains_gold": _rate([contains_gold(a, i.answers) for i, a in pairs]),
+        "token_f1": round(statistics.mean(token_f1(a, i.answers) for i, a in pairs), 4)
+        if pairs
+        else 0.0,
+        "exact_match": _rate([exact_match(a, i.answers) for i, a in pairs]),
+        "median_answer_chars": statistics.median(len(a) for a in answers) if answers else 0,
+    }
+
+
+def build_judge(settings: Settings):
+    """The Ragas judge from settings (evaluation.judge), or None."""
+    evaluation = settings.evaluation
+    if evaluation.judge == "none":
+        return None
+    if evaluation.judge == "openai":
+        from langchain_openai import ChatOpenAI
+
+        return ChatOpenAI(
+            base_url=evaluation.judge_base_url,
+            model=evaluation.judge_model,
+            api_key=evaluation.judge_api_key or "not-needed",
+            temperature=0,
+        )
+    from tools.generate.factory import build_chat_model
+
+    model = build_chat_model(settings.generator)
+    if model is None:
+        raise DatasetError("evaluation.judge 'generator' needs generator.kind phogpt or openai")
+    return model
+
+
+def run_baseline(passages: list[Passage], items: list[EvalItem], k: int) -> dict[str, Any]:
+    """bm25s retrieval + the extractive answer over its top passage."""
+    baseline = BM25Baseline([p.id for p in passages], [p.text for p in passages])
+    by_id = {p.id: p for p in passages}
+    extractive = ExtractiveGenerator()
+    rankings, latencies, answers = [], [], []
+    for item in items:
+        start = time.perf_counter()
+        ranked = [d for d, _ in baseline.search(item.question, k)]
+        top = by_id[ranked[0]] if ranked else None
+        sources = [RetrievedChunk(top.id, top.id, top.title, top.text, "", 0, 1.0)] if top else []
+        answers.append(extractive.generate(GenerationRequest(item.question, sources)).answer)
+        latencies.append(time.perf_counter() - start)
+        rankings.append(ranked)
+    block: dict[str, Any] = {
+        "method": r"bm25s (\w+ lower-cased) top passage + extractive answer",
+        "answers": _answer_block(items, answers),
+        "latency": {"end_to_end": _latency(latencies)},
+    }
+    if any(i.positive_ids for i in items):
+        block["retrieval"] = summarize(rankings, [set(i.positive_ids) for i in items], latencies, k)
+    return block
+
+
 def run_rag_benchmark(
     settings: Settings,
-    corpus_path: Path,
-    queries_path: Path,
+    passages: list[Passage],
+    items: list[EvalItem],
     limit: int | None = None,
     progress: bool = True,
+    k: int = 10,
+    judge: Any | None = None,
+    with_ragas: bool = True,
 ) -> dict[str, Any]:
-    corpus = load_corpus(corpus_path)
-    queries: list[Query] = load_queries(queries_path)
-    queries = queries[:limit] if limit else queries
+    items = items[:limit] if limit else items
     services = build_services(settings, location=":memory:")
     timer = NodeTimes()
     try:
-        documents = [Document(p.id, p.title, p.text, p.id) for p in corpus]
+        documents = [Document(p.id, p.title, p.text, p.id) for p in passages]
         ingest_documents(documents, services.retrieval.kb, settings, progress=progress)
         graph = build_graph(services=services, observers=[timer])
         rows, end_to_end, node_seconds, overhead = [], [], defaultdict(list), []
-        for query in tqdm(queries, desc="graph", unit="q", disable=not progress):
+        for item in tqdm(items, desc="graph", unit="q", disable=not progress):
             timer.current = []
             start = time.perf_counter()
-            result = graph.invoke({"question": query.question})
+            result = graph.invoke({"question": item.question})
             elapsed = time.perf_counter() - start
             end_to_end.append(elapsed)
             for node, seconds in timer.current:
                 node_seconds[node].append(seconds)
             overhead.append(max(elapsed - sum(s for _, s in timer.current), 0.0) / elapsed)
-            rows.append((query, result))
+            rows.append((item, result))
         hit_seconds, hits = [], []
-        for query in tqdm(queries, desc="cache pass", unit="q", disable=not progress):
+        for item in tqdm(items, desc="cache pass", unit="q", disable=not progress):
             start = time.perf_counter()
-            result = graph.invoke({"question": query.question})
+            result = graph.invoke({"question": item.question})
             hit_seconds.append(time.perf_counter() - start)
             hits.append(bool(result.get("cache_hit")))
+        retrieval = None
+        if any(i.positive_ids for i in items):
+            rankings, latencies = rank_queries(services.retrieval, [i.question for i in items], k)
+            retrieval = summarize(rankings, [set(i.positive_ids) for i in items], latencies, k)
+        embeddings = (
+            services.retrieval.kb.dense.embeddings if services.retrieval.kb.has_dense else None
+        )
         config = {"services": services.notes, "settings": settings.model_dump(mode="json")}
     finally:
         services.close()
 
-    answered = [(q, r) for q, r in rows if not r.get("fallback_reason")]
-    grounding_checks = [
-        r for _, r in rows if any(p["node"] == "check_grounding" for p in r["path"])
-    ]
+    results = [r for _, r in rows]
+    answered = [(i, r) for i, r in rows if not r.get("fallback_reason")]
+    checked = [r for r in results if any(p["node"] == "check_grounding" for p in r["path"])]
     retries = [
         sum(1 for p in r["path"] if p["node"] == "rewrite_query")
         + max(sum(1 for p in r["path"] if p["node"] == "generate") - 1, 0)
-        for _, r in rows
+        for r in results
     ]
     answers = {
-        "contains_gold": _rate([contains_gold(r["answer"], q.answers) for q, r in rows]),
-        "token_f1": round(statistics.mean(token_f1(r["answer"], q.answers) for q, r in rows), 4),
-        "exact_match": _rate([exact_match(r["answer"], q.answers) for q, r in rows]),
+        **_answer_block(items, [r["answer"] for r in results]),
         "contains_gold_when_answered": _rate(
-            [contains_gold(r["answer"], q.answers) for q, r in answered]
+            [contains_gold(r["answer"], i.answers) for i, r in answered]
         ),
         "citation_valid": _rate(
-            [citations_valid(r.get("citations", []), r.get("sources", [])) for _, r in rows]
+            [citations_valid(r.get("citations", []), r.get("sources", [])) for r in results]
         ),
-        "grounded_rate": _rate([bool(r.get("grounded", {}).get("value")) for _, r in rows]),
+        "grounded_rate": _rate([bool(r.get("grounded", {}).get("value")) for r in results]),
         "hallucination_rate": _rate(
             [
                 any(p["node"] == "check_grounding" and not p["grounded"] for p in r["path"])
-                for r in grounding_checks
+                for r in checked
             ]
         ),
-        "fallback_rate": _rate([bool(r.get("fallback_reason")) for _, r in rows]),
+        "fallback_rate": _rate([bool(r.get("fallback_reason")) for r in results]),
         "retries_per_question": round(statistics.mean(retries), 4) if retries else 0.0,
         "cache_hit_rate_second_pass": _rate(hits),
-        "median_answer_chars": statistics.median(len(r["answer"]) for _, r in rows) if rows else 0,
     }
     latency = {
         "end_to_end": _latency(end_to_end),
@@ -123,22 +242,45 @@ def run_rag_benchmark(
         "cache_hit_p95_ms": round(percentile_ms(hit_seconds, 95), 3),
         "graph_overhead_share_p50": round(statistics.median(overhead), 4) if overhead else 0.0,
     }
-    failures = [
+    ragas = None
+    if with_ragas:
+        ragas_rows = [
+            RagasRow(
+                i.question,
+                r["answer"],
+                [s["text"] for s in r.get("sources", [])],
+                i.answers[0] if i.answers else "",
+                i.reference_contexts,
+            )
+            for i, r in rows
+        ]
+        ragas = run_ragas(
+            ragas_rows, judge=judge, embeddings=embeddings if judge else None, progress=progress
+        )
+    questions = [
         {
-            "id": q.id,
-            "question": q.question,
-            "gold": q.answers,
+            "id": i.id,
+            "question": i.question,
+            "gold": i.answers,
             "answer": r["answer"],
-            "sources": [s["doc_id"] for s in r.get("sources", [])],
+            "contains_gold": contains_gold(r["answer"], i.answers),
+            "token_f1": round(token_f1(r["answer"], i.answers), 4),
+            "grounded_score": r.get("grounded", {}).get("score"),
+            "fallback_reason": r.get("fallback_reason"),
+            "sources": [{"doc_id": s["doc_id"], "title": s["title"]} for s in r.get("sources", [])],
             "path": [p["node"] for p in r["path"]],
+            **({"ragas": ragas["per_question"][n]} if ragas else {}),
         }
-        for q, r in rows
-        if not contains_gold(r["answer"], q.answers)
+        for n, (i, r) in enumerate(rows)
     ]
     return {
-        "dataset": {"corpus": str(corpus_path), "passages": len(corpus), "queries": len(queries)},
+        "dataset": {"passages": len(passages), "queries": len(items)},
         "answers": answers,
+        "retrieval": retrieval,
+        "ragas": ragas["metrics"] if ragas else None,
+        "ragas_skipped": ragas["skipped"] if ragas else None,
         "latency": latency,
+        "baselines": {"bm25s_extractive": run_baseline(passages, items, k)},
         "config": config,
-        "failures": failures,
+        "questions": questions,
     }

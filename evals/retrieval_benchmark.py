@@ -18,7 +18,7 @@ from evals.datasets import Passage, Query, load_corpus, load_queries
 from evals.retrieval_metrics import summarize
 from tools.ingest.documents import Document
 from tools.ingest.pipeline import ingest_documents
-from tools.kb.factory import build_retrieval_stack
+from tools.kb.factory import RetrievalStack, build_retrieval_stack
 from tools.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,21 @@ log = logging.getLogger(__name__)
 def _dedupe(doc_ids: list[str]) -> list[str]:
     seen: set[str] = set()
     return [d for d in doc_ids if not (d in seen or seen.add(d))]
+
+
+def rank_queries(
+    stack: RetrievalStack, questions: list[str], k: int, progress: bool = False
+) -> tuple[list[list[str]], list[float]]:
+    """Document ids ranked by the graph's retrieval + rerank path, and the time each took."""
+    rankings, latencies = [], []
+    top_k = max(k, stack.retriever.retrieval.top_k)
+    for question in tqdm(questions, desc="retrieval", unit="q", disable=not progress):
+        start = time.perf_counter()
+        hits = stack.retriever.retrieve(question, top_k=top_k)
+        hits = stack.reranker.rerank(question, hits, top_k)
+        latencies.append(time.perf_counter() - start)
+        rankings.append(_dedupe([h.doc_id for h in hits])[:k])
+    return rankings, latencies
 
 
 def run_system(
@@ -38,14 +53,7 @@ def run_system(
         report = ingest_documents(documents, stack.kb, settings, progress=progress)
         if report.failed or report.skipped:
             log.warning("benchmark corpus: %s", report.summary())
-        rankings, latencies = [], []
-        top_k = max(k, settings.retrieval.top_k)
-        for query in tqdm(queries, desc="system", unit="q", disable=not progress):
-            start = time.perf_counter()
-            hits = stack.retriever.retrieve(query.question, top_k=top_k)
-            hits = stack.reranker.rerank(query.question, hits, top_k)
-            latencies.append(time.perf_counter() - start)
-            rankings.append(_dedupe([h.doc_id for h in hits])[:k])
+        rankings, latencies = rank_queries(stack, [q.question for q in queries], k, progress)
         config = {
             "retrieval_mode": stack.retriever.mode,
             "weights": stack.retriever.weights(),

@@ -48,3 +48,43 @@ class ScriptedChatModel(BaseChatModel):
         return ChatResult(
             generations=[ChatGeneration(message=AIMessage(self._reply(kind, prompt)))]
         )
+
+
+class FakeJudge(BaseChatModel):
+    """Answers Ragas' judge prompts with valid JSON, by the output schema each prompt names."""
+
+    statement: str = "Hà Nội là thủ đô của Việt Nam."
+    seen: list[str] = []
+
+    @property
+    def _llm_type(self) -> str:
+        return "fake-judge"
+
+    def _generate(self, messages: list[BaseMessage], stop=None, run_manager=None, **kwargs: Any):
+        prompt = str(messages[-1].content)
+        replies = {
+            '"title": "NLIStatementOutput"': {
+                "statements": [
+                    {"statement": self.statement, "reason": "in the context", "verdict": 1}
+                ]
+            },
+            '"title": "StatementGeneratorOutput"': {"statements": [self.statement]},
+            '"title": "ContextRecallClassification"': {
+                "classifications": [
+                    {"statement": self.statement, "reason": "found", "attributed": 1}
+                ]
+            },
+            '"title": "ResponseRelevanceOutput"': {
+                "question": "Thủ đô Việt Nam là gì?",
+                "noncommittal": 0,
+            },
+            '"title": "Verification"': {"reason": "useful", "verdict": 1},
+        }
+        for marker, reply in replies.items():
+            if marker in prompt:
+                self.seen.append(marker.split('"')[-2])
+                text = json.dumps(reply, ensure_ascii=False)
+                break
+        else:
+            text = "{}"
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(text))])

@@ -213,6 +213,21 @@ class ServerSettings(_Section):
         return value
 
 
+class EvaluationSettings(_Section):
+    # The Ragas judge: none (non-LLM metrics only), generator (the generator's model), or an
+    # OpenAI-compatible endpoint of its own.
+    judge: Literal["none", "generator", "openai"] = "none"
+    judge_base_url: str | None = None
+    judge_model: str | None = None
+    judge_api_key: str | None = None
+
+    @model_validator(mode="after")
+    def _openai_needs_url(self) -> EvaluationSettings:
+        if self.judge == "openai" and not (self.judge_base_url and self.judge_model):
+            raise ValueError("judge 'openai' needs evaluation.judge_base_url and judge_model")
+        return self
+
+
 class Settings(BaseSettings):
     """The whole configuration; one instance per process, built by `get_settings()`."""
 
@@ -236,6 +251,7 @@ class Settings(BaseSettings):
     cache: CacheSettings = CacheSettings()
     memory: MemorySettings = MemorySettings()
     server: ServerSettings = ServerSettings()
+    evaluation: EvaluationSettings = EvaluationSettings()
 
     @model_validator(mode="before")
     @classmethod
