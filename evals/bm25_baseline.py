@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import bm25s
@@ -15,6 +16,7 @@ def plain_tokens(text: str) -> list[str]:
 
 class BM25Baseline:
     def __init__(self, ids: list[str], texts: list[str], k1: float = 1.5, b: float = 0.75) -> None:
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on itself at import
         self.ids = ids
         self.retriever = bm25s.BM25(k1=k1, b=b)
         self.retriever.index([plain_tokens(t) for t in texts], show_progress=False)
