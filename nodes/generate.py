@@ -7,8 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from langgraph.config import get_stream_writer
-from langgraph.runtime import Runtime
+from langgraph.runtime import Runtime, _no_op_stream_writer  # no public "is streaming" test
 
 from graph.context import Context
 from graph.state import State
@@ -48,12 +47,15 @@ def make_generate(services: Services):
             max_tokens=context.max_tokens,
             prompt=context.answer_prompt,
         )
-        writer = get_stream_writer()  # a no-op unless the run streams "custom" events
+        writer = runtime.stream_writer if runtime is not None else None
+        # Stream tokens only when the run asked for custom events: a plain invoke keeps the
+        # generator's direct path (and its errors surface at once, not as a stream timeout).
+        streaming = writer is not None and writer is not _no_op_stream_writer
 
         def on_token(piece: str) -> None:
             writer({"node": "generate", "attempt": attempt, "token": piece})
 
-        result = generator.generate(request, on_token=on_token)
+        result = generator.generate(request, on_token=on_token if streaming else None)
         log.debug("generate: %s answered (attempt %d)", generator.name, attempt)
         return {
             "answer": result.answer,

@@ -86,7 +86,7 @@ def write_tiny_mpt(folder: Path, seed: int = 0) -> Path:
         n_layers=2,
         n_heads=2,
         vocab_size=len(tokenizer),
-        max_seq_len=512,
+        max_seq_len=8192,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from langchain_core.language_models import BaseChatModel
 
+from tools.adapters import promoted_adapter
 from tools.cache.backends import AnswerCache
 from tools.cache.factory import build_cache
 from tools.cache.semantic import SemanticIndex
@@ -45,6 +46,15 @@ def build_services(
 ) -> Services:
     """`chat_model` injects a LangChain model for the generator and LLM graders (tests: fakes)."""
     retrieval = build_retrieval_stack(settings, location, dense)
+    if settings.generator.kind == "phogpt" and not settings.generator.adapter_path:
+        promoted = promoted_adapter(settings)
+        if promoted:
+            log.info("phogpt: loading the promoted adapter %s", promoted)
+            settings = settings.model_copy(
+                update={
+                    "generator": settings.generator.model_copy(update={"adapter_path": promoted})
+                }
+            )
     model = chat_model
     if model is None and (settings.generator.kind != "extractive" or settings.grader.kind == "llm"):
         model = build_chat_model(settings.generator)
