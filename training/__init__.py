@@ -1,1 +1,1 @@
-"""LoRA / QLoRA fine-tuning of PhoGPT whose adapters the generator loads (roadmap)."""
+"""LoRA / QLoRA fine-tuning of PhoGPT whose adapters the generator loads."""
