@@ -312,3 +312,59 @@ def test_training_ends_with_a_comparison_against_the_current_model(tiny, tmp_pat
         c["setting"] == "settings.generator.adapter_path" for c in comparison["config_changes"]
     )
     assert "Metrics (a -> b, change):" in (adapter / "comparison.txt").read_text("utf-8")
+
+
+def test_train_commands_from_the_command_line(tiny, tmp_path, vinarag):
+    import yaml
+
+    user = tmp_path / "mine.jsonl"
+    record = {"question": "Núi nào cao nhất Việt Nam?", "context": SENTENCE, "answer": "Fansipan"}
+    user.write_text("\n".join([json.dumps(record, ensure_ascii=False)] * 3 + ["{oops"]), "utf-8")
+    built = vinarag(
+        "train",
+        "data",
+        "--jsonl",
+        str(user),
+        "--out",
+        str(tmp_path / "sft"),
+        "--eval-fraction",
+        "0",
+    )
+    assert built.returncode == 0, built.stderr
+    assert (
+        f"REJECTED {user}:4: invalid JSON" in built.stderr
+        and "1 examples, 2 duplicates dropped" in built.stdout
+    )
+    config = tmp_path / "training.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "model_name_or_path": str(tiny),
+                "quantization": "none",
+                "train_file": str(tmp_path / "sft" / "train.jsonl"),
+                "eval_file": None,
+                "max_steps": 50,
+                "per_device_train_batch_size": 1,
+                "gradient_accumulation_steps": 1,
+                "gradient_checkpointing": False,
+                "name": "cli-lora",
+            }
+        ),
+        "utf-8",
+    )
+    trained = vinarag(
+        "train", "lora", "--config", str(config), "--max_steps", "2", "--save_steps", "1"
+    )
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    listing = vinarag("train", "list")
+    assert "cli-lora" in listing.stdout and listing.stdout.startswith(" ")  # not promoted yet
+    manifest = json.loads(
+        next((tmp_path / "data" / "adapters").glob("cli-lora/manifest.json")).read_text()
+    )
+    assert manifest["steps"] == 2  # the command line (2) won over the YAML (50)
+    assert vinarag("train", "promote", "cli-lora").returncode == 0
+    assert vinarag("train", "list").stdout.startswith("*")
+    assert vinarag("train", "promote", "nope").returncode == 1
+    config.write_text("not_a_setting: 1\n", "utf-8")
+    bad = vinarag("train", "lora", "--config", str(config))
+    assert bad.returncode != 0 and "unknown setting(s) not_a_setting" in bad.stderr

@@ -29,7 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if not getattr(args, "takes_extra_options", False):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.overrides = extra
     try:
         settings = load_settings()
     except SettingsError as exc:

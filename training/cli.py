@@ -143,8 +143,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--max_steps 100 --learning_rate 1e-4. See configs/training.yaml.",
     )
     p.add_argument("--config", default="configs/training.yaml")
-    p.add_argument("overrides", nargs=argparse.REMAINDER, help="--key value pairs")
-    p.set_defaults(func=_lora)
+    p.set_defaults(func=_lora, takes_extra_options=True, overrides=[])
 
     p = train.add_parser("list", help="adapters, with the promoted one marked *")
     p.set_defaults(func=_list)
