@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -99,3 +102,43 @@ def vinarag(tmp_path):
         )
 
     return run
+
+
+@pytest.fixture
+def prometheus(tmp_path):
+    binary = shutil.which("prometheus")
+    need(binary is not None, "prometheus not installed (make test installs Debian's as root)")
+    from tests.helpers import free_port
+
+    def start(target: str, rules: str | None = None, job: str = "vinarag") -> str:
+        config = tmp_path / "prometheus.yml"
+        rule_files = f"rule_files:\n  - {rules}\n" if rules else ""
+        config.write_text(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+            f"{rule_files}scrape_configs:\n  - job_name: {job}\n"
+            f"    static_configs:\n      - targets: ['{target}']\n",
+            "utf-8",
+        )
+        port = free_port()
+        process = subprocess.Popen(
+            [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+             f"--web.listen-address=127.0.0.1:{port}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        processes.append(process)
+        ready = threading.Event()
+
+        def watch() -> None:
+            for line in process.stderr:
+                if "Server is ready to receive web requests" in line:
+                    ready.set()
+
+        threading.Thread(target=watch, daemon=True).start()
+        assert ready.wait(60), "prometheus did not start"
+        return f"http://127.0.0.1:{port}"
+
+    processes: list[subprocess.Popen] = []
+    yield start
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=30)
