@@ -92,33 +92,27 @@ def test_conversation_by_thread_header(client):
     assert "1994" in follow["answer"] and follow["path"][1]["node"] == "rewrite_query"
 
 
+BUN_CHA = {
+    "documents": [
+        {
+            "id": "bun-cha",
+            "title": "Bún chả",
+            "text": "Bún chả là món ăn Hà Nội.",
+            "metadata": {"topic": "ẩm thực"},
+        }
+    ]
+}
+
+
 def test_documents_json_upload_delete_and_stats(client, tmp_path):
     added = client.post(
         "/documents",
-        json={
-            "documents": [
-                {
-                    "id": "bun-cha",
-                    "title": "Bún chả",
-                    "text": "Bún chả là món ăn Hà Nội.",
-                    "metadata": {"topic": "ẩm thực"},
-                }
-            ]
-        },
+        json=BUN_CHA,
     )
     assert added.status_code == 200 and added.json()["added"] == ["bun-cha"]
     again = client.post(
         "/documents",
-        json={
-            "documents": [
-                {
-                    "id": "bun-cha",
-                    "title": "Bún chả",
-                    "text": "Bún chả là món ăn Hà Nội.",
-                    "metadata": {"topic": "ẩm thực"},
-                }
-            ]
-        },
+        json=BUN_CHA,
     )
     assert again.json()["unchanged"] == ["bun-cha"]
     pdf = write_pdf(tmp_path / "broken.pdf", ["x"]).read_bytes()[:40]
