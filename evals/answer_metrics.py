@@ -3,18 +3,12 @@ through the same NFC + tone-mark normalisation, so "hoà" and "hòa" count as th
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 
+from tools.text.citations import strip_markers
 from tools.text.normalize import match_key
 from tools.text.tokenize import syllables
-
-_MARKER = re.compile(r"\s*\[\d+\]")
-
-
-def strip_markers(answer: str) -> str:
-    return _MARKER.sub("", answer)
 
 
 def contains_gold(answer: str, golds: Sequence[str]) -> bool:

@@ -5,7 +5,6 @@ from the answer and markers that point at no source are removed."""
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterator
 
 from langchain_core.language_models import BaseChatModel
@@ -14,9 +13,9 @@ from langchain_core.messages import HumanMessage
 from tools.generate.base import Citation, Generation, GenerationRequest
 from tools.generate.prompts import ANSWER_PROMPT, STRICT_SUFFIX, number_sources
 from tools.grade.grounding import cited_sentences
+from tools.text.citations import CITATION_MARKER, strip_markers
 
 log = logging.getLogger(__name__)
-_MARKER = re.compile(r"\s*\[(\d+)\]")
 
 
 def build_prompt(request: GenerationRequest) -> str:
@@ -29,10 +28,12 @@ def build_prompt(request: GenerationRequest) -> str:
 def parse_citations(answer: str, request: GenerationRequest) -> tuple[str, list[Citation]]:
     """Drop markers that point at no source; one citation per (sentence, source)."""
     n = len(request.sources)
-    cleaned = _MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= n else "", answer).strip()
+    cleaned = CITATION_MARKER.sub(
+        lambda m: m.group(0) if 1 <= int(m.group(1)) <= n else "", answer
+    ).strip()
     citations = []
     for sentence, markers in cited_sentences(cleaned):
-        text = _MARKER.sub("", sentence).strip()
+        text = strip_markers(sentence).strip()
         for marker in dict.fromkeys(markers):
             source = request.sources[marker - 1]
             citations.append(Citation(marker, source.point_id, source.doc_id, text))

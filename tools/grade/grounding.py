@@ -7,11 +7,10 @@ import re
 from dataclasses import dataclass, field
 
 from tools.kb.results import RetrievedChunk
+from tools.text.citations import CITATION_MARKER
 from tools.text.question import STOP_SYLLABLES
 from tools.text.sentences import split_sentences
 from tools.text.tokenize import syllables
-
-_MARKER = re.compile(r"\[(\d+)\]")
 
 
 @dataclass
@@ -30,17 +29,17 @@ def cited_sentences(answer: str) -> list[tuple[str, list[int]]]:
         leading = re.match(r"^((?:\[\d+\]\s*)+)(.*)$", sentence)
         if leading and pieces:
             text, markers = pieces[-1]
-            extra = [int(m) for m in _MARKER.findall(leading.group(1))]
+            extra = [int(m) for m in CITATION_MARKER.findall(leading.group(1))]
             pieces[-1] = (f"{text} {leading.group(1).strip()}", markers + extra)
             sentence = leading.group(2).strip()
             if not sentence:
                 continue
-        pieces.append((sentence, [int(m) for m in _MARKER.findall(sentence)]))
+        pieces.append((sentence, [int(m) for m in CITATION_MARKER.findall(sentence)]))
     return pieces
 
 
 def _content(text: str) -> set[str]:
-    return {t for t in syllables(_MARKER.sub(" ", text)) if t not in STOP_SYLLABLES}
+    return {t for t in syllables(CITATION_MARKER.sub(" ", text)) if t not in STOP_SYLLABLES}
 
 
 def check_grounding(
