@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools.ingest.documents import Document
+
 
 class DatasetError(ValueError):
     """A malformed dataset file; the message names the file and the line."""
@@ -18,6 +20,10 @@ class Passage:
     id: str
     title: str
     text: str
+
+    def as_document(self) -> Document:
+        """The passage as ingestion takes it (its id is the document id, so ranks map back)."""
+        return Document(self.id, self.title, self.text, self.id)
 
 
 @dataclass

@@ -34,7 +34,6 @@ from evals.retrieval_metrics import percentile_ms, summarize
 from graph.builder import build_graph
 from tools.generate.base import GenerationRequest
 from tools.generate.extractive import ExtractiveGenerator
-from tools.ingest.documents import Document
 from tools.ingest.pipeline import ingest_documents
 from tools.kb.results import RetrievedChunk
 from tools.services import build_services
@@ -177,7 +176,7 @@ def run_rag_benchmark(
     services = build_services(settings, location=":memory:")
     timer = NodeTimes()
     try:
-        documents = [Document(p.id, p.title, p.text, p.id) for p in passages]
+        documents = [p.as_document() for p in passages]
         ingest_documents(documents, services.retrieval.kb, settings, progress=progress)
         graph = build_graph(services=services, observers=[timer])
         rows, end_to_end, node_seconds, overhead = [], [], defaultdict(list), []

@@ -16,7 +16,6 @@ from tqdm import tqdm
 from evals.bm25_baseline import BM25Baseline
 from evals.datasets import Passage, Query, load_corpus, load_queries
 from evals.retrieval_metrics import summarize
-from tools.ingest.documents import Document
 from tools.ingest.pipeline import ingest_documents
 from tools.kb.factory import RetrievalStack, build_retrieval_stack
 from tools.settings import Settings
@@ -49,7 +48,7 @@ def run_system(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     stack = build_retrieval_stack(settings, location=":memory:")
     try:
-        documents = [Document(p.id, p.title, p.text, p.id) for p in corpus]
+        documents = [p.as_document() for p in corpus]
         report = ingest_documents(documents, stack.kb, settings, progress=progress)
         if report.failed or report.skipped:
             log.warning("benchmark corpus: %s", report.summary())

@@ -43,7 +43,11 @@ def test_extractive_picks_the_sentence_with_the_asked_for_number():
     )
     assert strict.answer == "Đỉnh núi cao khoảng 3.143 mét. [1]"
     assert ExtractiveGenerator().generate(GenerationRequest("x", [])).answer == ""
-    assert "".join(ExtractiveGenerator().stream(GenerationRequest("Hồ Hoàn Kiếm ở đâu?", SOURCES)))
+    pieces: list[str] = []
+    streamed = ExtractiveGenerator().generate(
+        GenerationRequest("Hồ Hoàn Kiếm ở đâu?", SOURCES), pieces.append
+    )
+    assert len(pieces) >= 1 and "".join(pieces) == streamed.answer
 
 
 def test_citation_parsing_drops_markers_without_a_source():
@@ -82,7 +86,9 @@ def test_phogpt_loads_generates_and_streams(tiny_mpt):
     request = GenerationRequest("Núi nào cao nhất?", SOURCES, max_tokens=6, temperature=0.0)
     result = generator.generate(request)
     assert isinstance(result.answer, str)
-    pieces = list(generator.stream(request))
+    pieces: list[str] = []
+    streamed = generator.generate(request, on_token=pieces.append)
+    assert pieces and parse_citations("".join(pieces), request)[0] == streamed.answer
     assert pieces and all(isinstance(p, str) for p in pieces)
 
 
@@ -187,5 +193,10 @@ def test_openai_compatible_server(openai_server):
     assert path == "/v1/chat/completions" and body["model"] == "vinai/PhoGPT-4B-Chat"
     assert [m["role"] for m in body["messages"]] == ["user"]  # PhoGPT has no system role
     assert body.get("max_completion_tokens", body.get("max_tokens")) == 64
-    streamed = "".join(generator.stream(GenerationRequest("Fansipan cao bao nhiêu?", SOURCES)))
+    pieces: list[str] = []
+    result = generator.generate(
+        GenerationRequest("Fansipan cao bao nhiêu?", SOURCES), pieces.append
+    )
+    streamed = "".join(pieces)
+    assert len(pieces) == 3 and result.answer == streamed and result.citations[0].point_id == "p1"
     assert streamed == "Fansipan cao khoảng 3.143 mét [1]."

@@ -115,7 +115,7 @@ async def collection_stats(state: State) -> dict[str, Any]:
     documents = await run_in_threadpool(kb.list_documents)
     return {
         "collection": kb.collection,
-        "backend": "qdrant-local" if kb.is_local else "qdrant-server",
+        "backend": kb.backend,
         "documents": len(documents),
         "chunks": stats.chunks,
         "corpus_version": stats.version,

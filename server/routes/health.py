@@ -25,7 +25,7 @@ def readyz(state: State) -> JSONResponse:
         stats = kb.stats()
         checks["knowledge_base"] = {
             "reachable": True,
-            "backend": "qdrant-local" if kb.is_local else "qdrant-server",
+            "backend": kb.backend,
             "collection": kb.collection,
             "chunks": chunks,
             "corpus_version": stats.version,

@@ -3,7 +3,7 @@ OpenAI-compatible server (vLLM / TGI)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -52,8 +52,4 @@ class Generator(Protocol):
         self, request: GenerationRequest, on_token: Callable[[str], None] | None = None
     ) -> Generation:
         """The whole answer; `on_token` receives its pieces as they are produced (streaming)."""
-        ...
-
-    def stream(self, request: GenerationRequest) -> Iterator[str]:
-        """Answer tokens as they come (the extractive answerer yields whole sentences)."""
         ...

@@ -13,7 +13,7 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tools.generate.base import Citation, Generation, GenerationRequest
@@ -124,8 +124,3 @@ class ExtractiveGenerator:
         answer = " ".join(parts)
         log.debug("extractive answer from sources %s", [c.marker for c in citations])
         return Generation(answer, citations, 0, self.name)
-
-    def stream(self, request: GenerationRequest) -> Iterator[str]:
-        pieces: list[str] = []
-        self.generate(request, on_token=pieces.append)
-        yield from pieces

@@ -5,7 +5,7 @@ from the answer and markers that point at no source are removed."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
@@ -76,8 +76,3 @@ class ChatModelGenerator:
             tokens = tokens or len(parts)  # servers that send no usage: one piece ~ one token
         answer, citations = parse_citations(text, request)
         return Generation(answer, citations, tokens, self.name)
-
-    def stream(self, request: GenerationRequest) -> Iterator[str]:
-        for chunk in self._bound(request).stream([HumanMessage(build_prompt(request))]):
-            if isinstance(chunk.content, str) and chunk.content:
-                yield chunk.content

@@ -179,6 +179,10 @@ class KnowledgeBase:
         )
 
     @property
+    def backend(self) -> str:
+        return "qdrant-local" if self.is_local else "qdrant-server"
+
+    @property
     def corpus_version(self) -> int:
         return self.stats().version
 
