@@ -2,8 +2,9 @@ import unicodedata
 
 import pytest
 
+from tools.settings import IngestSettings
 from tools.text.clean import clean_text
-from tools.text.language import is_vietnamese, vietnamese_score
+from tools.text.language import vietnamese_score
 from tools.text.normalize import match_key, normalize, normalize_syllable
 from tools.text.sentences import split_sentences
 from tools.text.tokenize import bigrams, syllables
@@ -78,9 +79,13 @@ def test_paragraph_break_ends_a_sentence() -> None:
 
 
 def test_language_check() -> None:
-    assert is_vietnamese("Hà Nội là thủ đô của nước Cộng hòa xã hội chủ nghĩa Việt Nam.")
+    threshold = IngestSettings().min_vietnamese_score
+    assert (
+        vietnamese_score("Hà Nội là thủ đô của nước Cộng hòa xã hội chủ nghĩa Việt Nam.")
+        >= threshold
+    )
     assert vietnamese_score("The capital of Vietnam is Hanoi, a city of lakes.") < 0.1
-    assert not is_vietnamese("Le château est très beau et la forêt aussi, même en été.")
+    assert vietnamese_score("Le château est très beau et la forêt aussi, même en été.") < threshold
     assert vietnamese_score("") == 0.0
 
 

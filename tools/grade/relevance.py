@@ -35,13 +35,6 @@ def _name_present(name: str, tokens: set[str]) -> bool:
     return any(len(t) >= 4 and (t.startswith(name) or name.startswith(t)) for t in tokens)
 
 
-def term_coverage(question: str, text: str) -> float:
-    terms = set(content_terms(question)) or set(syllables(question))
-    if not terms:
-        return 0.0
-    return len(terms & set(syllables(text))) / len(terms)
-
-
 def grade_by_overlap(
     question: str, chunks: list[RetrievedChunk], threshold: float, name_threshold: float = 0.5
 ) -> list[RelevanceGrade]:

@@ -25,7 +25,3 @@ def vietnamese_score(text: str, sample_words: int = 2000) -> float:
         return 0.0
     hits = sum(1 for w in words if w in _FUNCTION_WORDS or any(c in _VI_ONLY for c in w))
     return hits / len(words)
-
-
-def is_vietnamese(text: str, threshold: float = 0.3) -> bool:
-    return vietnamese_score(text) >= threshold
