@@ -33,6 +33,16 @@ def test_env_overrides_nested_and_plain_service_urls(monkeypatch, tmp_path):
     assert settings.qdrant.url == "http://qdrant:6333"
 
 
+def test_service_urls_switch_their_backend_unless_another_was_chosen(monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://redis:6379/0")
+    monkeypatch.setenv("POSTGRES_URL", "postgresql://vinarag@db/vinarag")
+    settings = load_settings()
+    assert (settings.cache.backend, settings.cache.redis_url) == ("redis", "redis://redis:6379/0")
+    assert settings.memory.backend == "postgres"
+    monkeypatch.setenv("VINARAG_MEMORY__BACKEND", "none")
+    assert load_settings().memory.backend == "none"
+
+
 @pytest.mark.parametrize(
     ("env", "value", "expected"),
     [

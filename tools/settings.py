@@ -264,17 +264,16 @@ class Settings(BaseSettings):
                 qdrant["api_key"] = os.environ["QDRANT_API_KEY"]
             if qdrant:
                 data = {**data, "qdrant": qdrant}
-            for section, key, env in (
-                ("cache", "redis_url", "REDIS_URL"),
-                ("memory", "postgres_url", "POSTGRES_URL"),
+            # a service URL switches its backend unless one other than the default was chosen
+            for section, key, env, default, backend in (
+                ("cache", "redis_url", "REDIS_URL", "memory", "redis"),
+                ("memory", "postgres_url", "POSTGRES_URL", "sqlite", "postgres"),
             ):
                 values = dict(data.get(section) or {})
                 if values.get(key) is None and os.environ.get(env):
                     values[key] = os.environ[env]
-                    if section == "cache":
-                        values.setdefault("backend", "redis")
-                    else:
-                        values.setdefault("backend", "postgres")
+                    if values.get("backend", default) == default:
+                        values["backend"] = backend
                     data = {**data, section: values}
         return data
 
