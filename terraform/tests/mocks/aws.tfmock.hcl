@@ -111,3 +111,7 @@ mock_data "aws_secretsmanager_random_password" {
 mock_resource "aws_launch_template" {
   defaults = { id = "lt-0123456789abcdef0", latest_version = 1 }
 }
+
+mock_resource "aws_lb_listener" {
+  defaults = { arn = "arn:aws:elasticloadbalancing:ap-southeast-1:111122223333:listener/app/mock/0123456789abcdef/0123456789abcdef" }
+}

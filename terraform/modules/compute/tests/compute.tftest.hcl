@@ -57,6 +57,10 @@ run "api_is_private_autoscaled_and_behind_https" {
     error_message = "port 80 only redirects"
   }
   assert {
+    condition     = contains(one(one(aws_lb_listener_rule.hide_metrics.condition).path_pattern).values, "/metrics") && one(aws_lb_listener_rule.hide_metrics.action).type == "fixed-response"
+    error_message = "/metrics is not served to the internet"
+  }
+  assert {
     condition     = aws_lb.api.drop_invalid_header_fields && aws_wafv2_web_acl_association.api.resource_arn == aws_lb.api.arn
     error_message = "the load balancer drops invalid headers and sits behind the WAF"
   }
