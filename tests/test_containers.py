@@ -165,7 +165,8 @@ def _wait_for(url: str, server: subprocess.Popen, seconds: float = 120) -> None:
 # --- docker-compose.yaml --------------------------------------------------------------------
 
 SERVICES = {
-    "api", "qdrant", "redis", "redis-exporter", "postgres", "prometheus", "grafana",
+    "api", "qdrant", "redis", "redis-exporter", "postgres", "prometheus", "prometheus-secrets",
+    "grafana",
     "langfuse-web", "langfuse-worker", "clickhouse", "minio", "vllm",
 }  # fmt: skip
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|_KEY$|_KEYS$|TOKEN|SALT|AUTH")
@@ -205,9 +206,10 @@ def test_compose_validates_with_the_example_env(compose):
 def test_healthchecks_named_volumes_and_mounted_configs(compose):
     config = yaml.safe_load(_config(compose, ENV_EXAMPLE).stdout)
     services = config["services"]
-    # api: the image's HEALTHCHECK; redis-exporter: a scratch image, watched through `up`
+    # api: the image's HEALTHCHECK; redis-exporter: a scratch image, watched through `up`;
+    # prometheus-secrets: a one-shot job Prometheus waits for
     unchecked = {name for name, s in services.items() if "healthcheck" not in s}
-    assert unchecked == {"api", "redis-exporter"}
+    assert unchecked == {"api", "redis-exporter", "prometheus-secrets"}
     for name in ("qdrant", "redis", "postgres", "prometheus", "grafana", "clickhouse", "minio"):
         assert any(v["type"] == "volume" for v in _volumes(services[name])), name
     assert set(config["volumes"]) >= {"qdrant-data", "redis-data", "postgres-data", "api-data"}

@@ -36,8 +36,13 @@ def promtool() -> str:
         ["test", "rules", "alert.rules.test.yml"],
     ],
 )
-def test_promtool(promtool, args):
-    result = subprocess.run([promtool, *args], cwd=CONFIGS, capture_output=True, text=True)
+def test_promtool(promtool, args, tmp_path):
+    # a copy with the key file compose writes at start (promtool checks that it exists)
+    configs = tmp_path / "configs"
+    shutil.copytree(CONFIGS, configs)
+    (configs / "secrets").mkdir()
+    (configs / "secrets" / "qdrant-api-key").write_text("test-key", "utf-8")
+    result = subprocess.run([promtool, *args], cwd=configs, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout + result.stderr
 
