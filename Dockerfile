@@ -41,8 +41,8 @@ LABEL org.opencontainers.image.title="vinarag" \
       org.opencontainers.image.licenses="Apache-2.0"
 RUN groupadd --system --gid 10001 vinarag \
  && useradd --system --uid 10001 --gid vinarag --home-dir /app --shell /usr/sbin/nologin vinarag \
- && mkdir -p /data /models \
- && chown vinarag:vinarag /data /models
+ && mkdir -p /data/tmp /models \
+ && chown -R vinarag:vinarag /data /models
 COPY --from=builder /opt/venv /opt/venv
 COPY --chown=vinarag:vinarag configs/ /app/configs/
 # Settings: the defaults file from the image; listen on every interface inside the container;

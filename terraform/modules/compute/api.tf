@@ -17,6 +17,9 @@ locals {
       VINARAG_GENERATOR__BASE_URL          = local.vllm_url
       VINARAG_GENERATOR__MODEL             = "phogpt"
       VINARAG_LOG_LEVEL                    = "INFO"
+      # Fargate bind mounts copy the image's VOLUME paths with their owner (/data is the app
+      # user's); a bare /tmp mount may come up root-owned
+      TMPDIR = "/data/tmp"
     },
     local.langfuse ? { LANGFUSE_BASE_URL = var.langfuse_base_url } : {},
   )
@@ -47,10 +50,7 @@ resource "aws_ecs_task_definition" "api" {
     operating_system_family = "LINUX"
     cpu_architecture        = "X86_64"
   }
-  # the root filesystem is read-only: scratch space and state are task-local volumes
-  volume {
-    name = "tmp"
-  }
+  # the root filesystem is read-only: state and scratch space (TMPDIR) are on a task-local volume
   volume {
     name = "data"
   }
@@ -63,10 +63,7 @@ resource "aws_ecs_task_definition" "api" {
     portMappings           = [{ containerPort = 8000, protocol = "tcp" }]
     environment            = [for k in sort(keys(local.api_environment)) : { name = k, value = local.api_environment[k] }]
     secrets                = [for k in sort(keys(local.api_secrets)) : { name = k, valueFrom = local.api_secrets[k] }]
-    mountPoints = [
-      { sourceVolume = "tmp", containerPath = "/tmp", readOnly = false },
-      { sourceVolume = "data", containerPath = "/data", readOnly = false },
-    ]
+    mountPoints            = [{ sourceVolume = "data", containerPath = "/data", readOnly = false }]
     healthCheck = {
       command     = ["CMD", "python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
       interval    = 15
