@@ -70,16 +70,34 @@ def minilm_path() -> str:
 
 
 @pytest.fixture
-def demo_services(settings):
-    """Services over the bundled demo knowledge base in an in-memory store."""
+def make_demo_services(settings):
+    """Builds services over the bundled demo knowledge base in an in-memory store, for the
+    test's settings or settings it changed (extra keywords go to build_services); all closed
+    after the test."""
     from tools.commands import DEMO_DIR
     from tools.ingest.pipeline import ingest_paths
     from tools.services import build_services
 
-    services = build_services(settings, location=":memory:", dense=None)
-    ingest_paths([DEMO_DIR / "documents.jsonl"], services.retrieval.kb, settings, progress=False)
-    yield services
-    services.close()
+    created = []
+
+    def make(configured=None, **kwargs):
+        configured = configured or settings
+        services = build_services(configured, location=":memory:", dense=None, **kwargs)
+        created.append(services)
+        ingest_paths(
+            [DEMO_DIR / "documents.jsonl"], services.retrieval.kb, configured, progress=False
+        )
+        return services
+
+    yield make
+    for services in created:
+        services.close()
+
+
+@pytest.fixture
+def demo_services(make_demo_services):
+    """Services over the bundled demo knowledge base in an in-memory store."""
+    return make_demo_services()
 
 
 @pytest.fixture

@@ -11,9 +11,6 @@ from tests.conftest import need
 from tools.cache.backends import MemoryCache, RedisCache
 from tools.cache.keys import cache_key, cache_scope
 from tools.cache.semantic import SemanticIndex
-from tools.commands import DEMO_DIR
-from tools.ingest.pipeline import ingest_paths
-from tools.services import build_services
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -67,7 +64,7 @@ def test_redis_down_degrades_to_no_cache_and_logs_once(caplog):
     cache.close()
 
 
-def test_graph_answers_with_redis_down(settings):
+def test_graph_answers_with_redis_down(settings, make_demo_services):
     configured = settings.model_copy(
         update={
             "cache": settings.cache.model_copy(
@@ -75,31 +72,21 @@ def test_graph_answers_with_redis_down(settings):
             )
         }
     )
-    services = build_services(configured, location=":memory:", dense=None)
-    try:
-        ingest_paths(
-            [DEMO_DIR / "documents.jsonl"], services.retrieval.kb, configured, progress=False
-        )
-        graph = build_graph(services=services)
-        for _ in range(2):
-            result = graph.invoke({"question": "Phở ra đời ở đâu?"})
-            assert result["cache_hit"] is False and "Nam Định" in result["answer"]
-    finally:
-        services.close()
+    graph = build_graph(services=make_demo_services(configured))
+    for _ in range(2):
+        result = graph.invoke({"question": "Phở ra đời ở đâu?"})
+        assert result["cache_hit"] is False and "Nam Định" in result["answer"]
 
 
-def test_graph_uses_the_real_redis(settings, redis_cache):
+def test_graph_uses_the_real_redis(settings, redis_cache, make_demo_services):
     cache, _ = redis_cache
     configured = settings.model_copy(
         update={
             "cache": settings.cache.model_copy(update={"backend": "redis", "redis_url": REDIS_URL})
         },
     )
-    services = build_services(configured, location=":memory:", dense=None)
+    services = make_demo_services(configured)
     try:
-        ingest_paths(
-            [DEMO_DIR / "documents.jsonl"], services.retrieval.kb, configured, progress=False
-        )
         graph = build_graph(services=services)
         first = graph.invoke({"question": "Ai là tác giả Truyện Kiều?"})
         key = next(p for p in first["path"] if p["node"] == "write_cache")
@@ -109,7 +96,6 @@ def test_graph_uses_the_real_redis(settings, redis_cache):
     finally:
         for key in services.cache.client.scan_iter("vinarag:answer:*"):
             services.cache.client.delete(key)
-        services.close()
 
 
 def test_semantic_index_matches_near_duplicates_in_scope_only():
@@ -120,21 +106,14 @@ def test_semantic_index_matches_near_duplicates_in_scope_only():
     assert index.nearest("s1", "Dân số Việt Nam là bao nhiêu?") is None
 
 
-def test_graph_with_semantic_cache(settings):
+def test_graph_with_semantic_cache(settings, make_demo_services):
     configured = settings.model_copy(
         update={
             "cache": settings.cache.model_copy(update={"semantic": True, "semantic_threshold": 0.6})
         }
     )
-    services = build_services(configured, location=":memory:", dense=None)
-    try:
-        ingest_paths(
-            [DEMO_DIR / "documents.jsonl"], services.retrieval.kb, configured, progress=False
-        )
-        graph = build_graph(services=services)
-        first = graph.invoke({"question": "Truyện Kiều có bao nhiêu câu thơ?"})
-        near = graph.invoke({"question": "Truyện Kiều gồm bao nhiêu câu thơ?"})
-        assert near["cache_hit"] is True and near["answer"] == first["answer"]
-        assert 0.6 <= near["path"][0]["similarity"] < 1.0
-    finally:
-        services.close()
+    graph = build_graph(services=make_demo_services(configured))
+    first = graph.invoke({"question": "Truyện Kiều có bao nhiêu câu thơ?"})
+    near = graph.invoke({"question": "Truyện Kiều gồm bao nhiêu câu thơ?"})
+    assert near["cache_hit"] is True and near["answer"] == first["answer"]
+    assert 0.6 <= near["path"][0]["similarity"] < 1.0

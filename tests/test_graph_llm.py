@@ -5,9 +5,6 @@ import pytest
 
 from graph import build_graph
 from tests.fakes import ScriptedChatModel
-from tools.commands import DEMO_DIR
-from tools.ingest.pipeline import ingest_paths
-from tools.services import build_services
 
 GOOD = "Vịnh Hạ Long có gần 2.000 hòn đảo đá vôi [1]."
 BAD = "Vịnh Hạ Long có một triệu hòn đảo bằng vàng [1]."
@@ -15,9 +12,7 @@ QUESTION = {"question": "Vịnh Hạ Long có bao nhiêu hòn đảo?"}
 
 
 @pytest.fixture
-def llm_graph(settings):
-    created = []
-
+def llm_graph(settings, make_demo_services):
     def make(**scripts):
         model = ScriptedChatModel(scripts=scripts)
         configured = settings.model_copy(
@@ -28,17 +23,11 @@ def llm_graph(settings):
                 "grader": settings.grader.model_copy(update={"kind": "llm"}),
             }
         )
-        services = build_services(configured, location=":memory:", dense=None, chat_model=model)
-        ingest_paths(
-            [DEMO_DIR / "documents.jsonl"], services.retrieval.kb, configured, progress=False
-        )
-        created.append(services)
+        services = make_demo_services(configured, chat_model=model)
         make.services = services
         return build_graph(services=services), model
 
-    yield make
-    for services in created:
-        services.close()
+    return make
 
 
 def kinds(model):
