@@ -219,14 +219,12 @@ def test_healthchecks_named_volumes_and_mounted_configs(compose):
 
 
 def _volumes(service: dict) -> list[dict]:
+    """docker-compose 1.29 prints volumes as SOURCE:TARGET[:MODE] strings."""
     out = []
     for volume in service.get("volumes", []):
-        if isinstance(volume, str):
-            source, target = volume.split(":")[:2]
-            kind = "bind" if source.startswith(("/", ".")) else "volume"
-            out.append({"type": kind, "source": source, "target": target})
-        else:
-            out.append(volume)
+        source, target = volume.split(":")[:2]
+        kind = "bind" if source.startswith(("/", ".")) else "volume"
+        out.append({"type": kind, "source": source, "target": target})
     return out
 
 

@@ -65,20 +65,13 @@ resource "aws_ecs_task_definition" "api" {
     secrets                = [for k in sort(keys(local.api_secrets)) : { name = k, valueFrom = local.api_secrets[k] }]
     mountPoints            = [{ sourceVolume = "data", containerPath = "/data", readOnly = false }]
     healthCheck = {
-      command     = ["CMD", "python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
+      command     = ["CMD", "python", "-c", format(local.http_ok, "http://127.0.0.1:8000/healthz")]
       interval    = 15
       timeout     = 5
       retries     = 3
       startPeriod = 60
     }
-    logConfiguration = {
-      logDriver = "awslogs"
-      options = {
-        awslogs-group         = aws_cloudwatch_log_group.this["api"].name
-        awslogs-region        = local.region
-        awslogs-stream-prefix = "api"
-      }
-    }
+    logConfiguration = local.log_configuration["api"]
   }])
 }
 
@@ -120,35 +113,36 @@ resource "aws_appautoscaling_target" "api" {
   max_capacity       = var.api_max_count
 }
 
-resource "aws_appautoscaling_policy" "api_cpu" {
-  name               = "${var.name}-api-cpu"
-  policy_type        = "TargetTrackingScaling"
-  service_namespace  = aws_appautoscaling_target.api.service_namespace
-  resource_id        = aws_appautoscaling_target.api.resource_id
-  scalable_dimension = aws_appautoscaling_target.api.scalable_dimension
-  target_tracking_scaling_policy_configuration {
-    target_value       = var.api_cpu_target
-    scale_in_cooldown  = 300
-    scale_out_cooldown = 60
-    predefined_metric_specification {
-      predefined_metric_type = "ECSServiceAverageCPUUtilization"
+# Target tracking on CPU and on requests per task: whichever asks for more tasks wins.
+locals {
+  api_scaling = {
+    cpu = {
+      metric = "ECSServiceAverageCPUUtilization"
+      target = var.api_cpu_target
+      label  = null
+    }
+    requests = {
+      metric = "ALBRequestCountPerTarget"
+      target = var.api_requests_per_target
+      label  = "${aws_lb.api.arn_suffix}/${aws_lb_target_group.api.arn_suffix}"
     }
   }
 }
 
-resource "aws_appautoscaling_policy" "api_requests" {
-  name               = "${var.name}-api-requests"
+resource "aws_appautoscaling_policy" "api" {
+  for_each           = local.api_scaling
+  name               = "${var.name}-api-${each.key}"
   policy_type        = "TargetTrackingScaling"
   service_namespace  = aws_appautoscaling_target.api.service_namespace
   resource_id        = aws_appautoscaling_target.api.resource_id
   scalable_dimension = aws_appautoscaling_target.api.scalable_dimension
   target_tracking_scaling_policy_configuration {
-    target_value       = var.api_requests_per_target
+    target_value       = each.value.target
     scale_in_cooldown  = 300
     scale_out_cooldown = 60
     predefined_metric_specification {
-      predefined_metric_type = "ALBRequestCountPerTarget"
-      resource_label         = "${aws_lb.api.arn_suffix}/${aws_lb_target_group.api.arn_suffix}"
+      predefined_metric_type = each.value.metric
+      resource_label         = each.value.label
     }
   }
 }

@@ -64,6 +64,22 @@ resource "aws_cloudwatch_log_group" "this" {
   kms_key_id        = var.kms_key_arn
 }
 
+locals {
+  # each container logs to its own group
+  log_configuration = {
+    for name, group in aws_cloudwatch_log_group.this : name => {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = group.name
+        awslogs-region        = local.region
+        awslogs-stream-prefix = name
+      }
+    }
+  }
+  # container health checks: exit 0 when the URL answers 200 (the images have Python, not curl)
+  http_ok = "import sys, urllib.request; sys.exit(urllib.request.urlopen('%s', timeout=4).status != 200)"
+}
+
 # Execution role: pulls images and reads exactly the secrets the task definitions name.
 resource "aws_iam_role" "execution" {
   name               = "${var.name}-ecs-execution"

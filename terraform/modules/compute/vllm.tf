@@ -178,20 +178,13 @@ resource "aws_ecs_task_definition" "vllm" {
     mountPoints          = [{ sourceVolume = "models", containerPath = "/models", readOnly = false }]
     linuxParameters      = { sharedMemorySize = 8192 }
     healthCheck = {
-      command     = ["CMD", "python3", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status != 200)"]
+      command     = ["CMD", "python3", "-c", format(local.http_ok, "http://127.0.0.1:8000/health")]
       interval    = 30
       timeout     = 5
       retries     = 3
       startPeriod = 600 # the first start downloads ~7.4 GB of weights
     }
-    logConfiguration = {
-      logDriver = "awslogs"
-      options = {
-        awslogs-group         = aws_cloudwatch_log_group.this["vllm"].name
-        awslogs-region        = local.region
-        awslogs-stream-prefix = "vllm"
-      }
-    }
+    logConfiguration = local.log_configuration["vllm"]
   }])
 }
 
