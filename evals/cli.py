@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from tools.settings import Settings
+from tools.text.tones import strip_tones
 
 
 def write_json(path: str | None, result: dict) -> None:
@@ -21,11 +23,28 @@ def _retrieval(args: argparse.Namespace, settings: Settings) -> int:
     from evals.retrieval_benchmark import format_table, run_benchmark
 
     result = run_benchmark(
-        settings, Path(args.corpus), Path(args.queries), args.k, args.limit, progress=not args.quiet
+        settings,
+        Path(args.corpus),
+        Path(args.queries),
+        args.k,
+        args.limit,
+        progress=not args.quiet,
+        strip=args.strip_tones,
+        distractors=args.distractors,
     )
     print(format_table(result))
     write_json(args.json, result)
     return 0
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N[,N...], got {text!r}") from None
+    if any(n < 0 for n in sizes):
+        raise argparse.ArgumentTypeError("sizes must be 0 or more")
+    return sizes
 
 
 def _rag(args: argparse.Namespace, settings: Settings) -> int:
@@ -37,6 +56,8 @@ def _rag(args: argparse.Namespace, settings: Settings) -> int:
         squad=Path(args.squad) if args.squad else None,
         qa=Path(args.qa) if args.qa else None,
     )
+    if args.strip_tones:
+        items = [replace(item, question=strip_tones(item.question)) for item in items]
     result = run_rag_benchmark(
         settings,
         passages,
@@ -116,6 +137,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--k", type=int, default=10, help="cut-off for recall/MRR/nDCG (default 10)")
     p.add_argument("--limit", type=int, default=None, help="only the first N queries")
+    p.add_argument(
+        "--distractors",
+        type=_sizes,
+        default=(),
+        metavar="N[,N...]",
+        help="pad the corpus with N synthetic passages (shuffled words of real ones), one run "
+        "per N: quality, latency, index time and memory at size",
+    )
+    p.add_argument(
+        "--strip-tones", action="store_true", help="ask every question without tone marks"
+    )
     p.add_argument("--json", default=None, metavar="OUT", help="write the figures as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_retrieval)
@@ -136,6 +168,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", default=None, metavar="OUT", help="write the figures as JSON")
     p.add_argument("--report", default=None, metavar="DIR", help="write report.md and charts")
     p.add_argument("--no-ragas", action="store_true", help="skip the Ragas suite")
+    p.add_argument(
+        "--strip-tones", action="store_true", help="ask every question without tone marks"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_rag)
 

@@ -35,6 +35,7 @@ from graph.builder import build_graph
 from tools.generate.base import GenerationRequest
 from tools.generate.extractive import ExtractiveGenerator
 from tools.ingest.pipeline import ingest_documents
+from tools.kb.embedders import LangChainEmbeddings
 from tools.kb.results import RetrievedChunk
 from tools.services import build_services
 from tools.settings import Settings
@@ -200,9 +201,8 @@ def run_rag_benchmark(
         if any(i.positive_ids for i in items):
             rankings, latencies = rank_queries(services.retrieval, [i.question for i in items], k)
             retrieval = summarize(rankings, [set(i.positive_ids) for i in items], latencies, k)
-        embeddings = (
-            services.retrieval.kb.dense.embeddings if services.retrieval.kb.has_dense else None
-        )
+        kb = services.retrieval.kb
+        embeddings = LangChainEmbeddings(kb.embedder) if kb.embedder and kb.has_dense else None
         config = {"services": services.notes, "settings": settings.model_dump(mode="json")}
     finally:
         services.close()

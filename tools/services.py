@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
 
@@ -15,8 +16,8 @@ from tools.cache.semantic import SemanticIndex
 from tools.generate.base import Generator
 from tools.generate.factory import build_chat_model, build_generator
 from tools.grade.llm import LLMGrader
-from tools.kb.dense import DenseModel
-from tools.kb.factory import RetrievalStack, build_retrieval_stack
+from tools.kb.embedders import Embedder
+from tools.kb.factory import RetrievalStack, build_retrieval_stack, configured_embedder
 from tools.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,11 +42,14 @@ class Services:
 def build_services(
     settings: Settings,
     location: str | None = None,
-    dense: DenseModel | None | bool = True,
+    embedder: Embedder | None | Literal["configured"] = "configured",
     chat_model: BaseChatModel | None = None,
 ) -> Services:
-    """`chat_model` injects a LangChain model for the generator and LLM graders (tests: fakes)."""
-    retrieval = build_retrieval_stack(settings, location, dense)
+    """`embedder` injects a dense embedder (None: sparse-only; default: the configured one);
+    `chat_model` a LangChain model for the generator and LLM graders (tests: fakes)."""
+    if embedder == "configured":
+        embedder = configured_embedder(settings)
+    retrieval = build_retrieval_stack(settings, location, embedder)
     if settings.generator.kind == "phogpt" and not settings.generator.adapter_path:
         promoted = promoted_adapter(settings)
         if promoted:
@@ -73,7 +77,9 @@ def build_services(
     )
     notes = {
         "retrieval": retrieval.retriever.mode,
-        "dense_model": retrieval.kb.dense.name if retrieval.kb.has_dense else "none (sparse-only)",
+        "dense_model": retrieval.kb.embedder.name
+        if retrieval.kb.embedder and retrieval.kb.has_dense
+        else "none (sparse-only)",
         "reranker": retrieval.reranker.name,
         "generator": generator.name if generator.is_model else "extractive (no model)",
         "graders": "llm" if grader else "heuristic",

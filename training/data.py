@@ -68,7 +68,7 @@ def from_shared(
     """Positive passage + distractors from the product's own retrieval (a temporary in-memory
     store), shuffled; the target is the positive's sentence holding the gold answer, citing it."""
     passages = {r["id"]: r for _, r in _jsonl(corpus) if isinstance(r, dict) and "id" in r}
-    stack = build_retrieval_stack(settings, location=":memory:", dense=None)
+    stack = build_retrieval_stack(settings, location=":memory:")
     rng = random.Random(seed)
     try:
         documents = [

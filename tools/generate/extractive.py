@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from tools.generate.base import Citation, Generation, GenerationRequest
 from tools.text.question import AnswerType, answer_type, content_terms, name_words
 from tools.text.sentences import split_sentences
-from tools.text.tokenize import bigrams, syllables
+from tools.text.tokenize import bigrams, syllables, tokenizer_for
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +35,18 @@ class _Candidate:
     text: str
 
 
-def _type_match(kind: AnswerType, sentence: str, question_tokens: set[str]) -> bool:
+def _type_match(
+    kind: AnswerType,
+    sentence: str,
+    question_tokens: set[str],
+    tokenize: Callable[[str], list[str]] = syllables,
+) -> bool:
     if kind == "number":
         return bool(_DIGITS.search(sentence))
     if kind == "time":
         return bool(_YEAR_OR_DATE.search(sentence))
     if kind in ("person", "place"):
-        return any(set(syllables(w)) - question_tokens for w in name_words(sentence))
+        return any(set(tokenize(w)) - question_tokens for w in name_words(sentence))
     return False
 
 
@@ -68,8 +73,9 @@ class ExtractiveGenerator:
         terms = set(content_terms(request.question)) or set(question_tokens)
         q_bigrams = set(bigrams(question_tokens))
         kind = answer_type(request.question)
+        tokenize = tokenizer_for(request.question)  # typed without marks: compare stripped
         sentences = [
-            (si, j, s, syllables(s))
+            (si, j, s, tokenize(s))
             for si, source in enumerate(request.sources[: self.max_sources])
             for j, s in enumerate(split_sentences(source.text))
         ]
@@ -83,7 +89,8 @@ class ExtractiveGenerator:
             coverage = sum(w for t, w in weights.items() if t in present) / total
             order = len(q_bigrams & set(bigrams(toks))) / len(q_bigrams) if q_bigrams else 0.0
             prior = self.rank_prior[si] if si < len(self.rank_prior) else 0.0
-            bonus = self.type_bonus if _type_match(kind, text, set(question_tokens)) else 0.0
+            matched = _type_match(kind, text, set(question_tokens), tokenize)
+            bonus = self.type_bonus if matched else 0.0
             candidates.append(_Candidate(coverage + 0.3 * order + prior + bonus, si, j, text))
         candidates.sort(key=lambda c: (-c.score, c.source, c.index))
         return candidates

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from tools.kb.results import RetrievedChunk
 from tools.text.question import content_terms, name_words
-from tools.text.tokenize import syllables
+from tools.text.tokenize import syllables, tokenizer_for
 
 
 @dataclass
@@ -40,9 +40,10 @@ def grade_by_overlap(
 ) -> list[RelevanceGrade]:
     terms = set(content_terms(question)) or set(syllables(question))
     names = name_terms(question) & terms
+    tokenize = tokenizer_for(question)  # a question typed without marks: compare stripped
     grades = []
     for chunk in chunks:
-        present = set(syllables(f"{chunk.title} {chunk.text}"))
+        present = set(tokenize(f"{chunk.title} {chunk.text}"))
         coverage = len(terms & present) / len(terms) if terms else 0.0
         named = sum(_name_present(n, present) for n in names) / len(names) if names else None
         relevant = coverage >= threshold and (named is None or named >= name_threshold)

@@ -120,9 +120,16 @@ def ingest_documents(
             prepared.append((document, chunks))
     size = max(settings.ingest.batch_size, 1)
     bar = tqdm(total=len(prepared), desc="indexing", unit="doc", disable=not progress)
+    # Embedding is most of the time when a dense model runs: its own bar shows chunks/s.
+    embedding = tqdm(
+        total=sum(len(c) for _, c in prepared),
+        desc="embedding",
+        unit="chunk",
+        disable=not (progress and kb.has_dense),
+    )
     for start in range(0, len(prepared), size):
         batch = prepared[start : start + size]
-        statuses = kb.upsert(batch)
+        statuses = kb.upsert(batch, on_embedded=embedding.update)
         for document, chunks in batch:
             status = statuses[document.doc_id]
             getattr(report, status).append(document.doc_id)
@@ -130,6 +137,7 @@ def ingest_documents(
                 report.chunks += len(chunks)
         bar.update(len(batch))
     bar.close()
+    embedding.close()
     report.corpus_version = kb.corpus_version
     return report
 

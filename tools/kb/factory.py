@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tools.kb.dense import DenseModel, build_dense_model
+from tools.kb.embedders import Embedder, build_embedder
+from tools.kb.qdrant import build_qdrant_client, is_local
 from tools.kb.retriever import HybridRetriever
 from tools.kb.sparse import BM25Encoder
-from tools.kb.store import KnowledgeBase, build_qdrant_client
+from tools.kb.store import KnowledgeBase
 from tools.rerank.base import Reranker
 from tools.rerank.factory import build_reranker
 from tools.settings import Settings
@@ -23,19 +24,33 @@ class RetrievalStack:
         self.kb.client.close()
 
 
+def configured_embedder(settings: Settings) -> Embedder | None:
+    """The embedder the settings ask for; none when retrieval is sparse-only (fast ingest)."""
+    if settings.retrieval.mode == "sparse":
+        return None
+    return build_embedder(settings.dense)
+
+
 def build_knowledge_base(
-    settings: Settings, location: str | None = None, dense: DenseModel | None | bool = True
+    settings: Settings, location: str | None = None, embedder: Embedder | None = None
 ) -> KnowledgeBase:
-    """`dense=True` builds the configured model; pass a model (or None) to inject one."""
-    model = build_dense_model(settings.dense) if dense is True else (dense or None)
+    """A knowledge base with the given embedder (build it with `configured_embedder`, or pass
+    None for sparse-only: listing and deleting never need one)."""
     encoder = BM25Encoder(settings.sparse.k1, settings.sparse.b, settings.sparse.index_title)
     client = build_qdrant_client(settings, location)
-    return KnowledgeBase(client, settings.qdrant.collection, encoder, model)
+    return KnowledgeBase(
+        client,
+        settings.qdrant.collection,
+        encoder,
+        embedder,
+        local=is_local(settings, location),
+        query_cache_size=settings.dense.query_cache_size,
+    )
 
 
 def build_retrieval_stack(
-    settings: Settings, location: str | None = None, dense: DenseModel | None | bool = True
+    settings: Settings, location: str | None = None, embedder: Embedder | None = None
 ) -> RetrievalStack:
-    kb = build_knowledge_base(settings, location, dense)
+    kb = build_knowledge_base(settings, location, embedder)
     retriever = HybridRetriever(kb, settings.retrieval, settings.sparse)
     return RetrievalStack(kb, retriever, build_reranker(settings))

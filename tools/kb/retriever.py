@@ -1,5 +1,6 @@
-"""Hybrid retrieval: each view (syllable BM25, bigram BM25, dense) searched in Qdrant, fused
-with measured weights, and grouped back into chunks for reranking."""
+"""Hybrid retrieval: each view (BM25 views, dense) searched in the knowledge base, fused with
+measured weights. A question typed without tone marks is searched through the tone-stripped
+views instead of the marked ones (the marked views cannot match it)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,23 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 from qdrant_client import models
 
 from tools.kb.fusion import Normalization, weighted_fusion
 from tools.kb.results import RetrievedChunk
-from tools.kb.sparse import BIGRAM_VIEW, SYLLABLE_VIEW, WORD_VIEW, BM25Encoder, query_terms
+from tools.kb.sparse import (
+    BIGRAM_VIEW,
+    PLAIN_BIGRAM_VIEW,
+    PLAIN_VIEW,
+    SYLLABLE_VIEW,
+    WORD_VIEW,
+    BM25Encoder,
+    query_terms,
+)
 from tools.kb.store import DENSE_VIEW, KnowledgeBase
 from tools.settings import RetrievalSettings, SparseSettings
+from tools.text.tones import is_unmarked
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +32,8 @@ _NORMALIZATION: dict[str, Normalization] = {
     SYLLABLE_VIEW: "max",
     BIGRAM_VIEW: "max",
     WORD_VIEW: "max",
+    PLAIN_VIEW: "max",
+    PLAIN_BIGRAM_VIEW: "max",
     DENSE_VIEW: "minmax",
 }
 
@@ -40,22 +53,27 @@ class HybridRetriever:
             return "dense"
         return "hybrid" if self.retrieval.dense_weight > 0 else "sparse"
 
-    def weights(self) -> dict[str, float]:
+    def weights(self, unmarked: bool = False) -> dict[str, float]:
+        """Fusion weights for a question typed with marks, or without (`unmarked`)."""
         mode = self.mode
         if mode == "dense":
             return {DENSE_VIEW: 1.0}
         lexical = 1.0 - (self.retrieval.dense_weight if mode == "hybrid" else 0.0)
-        views = {
-            SYLLABLE_VIEW: self.sparse.syllable_weight,
-            BIGRAM_VIEW: self.sparse.bigram_weight,
-            WORD_VIEW: self.sparse.word_weight,
-        }
-        total = sum(views.values())
-        weights = {
-            view: lexical * w / total
-            for view, w in views.items()
-            if w > 0 and view in self.kb.sparse_views
-        }
+        views = (
+            {
+                PLAIN_VIEW: self.sparse.plain_syllable_weight,
+                PLAIN_BIGRAM_VIEW: self.sparse.plain_bigram_weight,
+            }
+            if unmarked
+            else {
+                SYLLABLE_VIEW: self.sparse.syllable_weight,
+                BIGRAM_VIEW: self.sparse.bigram_weight,
+                WORD_VIEW: self.sparse.word_weight,
+            }
+        )
+        available = {v: w for v, w in views.items() if w > 0 and v in self.kb.sparse_views}
+        total = sum(available.values())
+        weights = {view: lexical * w / total for view, w in available.items()} if total else {}
         if mode == "hybrid":
             weights[DENSE_VIEW] = self.retrieval.dense_weight
         return {view: w for view, w in weights.items() if w > 0}
@@ -68,40 +86,38 @@ class HybridRetriever:
         weights: Mapping[str, float] | None = None,
     ) -> list[RetrievedChunk]:
         top_k = top_k or self.retrieval.top_k
-        weights = dict(weights) if weights is not None else self.weights()
+        weights = dict(weights) if weights is not None else self.weights(is_unmarked(query))
         limit = max(self.retrieval.candidate_k, top_k)
         terms = query_terms(query)
         runs: dict[str, list[tuple[str, float]]] = {}
-        payloads: dict[str, dict[str, Any]] = {}
-        raw: dict[str, dict[str, float]] = {}
         for view, weight in weights.items():
             if weight <= 0:
                 continue
             if view == DENSE_VIEW:
-                vector: models.SparseVector | list[float] = self.kb.dense.embeddings.embed_query(
-                    query
-                )
+                vector: models.SparseVector | np.ndarray = self.kb.embed_query(query)
             else:
                 if not terms[view]:
                     continue
                 vector = BM25Encoder.encode_query(terms[view])
-            points = self.kb.search(view, vector, limit, dict(filters) if filters else None)
-            runs[view] = [(str(p.id), p.score) for p in points]
-            for p in points:
-                payloads[str(p.id)] = p.payload or {}
-                raw.setdefault(str(p.id), {})[view] = p.score
+            runs[view] = self.kb.search(view, vector, limit, filters)
         fused = weighted_fusion(runs, weights, _NORMALIZATION)[:top_k]
+        payloads = self.kb.payloads([point_id for point_id, _ in fused])
+        view_scores: dict[str, dict[str, float]] = {}
+        for view, run in runs.items():
+            for point_id, score in run:
+                view_scores.setdefault(point_id, {})[view] = score
         return [
             RetrievedChunk(
                 point_id=point_id,
-                doc_id=payloads[point_id].get("doc_id", ""),
-                title=payloads[point_id].get("title", ""),
-                text=payloads[point_id].get("text", ""),
-                source=payloads[point_id].get("source", ""),
-                position=int(payloads[point_id].get("position", 0)),
+                doc_id=payload.get("doc_id", ""),
+                title=payload.get("title", ""),
+                text=payload.get("text", ""),
+                source=payload.get("source", ""),
+                position=int(payload.get("position", 0)),
                 score=score,
-                metadata=payloads[point_id].get("metadata") or {},
-                view_scores=raw[point_id],
+                metadata=payload.get("metadata") or {},
+                view_scores=view_scores[point_id],
             )
             for point_id, score in fused
+            if (payload := payloads.get(point_id)) is not None
         ]

@@ -1,7 +1,8 @@
 """BM25 as Qdrant sparse vectors: documents carry the term-frequency part, Qdrant's IDF modifier
-supplies the rest, and a query is 1 per distinct term. Three lexical views are kept, each a named
-sparse vector: tone-normalised syllables, syllable bigrams, and pyvi-segmented words. Measured
-on the shared sets, fusing them beats any one of them (README, "Retrieval")."""
+supplies the rest, and a query is 1 per distinct term. Five lexical views are kept, each a named
+sparse vector: tone-normalised syllables, syllable bigrams and pyvi-segmented words (fused for
+questions typed with marks: together they beat any one of them, README "Retrieval"), and
+syllables and bigrams stripped of every mark (for questions typed without them)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from dataclasses import dataclass
 
 from qdrant_client import models
 
-from tools.text.tokenize import bigrams, syllables, words
+from tools.text.tokenize import bigrams, plain_syllables, syllables, words
 
 SYLLABLE_VIEW = "bm25"
 BIGRAM_VIEW = "bm25_bigram"
 WORD_VIEW = "bm25_word"
-VIEWS = (SYLLABLE_VIEW, BIGRAM_VIEW, WORD_VIEW)
+PLAIN_VIEW = "bm25_plain"
+PLAIN_BIGRAM_VIEW = "bm25_plain_bigram"
+VIEWS = (SYLLABLE_VIEW, BIGRAM_VIEW, WORD_VIEW, PLAIN_VIEW, PLAIN_BIGRAM_VIEW)
 
 
 def term_id(token: str) -> int:
@@ -26,7 +29,14 @@ def term_id(token: str) -> int:
 
 def query_terms(text: str) -> dict[str, list[str]]:
     tokens = syllables(text)
-    return {SYLLABLE_VIEW: tokens, BIGRAM_VIEW: bigrams(tokens), WORD_VIEW: words(text)}
+    plain = plain_syllables(text)
+    return {
+        SYLLABLE_VIEW: tokens,
+        BIGRAM_VIEW: bigrams(tokens),
+        WORD_VIEW: words(text),
+        PLAIN_VIEW: plain,
+        PLAIN_BIGRAM_VIEW: bigrams(plain),
+    }
 
 
 @dataclass(frozen=True)

@@ -1,73 +1,52 @@
-"""The knowledge base: one Qdrant collection with named dense and sparse vectors.
+"""The knowledge base: one Qdrant collection with named sparse (BM25 views) and dense vectors.
 
 The same code talks to the embedded local store (one process per path) and to a Qdrant server or
-cluster. A small companion collection keeps the corpus version (caches key on it) and the token
-totals BM25 needs for its average document length.
+cluster. Searches in local mode go through an in-process index of the stored vectors
+(`local_index.py`: Qdrant's own local search scans every point in Python); a server searches
+with its own indexes. Corpus statistics live in a companion collection (`stats.py`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
-from collections.abc import Sequence
-from contextlib import nullcontext
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 from qdrant_client import QdrantClient, models
-from qdrant_client.local.qdrant_local import QdrantLocal
 
 from tools.ingest.documents import Chunk, Document
-from tools.kb.dense import DenseModel
+from tools.kb.embedders import Embedder, QueryCache
 from tools.kb.filters import build_filter
+from tools.kb.local_index import IndexedPoint, LocalIndex, SparseRow
+from tools.kb.qdrant import StoreError
 from tools.kb.sparse import VIEWS, BM25Encoder
-from tools.settings import Settings
+from tools.kb.stats import CorpusStats, CorpusStatsStore, StatsDelta
 
 log = logging.getLogger(__name__)
 
 DENSE_VIEW = "dense"
-_META_POINT = 1
 UpsertStatus = Literal["added", "replaced", "unchanged"]
-
-
-class StoreError(RuntimeError):
-    """The store cannot be used as configured; the message says what to change."""
-
-
-def build_qdrant_client(settings: Settings, location: str | None = None) -> QdrantClient:
-    """A client for QDRANT_URL, the given location (":memory:"), or the local store on disk."""
-    if location is not None:
-        return QdrantClient(location=location)
-    if settings.qdrant.url:
-        return QdrantClient(
-            url=settings.qdrant.url,
-            api_key=settings.qdrant.api_key,
-            timeout=settings.qdrant.timeout_s,
-        )
-    path = settings.qdrant_path
-    path.mkdir(parents=True, exist_ok=True)
-    try:
-        return QdrantClient(path=str(path))
-    except RuntimeError as exc:
-        if "already accessed" in str(exc):
-            raise StoreError(
-                f"the local store {path} is open in another process (a running server?): "
-                "stop it, or use a Qdrant server (QDRANT_URL) for several processes"
-            ) from None
-        raise
+_FILTER_MASKS = 32  # filters whose matching rows are kept between writes (local mode)
 
 
 @dataclass
-class CorpusStats:
-    version: int = 0
-    chunks: int = 0
-    tokens: dict[str, int] | None = None
+class _Stored:
+    """What the store holds of one document."""
 
-    def avg_len(self, view: str) -> float:
-        if not self.chunks or not self.tokens:
-            return 0.0
-        return self.tokens.get(view, 0) / self.chunks
+    content_hash: str | None
+    point_ids: list[str] = field(default_factory=list)
+    tokens: dict[str, int] = field(default_factory=dict)
+
+
+def _sparse_row(vector: models.SparseVector) -> SparseRow:
+    return SparseRow(np.asarray(vector.indices, np.int64), np.asarray(vector.values, np.float64))
 
 
 class KnowledgeBase:
@@ -76,30 +55,38 @@ class KnowledgeBase:
         client: QdrantClient,
         collection: str,
         encoder: BM25Encoder,
-        dense: DenseModel | None = None,
+        embedder: Embedder | None = None,
+        local: bool = True,
+        query_cache_size: int = 4096,
     ) -> None:
         self.client = client
         self.collection = collection
-        self.meta_collection = f"{collection}_meta"
         self.encoder = encoder
-        self.dense = dense
-        self.has_dense = False
-        # Local mode is a single-threaded Python engine: one call at a time. A server is not.
-        self.is_local = isinstance(client._client, QdrantLocal)
-        self._lock = threading.RLock() if self.is_local else nullcontext()
+        self.embedder = embedder
+        self.is_local = local
+        # Local mode is a single-threaded Python engine (and our index is not thread-safe).
+        self._lock: AbstractContextManager[Any] = threading.RLock() if local else nullcontext()
+        self._queries = QueryCache(embedder, query_cache_size) if embedder else None
+        self._filter_masks: OrderedDict[str, np.ndarray] = OrderedDict()
+        # Local mode: this process is the only writer, so the catalogue of documents and the
+        # corpus statistics are kept here instead of scanning payloads for every write.
+        self._docs: dict[str, _Stored] | None = None
+        self._stats: CorpusStats | None = None
         with self._lock:
-            self._ensure_collections()
+            self.stats_store = CorpusStatsStore(client, f"{collection}_meta")
+            self._ensure_collection()
+        self._index: LocalIndex | None = None  # local mode: loaded on first search or write
 
-    # -- collections ---------------------------------------------------------------------
-    def _ensure_collections(self) -> None:
+    # -- collection ----------------------------------------------------------------------
+    def _ensure_collection(self) -> None:
         if not self.client.collection_exists(self.collection):
             vectors = (
                 {
                     DENSE_VIEW: models.VectorParams(
-                        size=self.dense.dim, distance=models.Distance.COSINE
+                        size=self.embedder.dim, distance=models.Distance.COSINE
                     )
                 }
-                if self.dense
+                if self.embedder
                 else {}
             )
             self.client.create_collection(
@@ -110,27 +97,38 @@ class KnowledgeBase:
                 },
             )
             if not self.is_local:  # local mode has no payload indexes
-                for field in ("doc_id", "source"):
+                for key in ("doc_id", "source"):
                     self.client.create_payload_index(
-                        self.collection, field, models.PayloadSchemaType.KEYWORD
+                        self.collection, key, models.PayloadSchemaType.KEYWORD
                     )
-            log.info("created collection %s (dense: %s)", self.collection, bool(self.dense))
+            if self.embedder:
+                self.stats_store.remember_build({"dense_model": self.embedder.name})
+            log.info("created collection %s (dense: %s)", self.collection, bool(self.embedder))
         info = self.client.get_collection(self.collection)
         vectors = info.config.params.vectors
         dense_params = vectors.get(DENSE_VIEW) if isinstance(vectors, dict) else None
-        if self.dense and dense_params is None:
+        if self.embedder and dense_params is None:
             log.warning(
                 "collection %s was built without dense vectors: dense retrieval off until the "
                 "documents are re-ingested into a new collection",
                 self.collection,
             )
-        elif self.dense and dense_params.size != self.dense.dim:
+        elif self.embedder and dense_params.size != self.embedder.dim:
             raise StoreError(
-                f"collection {self.collection} holds {dense_params.size}-dim vectors but "
-                f"dense.model {self.dense.name} makes {self.dense.dim}: use another "
-                "qdrant.collection or the model the collection was built with"
+                f"collection {self.collection} holds {dense_params.size}-dim vectors but the "
+                f"dense embedder {self.embedder.name} makes {self.embedder.dim}: use another "
+                "qdrant.collection or the embedder the collection was built with"
             )
-        self.has_dense = bool(self.dense and dense_params is not None)
+        self.has_dense = bool(self.embedder and dense_params is not None)
+        built_with = self.stats_store.built_with().get("dense_model")
+        if self.has_dense and built_with and built_with != self.embedder.name:
+            log.warning(
+                "collection %s was embedded with %s, the configured embedder is %s: dense "
+                "scores compare different models until the documents are re-ingested",
+                self.collection,
+                built_with,
+                self.embedder.name,
+            )
         sparse = info.config.params.sparse_vectors or {}
         self.sparse_views = tuple(v for v in VIEWS if v in sparse)
         missing = [v for v in VIEWS if v not in sparse]
@@ -141,42 +139,65 @@ class KnowledgeBase:
                 self.collection,
                 ", ".join(missing),
             )
-        if not self.client.collection_exists(self.meta_collection):
-            self.client.create_collection(
-                self.meta_collection,
-                vectors_config=models.VectorParams(size=1, distance=models.Distance.DOT),
+
+    @property
+    def index(self) -> LocalIndex | None:
+        """The in-process index (local mode only), loaded from the store on first use."""
+        if self.is_local and self._index is None:
+            self._index = self._load_index()
+        return self._index
+
+    def _load_index(self) -> LocalIndex:
+        start = time.perf_counter()
+        index = LocalIndex(self.sparse_views, self.embedder.dim if self.has_dense else None)
+        self._docs = {}
+        wanted = [*self.sparse_views, *([DENSE_VIEW] if self.has_dense else [])]
+        offset = None
+        while True:
+            points, offset = self.client.scroll(
+                self.collection,
+                limit=2048,
+                offset=offset,
+                with_payload=["doc_id", "content_hash", "n_tokens"],
+                with_vectors=wanted,
             )
+            index.upsert([self._indexed(str(p.id), p.vector) for p in points])
+            for point in points:
+                self._catalogue(str(point.id), point.payload or {})
+            if offset is None:
+                break
+        if len(index):
+            log.info(
+                "in-process index of %d chunks loaded in %.1f s",
+                len(index),
+                time.perf_counter() - start,
+            )
+        return index
+
+    @staticmethod
+    def _indexed(point_id: str, vector: Any) -> IndexedPoint:
+        vectors = vector if isinstance(vector, dict) else {}
+        return IndexedPoint(
+            point_id,
+            {v: _sparse_row(s) for v, s in vectors.items() if isinstance(s, models.SparseVector)},
+            vectors.get(DENSE_VIEW),
+        )
+
+    def _catalogue(self, point_id: str, payload: Mapping[str, Any]) -> None:
+        assert self._docs is not None
+        entry = self._docs.setdefault(payload["doc_id"], _Stored(payload.get("content_hash")))
+        entry.point_ids.append(point_id)
+        for view, n in (payload.get("n_tokens") or {}).items():
+            entry.tokens[view] = entry.tokens.get(view, 0) + n
 
     # -- corpus statistics and version ---------------------------------------------------
     def stats(self) -> CorpusStats:
         with self._lock:
-            return self._stats()
-
-    def _stats(self) -> CorpusStats:
-        found = self.client.retrieve(self.meta_collection, [_META_POINT], with_payload=True)
-        if not found:
-            return CorpusStats(tokens={})
-        payload = found[0].payload or {}
-        return CorpusStats(
-            payload.get("version", 0), payload.get("chunks", 0), payload.get("tokens", {})
-        )
-
-    def _save_stats(self, stats: CorpusStats) -> None:
-        self.client.upsert(
-            self.meta_collection,
-            [
-                models.PointStruct(
-                    id=_META_POINT,
-                    vector=[1.0],
-                    payload={
-                        "version": stats.version,
-                        "chunks": stats.chunks,
-                        "tokens": stats.tokens or {},
-                        "updated_at": time.time(),
-                    },
-                )
-            ],
-        )
+            if not self.is_local:
+                return self.stats_store.read()
+            if self._stats is None:
+                self._stats = self.stats_store.read()
+            return self._stats
 
     @property
     def backend(self) -> str:
@@ -184,16 +205,23 @@ class KnowledgeBase:
 
     @property
     def corpus_version(self) -> int:
-        return self.stats().version
+        with self._lock:
+            return self.stats_store.version() if not self.is_local else self.stats().version
 
     def count(self) -> int:
         with self._lock:
             return self.client.count(self.collection, exact=True).count
 
+    def _written(self, delta: StatsDelta) -> None:
+        self.stats_store.record(delta)
+        self._stats = None
+        self._filter_masks.clear()
+
     # -- writes --------------------------------------------------------------------------
-    def _existing(self, doc_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """doc_id -> {"hash", "chunks", "tokens"} for the documents already stored."""
-        found: dict[str, dict[str, Any]] = {}
+    def _existing(self, doc_ids: Sequence[str]) -> dict[str, _Stored]:
+        if self.index is not None and self._docs is not None:
+            return {d: self._docs[d] for d in doc_ids if d in self._docs}
+        found: dict[str, _Stored] = {}
         flt = models.Filter(
             must=[models.FieldCondition(key="doc_id", match=models.MatchAny(any=list(doc_ids)))]
         )
@@ -208,44 +236,54 @@ class KnowledgeBase:
             )
             for point in points:
                 payload = point.payload or {}
-                entry = found.setdefault(
-                    payload["doc_id"],
-                    {"hash": payload.get("content_hash"), "chunks": 0, "tokens": {}},
-                )
-                entry["chunks"] += 1
+                entry = found.setdefault(payload["doc_id"], _Stored(payload.get("content_hash")))
+                entry.point_ids.append(str(point.id))
                 for view, n in (payload.get("n_tokens") or {}).items():
-                    entry["tokens"][view] = entry["tokens"].get(view, 0) + n
+                    entry.tokens[view] = entry.tokens.get(view, 0) + n
             if offset is None:
                 return found
 
-    def _delete_points(self, doc_ids: Sequence[str]) -> None:
-        self.client.delete(
-            self.collection,
-            points_selector=models.FilterSelector(
-                filter=models.Filter(
-                    must=[
-                        models.FieldCondition(
-                            key="doc_id", match=models.MatchAny(any=list(doc_ids))
-                        )
-                    ]
-                )
-            ),
-        )
+    def _delete_points(self, doc_ids: Sequence[str], point_ids: Sequence[str]) -> None:
+        self.client.delete(self.collection, points_selector=models.PointIdsList(points=point_ids))
+        if self.index is not None:
+            self.index.delete(point_ids)
+        if self._docs is not None:
+            for doc_id in doc_ids:
+                self._docs.pop(doc_id, None)
 
-    def upsert(self, batch: Sequence[tuple[Document, Sequence[Chunk]]]) -> dict[str, UpsertStatus]:
-        """Add or replace documents; an unchanged document (same content hash) is left alone."""
+    def upsert(
+        self,
+        batch: Sequence[tuple[Document, Sequence[Chunk]]],
+        on_embedded: Callable[[int], None] | None = None,
+    ) -> dict[str, UpsertStatus]:
+        """Add or replace documents; an unchanged document (same content hash) is left alone
+        (and not embedded again). `on_embedded` hears how many chunks each embedding batch did."""
         if not batch:
             return {}
         with self._lock:
-            return self._upsert(batch)
+            return self._upsert(batch, on_embedded)
 
-    def _upsert(self, batch: Sequence[tuple[Document, Sequence[Chunk]]]) -> dict[str, UpsertStatus]:
+    def _embed(self, texts: list[str], on_embedded: Callable[[int], None] | None) -> np.ndarray:
+        assert self.embedder is not None
+        out = []
+        size = 32
+        for start in range(0, len(texts), size):
+            out.append(self.embedder.embed_passages(texts[start : start + size]))
+            if on_embedded:
+                on_embedded(len(texts[start : start + size]))
+        return np.concatenate(out) if out else np.zeros((0, self.embedder.dim), np.float32)
+
+    def _upsert(
+        self,
+        batch: Sequence[tuple[Document, Sequence[Chunk]]],
+        on_embedded: Callable[[int], None] | None,
+    ) -> dict[str, UpsertStatus]:
         existing = self._existing([doc.doc_id for doc, _ in batch])
         statuses: dict[str, UpsertStatus] = {}
         todo: list[tuple[Document, Sequence[Chunk]]] = []
         for doc, chunks in batch:
             old = existing.get(doc.doc_id)
-            if old and old["hash"] == doc.content_hash:
+            if old and old.content_hash == doc.content_hash:
                 statuses[doc.doc_id] = "unchanged"
             else:
                 statuses[doc.doc_id] = "replaced" if old else "added"
@@ -253,114 +291,163 @@ class KnowledgeBase:
         if not todo:
             return statuses
 
-        stats = self._stats()
-        tokens = dict(stats.tokens or {})
-        chunk_count = stats.chunks
-        replaced = [doc.doc_id for doc, _ in todo if statuses[doc.doc_id] == "replaced"]
-        for doc_id in replaced:
-            chunk_count -= existing[doc_id]["chunks"]
-            for view, n in existing[doc_id]["tokens"].items():
-                tokens[view] = tokens.get(view, 0) - n
-        terms = [
-            [self.encoder.document_terms(c.title, c.text) for c in chunks] for _, chunks in todo
-        ]
-        for doc_terms in terms:
-            for chunk_terms in doc_terms:
-                chunk_count += 1
-                for view, toks in chunk_terms.items():
-                    tokens[view] = tokens.get(view, 0) + len(toks)
-        new_stats = CorpusStats(stats.version + 1, chunk_count, tokens)
-
-        texts = [f"{c.title}. {c.text}" for _, chunks in todo for c in chunks]
-        vectors = self.dense.embeddings.embed_documents(texts) if self.has_dense and texts else None
+        stats = self.stats()
+        chunk_delta = 0
+        token_delta: dict[str, int] = {}
+        replaced_ids = [doc.doc_id for doc, _ in todo if doc.doc_id in existing]
+        replaced = [existing[d] for d in replaced_ids]
+        for old in replaced:
+            chunk_delta -= len(old.point_ids)
+            for view, n in old.tokens.items():
+                token_delta[view] = token_delta.get(view, 0) - n
+        terms = [self.encoder.document_terms(c.title, c.text) for _, chunks in todo for c in chunks]
+        for chunk_terms in terms:
+            chunk_delta += 1
+            for view, toks in chunk_terms.items():
+                token_delta[view] = token_delta.get(view, 0) + len(toks)
+        after = CorpusStats(
+            stats.version + 1,
+            stats.chunks + chunk_delta,
+            {
+                v: stats.tokens.get(v, 0) + token_delta.get(v, 0)
+                for v in set(stats.tokens) | set(token_delta)
+            },
+        )
+        flat = [(doc, chunk) for doc, chunks in todo for chunk in chunks]
+        vectors = (
+            self._embed([f"{c.title}. {c.text}" for _, c in flat], on_embedded)
+            if self.has_dense
+            else None
+        )
         points: list[models.PointStruct] = []
-        i = 0
-        for (doc, chunks), doc_terms in zip(todo, terms, strict=True):
-            for chunk, chunk_terms in zip(chunks, doc_terms, strict=True):
-                vector: dict[str, Any] = {
-                    view: self.encoder.encode_document(toks, new_stats.avg_len(view))
-                    for view, toks in chunk_terms.items()
-                    if view in self.sparse_views
-                }
-                if vectors is not None:
-                    vector[DENSE_VIEW] = vectors[i]
-                i += 1
-                points.append(
-                    models.PointStruct(
-                        id=chunk.point_id,
-                        vector=vector,
-                        payload={
-                            "doc_id": doc.doc_id,
-                            "title": chunk.title,
-                            "text": chunk.text,
-                            "source": chunk.source,
-                            "position": chunk.position,
-                            "metadata": chunk.metadata,
-                            "content_hash": doc.content_hash,
-                            "n_tokens": {v: len(t) for v, t in chunk_terms.items()},
-                            "ingested_at": time.time(),
-                        },
-                    )
+        for i, ((doc, chunk), chunk_terms) in enumerate(zip(flat, terms, strict=True)):
+            vector: dict[str, Any] = {
+                view: self.encoder.encode_document(toks, after.avg_len(view))
+                for view, toks in chunk_terms.items()
+                if view in self.sparse_views
+            }
+            if vectors is not None:
+                vector[DENSE_VIEW] = vectors[i].tolist()
+            points.append(
+                models.PointStruct(
+                    id=chunk.point_id,
+                    vector=vector,
+                    payload={
+                        "doc_id": doc.doc_id,
+                        "title": chunk.title,
+                        "text": chunk.text,
+                        "source": chunk.source,
+                        "position": chunk.position,
+                        "metadata": chunk.metadata,
+                        "content_hash": doc.content_hash,
+                        "n_tokens": {v: len(t) for v, t in chunk_terms.items()},
+                        "ingested_at": time.time(),
+                    },
                 )
-        if replaced:
-            self._delete_points(replaced)
+            )
+        stale = [p for old in replaced for p in old.point_ids]
+        if stale:
+            self._delete_points(replaced_ids, stale)
         for start in range(0, len(points), 256):
             self.client.upsert(self.collection, points[start : start + 256])
-        self._save_stats(new_stats)
+        if self.index is not None:
+            self.index.upsert([self._indexed(str(p.id), p.vector) for p in points])
+        if self._docs is not None:
+            for point in points:
+                self._catalogue(str(point.id), point.payload or {})
+        self._written(StatsDelta(chunk_delta, token_delta))
         return statuses
 
     def delete_document(self, doc_id: str) -> int:
         """Remove a document's chunks; returns how many there were (0: unknown id)."""
         with self._lock:
-            return self._delete_document(doc_id)
-
-    def _delete_document(self, doc_id: str) -> int:
-        old = self._existing([doc_id]).get(doc_id)
-        if not old:
-            return 0
-        self._delete_points([doc_id])
-        stats = self._stats()
-        tokens = {v: n - old["tokens"].get(v, 0) for v, n in (stats.tokens or {}).items()}
-        self._save_stats(CorpusStats(stats.version + 1, stats.chunks - old["chunks"], tokens))
-        return old["chunks"]
+            old = self._existing([doc_id]).get(doc_id)
+            if not old:
+                return 0
+            self._delete_points([doc_id], old.point_ids)
+            self._written(StatsDelta(-len(old.point_ids), {v: -n for v, n in old.tokens.items()}))
+            return len(old.point_ids)
 
     def list_documents(self, limit: int = 10_000) -> list[dict[str, Any]]:
         with self._lock:
-            return self._list_documents(limit)
-
-    def _list_documents(self, limit: int) -> list[dict[str, Any]]:
-        docs: dict[str, dict[str, Any]] = {}
-        offset = None
-        while len(docs) < limit:
-            points, offset = self.client.scroll(
-                self.collection,
-                limit=512,
-                offset=offset,
-                with_payload=["doc_id", "title", "source"],
-            )
-            for p in points:
-                payload = p.payload or {}
-                entry = docs.setdefault(payload["doc_id"], {**payload, "chunks": 0})
-                entry["chunks"] += 1
-            if offset is None:
-                break
-        return sorted(docs.values(), key=lambda d: d["doc_id"])
+            docs: dict[str, dict[str, Any]] = {}
+            offset = None
+            while len(docs) < limit:
+                points, offset = self.client.scroll(
+                    self.collection,
+                    limit=512,
+                    offset=offset,
+                    with_payload=["doc_id", "title", "source"],
+                )
+                for p in points:
+                    payload = p.payload or {}
+                    entry = docs.setdefault(payload["doc_id"], {**payload, "chunks": 0})
+                    entry["chunks"] += 1
+                if offset is None:
+                    break
+            return sorted(docs.values(), key=lambda d: d["doc_id"])
 
     # -- reads ---------------------------------------------------------------------------
+    def embed_query(self, text: str) -> np.ndarray:
+        if self._queries is None:
+            raise StoreError("no dense embedder is configured")
+        return self._queries.embed_query(text)
+
+    def _allowed(self, filters: Mapping[str, Any] | None) -> np.ndarray | None:
+        """Rows matching a payload filter, as Qdrant evaluates it (local mode)."""
+        if not filters or self.index is None:
+            return None
+        key = json.dumps(filters, sort_keys=True, default=str)
+        if key in self._filter_masks:
+            self._filter_masks.move_to_end(key)
+            return self._filter_masks[key]
+        ids: list[str] = []
+        offset = None
+        while True:
+            points, offset = self.client.scroll(
+                self.collection,
+                scroll_filter=build_filter(dict(filters)),
+                limit=4096,
+                offset=offset,
+                with_payload=False,
+            )
+            ids.extend(str(p.id) for p in points)
+            if offset is None:
+                break
+        mask = self.index.rows_of(ids)
+        self._filter_masks[key] = mask
+        while len(self._filter_masks) > _FILTER_MASKS:
+            self._filter_masks.popitem(last=False)
+        return mask
+
     def search(
         self,
         view: str,
-        query: models.SparseVector | list[float],
+        query: models.SparseVector | Sequence[float],
         limit: int,
-        filters: dict[str, Any] | None = None,
-    ) -> list[models.ScoredPoint]:
+        filters: Mapping[str, Any] | None = None,
+    ) -> list[tuple[str, float]]:
+        """(point id, score) pairs, best first, as Qdrant's search would return them."""
         with self._lock:
+            if self.index is not None:
+                allowed = self._allowed(filters)
+                if view == DENSE_VIEW:
+                    return self.index.search_dense(query, limit, allowed)
+                assert isinstance(query, models.SparseVector)
+                return self.index.search_sparse(view, _sparse_row(query), limit, allowed)
             response = self.client.query_points(
                 self.collection,
-                query=query,
+                query=query
+                if isinstance(query, models.SparseVector)
+                else np.asarray(query).tolist(),
                 using=view,
                 limit=limit,
-                query_filter=build_filter(filters),
-                with_payload=True,
+                query_filter=build_filter(dict(filters) if filters else None),
+                with_payload=False,
             )
-        return response.points
+            return [(str(p.id), p.score) for p in response.points]
+
+    def payloads(self, point_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            found = self.client.retrieve(self.collection, list(point_ids), with_payload=True)
+        return {str(p.id): p.payload or {} for p in found}

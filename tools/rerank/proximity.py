@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import replace
 
 from tools.kb.results import RetrievedChunk
-from tools.text.tokenize import syllables
+from tools.text.tokenize import tokenizer_for
 
 
 def window_coverage(tokens: list[str], weights: dict[str, float], window: int) -> float:
@@ -48,8 +48,9 @@ class ProximityReranker:
     def rerank(self, query: str, chunks: list[RetrievedChunk], top_n: int) -> list[RetrievedChunk]:
         if not chunks:
             return []
-        query_terms = set(syllables(query))
-        chunk_tokens = [syllables(f"{c.title} . {c.text}") for c in chunks]
+        tokenize = tokenizer_for(query)  # a question typed without marks: compare stripped
+        query_terms = set(tokenize(query))
+        chunk_tokens = [tokenize(f"{c.title} . {c.text}") for c in chunks]
         df = Counter(t for tokens in chunk_tokens for t in set(tokens) if t in query_terms)
         n = len(chunks)
         # Terms no candidate holds cannot separate candidates: they are left out of the share.

@@ -8,6 +8,7 @@ from typing import Literal
 
 from tools.text.normalize import match_key
 from tools.text.tokenize import syllables
+from tools.text.tones import is_unmarked, strip_tones
 
 AnswerType = Literal["number", "time", "person", "place", "other"]
 
@@ -50,12 +51,25 @@ def name_words(text: str) -> list[str]:
     return names
 
 
+_PLAIN_PHRASES = tuple(strip_tones(p) for p in QUESTION_PHRASES)
+# Stripped, some function words read the same as common content words ("do": đó / đô / độ,
+# "ha": hả / Hạ / hà, "co": có / cô / cờ): those stay content terms in an unmarked question.
+_HOMOGRAPHS = {
+    "a", "bi", "chu", "co", "con", "da", "dang", "dau", "de", "do", "ha", "hay",
+    "khi", "la", "ma", "mot", "nay", "se", "sao", "thi", "trong", "tu", "u", "ve",
+}  # fmt: skip
+_PLAIN_STOPS = {strip_tones(s) for s in STOP_SYLLABLES} - _HOMOGRAPHS
+
+
 def content_terms(question: str) -> list[str]:
-    """The question's syllables without question and function words, in order."""
+    """The question's syllables without question and function words, in order. A question typed
+    without marks is matched against the stripped phrase and stop lists."""
     text = match_key(question)
-    for phrase in QUESTION_PHRASES:
-        text = text.replace(phrase, " ")
-    return [t for t in syllables(text) if t not in STOP_SYLLABLES]
+    plain = is_unmarked(question)
+    for phrase in _PLAIN_PHRASES if plain else QUESTION_PHRASES:
+        text = re.sub(rf"(^|\W){re.escape(phrase)}(?=\W|$)", " ", text)
+    stops = _PLAIN_STOPS if plain else STOP_SYLLABLES
+    return [t for t in syllables(text) if t not in stops]
 
 
 def _has_cue(text: str, cues: tuple[str, ...]) -> bool:
@@ -64,12 +78,14 @@ def _has_cue(text: str, cues: tuple[str, ...]) -> bool:
 
 def answer_type(question: str) -> AnswerType:
     text = match_key(question)
-    if _has_cue(text, _TIME_CUES):
-        return "time"
-    if _has_cue(text, _NUMBER_CUES):
-        return "number"
-    if _has_cue(text, _PERSON_CUES):
-        return "person"
-    if _has_cue(text, _PLACE_CUES):
-        return "place"
+    plain = is_unmarked(question)
+    kinds: tuple[tuple[AnswerType, tuple[str, ...]], ...] = (
+        ("time", _TIME_CUES),
+        ("number", _NUMBER_CUES),
+        ("person", _PERSON_CUES),
+        ("place", _PLACE_CUES),
+    )
+    for kind, cues in kinds:
+        if _has_cue(text, tuple(strip_tones(c) for c in cues) if plain else cues):
+            return kind
     return "other"

@@ -4,9 +4,11 @@ bigrams (word order), and words as pyvi segments them (compounds such as "thủ_
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from tools.text.normalize import match_key
+from tools.text.tones import is_unmarked, strip_syllable
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)  # "_" separates, as in file names
 _WORD_TOKEN = re.compile(r"\w+", re.UNICODE)  # pyvi joins compound syllables with "_"
@@ -38,3 +40,19 @@ def words(text: str) -> list[str]:
 def bigrams(tokens: list[str]) -> list[str]:
     """Adjacent token pairs, joined with '_' like segmented compounds ("hà_nội")."""
     return [f"{a}_{b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+
+
+@lru_cache(maxsize=8192)
+def _plain_syllables(text: str) -> tuple[str, ...]:
+    return tuple(strip_syllable(t) for t in _syllables(text))
+
+
+def plain_syllables(text: str) -> list[str]:
+    """`syllables` without tone and vowel marks (đ -> d): how text typed without marks reads."""
+    return list(_plain_syllables(text))
+
+
+def tokenizer_for(question: str) -> Callable[[str], list[str]]:
+    """The syllable space a question is compared in: stripped when it was typed without marks
+    (its own syllables are then already stripped), marked otherwise."""
+    return plain_syllables if is_unmarked(question) else syllables

