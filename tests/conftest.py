@@ -75,7 +75,8 @@ def make_demo_services(settings):
 
     def make(configured=None, **kwargs):
         configured = configured or settings
-        services = build_services(configured, location=":memory:", embedder=None, **kwargs)
+        kwargs.setdefault("embedder", None)
+        services = build_services(configured, location=":memory:", **kwargs)
         created.append(services)
         ingest_paths(
             [DEMO_DIR / "documents.jsonl"], services.retrieval.kb, configured, progress=False
@@ -95,20 +96,23 @@ def demo_services(make_demo_services):
 
 @pytest.fixture
 def vinarag(tmp_path):
-    """Runs the `vinarag` command as a user would: a subprocess on a fresh data dir."""
+    """Runs the `vinarag` command as a user would: a subprocess on a fresh data dir; sparse-only
+    unless `dense=True` (the default configuration, with its embedding cost)."""
     import subprocess
     import sys
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VINARAG_", "QDRANT_"))}
-    env.update(VINARAG_DATA_DIR=str(tmp_path / "data"), VINARAG_DENSE__MODEL="")
+    env.update(VINARAG_DATA_DIR=str(tmp_path / "data"))
 
-    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    def run(
+        *args: str, stdin: str | None = None, dense: bool = False
+    ) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "-m", "tools.cli", "--log-level", "WARNING", *args],
             input=stdin,
             capture_output=True,
             text=True,
-            env=env,
+            env=env if dense else {**env, "VINARAG_DENSE__BACKEND": "none"},
             timeout=600,
         )
 

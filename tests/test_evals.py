@@ -189,11 +189,12 @@ def test_eval_rag_report_and_gate_on_a_fixed_slice(shared_data, tmp_path, vinara
     result = vinarag(
         "eval", "rag", "--corpus", str(shared_data / "corpus.jsonl"),
         "--queries", str(shared_data / "queries.jsonl"), "--limit", "200",
-        "--json", str(out), "--report", str(report), "--quiet",
+        "--json", str(out), "--report", str(report), "--quiet", dense=True,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     data = json.loads(out.read_text("utf-8"))
     assert {"ragas", "answers", "retrieval", "latency", "config", "baselines"} <= set(data)
+    assert data["config"]["services"]["retrieval"] == "hybrid"  # the default: dense on
     assert data["baselines"]["bm25s_extractive"]["answers"]["contains_gold"] > 0
     page = (report / "report.md").read_text("utf-8")
     for section in (

@@ -9,8 +9,8 @@ from tools.ingest.documents import Document
 from tools.ingest.pipeline import ingest_documents, ingest_paths
 from tools.kb.factory import build_knowledge_base
 from tools.kb.filters import FilterError
-from tools.kb.retriever import HybridRetriever
 from tools.kb.qdrant import StoreError
+from tools.kb.retriever import HybridRetriever
 
 FANSIPAN = "Fansipan là ngọn núi cao nhất Việt Nam. Đỉnh núi cao khoảng 3.143 mét."
 HA_LONG = "Vịnh Hạ Long thuộc tỉnh Quảng Ninh. Vịnh có gần 2.000 hòn đảo đá vôi."
@@ -140,3 +140,45 @@ def test_pdf_and_jsonl_end_to_end(tmp_path, settings, memory_kb):
     )
     report = ingest_paths([tmp_path], memory_kb, settings, progress=False)
     assert sorted(report.added)[1] == "x1" and len(report.added) == 2
+
+
+def test_corpus_statistics_from_several_writers_add_up(settings):
+    """Two processes on one Qdrant server (here: two knowledge bases in server mode on one
+    client) each append their own change; neither overwrites the other's counts."""
+    from qdrant_client import QdrantClient, models
+
+    from tools.kb.sparse import BM25Encoder
+    from tools.kb.stats import CorpusStats, CorpusStatsStore, StatsDelta
+    from tools.kb.store import KnowledgeBase
+
+    client = QdrantClient(location=":memory:")
+    try:
+        first = KnowledgeBase(client, "shared", BM25Encoder(), local=False)
+        second = KnowledgeBase(client, "shared", BM25Encoder(), local=False)
+        stale = first.stats()  # what a read-modify-write writer would have started from
+        ingest_documents([Document("a", "A", FANSIPAN, "a")], second, settings)
+        ingest_documents([Document("b", "B", HA_LONG, "b")], first, settings)
+        totals = first.stats()
+        assert stale.version == 0 and totals.version == second.corpus_version == 2
+        assert totals.chunks == first.count() == 2
+        points, _ = client.scroll("shared", with_payload=["n_tokens"], limit=10)
+        for view in ("bm25", "bm25_plain"):
+            assert totals.tokens[view] == sum(p.payload["n_tokens"][view] for p in points)
+        assert first.delete_document("a") == 1
+        assert second.stats().chunks == 1 and second.corpus_version == 3
+
+        # a store written by the previous version (one totals record) counts from there
+        legacy = "legacy_meta"
+        store = CorpusStatsStore(client, legacy)
+        client.upsert(
+            legacy,
+            [
+                models.PointStruct(
+                    id=1, vector=[1.0], payload={"version": 7, "chunks": 4, "tokens": {"bm25": 40}}
+                )
+            ],
+        )
+        store.record(StatsDelta(1, {"bm25": 5}))
+        assert store.read() == CorpusStats(8, 5, {"bm25": 45}) and store.version() == 8
+    finally:
+        client.close()

@@ -95,7 +95,9 @@ def test_parity_after_replace_and_delete(demo_kb, settings):
     docs = demo_kb.list_documents()
     first, second = docs[0]["doc_id"], docs[1]["doc_id"]
     assert demo_kb.delete_document(first) > 0
-    replaced = Document(second, "Thay thế", "Vịnh Hạ Long có hòn đảo Ti Tốp và hang Sửng Sốt.", second)
+    replaced = Document(
+        second, "Thay thế", "Vịnh Hạ Long có hòn đảo Ti Tốp và hang Sửng Sốt.", second
+    )
     ingest_documents([replaced], demo_kb, settings)
     added = Document("new", "Mới", "Phở bò là món ăn sáng của người Hà Nội. " * 3, "new")
     ingest_documents([added], demo_kb, settings)
@@ -114,7 +116,9 @@ def test_parity_on_random_vectors_loaded_from_an_existing_store(settings):
         kb.client.delete_collection(kb.collection)
         kb.client.create_collection(
             kb.collection,
-            vectors_config={DENSE_VIEW: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
+            vectors_config={
+                DENSE_VIEW: models.VectorParams(size=dim, distance=models.Distance.COSINE)
+            },
             sparse_vectors_config={
                 v: models.SparseVectorParams(modifier=models.Modifier.IDF) for v in VIEWS
             },

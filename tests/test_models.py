@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from tools.ingest.documents import Document
-
 from tools.kb.results import RetrievedChunk
 from tools.rerank.factory import build_reranker
 

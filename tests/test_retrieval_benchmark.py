@@ -43,6 +43,7 @@ def test_benchmark_command_on_a_slice(shared_data, tmp_path):
         timeout=600,
         env={
             "VINARAG_DATA_DIR": str(tmp_path / "never-used"),
+            "VINARAG_RETRIEVAL__MODE": "sparse",  # the dense path: test_embedders, the gate
             "PATH": "/usr/bin:/bin",
             "HF_HUB_OFFLINE": "1",
             "HOME": str(tmp_path),
@@ -51,9 +52,43 @@ def test_benchmark_command_on_a_slice(shared_data, tmp_path):
     assert result.returncode == 0, result.stderr
     data = json.loads(out.read_text("utf-8"))
     assert data["dataset"]["passages"] == 240 and data["dataset"]["queries"] == 60
-    keys = {"R@1", "R@5", "R@10", "MRR@10", "nDCG@10", "p50_ms", "p95_ms"}
-    assert set(data["system"]) == keys and set(data["baselines"]["bm25s"]) == keys
+    keys = {"R@1", "R@5", "R@10", "MRR@10", "nDCG@10", "p50_ms", "p95_ms", "index_s"}
+    assert keys <= set(data["system"]) and keys <= set(data["baselines"]["bm25s"])
+    assert {"index_load_s", "rss_mb", "query_embed_p50_ms"} <= set(data["system"])
+    assert data["system"]["index_load_chunks"] == data["config"]["chunks_indexed"] > 240
     assert data["system"]["MRR@10"] >= data["baselines"]["bm25s"]["MRR@10"] - 0.02
     assert data["system"]["R@10"] > 0.9
     assert "system" in result.stdout and "bm25s" in result.stdout
     assert not (tmp_path / "never-used").exists()  # the user's store is never touched
+
+
+def test_distractors_pad_the_corpus_and_unmarked_questions_still_find_it(shared_data, settings):
+    from evals.datasets import load_corpus
+    from evals.retrieval_benchmark import make_distractors, run_benchmark
+
+    corpus = load_corpus(shared_data / "corpus.jsonl")
+    padded = make_distractors(corpus, 50)
+    assert len({p.id for p in padded}) == 50 and not {p.id for p in padded} & {p.id for p in corpus}
+    real_sentences = {s.strip() for p in corpus for s in p.text.split(".") if len(s) > 40}
+    assert not any(s.strip() in real_sentences for p in padded for s in p.text.split("."))
+
+    sparse = settings.model_copy(
+        update={"retrieval": settings.retrieval.model_copy(update={"mode": "sparse"})}
+    )
+    result = run_benchmark(
+        sparse,
+        shared_data / "corpus.jsonl",
+        shared_data / "queries.jsonl",
+        limit=40,
+        progress=False,
+        strip=True,
+        distractors=[0, 300],
+    )
+    assert result["dataset"]["strip_tones"] is True
+    small, large = result["sizes"]
+    assert (small["passages"], large["passages"]) == (240, 540)
+    assert large["config"]["chunks_indexed"] > small["config"]["chunks_indexed"]
+    for run in result["sizes"]:
+        # unmarked questions go through the stripped views; bm25s over marked text cannot match
+        assert run["system"]["MRR@10"] > run["baselines"]["bm25s"]["MRR@10"] + 0.2
+        assert run["system"]["R@10"] > 0.9

@@ -131,6 +131,8 @@ def test_documents_json_upload_delete_and_stats(client, tmp_path):
         "bm25",
         "bm25_bigram",
         "bm25_word",
+        "bm25_plain",
+        "bm25_plain_bigram",
     ]
     assert client.delete("/documents/bun-cha").json()["chunks"] == 1
     assert client.delete("/documents/bun-cha").status_code == 404

@@ -129,7 +129,7 @@ class RetrievalSettings(_Section):
     top_k: int = Field(10, ge=1, le=200)
     candidate_k: int = Field(30, ge=1, le=1000, description="per-view candidates before fusion")
     mode: Literal["hybrid", "sparse", "dense"] = "hybrid"
-    dense_weight: float = Field(0.0, ge=0, le=1)
+    dense_weight: float = Field(0.4, ge=0, le=1)
 
 
 class RerankSettings(_Section):

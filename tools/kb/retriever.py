@@ -8,9 +8,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-from qdrant_client import models
-
 from tools.kb.fusion import Normalization, weighted_fusion
 from tools.kb.results import RetrievedChunk
 from tools.kb.sparse import (
@@ -24,9 +21,11 @@ from tools.kb.sparse import (
 )
 from tools.kb.store import DENSE_VIEW, KnowledgeBase
 from tools.settings import RetrievalSettings, SparseSettings
-from tools.text.tones import is_unmarked
+from tools.text.tones import is_unmarked, restore_tones
 
 log = logging.getLogger(__name__)
+
+_RESTORE_FROM = 10  # passages whose text restores the marks of a question typed without them
 
 _NORMALIZATION: dict[str, Normalization] = {
     SYLLABLE_VIEW: "max",
@@ -78,6 +77,39 @@ class HybridRetriever:
             weights[DENSE_VIEW] = self.retrieval.dense_weight
         return {view: w for view, w in weights.items() if w > 0}
 
+    def _lexical_runs(
+        self,
+        query: str,
+        weights: Mapping[str, float],
+        limit: int,
+        filters: Mapping[str, Any] | None,
+    ) -> dict[str, list[tuple[str, float]]]:
+        terms = query_terms(query)
+        return {
+            view: self.kb.search(view, BM25Encoder.encode_query(terms[view]), limit, filters)
+            for view, weight in weights.items()
+            if view != DENSE_VIEW and weight > 0 and terms[view]
+        }
+
+    def _dense_text(
+        self, query: str, lexical: dict[str, list[tuple[str, float]]], weights: Mapping[str, float]
+    ) -> str:
+        """What the dense view embeds: the question, or for one typed without marks the question
+        with its marks restored from the passages the lexical views found (the embedding model
+        reads unmarked Vietnamese poorly)."""
+        if not lexical or not is_unmarked(query):
+            return query
+        best = weighted_fusion(lexical, weights, _NORMALIZATION)[:_RESTORE_FROM]
+        payloads = self.kb.payloads([point_id for point_id, _ in best])
+        texts = [f"{p.get('title', '')}. {p.get('text', '')}" for p in payloads.values()]
+        return restore_tones(query, texts)
+
+    def dense_query_text(self, query: str, filters: Mapping[str, Any] | None = None) -> str:
+        """The text the dense view embeds for this question (benchmarks time its embedding)."""
+        weights = self.weights(is_unmarked(query))
+        limit = max(self.retrieval.candidate_k, self.retrieval.top_k)
+        return self._dense_text(query, self._lexical_runs(query, weights, limit, filters), weights)
+
     def retrieve(
         self,
         query: str,
@@ -88,18 +120,10 @@ class HybridRetriever:
         top_k = top_k or self.retrieval.top_k
         weights = dict(weights) if weights is not None else self.weights(is_unmarked(query))
         limit = max(self.retrieval.candidate_k, top_k)
-        terms = query_terms(query)
-        runs: dict[str, list[tuple[str, float]]] = {}
-        for view, weight in weights.items():
-            if weight <= 0:
-                continue
-            if view == DENSE_VIEW:
-                vector: models.SparseVector | np.ndarray = self.kb.embed_query(query)
-            else:
-                if not terms[view]:
-                    continue
-                vector = BM25Encoder.encode_query(terms[view])
-            runs[view] = self.kb.search(view, vector, limit, filters)
+        runs = self._lexical_runs(query, weights, limit, filters)
+        if weights.get(DENSE_VIEW, 0) > 0:
+            vector = self.kb.embed_query(self._dense_text(query, runs, weights))
+            runs[DENSE_VIEW] = self.kb.search(DENSE_VIEW, vector, limit, filters)
         fused = weighted_fusion(runs, weights, _NORMALIZATION)[:top_k]
         payloads = self.kb.payloads([point_id for point_id, _ in fused])
         view_scores: dict[str, dict[str, float]] = {}

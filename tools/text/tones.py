@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from functools import lru_cache
 
 _LETTERS = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -42,3 +44,40 @@ def is_unmarked(text: str) -> bool:
         return False
     marked = sum(_is_marked(w) for w in words)
     return marked / len(words) < UNMARKED_BELOW_SHARE
+
+
+def restore_tones(question: str, texts: Iterable[str]) -> str:
+    """The question with marks put back from how the given texts (the passages retrieval found)
+    write its words: each stripped syllable takes the marked form those texts use most next to
+    the same neighbours, else most often alone; a syllable they never write stays as typed."""
+    alone: dict[str, Counter[str]] = defaultdict(Counter)
+    pairs: dict[tuple[str, str], Counter[tuple[str, str]]] = defaultdict(Counter)
+    for text in texts:
+        marked = [w.lower() for w in _LETTERS.findall(unicodedata.normalize("NFC", text))]
+        plain = [strip_syllable(w) for w in marked]
+        for i, word in enumerate(marked):
+            alone[plain[i]][word] += 1
+            if i + 1 < len(marked):
+                pairs[plain[i], plain[i + 1]][word, marked[i + 1]] += 1
+    words = list(_LETTERS.finditer(question))
+    keys = [strip_syllable(m.group(0).lower()) for m in words]
+    chosen: list[str | None] = []
+    for i, key in enumerate(keys):
+        votes: Counter[str] = Counter()
+        if i > 0:
+            for (_, right), n in pairs.get((keys[i - 1], key), Counter()).items():
+                votes[right] += 2 * n
+        if i + 1 < len(keys):
+            for (left, _), n in pairs.get((key, keys[i + 1]), Counter()).items():
+                votes[left] += 2 * n
+        if not votes:
+            votes = alone.get(key, Counter())
+        chosen.append(votes.most_common(1)[0][0] if votes else None)
+    out, last = [], 0
+    for match, word in zip(words, chosen, strict=True):
+        typed = match.group(0)
+        if word is not None and typed[:1].isupper():
+            word = word[:1].upper() + word[1:]
+        out.append(question[last : match.start()] + (word or typed))
+        last = match.end()
+    return "".join(out) + question[last:]
