@@ -63,12 +63,11 @@ TINY_CORPUS = [
 
 
 def write_tiny_mpt(folder: Path, seed: int = 0) -> Path:
-    """A tiny random MPT (PhoGPT's architecture) and a BPE tokenizer trained here, saved to disk."""
+    """A tiny random MPT (PhoGPT's architecture) and a BPE tokenizer trained here, saved to disk.
+    The tokenizer has no chat template: the product installs PhoGPT's when it loads one."""
     import torch
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import MptConfig, MptForCausalLM, PreTrainedTokenizerFast
-
-    from tools.generate.phogpt import PHOGPT_CHAT_TEMPLATE
 
     folder.mkdir(parents=True, exist_ok=True)
     bpe = Tokenizer(models.BPE(unk_token="<unk>"))
@@ -78,7 +77,6 @@ def write_tiny_mpt(folder: Path, seed: int = 0) -> Path:
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=bpe, unk_token="<unk>", pad_token="<pad>", eos_token="</s>"
     )
-    tokenizer.chat_template = PHOGPT_CHAT_TEMPLATE
     tokenizer.save_pretrained(folder)
     torch.manual_seed(seed)
     config = MptConfig(

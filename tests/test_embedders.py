@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 import subprocess
 import sys
 
@@ -201,3 +202,43 @@ def test_query_embeddings_are_cached(settings, bundled):
         assert kb.embed_query("núi cao nhất") is first  # the same array: not embedded again
     finally:
         kb.client.close()
+
+
+def test_unchanged_reingest_does_not_embed_again_and_progress_is_reported(settings, bundled):
+    class Counting:
+        """The bundled model, counting what it is asked to embed."""
+
+        name, dim = bundled.name, bundled.dim
+
+        def __init__(self) -> None:
+            self.passages = 0
+
+        def embed_queries(self, texts):
+            return bundled.embed_queries(texts)
+
+        def embed_passages(self, texts):
+            self.passages += len(texts)
+            return bundled.embed_passages(texts)
+
+    counting = Counting()
+    kb = build_knowledge_base(settings, ":memory:", counting)
+    try:
+        ingest_documents([replace(d) for d in DOCS], kb, settings)
+        assert counting.passages == 3
+        report = ingest_documents([replace(d, metadata={}) for d in DOCS], kb, settings)
+        assert report.unchanged == ["a", "b", "c"] and counting.passages == 3  # not again
+        changed = Document("a", "Núi", "Fansipan cao 3.143 mét.", "a")
+        report = ingest_documents([changed], kb, settings)
+        assert report.replaced == ["a"] and counting.passages == 4
+        progress: list[int] = []
+        new = Document("d", "Sông", "Sông Hồng chảy qua Hà Nội.", "d")
+        assert kb.upsert([(new, _chunks(new))], on_embedded=progress.append) == {"d": "added"}
+        assert progress == [1] and counting.passages == 5
+    finally:
+        kb.client.close()
+
+
+def _chunks(document: Document):
+    from tools.ingest.chunk import chunk_document
+
+    return chunk_document(document, 900, 150)

@@ -67,16 +67,26 @@ def tiny_mpt(tmp_path_factory):
     return write_tiny_mpt(tmp_path_factory.mktemp("tiny-mpt"))
 
 
-def test_phogpt_prompt_format(tiny_mpt):
-    from transformers import AutoTokenizer
+def test_phogpt_prompt_format_is_what_training_writes(tiny_mpt):
+    """The template the product installs when it loads PhoGPT renders a turn byte for byte as
+    the training data writes it: a fine-tune sees the prompt it will be asked with."""
+    from tools.generate.phogpt import load_model_and_tokenizer
+    from tools.generate.prompts import ANSWER_PROMPT, number_sources
+    from training.data import make_prompt
 
-    tokenizer = AutoTokenizer.from_pretrained(tiny_mpt)
-    text = tokenizer.apply_chat_template(
-        [{"role": "system", "content": "bỏ qua"}, {"role": "user", "content": "Xin chào"}],
+    settings = GeneratorSettings(kind="phogpt", model=str(tiny_mpt), device="cpu")
+    _, tokenizer = load_model_and_tokenizer(settings)
+    sources = [("Núi", "Fansipan cao 3.143 mét."), ("Biển", "Vịnh Hạ Long có gần 2.000 đảo.")]
+    question = "Núi nào cao nhất?"
+    instruction = ANSWER_PROMPT.format(sources=number_sources(sources), question=question)
+    rendered = tokenizer.apply_chat_template(
+        [{"role": "system", "content": "bỏ qua"}, {"role": "user", "content": instruction}],
         tokenize=False,
         add_generation_prompt=True,
     )
-    assert text == "### Câu hỏi: Xin chào\n### Trả lời:"
+    assert rendered == make_prompt(question, sources)
+    assert rendered.startswith("### Câu hỏi: ") and rendered.endswith("\n### Trả lời:")
+    assert "bỏ qua" not in rendered  # PhoGPT has no system role
 
 
 def test_phogpt_loads_generates_and_streams(tiny_mpt):

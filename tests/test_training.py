@@ -368,3 +368,21 @@ def test_train_commands_from_the_command_line(tiny, tmp_path, vinarag):
     config.write_text("not_a_setting: 1\n", "utf-8")
     bad = vinarag("train", "lora", "--config", str(config))
     assert bad.returncode != 0 and "unknown setting(s) not_a_setting" in bad.stderr
+
+
+def test_list_marks_the_promoted_adapter_with_a_relative_data_dir(tmp_path, monkeypatch):
+    """promote() records a resolved path; the default data_dir ("data") is relative."""
+    from tools.adapters import adapters_dir, list_adapters, promote
+    from tools.settings import load_settings
+
+    monkeypatch.chdir(tmp_path)
+    relative = load_settings(data_dir="data")
+    for name in ("a-lora", "b-lora"):
+        folder = adapters_dir(relative) / name
+        folder.mkdir(parents=True)
+        (folder / "manifest.json").write_text(json.dumps({"base_model": "x"}), "utf-8")
+    promote(relative, "b-lora")
+    assert [(a["path"], a["promoted"]) for a in list_adapters(relative)] == [
+        ("data/adapters/a-lora", False),
+        ("data/adapters/b-lora", True),
+    ]

@@ -96,3 +96,20 @@ def test_the_demo_example_and_its_cache_key(demo_services):
     # ("bán" / "bàn"), so it is answered on its own
     assert cache_key("vinh ha long", "s") != cache_key("Vịnh Hạ Long", "s")
     assert cache_key("bán nhà", "s") != cache_key("bàn nhà", "s")
+
+
+def test_marks_are_restored_from_the_passages_own_words():
+    from tools.text.tones import restore_tones
+
+    passages = [
+        "Vịnh Hạ Long thuộc tỉnh Quảng Ninh, có gần 2.000 hòn đảo đá vôi.",
+        "Năm 1010, vua Lý Thái Tổ dời đô từ Hoa Lư về Đại La, đổi tên thành Thăng Long.",
+        "Cá đã bơi về hồ. Có cá ở đó.",
+    ]
+    assert restore_tones("vinh ha long co bao nhieu hon dao?", passages) == (
+        "vịnh hạ long có bao nhieu hòn đảo?"  # "bao nhieu" is not in the passages: as typed
+    )
+    # capitals and punctuation kept; neighbours decide between forms ("đô" after "dời")
+    assert restore_tones("Ai doi do ve Thang Long?", passages) == "Ai dời đô về Thăng Long?"
+    assert restore_tones("co ca o ho", passages) == "có cá ở hồ"
+    assert restore_tones("", passages) == "" and restore_tones("xyz", []) == "xyz"

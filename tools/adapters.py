@@ -31,7 +31,9 @@ def list_adapters(settings: Settings) -> list[dict[str, Any]]:
     found = []
     for folder in sorted(p for p in root.glob("*") if (p / "manifest.json").is_file()):
         manifest = read_manifest(folder)
-        found.append({**manifest, "path": str(folder), "promoted": str(folder) == promoted})
+        # promote() records the resolved path: compare resolved paths (data_dir may be relative)
+        is_promoted = promoted is not None and folder.resolve() == Path(promoted).resolve()
+        found.append({**manifest, "path": str(folder), "promoted": is_promoted})
     return found
 
 
@@ -44,7 +46,12 @@ def promote(settings: Settings, name: str) -> Path:
 
 
 def promoted_adapter(settings: Settings) -> str | None:
-    path = adapters_dir(settings) / PROMOTED
+    return promoted_in(adapters_dir(settings))
+
+
+def promoted_in(folder: Path) -> str | None:
+    """The promoted adapter's folder under an adapters directory, if it still exists."""
+    path = folder / PROMOTED
     if not path.is_file():
         return None
     record = json.loads(path.read_text("utf-8"))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools.generate.phogpt import user_turn
 from tools.generate.prompts import ANSWER_PROMPT, number_sources
 from tools.ingest.documents import Document
 from tools.ingest.pipeline import ingest_documents
@@ -28,7 +29,6 @@ from tools.text.normalize import match_key
 from tools.text.sentences import split_sentences
 
 log = logging.getLogger(__name__)
-CHAT_TURN = "### Câu hỏi: {instruction}\n### Trả lời:"
 
 
 @dataclass
@@ -55,7 +55,7 @@ class DataReport:
 
 def make_prompt(question: str, sources: list[tuple[str, str]]) -> str:
     instruction = ANSWER_PROMPT.format(sources=number_sources(sources), question=question)
-    return CHAT_TURN.format(instruction=instruction)
+    return user_turn(instruction)
 
 
 def cite(answer: str, marker: int) -> str:

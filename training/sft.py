@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from tools.adapters import promoted_in
 from training.arguments import DataArguments, LoraArguments, ModelArguments, TrainArguments
 from training.data import read_examples
 
@@ -49,7 +50,9 @@ def parse_arguments(argv: list[str], config: str | None = None):
 def load_model(model_args: ModelArguments, lora: LoraArguments, gradient_checkpointing: bool):
     import torch
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
-    from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from tools.generate.phogpt import bitsandbytes_config
 
     cuda = torch.cuda.is_available()
     quantization = model_args.quantization
@@ -66,15 +69,8 @@ def load_model(model_args: ModelArguments, lora: LoraArguments, gradient_checkpo
         "revision": model_args.revision,
         "trust_remote_code": model_args.trust_remote_code,
     }
-    if quantization == "4bit":
-        kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True,
-            bnb_4bit_quant_type="nf4",
-            bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=torch.bfloat16,
-        )
-    elif quantization == "8bit":
-        kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
+    if quantization in ("4bit", "8bit"):
+        kwargs["quantization_config"] = bitsandbytes_config(quantization)
     else:
         kwargs["dtype"] = torch.bfloat16 if cuda else torch.float32
     if quantization != "none":
@@ -263,8 +259,7 @@ def _eval_run(out: Path, model_args: ModelArguments, train: TrainArguments, adap
 def compare_with_current(adapter: Path, model_args: ModelArguments, train: TrainArguments) -> Path:
     """`vinarag eval rag` with the new adapter and with the current one (the promoted adapter,
     else the base model), then `vinarag eval compare`: written beside the adapter."""
-    promoted = Path(train.adapters_dir) / "promoted.json"
-    current = json.loads(promoted.read_text("utf-8"))["path"] if promoted.is_file() else ""
+    current = promoted_in(Path(train.adapters_dir)) or ""
     _eval_run(adapter / "eval_current.json", model_args, train, current)
     _eval_run(adapter / "eval_new.json", model_args, train, str(adapter.resolve()))
     command = [

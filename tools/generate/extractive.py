@@ -10,13 +10,12 @@ own words. A second sentence is added only when the first is short, so answers s
 from __future__ import annotations
 
 import logging
-import math
 import re
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from tools.generate.base import Citation, Generation, GenerationRequest
+from tools.text.idf import pool_idf
 from tools.text.question import AnswerType, answer_type, content_terms, name_words
 from tools.text.sentences import split_sentences
 from tools.text.tokenize import bigrams, syllables, tokenizer_for
@@ -79,9 +78,7 @@ class ExtractiveGenerator:
             for si, source in enumerate(request.sources[: self.max_sources])
             for j, s in enumerate(split_sentences(source.text))
         ]
-        n = len(sentences)
-        df = Counter(t for *_, toks in sentences for t in set(toks) if t in terms)
-        weights = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        weights = pool_idf([toks for *_, toks in sentences], terms)
         total = sum(weights.values()) or 1.0
         candidates = []
         for si, j, text, toks in sentences:

@@ -11,13 +11,37 @@ from tools.settings import GeneratorSettings
 
 log = logging.getLogger(__name__)
 
-# PhoGPT's turn format; used when a tokenizer ships without a chat template.
+# PhoGPT's turn format, in one place: inference renders it through the chat template below
+# (installed when a tokenizer ships without one), training writes it with `user_turn`; a test
+# checks that the two are byte-identical.
+USER_TURN = "### Câu hỏi: {instruction}\n### Trả lời:"
 PHOGPT_CHAT_TEMPLATE = (
     "{% for message in messages %}{% if message['role'] == 'user' %}"
-    "### Câu hỏi: {{ message['content'].strip() }}\n### Trả lời:"
-    "{% elif message['role'] == 'assistant' %} {{ message['content'].strip() }}\n"
+    + USER_TURN.replace("{instruction}", "{{ message['content'].strip() }}")
+    + "{% elif message['role'] == 'assistant' %} {{ message['content'].strip() }}\n"
     "{% endif %}{% endfor %}"
 )
+
+
+def user_turn(instruction: str) -> str:
+    """One user turn as PhoGPT's chat template renders it (no system role: it is dropped)."""
+    return USER_TURN.format(instruction=instruction.strip())
+
+
+def bitsandbytes_config(quantization: str) -> Any:
+    """nf4 with double quantisation and bf16 compute for "4bit", LLM.int8 for "8bit": the same
+    for inference and for QLoRA training."""
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    if quantization == "4bit":
+        return BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.bfloat16,
+        )
+    return BitsAndBytesConfig(load_in_8bit=True)
 
 
 def resolve_device(device: str) -> str:
@@ -38,17 +62,7 @@ def quantization_config(settings: GeneratorSettings, device: str) -> Any | None:
             device,
         )
         return None
-    import torch
-    from transformers import BitsAndBytesConfig
-
-    if settings.quantization == "4bit":
-        return BitsAndBytesConfig(
-            load_in_4bit=True,
-            bnb_4bit_quant_type="nf4",
-            bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=torch.bfloat16,
-        )
-    return BitsAndBytesConfig(load_in_8bit=True)
+    return bitsandbytes_config(settings.quantization)
 
 
 def load_model_and_tokenizer(settings: GeneratorSettings, adapter_path: str | None = None):

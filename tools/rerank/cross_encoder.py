@@ -10,10 +10,18 @@ from tools.kb.results import RetrievedChunk
 class CrossEncoderReranker:
     name = "cross_encoder"
 
-    def __init__(self, model_name_or_path: str, device: str = "cpu", batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        model_name_or_path: str,
+        device: str = "cpu",
+        batch_size: int = 32,
+        allow_download: bool = False,
+    ) -> None:
         from sentence_transformers import CrossEncoder
 
-        self.model = CrossEncoder(model_name_or_path, device=device)
+        self.model = CrossEncoder(
+            model_name_or_path, device=device, local_files_only=not allow_download
+        )
         self.model_name = model_name_or_path
         self.batch_size = batch_size
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 
 from tools.rerank.base import NoRerank, Reranker
 from tools.rerank.proximity import ProximityReranker
@@ -17,12 +16,14 @@ def build_reranker(settings: Settings) -> Reranker:
     if rerank.kind == "none":
         return NoRerank()
     if rerank.kind == "cross_encoder" and rerank.model:
-        if not settings.dense.allow_download:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
             from tools.rerank.cross_encoder import CrossEncoderReranker
 
-            reranker = CrossEncoderReranker(rerank.model, device=settings.dense.device)
+            reranker = CrossEncoderReranker(
+                rerank.model,
+                device=settings.dense.device,
+                allow_download=settings.dense.allow_download,
+            )
             log.info("reranker: cross-encoder %s", rerank.model)
             return reranker
         except Exception as exc:

@@ -9,11 +9,11 @@ candidate holds are left out.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import replace
 
 from tools.kb.results import RetrievedChunk
+from tools.text.idf import pool_idf
 from tools.text.tokenize import tokenizer_for
 
 
@@ -51,10 +51,7 @@ class ProximityReranker:
         tokenize = tokenizer_for(query)  # a question typed without marks: compare stripped
         query_terms = set(tokenize(query))
         chunk_tokens = [tokenize(f"{c.title} . {c.text}") for c in chunks]
-        df = Counter(t for tokens in chunk_tokens for t in set(tokens) if t in query_terms)
-        n = len(chunks)
-        # Terms no candidate holds cannot separate candidates: they are left out of the share.
-        weights = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        weights = pool_idf(chunk_tokens, query_terms)
         scored = [
             replace(c, score=c.score + self.weight * window_coverage(tokens, weights, self.window))
             for c, tokens in zip(chunks, chunk_tokens, strict=True)
