@@ -8,20 +8,24 @@ import logging
 import sys
 from pathlib import Path
 
-from tools.ingest.pipeline import ingest_paths
-from tools.kb.factory import (
-    RetrievalStack,
-    build_knowledge_base,
-    build_retrieval_stack,
-    configured_embedder,
-)
+from typing import TYPE_CHECKING
+
 from tools.settings import Settings
+
+if TYPE_CHECKING:
+    from tools.kb.factory import RetrievalStack
+
+# Qdrant, the embedder and ingestion are imported inside each command: `vinarag --help` and the
+# other layers' commands do not pay for them.
 
 log = logging.getLogger("vinarag")
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from tools.ingest.pipeline import ingest_paths
+    from tools.kb.factory import build_knowledge_base, configured_embedder
+
     kb = build_knowledge_base(settings, embedder=configured_embedder(settings))
     try:
         report = ingest_paths([Path(p) for p in args.paths], kb, settings, progress=not args.quiet)
@@ -40,6 +44,8 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _delete(args: argparse.Namespace, settings: Settings) -> int:
+    from tools.kb.factory import build_knowledge_base
+
     kb = build_knowledge_base(settings)
     try:
         missing = []
@@ -56,6 +62,8 @@ def _delete(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _documents(args: argparse.Namespace, settings: Settings) -> int:
+    from tools.kb.factory import build_knowledge_base
+
     kb = build_knowledge_base(settings)
     try:
         docs = kb.list_documents()
@@ -84,6 +92,8 @@ def _print_hits(question: str, stack: RetrievalStack, top_n: int) -> None:
 
 
 def _search(args: argparse.Namespace, settings: Settings) -> int:
+    from tools.kb.factory import build_retrieval_stack, configured_embedder
+
     stack = build_retrieval_stack(settings, embedder=configured_embedder(settings))
     top_n = args.top_n or settings.rerank.top_n
     try:
@@ -100,6 +110,9 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from tools.ingest.pipeline import ingest_paths
+    from tools.kb.factory import build_knowledge_base, configured_embedder
+
     kb = build_knowledge_base(settings, embedder=configured_embedder(settings))
     try:
         if kb.count() and not args.force:
