@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import replace
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest

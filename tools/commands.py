@@ -7,7 +7,6 @@ import json
 import logging
 import sys
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from tools.settings import Settings
