@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 DATA ?= ../shared/data/xquad-vi
 
-.PHONY: help install tools run chat system-deps test lint format bench-retrieval bench-rag bench-load clean
+.PHONY: help install tools run chat system-deps check test lint format bench-retrieval bench-rag bench-load clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -54,8 +54,16 @@ system-deps:
 	    || echo "could not install$$missing: their tests will skip (fail under CI=true)"; \
 	else echo "not root: missing$$missing, their tests will skip (fail under CI=true)"; fi
 
-test: $(STAMP) $(TOOLS_STAMP) system-deps  ## run the whole test suite
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+# The fast subset: no real services, browser, infrastructure tools or multi-second tests.
+FAST := not slow and not integration and not browser and not infra
+
+check: $(STAMP)  ## ruff, mypy and the fast tests (about 2 minutes): before every commit
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "$(FAST)"
+
+test: $(STAMP) $(TOOLS_STAMP) system-deps  ## run the whole test suite (CI runs this)
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=25
 
 lint:  $(STAMP) ## ruff check + format check
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -35,8 +35,7 @@ log = logging.getLogger(__name__)
 
 
 def _dedupe(doc_ids: list[str]) -> list[str]:
-    seen: set[str] = set()
-    return [d for d in doc_ids if not (d in seen or seen.add(d))]
+    return list(dict.fromkeys(doc_ids))
 
 
 def rank_queries(
@@ -103,7 +102,9 @@ def run_system(
             "weights": stack.retriever.weights(),
             "weights_unmarked": stack.retriever.weights(unmarked=True),
             "reranker": stack.reranker.name,
-            "dense_model": stack.kb.embedder.name if stack.kb.has_dense else None,
+            "dense_model": stack.kb.embedder.name
+            if stack.kb.embedder and stack.kb.has_dense
+            else None,
             "sparse": settings.sparse.model_dump(),
             "chunking": settings.chunking.model_dump(),
             "rerank": settings.rerank.model_dump(),

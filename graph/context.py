@@ -3,36 +3,77 @@ process settings (`configs/default.yaml` + `VINARAG_*`), so a run overrides only
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
-from typing import Literal
+from dataclasses import dataclass, fields
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
 
 from tools.generate.prompts import ANSWER_PROMPT
-from tools.settings import Settings
+from tools.settings import MAX_ATTEMPTS, Settings
 
-MAX_ATTEMPTS = 5  # whatever a run asks, no loop runs more often than this
+GeneratorKind = Literal["extractive", "phogpt", "openai"]
 
 
 @dataclass(kw_only=True)
 class Context:
-    top_k: int | None = None
-    rerank_top_n: int | None = None
-    relevance_threshold: float | None = None
-    grounding_threshold: float | None = None
-    max_retrieval_attempts: int | None = None
-    max_generation_attempts: int | None = None
-    generator: Literal["extractive", "phogpt", "openai"] | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-    use_cache: bool = True
-    answer_prompt: str | None = None
+    """What a run may override; None takes the value from settings. Studio shows these."""
+
+    top_k: Annotated[int | None, Field(description="passages retrieved (retrieval.top_k)")] = None
+    rerank_top_n: Annotated[
+        int | None, Field(description="sources kept after reranking (rerank.top_n)")
+    ] = None
+    relevance_threshold: Annotated[
+        float | None,
+        Field(description="share of the question's content terms a relevant source holds"),
+    ] = None
+    grounding_threshold: Annotated[
+        float | None,
+        Field(description="share of an answer sentence's terms its cited sources must hold"),
+    ] = None
+    max_retrieval_attempts: Annotated[
+        int | None, Field(description=f"retrievals before the fallback (at most {MAX_ATTEMPTS})")
+    ] = None
+    max_generation_attempts: Annotated[
+        int | None, Field(description=f"generations before the fallback (at most {MAX_ATTEMPTS})")
+    ] = None
+    generator: Annotated[
+        GeneratorKind | None, Field(description="which configured generator answers")
+    ] = None
+    temperature: Annotated[float | None, Field(description="generation temperature")] = None
+    max_tokens: Annotated[int | None, Field(description="tokens a model may generate")] = None
+    use_cache: Annotated[bool, Field(description="answer from / write to the cache")] = True
+    answer_prompt: Annotated[
+        str | None, Field(description="the answer prompt ({sources}, {question})")
+    ] = None
 
 
-def resolve_context(context: Context | dict | None, settings: Settings) -> Context:
-    """The run's context with every None filled from settings, values checked."""
+@dataclass(frozen=True, kw_only=True)
+class ResolvedContext:
+    """A run's context with every value filled in from settings and checked: what nodes and
+    routers read."""
+
+    top_k: int
+    rerank_top_n: int
+    relevance_threshold: float
+    grounding_threshold: float
+    max_retrieval_attempts: int
+    max_generation_attempts: int
+    generator: GeneratorKind
+    temperature: float
+    max_tokens: int
+    use_cache: bool
+    answer_prompt: str
+
+
+def resolve_context(
+    context: Context | dict[str, Any] | None, settings: Settings
+) -> ResolvedContext:
+    """The run's context with every None filled from settings, values checked, loop bounds
+    capped at MAX_ATTEMPTS whatever a run asks (no context can loop the graph)."""
     if isinstance(context, dict):
         context = Context(**context)
     context = context or Context()
-    defaults = {
+    defaults: dict[str, Any] = {
         "top_k": settings.retrieval.top_k,
         "rerank_top_n": settings.rerank.top_n,
         "relevance_threshold": settings.graph.relevance_threshold,
@@ -42,16 +83,13 @@ def resolve_context(context: Context | dict | None, settings: Settings) -> Conte
         "generator": settings.generator.kind,
         "temperature": settings.generator.temperature,
         "max_tokens": settings.generator.max_tokens,
+        "use_cache": context.use_cache,
         "answer_prompt": ANSWER_PROMPT,
     }
-    filled = replace(
-        context,
-        **{
-            f.name: defaults[f.name]
-            for f in fields(context)
-            if getattr(context, f.name) is None and f.name in defaults
-        },
-    )
+    values = {
+        f.name: defaults[f.name] if getattr(context, f.name) is None else getattr(context, f.name)
+        for f in fields(context)
+    }
     for name in (
         "top_k",
         "rerank_top_n",
@@ -59,15 +97,16 @@ def resolve_context(context: Context | dict | None, settings: Settings) -> Conte
         "max_generation_attempts",
         "max_tokens",
     ):
-        if getattr(filled, name) < 1:
-            raise ValueError(f"context.{name} must be at least 1, got {getattr(filled, name)}")
-    # Bounds hold whatever a run asks for: no context can loop the graph.
-    filled.max_retrieval_attempts = min(filled.max_retrieval_attempts, MAX_ATTEMPTS)
-    filled.max_generation_attempts = min(filled.max_generation_attempts, MAX_ATTEMPTS)
-    return filled
+        if values[name] < 1:
+            raise ValueError(f"context.{name} must be at least 1, got {values[name]}")
+    for name in ("max_retrieval_attempts", "max_generation_attempts"):
+        values[name] = min(values[name], MAX_ATTEMPTS)
+    return ResolvedContext(**values)
 
 
-def answer_settings(context: Context, settings: Settings, filters: dict | None) -> dict:
+def answer_settings(
+    context: ResolvedContext, settings: Settings, filters: dict[str, Any] | None
+) -> dict[str, Any]:
     """Everything that changes an answer, for the cache key."""
     return {
         "top_k": context.top_k,

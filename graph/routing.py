@@ -7,21 +7,15 @@ from typing import Literal
 
 from langgraph.runtime import Runtime
 
-from graph.context import MAX_ATTEMPTS, Context
+from graph.context import Context, ResolvedContext, resolve_context
 from graph.state import State
 from tools.settings import Settings
 
 
 def make_routes(settings: Settings):
-    def limit(runtime: Runtime[Context] | None, name: str, default: int) -> int:
-        """One bound from the run's context, else settings; routing runs outside node bodies,
-        so it reads only what it needs."""
-        context = runtime.context if runtime is not None else None
-        getter = (
-            context.get if isinstance(context, dict) else lambda key: getattr(context, key, None)
-        )
-        value = getter(name)
-        return min(value if value is not None else default, MAX_ATTEMPTS)
+    def bounds(runtime: Runtime[Context] | None) -> ResolvedContext:
+        """The run's context as the nodes read it (the same resolution and caps)."""
+        return resolve_context(runtime.context if runtime is not None else None, settings)
 
     def route_after_cache(state: State) -> Literal["__end__", "rewrite_query", "retrieve"]:
         if state.get("cache_hit"):
@@ -33,7 +27,7 @@ def make_routes(settings: Settings):
     ) -> Literal["generate", "rewrite_query", "fallback"]:
         if state.get("relevant"):
             return "generate"
-        bound = limit(runtime, "max_retrieval_attempts", settings.graph.max_retrieval_attempts)
+        bound = bounds(runtime).max_retrieval_attempts
         return "rewrite_query" if state.get("retrieval_attempts", 0) < bound else "fallback"
 
     def route_after_grounding(
@@ -41,7 +35,7 @@ def make_routes(settings: Settings):
     ) -> Literal["write_cache", "generate", "fallback"]:
         if state.get("grounded", {}).get("value"):
             return "write_cache"
-        bound = limit(runtime, "max_generation_attempts", settings.graph.max_generation_attempts)
+        bound = bounds(runtime).max_generation_attempts
         return "generate" if state.get("generation_attempts", 0) < bound else "fallback"
 
     return route_after_cache, route_after_grading, route_after_grounding

@@ -6,13 +6,13 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from graph.context import Context, resolve_context
+from graph.context import Context, ResolvedContext, resolve_context
 from graph.state import Source, State
 from tools.kb.results import RetrievedChunk
 from tools.settings import Settings
 
 
-def run_context(runtime: Runtime[Context] | None, settings: Settings) -> Context:
+def run_context(runtime: Runtime[Context] | None, settings: Settings) -> ResolvedContext:
     return resolve_context(runtime.context if runtime is not None else None, settings)
 
 

@@ -9,6 +9,8 @@ from server.main import create_app
 from tests.conftest import REPO, need
 from tests.helpers import LiveServer
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

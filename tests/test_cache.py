@@ -12,7 +12,8 @@ from tools.cache.backends import MemoryCache, RedisCache
 from tools.cache.keys import cache_key, cache_scope
 from tools.cache.semantic import SemanticIndex
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+# A database of the tests' own: what they write and delete never touches an application's keys.
+REDIS_URL = "redis://127.0.0.1:6379/13"
 
 
 def test_keys_ignore_case_punctuation_and_tone_placement():
@@ -46,6 +47,7 @@ def redis_cache():
     cache.close()
 
 
+@pytest.mark.integration
 def test_redis_round_trip_with_ttl(redis_cache):
     cache, prefix = redis_cache
     cache.set(prefix + "k", {"answer": "Hà Nội", "sources": [{"id": "1"}]})
@@ -78,6 +80,7 @@ def test_graph_answers_with_redis_down(settings, make_demo_services):
         assert result["cache_hit"] is False and "Nam Định" in result["answer"]
 
 
+@pytest.mark.integration
 def test_graph_uses_the_real_redis(settings, redis_cache, make_demo_services):
     cache, _ = redis_cache
     configured = settings.model_copy(

@@ -21,6 +21,8 @@ import yaml
 from tests.conftest import REPO, need
 from tests.helpers import free_port
 
+pytestmark = pytest.mark.infra
+
 DOCKERFILE = REPO / "Dockerfile"
 COMPOSE = REPO / "docker-compose.yaml"
 ENV_EXAMPLE = REPO / ".env.example"

@@ -6,11 +6,14 @@ import re
 import shutil
 import subprocess
 
+import pytest
 import yaml
 from fastapi.testclient import TestClient
 
 from server.main import create_app
 from tests.conftest import REPO, need
+
+pytestmark = pytest.mark.infra
 
 GRAFANA = REPO / "configs" / "grafana"
 

@@ -9,6 +9,8 @@ from server.main import create_app
 from tests.conftest import need
 from tests.helpers import LiveServer
 
+pytestmark = pytest.mark.integration
+
 
 def test_refuses_anything_but_this_machine():
     with pytest.raises(ValueError, match="only sent to this machine"):

@@ -9,6 +9,8 @@ from graph import build_graph
 from tests.conftest import need
 from tools.memory import open_checkpointer
 
+pytestmark = pytest.mark.integration
+
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
 

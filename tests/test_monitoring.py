@@ -15,6 +15,8 @@ from tests.conftest import REPO, need
 from tests.helpers import LiveServer
 from tests.test_prometheus import query_until
 
+pytestmark = pytest.mark.infra
+
 CONFIGS = REPO / "configs"
 
 

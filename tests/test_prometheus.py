@@ -5,9 +5,12 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from server.main import create_app
 from tests.helpers import LiveServer
+
+pytestmark = pytest.mark.infra
 
 
 def query_until(base: str, promql: str, deadline_s: float = 30.0) -> list:

@@ -14,6 +14,8 @@ import pytest
 from tests.conftest import REPO, need
 from tests.helpers import free_port
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def langgraph_dev(tmp_path):

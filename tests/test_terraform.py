@@ -16,6 +16,8 @@ import pytest
 
 from tests.conftest import REPO, need
 
+pytestmark = pytest.mark.infra
+
 TERRAFORM = REPO / "terraform"
 MODULES = sorted(
     p.parent.relative_to(TERRAFORM).as_posix() for p in TERRAFORM.glob("modules/*/versions.tf")

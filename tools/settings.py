@@ -29,6 +29,7 @@ from pydantic_settings import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+MAX_ATTEMPTS = 5  # whatever settings or a run ask, no retry loop runs more often than this
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "default.yaml"
 
 
@@ -153,8 +154,8 @@ class GraphSettings(_Section):
     grounding_threshold: float = Field(
         0.6, ge=0, le=1, description="share of an answer sentence's terms its cited source holds"
     )
-    max_retrieval_attempts: int = Field(2, ge=1, le=5)
-    max_generation_attempts: int = Field(2, ge=1, le=5)
+    max_retrieval_attempts: int = Field(2, ge=1, le=MAX_ATTEMPTS)
+    max_generation_attempts: int = Field(2, ge=1, le=MAX_ATTEMPTS)
     recursion_limit: int = Field(25, ge=10, le=200)
     history_turns: int = Field(5, ge=0, le=50, description="turns kept for follow-up questions")
 

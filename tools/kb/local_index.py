@@ -263,7 +263,7 @@ class LocalIndex:
         return self._top(scores.astype(np.float32), hit, limit)
 
     def search_dense(
-        self, vector: Sequence[float], limit: int, allowed: np.ndarray | None = None
+        self, vector: np.ndarray | Sequence[float], limit: int, allowed: np.ndarray | None = None
     ) -> list[tuple[str, float]]:
         if self.dense is None:
             return []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from qdrant_client import QdrantClient
 
 from tools.settings import Settings
@@ -19,7 +21,7 @@ def build_qdrant_client(settings: Settings, location: str | None = None) -> Qdra
         return QdrantClient(
             url=settings.qdrant.url,
             api_key=settings.qdrant.api_key,
-            timeout=settings.qdrant.timeout_s,
+            timeout=math.ceil(settings.qdrant.timeout_s),
         )
     path = settings.qdrant_path
     path.mkdir(parents=True, exist_ok=True)

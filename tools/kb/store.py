@@ -105,30 +105,12 @@ class KnowledgeBase:
                 self.stats_store.remember_build({"dense_model": self.embedder.name})
             log.info("created collection %s (dense: %s)", self.collection, bool(self.embedder))
         info = self.client.get_collection(self.collection)
-        vectors = info.config.params.vectors
-        dense_params = vectors.get(DENSE_VIEW) if isinstance(vectors, dict) else None
-        if self.embedder and dense_params is None:
-            log.warning(
-                "collection %s was built without dense vectors: dense retrieval off until the "
-                "documents are re-ingested into a new collection",
-                self.collection,
-            )
-        elif self.embedder and dense_params.size != self.embedder.dim:
-            raise StoreError(
-                f"collection {self.collection} holds {dense_params.size}-dim vectors but the "
-                f"dense embedder {self.embedder.name} makes {self.embedder.dim}: use another "
-                "qdrant.collection or the embedder the collection was built with"
-            )
-        self.has_dense = bool(self.embedder and dense_params is not None)
-        built_with = self.stats_store.built_with().get("dense_model")
-        if self.has_dense and built_with and built_with != self.embedder.name:
-            log.warning(
-                "collection %s was embedded with %s, the configured embedder is %s: dense "
-                "scores compare different models until the documents are re-ingested",
-                self.collection,
-                built_with,
-                self.embedder.name,
-            )
+        params = info.config.params.vectors
+        dense_params = params.get(DENSE_VIEW) if isinstance(params, dict) else None
+        self.has_dense = False
+        if self.embedder is not None:
+            self._check_dense(self.embedder, dense_params)
+            self.has_dense = dense_params is not None
         sparse = info.config.params.sparse_vectors or {}
         self.sparse_views = tuple(v for v in VIEWS if v in sparse)
         missing = [v for v in VIEWS if v not in sparse]
@@ -140,6 +122,30 @@ class KnowledgeBase:
                 ", ".join(missing),
             )
 
+    def _check_dense(self, embedder: Embedder, params: models.VectorParams | None) -> None:
+        if params is None:
+            log.warning(
+                "collection %s was built without dense vectors: dense retrieval off until the "
+                "documents are re-ingested into a new collection",
+                self.collection,
+            )
+            return
+        if params.size != embedder.dim:
+            raise StoreError(
+                f"collection {self.collection} holds {params.size}-dim vectors but the "
+                f"dense embedder {embedder.name} makes {embedder.dim}: use another "
+                "qdrant.collection or the embedder the collection was built with"
+            )
+        built_with = self.stats_store.built_with().get("dense_model")
+        if built_with and built_with != embedder.name:
+            log.warning(
+                "collection %s was embedded with %s, the configured embedder is %s: dense "
+                "scores compare different models until the documents are re-ingested",
+                self.collection,
+                built_with,
+                embedder.name,
+            )
+
     @property
     def index(self) -> LocalIndex | None:
         """The in-process index (local mode only), loaded from the store on first use."""
@@ -149,7 +155,8 @@ class KnowledgeBase:
 
     def _load_index(self) -> LocalIndex:
         start = time.perf_counter()
-        index = LocalIndex(self.sparse_views, self.embedder.dim if self.has_dense else None)
+        dim = self.embedder.dim if self.embedder is not None and self.has_dense else None
+        index = LocalIndex(self.sparse_views, dim)
         self._docs = {}
         wanted = [*self.sparse_views, *([DENSE_VIEW] if self.has_dense else [])]
         offset = None
@@ -423,7 +430,7 @@ class KnowledgeBase:
     def search(
         self,
         view: str,
-        query: models.SparseVector | Sequence[float],
+        query: models.SparseVector | np.ndarray | Sequence[float],
         limit: int,
         filters: Mapping[str, Any] | None = None,
     ) -> list[tuple[str, float]]:
@@ -431,10 +438,9 @@ class KnowledgeBase:
         with self._lock:
             if self.index is not None:
                 allowed = self._allowed(filters)
-                if view == DENSE_VIEW:
-                    return self.index.search_dense(query, limit, allowed)
-                assert isinstance(query, models.SparseVector)
-                return self.index.search_sparse(view, _sparse_row(query), limit, allowed)
+                if isinstance(query, models.SparseVector):
+                    return self.index.search_sparse(view, _sparse_row(query), limit, allowed)
+                return self.index.search_dense(np.asarray(query), limit, allowed)
             response = self.client.query_points(
                 self.collection,
                 query=query
