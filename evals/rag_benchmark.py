@@ -124,11 +124,13 @@ def build_judge(settings: Settings):
         return None
     if evaluation.judge == "openai":
         from langchain_openai import ChatOpenAI
+        from pydantic import SecretStr
 
+        assert evaluation.judge_model  # the settings refuse judge openai without one
         return ChatOpenAI(
             base_url=evaluation.judge_base_url,
             model=evaluation.judge_model,
-            api_key=evaluation.judge_api_key or "not-needed",
+            api_key=SecretStr(evaluation.judge_api_key or "not-needed"),
             temperature=0,
         )
     from tools.generate.factory import build_chat_model

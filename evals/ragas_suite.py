@@ -43,8 +43,9 @@ def run_ragas(
 ) -> dict[str, Any]:
     """{"metrics": {name: mean}, "per_question": [{name: value}], "skipped": {name: why}}."""
     os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
-    from ragas import EvaluationDataset, SingleTurnSample, evaluate
+    from ragas import EvaluationDataset, MultiTurnSample, SingleTurnSample, evaluate
     from ragas import metrics as ragas_metrics
+    from ragas.dataset_schema import EvaluationResult
 
     names = list(NON_LLM)
     skipped: dict[str, str] = {}
@@ -57,7 +58,7 @@ def run_ragas(
     else:
         skipped.update({n: "needs a judge LLM" for n in (*WITH_JUDGE, *NEEDS_EMBEDDINGS)})
     skipped["RougeScore"] = "its tokenizer strips Vietnamese letters; see answers.token_f1"
-    samples = [
+    samples: list[SingleTurnSample | MultiTurnSample] = [
         SingleTurnSample(
             user_input=r.question,
             response=r.answer,
@@ -78,6 +79,7 @@ def run_ragas(
         kwargs["embeddings"] = LangchainEmbeddingsWrapper(embeddings)
     metrics = [getattr(ragas_metrics, name)() for name in names]
     result = evaluate(EvaluationDataset(samples=samples), metrics=metrics, **kwargs)
+    assert isinstance(result, EvaluationResult)  # an Executor only with return_executor=True
     frame = result.to_pandas()
     columns = [m.name for m in metrics]
     per_question = [
@@ -86,7 +88,7 @@ def run_ragas(
     ]
     means = {}
     for column in columns:
-        values = [q[column] for q in per_question if q[column] is not None]
+        values = [v for q in per_question if (v := q[column]) is not None]
         means[column] = round(sum(values) / len(values), 4) if values else None
     return {"metrics": means, "per_question": per_question, "skipped": skipped}
 

@@ -78,7 +78,7 @@ def build_graph(
     services: Services | None = None,
     checkpointer: BaseCheckpointSaver | None = None,
     observers: Sequence[NodeObserver] = (),
-) -> CompiledStateGraph:
+) -> CompiledStateGraph[State, Context, InputState, OutputState]:
     settings = services.settings if services is not None else (settings or load_settings())
     services = services or build_services(settings)
     builder = StateGraph(

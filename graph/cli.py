@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from tools.settings import Settings
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
 
 
 def _print_answer(result: dict) -> None:
@@ -53,7 +57,9 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         )
         with open_checkpointer(memory) as checkpointer:
             graph = build_graph(services=services, checkpointer=checkpointer)
-            config = {"configurable": {"thread_id": args.thread}} if args.thread else {}
+            config: RunnableConfig = (
+                {"configurable": {"thread_id": args.thread}} if args.thread else {}
+            )
             result = graph.invoke({"question": question, "filters": args.filters}, config=config)
     finally:
         services.close()
@@ -76,7 +82,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with open_checkpointer(settings) as checkpointer:
             graph = build_graph(services=services, checkpointer=checkpointer)
-            config = {"configurable": {"thread_id": thread}}
+            config: RunnableConfig = {"configurable": {"thread_id": thread}}
             print(
                 f"Hỏi về các tài liệu (cuộc trò chuyện {thread}; Ctrl-D để thoát). "
                 f"Trả lời bởi: {services.notes['generator']}.",

@@ -40,7 +40,7 @@ def make_fallback(services: Services):
             "sources": found,
             "citations": [],
             "grounded": Grounding(
-                value=False, score=(grounded or {}).get("score", 0.0), unsupported=[]
+                value=False, score=grounded["score"] if grounded else 0.0, unsupported=[]
             ),
             "fallback_reason": reason,
             "path": step(state, "fallback", reason=reason),

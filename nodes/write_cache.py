@@ -29,8 +29,9 @@ def make_write_cache(services: Services):
             # The cached path is what produced the answer, shown after the hit.
             value["path"] = [p for p in state.get("path", []) if p["node"] != "check_cache"]
             services.cache.set(key, value)
-            if services.semantic is not None and state.get("cache_scope"):
-                services.semantic.add(state["cache_scope"], state["question"], key)
+            scope = state.get("cache_scope")
+            if services.semantic is not None and scope:
+                services.semantic.add(scope, state["question"], key)
             written = True
         path[-1]["written"] = written
         return {"path": path, "history": remember_turn(state, state.get("answer", ""), services)}

@@ -8,11 +8,12 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from langserve import add_routes
+from langserve.server import EndpointName
 
 from server.deps import ReadKey, get_state
 
 # stream_log and config_schema are what the playground itself calls.
-ENDPOINTS = (
+ENDPOINTS: tuple[EndpointName, ...] = (
     "invoke",
     "batch",
     "stream",

@@ -75,6 +75,8 @@ class RagRunnable(RunnableSerializable[dict, dict]):
         final: dict[str, Any] = {}
         stream = self._pick(config).stream(input, config, stream_mode=["custom", "values"])
         for mode, chunk in stream:
+            if not isinstance(chunk, dict):
+                continue
             if mode == "custom" and chunk.get("node") == "generate":
                 yield AddableDict(token=chunk["token"])
             elif mode == "values":

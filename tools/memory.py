@@ -23,10 +23,11 @@ def open_checkpointer(settings: Settings) -> Iterator[BaseCheckpointSaver | None
     if backend == "postgres":
         from langgraph.checkpoint.postgres import PostgresSaver
 
-        with PostgresSaver.from_conn_string(settings.memory.postgres_url) as saver:
-            saver.setup()
+        assert settings.memory.postgres_url  # the settings refuse postgres without one
+        with PostgresSaver.from_conn_string(settings.memory.postgres_url) as postgres:
+            postgres.setup()
             log.info("conversation memory: PostgreSQL")
-            yield saver
+            yield postgres
         return
     import sqlite3
 

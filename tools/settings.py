@@ -21,6 +21,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -331,7 +332,7 @@ class SettingsError(RuntimeError):
     """A setting has a wrong value; the message names it and its environment variable."""
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: ErrorDetails) -> str:
     loc = ".".join(str(p) for p in error["loc"] if not str(p).startswith("function-after"))
     env = "VINARAG_" + "__".join(str(p).upper() for p in error["loc"] if isinstance(p, str))
     got = error.get("input")

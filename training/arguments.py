@@ -4,6 +4,7 @@ a YAML `--config` over them, and `--key value` on the command line over both."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 
@@ -60,3 +61,11 @@ class TrainArguments:
     eval_queries: str | None = None
     eval_limit: int = 100
     eval_max_tokens: int = 256  # answer length during that comparison
+
+    @property
+    def output_root(self) -> Path:
+        return Path(self.output_dir or "data/training")
+
+    @property
+    def adapters_root(self) -> Path:
+        return Path(self.adapters_dir or "data/adapters")

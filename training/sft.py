@@ -35,8 +35,9 @@ ARGUMENTS = (ModelArguments, DataArguments, LoraArguments, TrainArguments)
 def parse_arguments(argv: list[str], config: str | None = None):
     """Defaults < YAML (--config) < command line (--key value)."""
     from transformers import HfArgumentParser
+    from transformers.hf_argparser import DataClassType
 
-    parser = HfArgumentParser(ARGUMENTS)
+    parser = HfArgumentParser([DataClassType(cls) for cls in ARGUMENTS])
     if config:
         values = yaml.safe_load(Path(config).read_text("utf-8")) or {}
         known = {f for cls in ARGUMENTS for f in cls.__dataclass_fields__}
@@ -75,7 +76,7 @@ def load_model(model_args: ModelArguments, lora: LoraArguments, gradient_checkpo
         kwargs["dtype"] = torch.bfloat16 if cuda else torch.float32
     if quantization != "none":
         kwargs["device_map"] = {"": 0 if cuda else "cpu"}
-    model = AutoModelForCausalLM.from_pretrained(model_args.model_name_or_path, **kwargs)
+    model: Any = AutoModelForCausalLM.from_pretrained(model_args.model_name_or_path, **kwargs)
     model.config.use_cache = False
     if quantization != "none":
         model = prepare_model_for_kbit_training(
@@ -173,7 +174,7 @@ def main(
     )
     if not train_rows:
         raise ValueError(f"{data_args.train_file}: no usable training examples")
-    run_dir = Path(train.output_dir) / train.name
+    run_dir = train.output_root / train.name
     run_dir.mkdir(parents=True, exist_ok=True)
     arguments = TrainingArguments(
         output_dir=str(run_dir),
@@ -209,7 +210,7 @@ def main(
     resume = train.resume_from_checkpoint
     result = trainer.train(resume_from_checkpoint=True if resume == "latest" else resume)
     eval_loss = trainer.evaluate()["eval_loss"] if eval_rows else None
-    adapter = Path(train.adapters_dir) / train.name
+    adapter = train.adapters_root / train.name
     model.save_pretrained(adapter)
     manifest = {
         "name": train.name,
@@ -223,8 +224,10 @@ def main(
         "eval_loss": eval_loss,
         "steps": result.global_step,
         "settings": {
-            cls.__name__: asdict(obj)
-            for cls, obj in zip(ARGUMENTS, (model_args, data_args, lora, train), strict=True)
+            "ModelArguments": asdict(model_args),
+            "DataArguments": asdict(data_args),
+            "LoraArguments": asdict(lora),
+            "TrainArguments": asdict(train),
         },
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
@@ -259,7 +262,7 @@ def _eval_run(out: Path, model_args: ModelArguments, train: TrainArguments, adap
 def compare_with_current(adapter: Path, model_args: ModelArguments, train: TrainArguments) -> Path:
     """`vinarag eval rag` with the new adapter and with the current one (the promoted adapter,
     else the base model), then `vinarag eval compare`: written beside the adapter."""
-    current = promoted_in(Path(train.adapters_dir)) or ""
+    current = promoted_in(train.adapters_root) or ""
     _eval_run(adapter / "eval_current.json", model_args, train, current)
     _eval_run(adapter / "eval_new.json", model_args, train, str(adapter.resolve()))
     command = [
@@ -283,6 +286,4 @@ if __name__ == "__main__":
     known, rest = cli.parse_known_args()
     logging.basicConfig(level=logging.INFO)
     model_args, data_args, lora, train = parse_arguments(rest, known.config)
-    train.adapters_dir = train.adapters_dir or "data/adapters"
-    train.output_dir = train.output_dir or "data/training"
     main(model_args, data_args, lora, train)

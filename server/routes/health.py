@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -19,7 +21,7 @@ async def healthz() -> dict[str, str]:
 def readyz(state: State) -> JSONResponse:
     services = state.services
     kb = services.retrieval.kb
-    checks: dict[str, object] = {}
+    checks: dict[str, dict[str, Any]] = {}
     try:
         chunks = kb.count()
         stats = kb.stats()

@@ -16,10 +16,11 @@ def build_chat_model(settings: GeneratorSettings):
     """The LangChain chat model behind a model-backed generator (also used by LLM graders)."""
     if settings.kind == "openai":
         from langchain_openai import ChatOpenAI
+        from pydantic import SecretStr
 
         return ChatOpenAI(
             base_url=settings.base_url,
-            api_key=settings.api_key or "not-needed",
+            api_key=SecretStr(settings.api_key or "not-needed"),
             model=settings.model,
             temperature=settings.temperature,
             max_tokens=settings.max_tokens,

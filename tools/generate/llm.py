@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.runnables import Runnable
 
 from tools.generate.base import Citation, Generation, GenerationRequest
 from tools.generate.prompts import ANSWER_PROMPT, STRICT_SUFFIX, number_sources
@@ -47,7 +49,7 @@ class ChatModelGenerator:
         self.chat_model = chat_model
         self.name = name
 
-    def _bound(self, request: GenerationRequest) -> BaseChatModel:
+    def _bound(self, request: GenerationRequest) -> Runnable[Any, BaseMessage]:
         try:
             return self.chat_model.bind(
                 temperature=request.temperature, max_tokens=request.max_tokens

@@ -82,7 +82,7 @@ def load_model_and_tokenizer(settings: GeneratorSettings, adapter_path: str | No
         kwargs.update(quantization_config=quant, device_map={"": device})
     else:
         kwargs["dtype"] = torch.bfloat16 if device.startswith("cuda") else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(settings.model, **kwargs)
+    model: Any = AutoModelForCausalLM.from_pretrained(settings.model, **kwargs)
     if quant is None:
         model = model.to(device)
     adapter = adapter_path or settings.adapter_path

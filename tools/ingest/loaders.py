@@ -113,8 +113,7 @@ def load_pdf(path: Path) -> Loaded:
     text = "\n\n".join(pages)
     if not text.strip():
         raise LoadError("no extractable text (a scanned PDF? run OCR first)")
-    meta = reader.metadata or {}
-    title = str(meta.get("/Title") or path.stem)
+    title = str((reader.metadata.get("/Title") if reader.metadata else None) or path.stem)
     return _one(path, title, text, pages=len(pages))
 
 
