@@ -117,3 +117,47 @@ def test_unconfigured_generator_in_context_is_refused(demo_services):
     graph = build_graph(services=demo_services)
     with pytest.raises(ValueError, match="not configured"):
         graph.invoke({"question": "Phở là gì?"}, context=Context(generator="phogpt"))
+
+
+def test_a_retry_relaxes_filters_that_found_nothing(demo_services):
+    """Filters that exclude every relevant document: the first retrieval finds nothing relevant,
+    the retry drops the filters and widens top_k, and the answer comes from outside them."""
+    graph = build_graph(services=demo_services)
+    result = graph.invoke(
+        {"question": "Vịnh Hạ Long có bao nhiêu hòn đảo?", "filters": {"doc_id": "pho"}}
+    )
+    assert nodes(result)[:5] == [
+        "check_cache",
+        "retrieve",
+        "rerank",
+        "grade_documents",
+        "rewrite_query",
+    ]
+    retry = next(p for p in result["path"] if p["node"] == "rewrite_query")
+    assert retry["kind"] == "retry" and retry["top_k"] == 2 * demo_services.settings.retrieval.top_k
+    assert "2.000" in result["answer"] and result["sources"][0]["doc_id"] == "vinh-ha-long"
+    assert [p["attempt"] for p in result["path"] if p["node"] == "retrieve"] == [1, 2]
+
+
+def test_per_run_context_overrides_reach_the_nodes(demo_services):
+    graph = build_graph(services=demo_services)
+    question = {"question": "Ngô Quyền đánh tan quân Nam Hán ở sông nào năm nào?"}
+    default = graph.invoke(question, context=Context(use_cache=False))
+    narrow = graph.invoke(question, context=Context(top_k=2, rerank_top_n=1, use_cache=False))
+
+    def hits(result):
+        return next(p for p in result["path"] if p["node"] == "retrieve")["hits"]
+
+    assert hits(narrow) == 2 < hits(default) == demo_services.settings.retrieval.top_k
+    assert len(narrow["sources"]) == 1 and "938" in narrow["answer"]
+    grading = next(p for p in default["path"] if p["node"] == "grade_documents")
+    best = max(grading["coverage"])
+    assert 0.5 <= best < 1.0  # the best source holds most of the question's terms, not all
+    strict = graph.invoke(question, context=Context(relevance_threshold=1.0, use_cache=False))
+    assert strict["fallback_reason"] == "no_relevant_documents"
+    prompt = graph.invoke(
+        question, context=Context(answer_prompt="{sources}\n{question}", use_cache=False)
+    )
+    assert prompt["answer"] == default["answer"]  # the extractive answerer reads no prompt
+    with pytest.raises(ValueError, match="top_k must be at least 1"):
+        graph.invoke(question, context=Context(top_k=0))
