@@ -205,7 +205,10 @@ def run_rag_benchmark(
             retrieval = summarize(rankings, [set(i.positive_ids) for i in items], latencies, k)
         kb = services.retrieval.kb
         embeddings = LangChainEmbeddings(kb.embedder) if kb.embedder and kb.has_dense else None
-        config = {"services": services.notes, "settings": settings.model_dump(mode="json")}
+        config = {
+            "services": services.running.describe(),
+            "settings": settings.model_dump(mode="json"),
+        }
     finally:
         services.close()
 

@@ -85,7 +85,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
             config: RunnableConfig = {"configurable": {"thread_id": thread}}
             print(
                 f"Hỏi về các tài liệu (cuộc trò chuyện {thread}; Ctrl-D để thoát). "
-                f"Trả lời bởi: {services.notes['generator']}.",
+                f"Trả lời bởi: {services.running.describe()['generator']}.",
                 file=sys.stderr,
             )
             for line in sys.stdin:

@@ -25,7 +25,7 @@ def make_fallback(services: Services):
         else:
             reason = "no_relevant_documents"
             found = state.get("candidates", [])
-        found = found[:3]
+        found = found[: services.settings.graph.fallback_sources]
         answer = FALLBACK_ANSWER
         if found:
             answer += (

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def make_generate(services: Services):
-    extractive = ExtractiveGenerator(max_sources=services.settings.generator.max_sources)
+    extractive = ExtractiveGenerator.from_settings(services.settings.generator)
 
     def pick(kind: str) -> Generator:
         if kind == services.generator.name or (

@@ -23,7 +23,10 @@ def make_grade_documents(services: Services):
         question = state.get("standalone_question") or state["question"]
         candidates = state.get("candidates", [])
         grades = grade_by_overlap(
-            question, [to_chunk(c) for c in candidates], context.relevance_threshold
+            question,
+            [to_chunk(c) for c in candidates],
+            context.relevance_threshold,
+            services.settings.graph.name_threshold,
         )
         verdicts, by = [g.relevant for g in grades], "overlap"
         if services.grader is not None and candidates:

@@ -44,7 +44,9 @@ def make_rewrite_query(services: Services):
                 query, how = grader.rewrite(base), "llm"
             except (GraderError, ValueError) as exc:
                 log.warning("LLM rewrite failed (%s): deterministic rewrite", exc)
-        top_k = min((state.get("top_k") or context.top_k) * 2, 100)
+        top_k = min(
+            (state.get("top_k") or context.top_k) * 2, services.settings.graph.retry_max_top_k
+        )
         return {
             "query": query,
             "top_k": top_k,

@@ -35,7 +35,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        log.info("ready: %s", ", ".join(f"{k}={v}" for k, v in state.services.notes.items()))
+        log.info(
+            "ready: %s", ", ".join(f"{k}={v}" for k, v in state.services.running.describe().items())
+        )
         yield
         state.close()
 

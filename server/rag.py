@@ -68,7 +68,7 @@ def per_request_config(config: dict[str, Any], request: Request) -> dict[str, An
         metadata["langfuse_session_id"] = session
     if user := request.headers.get("x-user-id"):
         metadata["langfuse_user_id"] = user
-    metadata["langfuse_tags"] = ["vinarag", state.services.notes["generator"].split()[0]]
+    metadata["langfuse_tags"] = ["vinarag", state.services.running.generator]
     config["metadata"] = metadata
     configurable = dict(config.get("configurable") or {})
     if thread := request.headers.get("x-thread-id"):

@@ -4,7 +4,7 @@ nodes: knowledge base, retriever, reranker, generator, cache and (optionally) an
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -23,15 +23,41 @@ from tools.settings import Settings
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class RunningParts:
+    """What actually runs (after fallbacks), for logs, /readyz, traces and eval reports."""
+
+    retrieval: str  # hybrid | sparse | dense
+    dense_model: str | None  # None: sparse-only
+    reranker: str
+    generator: str
+    generator_is_model: bool
+    graders: Literal["heuristic", "llm"]
+    cache: str  # its backend, or "off"
+
+    def describe(self) -> dict[str, str]:
+        """Human-readable, as /readyz and the start-up log show it."""
+        return {
+            "retrieval": self.retrieval,
+            "dense_model": self.dense_model or "none (sparse-only)",
+            "reranker": self.reranker,
+            "generator": self.generator
+            if self.generator_is_model
+            else f"{self.generator} (no model)",
+            "graders": self.graders,
+            "cache": self.cache,
+        }
+
+
 @dataclass
 class Services:
     settings: Settings
     retrieval: RetrievalStack
     generator: Generator
+    running: RunningParts
     cache: AnswerCache | None = None
     semantic: SemanticIndex | None = None
     grader: LLMGrader | None = None
-    notes: dict[str, str] = field(default_factory=dict)  # what runs, for logs and /readyz
 
     def close(self) -> None:
         if self.cache is not None:
@@ -75,15 +101,15 @@ def build_services(
         if cache is not None and settings.cache.semantic
         else None
     )
-    notes = {
-        "retrieval": retrieval.retriever.mode,
-        "dense_model": retrieval.kb.embedder.name
-        if retrieval.kb.embedder and retrieval.kb.has_dense
-        else "none (sparse-only)",
-        "reranker": retrieval.reranker.name,
-        "generator": generator.name if generator.is_model else "extractive (no model)",
-        "graders": "llm" if grader else "heuristic",
-        "cache": cache.backend if cache else "off",
-    }
-    log.info("services: %s", ", ".join(f"{k}={v}" for k, v in notes.items()))
-    return Services(settings, retrieval, generator, cache, semantic, grader, notes)
+    kb = retrieval.kb
+    running = RunningParts(
+        retrieval=retrieval.retriever.mode,
+        dense_model=kb.embedder.name if kb.embedder and kb.has_dense else None,
+        reranker=retrieval.reranker.name,
+        generator=generator.name,
+        generator_is_model=generator.is_model,
+        graders="llm" if grader else "heuristic",
+        cache=cache.backend if cache else "off",
+    )
+    log.info("services: %s", ", ".join(f"{k}={v}" for k, v in running.describe().items()))
+    return Services(settings, retrieval, generator, running, cache, semantic, grader)

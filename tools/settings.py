@@ -155,8 +155,15 @@ class GraphSettings(_Section):
     grounding_threshold: float = Field(
         0.6, ge=0, le=1, description="share of an answer sentence's terms its cited source holds"
     )
+    name_threshold: float = Field(
+        0.5, ge=0, le=1, description="share of a name in the question a relevant source holds"
+    )
     max_retrieval_attempts: int = Field(2, ge=1, le=MAX_ATTEMPTS)
     max_generation_attempts: int = Field(2, ge=1, le=MAX_ATTEMPTS)
+    retry_max_top_k: int = Field(
+        100, ge=1, le=1000, description="top_k a retry may widen to (it doubles each time)"
+    )
+    fallback_sources: int = Field(3, ge=0, le=20, description="sources named on a fallback")
     recursion_limit: int = Field(25, ge=10, le=200)
     history_turns: int = Field(5, ge=0, le=50, description="turns kept for follow-up questions")
 
@@ -174,6 +181,10 @@ class GeneratorSettings(_Section):
     max_tokens: int = Field(256, ge=1, le=4096)
     timeout_s: float = Field(60, gt=0)
     max_sources: int = Field(3, ge=1, le=20, description="sources the extractive answerer reads")
+    short_answer_chars: int = Field(
+        140, ge=0, description="extractive: below this a second sentence is added"
+    )
+    max_answer_chars: int = Field(400, ge=1, description="extractive: at most this long")
 
     @model_validator(mode="after")
     def _needs(self) -> GeneratorSettings:
@@ -195,6 +206,8 @@ class CacheSettings(_Section):
     enabled: bool = True
     backend: Literal["memory", "redis"] = "memory"
     redis_url: str | None = None  # also read from REDIS_URL
+    redis_timeout_s: float = Field(0.5, gt=0, description="per Redis call; then no cache")
+    redis_retry_after_s: float = Field(30, gt=0, description="a down Redis is tried again after")
     ttl_s: int = Field(3600, ge=1)
     max_entries: int = Field(10_000, ge=1, description="in-process cache size")
     semantic: bool = False  # also answer near-duplicate questions from the cache
@@ -229,6 +242,7 @@ class ServerSettings(_Section):
     max_batch_size: int = Field(16, ge=1)
     max_upload_mb: float = Field(20, gt=0)
     max_files: int = Field(20, ge=1)
+    max_documents: int = Field(1024, ge=1, description="documents per JSON request")
     max_body_mb: float = Field(25, gt=0)
     # Threads running graphs: None = 1 for local compute (extractive, PhoGPT: more only fight
     # over the GIL), 16 for a generator that waits on a server (openai).

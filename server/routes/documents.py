@@ -86,7 +86,7 @@ async def add_documents(request: Request, state: State) -> dict[str, Any]:
         payload = DocumentsIn.model_validate(await request.json())
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)[:2000]) from None
-    most = settings.ingest.batch_size * 16
+    most = settings.server.max_documents
     if len(payload.documents) > most:
         raise HTTPException(
             status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,

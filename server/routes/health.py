@@ -41,11 +41,11 @@ def readyz(state: State) -> JSONResponse:
         "ready": ready,
         "documents_present": chunks > 0,
         **checks,
-        "generator": services.notes["generator"],
-        "retrieval": services.notes["retrieval"],
-        "dense_model": services.notes["dense_model"],
-        "reranker": services.notes["reranker"],
-        "graders": services.notes["graders"],
+        **{
+            key: value
+            for key, value in services.running.describe().items()
+            if key in ("generator", "retrieval", "dense_model", "reranker", "graders")
+        },
         "cache": {
             "backend": cache.backend if cache else "off",
             "healthy": cache.healthy() if cache else None,

@@ -15,7 +15,12 @@ def build_cache(settings: CacheSettings) -> AnswerCache | None:
         log.info("answer cache off")
         return None
     if settings.backend == "redis" and settings.redis_url:
-        cache = RedisCache(settings.redis_url, settings.ttl_s)
+        cache = RedisCache(
+            settings.redis_url,
+            settings.ttl_s,
+            retry_after_s=settings.redis_retry_after_s,
+            timeout_s=settings.redis_timeout_s,
+        )
         if not cache.healthy():
             log.warning(
                 "Redis at %s not reachable now: requests run uncached until it is",

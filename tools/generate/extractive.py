@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tools.generate.base import Citation, Generation, GenerationRequest
+from tools.settings import GeneratorSettings
 from tools.text.idf import pool_idf
 from tools.text.question import AnswerType, answer_type, content_terms, name_words
 from tools.text.sentences import split_sentences
@@ -66,6 +67,14 @@ class ExtractiveGenerator:
         self.max_answer_chars = max_answer_chars
         self.type_bonus = type_bonus
         self.rank_prior = rank_prior
+
+    @classmethod
+    def from_settings(cls, settings: GeneratorSettings) -> ExtractiveGenerator:
+        return cls(
+            max_sources=settings.max_sources,
+            short_answer_chars=settings.short_answer_chars,
+            max_answer_chars=settings.max_answer_chars,
+        )
 
     def _candidates(self, request: GenerationRequest) -> list[_Candidate]:
         question_tokens = syllables(request.question)

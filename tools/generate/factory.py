@@ -37,7 +37,7 @@ def build_chat_model(settings: GeneratorSettings):
 def build_generator(settings: GeneratorSettings, chat_model=None) -> Generator:
     if settings.kind == "extractive":
         log.info("generator: extractive (no model): answers are sentences copied from the sources")
-        return ExtractiveGenerator(max_sources=settings.max_sources)
+        return ExtractiveGenerator.from_settings(settings)
     model = chat_model or build_chat_model(settings)
     log.info("generator: %s (%s)", settings.kind, settings.model)
     return ChatModelGenerator(model, settings.kind)

@@ -36,7 +36,7 @@ def _name_present(name: str, tokens: set[str]) -> bool:
 
 
 def grade_by_overlap(
-    question: str, chunks: list[RetrievedChunk], threshold: float, name_threshold: float = 0.5
+    question: str, chunks: list[RetrievedChunk], threshold: float, name_threshold: float
 ) -> list[RelevanceGrade]:
     terms = set(content_terms(question)) or set(syllables(question))
     names = name_terms(question) & terms
