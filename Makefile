@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 DATA ?= ../shared/data/xquad-vi
 
-.PHONY: help install tools run chat system-deps check test lint format bench-retrieval bench-rag bench-load clean
+.PHONY: help install tools run chat system-deps check test lint format bench-retrieval bench-scale bench-rag bench-load clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -77,9 +77,14 @@ bench-rag: $(STAMP)  ## the whole graph on the shared XQuAD-vi paragraphs (JSON 
 bench-load: $(STAMP)  ## load benchmark against a server started with `make run` (JSON in reports/)
 	$(BIN)/vinarag eval load --url http://127.0.0.1:8000 --json reports/load.json
 
-bench-retrieval: $(STAMP)  ## retrieval benchmark on the shared XQuAD-vi sets (JSON in reports/)
+bench-retrieval: $(STAMP)  ## retrieval on the shared XQuAD-vi sets, with and without tone marks (JSON in reports/)
 	$(BIN)/vinarag eval retrieval --corpus $(DATA)/sentences_corpus.jsonl --queries $(DATA)/sentences_queries.jsonl --json reports/retrieval-sentences.json
 	$(BIN)/vinarag eval retrieval --corpus $(DATA)/corpus.jsonl --queries $(DATA)/queries.jsonl --json reports/retrieval-paragraphs.json
+	$(BIN)/vinarag eval retrieval --strip-tones --corpus $(DATA)/sentences_corpus.jsonl --queries $(DATA)/sentences_queries.jsonl --json reports/retrieval-sentences-stripped.json
+	$(BIN)/vinarag eval retrieval --strip-tones --corpus $(DATA)/corpus.jsonl --queries $(DATA)/queries.jsonl --json reports/retrieval-paragraphs-stripped.json
+
+bench-scale: $(STAMP)  ## retrieval at 1.2k / 10k / 50k chunks (the sentences padded; ~45 min, most of it embedding)
+	$(BIN)/vinarag eval retrieval --corpus $(DATA)/sentences_corpus.jsonl --queries $(DATA)/sentences_queries.jsonl --distractors 0,8791,48791 --json reports/scale-sentences.json
 
 clean:  ## remove the virtual environments and local data
 	rm -rf $(VENV) $(TOOLS) data reports
