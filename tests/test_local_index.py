@@ -166,3 +166,34 @@ def test_parity_on_random_vectors_loaded_from_an_existing_store(settings):
             )
     finally:
         reopened.client.close()
+
+
+def test_the_index_snapshot_restores_and_a_stale_one_is_rebuilt(settings, caplog):
+    import logging
+
+    from tools.commands import DEMO_DIR
+
+    kb = build_knowledge_base(settings)  # on disk: a snapshot beside the store
+    ingest_paths([DEMO_DIR / "documents.jsonl"], kb, settings, progress=False)
+    kb.close()
+    assert kb.snapshot is not None and kb.snapshot.is_file()
+
+    reopened = build_knowledge_base(settings)
+    try:
+        with caplog.at_level(logging.INFO, logger="tools.kb.store"):
+            assert len(reopened.index) == reopened.count()
+        assert "restored from" in caplog.text
+        _check_all(reopened)  # the restored index still answers exactly as Qdrant
+        ingest_documents([Document("new", "Mới", "Phở bò Nam Định.", "new")], reopened, settings)
+    finally:
+        reopened.client.close()  # closed without writing a new snapshot: the old one is stale
+
+    caplog.clear()
+    again = build_knowledge_base(settings)
+    try:
+        with caplog.at_level(logging.INFO, logger="tools.kb.store"):
+            assert len(again.index) == again.count()
+        assert "stale" in caplog.text and "restored" not in caplog.text
+        _check_all(again)
+    finally:
+        again.close()

@@ -71,6 +71,9 @@ def test_distractors_pad_the_corpus_and_unmarked_questions_still_find_it(shared_
     assert len({p.id for p in padded}) == 50 and not {p.id for p in padded} & {p.id for p in corpus}
     real_sentences = {s.strip() for p in corpus for s in p.text.split(".") if len(s) > 40}
     assert not any(s.strip() in real_sentences for p in padded for s in p.text.split("."))
+    # no distractor is a reshuffle of one real passage (a bag-of-words copy of it)
+    bags = {tuple(sorted(p.text.split())) for p in corpus}
+    assert not any(tuple(sorted(p.text.split())) in bags for p in padded)
 
     sparse = settings.model_copy(
         update={"retrieval": settings.retrieval.model_copy(update={"mode": "sparse"})}

@@ -29,7 +29,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     try:
         report = ingest_paths([Path(p) for p in args.paths], kb, settings, progress=not args.quiet)
     finally:
-        kb.client.close()
+        kb.close()
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     for source, reason in report.failed:
@@ -57,7 +57,7 @@ def _delete(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"no document with id {doc_id}", file=sys.stderr)
         return 1 if missing else 0
     finally:
-        kb.client.close()
+        kb.close()
 
 
 def _documents(args: argparse.Namespace, settings: Settings) -> int:
@@ -68,7 +68,7 @@ def _documents(args: argparse.Namespace, settings: Settings) -> int:
         docs = kb.list_documents()
         stats = kb.stats()
     finally:
-        kb.client.close()
+        kb.close()
     if args.json:
         print(
             json.dumps({"version": stats.version, "documents": docs}, ensure_ascii=False, indent=2)
@@ -121,7 +121,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         print(report.summary(), file=sys.stderr)
         return 0 if report.accepted else 1
     finally:
-        kb.client.close()
+        kb.close()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -21,7 +21,7 @@ class RetrievalStack:
     reranker: Reranker
 
     def close(self) -> None:
-        self.kb.client.close()
+        self.kb.close()
 
 
 def configured_embedder(settings: Settings) -> Embedder | None:
@@ -38,6 +38,7 @@ def build_knowledge_base(
     None for sparse-only: listing and deleting never need one)."""
     encoder = BM25Encoder(settings.sparse.k1, settings.sparse.b, settings.sparse.index_title)
     client = build_qdrant_client(settings, location)
+    on_disk = location is None and not settings.qdrant.url
     return KnowledgeBase(
         client,
         settings.qdrant.collection,
@@ -45,6 +46,9 @@ def build_knowledge_base(
         embedder,
         local=is_local(settings, location),
         query_cache_size=settings.dense.query_cache_size,
+        snapshot=settings.qdrant_path / f"{settings.qdrant.collection}.index.npz"
+        if on_disk
+        else None,
     )
 
 

@@ -61,23 +61,34 @@ class SparseViewIndex:
     over time and a search reads a handful of blocks."""
 
     def __init__(self) -> None:
-        self.columns: dict[int, int] = {}  # term id -> column
+        self.term_ids = np.zeros(0, np.int64)  # column -> term id (columns are never reused)
+        self._sorted_terms = np.zeros(0, np.int64)  # term ids, sorted, to look columns up
+        self._sorted_columns = np.zeros(0, np.int64)  # their columns
         self.df = np.zeros(0, np.int64)  # live rows holding each column
         self.rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # row -> (columns, values)
         self.blocks: list[_Block] = []
         self.pending: list[int] = []
         self.live_rows = 0  # N of the IDF: live rows that have this view
 
+    def lookup(self, terms: np.ndarray) -> np.ndarray:
+        """The column of each term id, -1 for a term no row holds."""
+        if not len(self._sorted_terms):
+            return np.full(len(terms), -1, np.int64)
+        at = np.minimum(np.searchsorted(self._sorted_terms, terms), len(self._sorted_terms) - 1)
+        return np.where(self._sorted_terms[at] == terms, self._sorted_columns[at], -1)
+
     def _columns_of(self, terms: np.ndarray) -> np.ndarray:
         unique, inverse = np.unique(terms, return_inverse=True)
-        cols = np.empty(len(unique), np.int64)
-        for i, term in enumerate(unique.tolist()):
-            col = self.columns.get(term)
-            if col is None:
-                col = self.columns[term] = len(self.columns)
-            cols[i] = col
-        if len(self.columns) > len(self.df):
-            grown = np.zeros(max(len(self.columns), 2 * len(self.df)), np.int64)
+        cols = self.lookup(unique)
+        new = cols < 0
+        if new.any():
+            start = len(self.term_ids)
+            cols[new] = np.arange(start, start + int(new.sum()))
+            self.term_ids = np.concatenate([self.term_ids, unique[new]])
+            order = np.argsort(self.term_ids, kind="stable")
+            self._sorted_terms, self._sorted_columns = self.term_ids[order], order
+        if len(self.term_ids) > len(self.df):
+            grown = np.zeros(max(len(self.term_ids), 2 * len(self.df)), np.int64)
             grown[: len(self.df)] = self.df
             self.df = grown
         return cols[inverse]
@@ -105,7 +116,7 @@ class SparseViewIndex:
 
     def _build(self, row_ids: Iterable[int]) -> _Block:
         entries = [(r, *self.rows[r]) for r in row_ids if r in self.rows]
-        return _Block.build(entries, len(self.columns))
+        return _Block.build(entries, len(self.term_ids))
 
     def refresh(self) -> None:
         if not self.pending:
@@ -128,9 +139,9 @@ class SparseViewIndex:
         self.refresh()
         n = self.live_rows
         picked_rows, picked_values = [], []
-        for term, value in zip(query.indices.tolist(), query.values.tolist(), strict=True):
-            col = self.columns.get(term)
-            if col is None:
+        columns = self.lookup(np.asarray(query.indices, np.int64)).tolist()
+        for col, value in zip(columns, query.values.tolist(), strict=True):
+            if col < 0:
                 continue
             df = int(self.df[col])
             weight = value * math.log((n - df + 0.5) / (df + 0.5) + 1.0)
@@ -284,3 +295,56 @@ class LocalIndex:
             rows = rows[np.argpartition(-scores[rows], limit - 1)[:limit]]
         rows = rows[np.lexsort((rows, -scores[rows]))]
         return [(self.point_ids[r], float(scores[r])) for r in rows]
+
+
+def export_index(index: LocalIndex) -> dict[str, np.ndarray]:
+    """The live rows as flat arrays (for a snapshot file): ids, each view's vectors in CSR form
+    with term ids, the dense matrix."""
+    rows = sorted(index.row_of.values())
+    out: dict[str, np.ndarray] = {"ids": np.array([index.point_ids[r] for r in rows], dtype=str)}
+    position = {row: i for i, row in enumerate(rows)}
+    for name, view in index.views.items():
+        having = [r for r in rows if r in view.rows]
+        cols = [view.rows[r][0] for r in having]
+        out[f"{name}/rows"] = np.array([position[r] for r in having], np.int64)
+        out[f"{name}/sizes"] = np.array([len(c) for c in cols], np.int64)
+        out[f"{name}/terms"] = (
+            view.term_ids[np.concatenate(cols)] if cols else np.zeros(0, np.int64)
+        )
+        out[f"{name}/values"] = (
+            np.concatenate([view.rows[r][1] for r in having]) if having else np.zeros(0)
+        )
+    if index.dense is not None:
+        index.dense.ensure(len(index.point_ids))
+        out["dense/matrix"] = index.dense.matrix[rows]
+        out["dense/present"] = index.dense.present[rows]
+    return out
+
+
+def import_index(
+    arrays: Mapping[str, np.ndarray], views: Sequence[str], dim: int | None
+) -> LocalIndex:
+    """The index `export_index` wrote, rebuilt without reading the store."""
+    index = LocalIndex(views, dim)
+    ids = arrays["ids"].tolist()
+    sparse: list[dict[str, SparseRow]] = [{} for _ in ids]
+    for name in views:
+        sizes = arrays[f"{name}/sizes"]
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        terms, values = arrays[f"{name}/terms"], arrays[f"{name}/values"]
+        for i, row in enumerate(arrays[f"{name}/rows"].tolist()):
+            start, end = starts[i], starts[i + 1]
+            sparse[row][name] = SparseRow(terms[start:end], values[start:end])
+    dense = arrays.get("dense/matrix") if dim else None
+    present = arrays.get("dense/present") if dim else None
+    index.upsert(
+        [
+            IndexedPoint(
+                point_id,
+                sparse[i],
+                dense[i] if dense is not None and present is not None and present[i] else None,
+            )
+            for i, point_id in enumerate(ids)
+        ]
+    )
+    return index

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -24,7 +25,13 @@ from qdrant_client import QdrantClient, models
 from tools.ingest.documents import Chunk, Document
 from tools.kb.embedders import Embedder, QueryCache
 from tools.kb.filters import build_filter
-from tools.kb.local_index import IndexedPoint, LocalIndex, SparseRow
+from tools.kb.local_index import (
+    IndexedPoint,
+    LocalIndex,
+    SparseRow,
+    export_index,
+    import_index,
+)
 from tools.kb.qdrant import StoreError
 from tools.kb.sparse import VIEWS, BM25Encoder
 from tools.kb.stats import CorpusStats, CorpusStatsStore, StatsDelta
@@ -58,7 +65,9 @@ class KnowledgeBase:
         embedder: Embedder | None = None,
         local: bool = True,
         query_cache_size: int = 4096,
+        snapshot: Path | None = None,
     ) -> None:
+        """`snapshot`: where a local store on disk keeps its in-process index between runs."""
         self.client = client
         self.collection = collection
         self.encoder = encoder
@@ -76,6 +85,7 @@ class KnowledgeBase:
             self.stats_store = CorpusStatsStore(client, f"{collection}_meta")
             self._ensure_collection()
         self._index: LocalIndex | None = None  # local mode: loaded on first search or write
+        self.snapshot = snapshot if local else None
 
     # -- collection ----------------------------------------------------------------------
     def _ensure_collection(self) -> None:
@@ -153,24 +163,65 @@ class KnowledgeBase:
             self._index = self._load_index()
         return self._index
 
+    def _snapshot_check(self, dim: int | None) -> dict[str, Any]:
+        """What a snapshot must have been written for to be used: this very corpus."""
+        return {
+            "version": self.stats().version,
+            "count": self.client.count(self.collection, exact=True).count,
+            "views": ",".join(self.sparse_views),
+            "dim": dim or 0,
+        }
+
+    def _read_snapshot(self, dim: int | None) -> LocalIndex | None:
+        if self.snapshot is None or not self.snapshot.is_file():
+            return None
+        try:
+            with np.load(self.snapshot) as arrays:
+                written = json.loads(str(arrays["check"]))
+                if written != self._snapshot_check(dim):
+                    log.info("index snapshot %s is stale: rebuilding from the store", self.snapshot)
+                    return None
+                return import_index(dict(arrays), self.sparse_views, dim)
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("index snapshot %s unreadable (%s): rebuilding", self.snapshot, exc)
+            return None
+
+    def save_snapshot(self) -> None:
+        """Write the in-process index beside the local store (atomically), if it was loaded."""
+        if self.snapshot is None or self._index is None:
+            return
+        with self._lock:
+            dim = self._index.dense.dim if self._index.dense is not None else None
+            arrays = export_index(self._index)
+            arrays["check"] = np.array(json.dumps(self._snapshot_check(dim)))
+            partial = self.snapshot.with_name(self.snapshot.name + ".partial.npz")
+            np.savez(partial, **arrays)
+            partial.replace(self.snapshot)
+
+    def close(self) -> None:
+        self.save_snapshot()
+        self.client.close()
+
     def _load_index(self) -> LocalIndex:
         start = time.perf_counter()
         dim = self.embedder.dim if self.embedder is not None and self.has_dense else None
+        restored = self._read_snapshot(dim)
+        if restored is not None:
+            log.info(
+                "in-process index of %d chunks restored from %s in %.1f s",
+                len(restored),
+                self.snapshot,
+                time.perf_counter() - start,
+            )
+            return restored
         index = LocalIndex(self.sparse_views, dim)
-        self._docs = {}
         wanted = [*self.sparse_views, *([DENSE_VIEW] if self.has_dense else [])]
         offset = None
         while True:
             points, offset = self.client.scroll(
-                self.collection,
-                limit=2048,
-                offset=offset,
-                with_payload=["doc_id", "content_hash", "n_tokens"],
-                with_vectors=wanted,
+                self.collection, limit=2048, offset=offset, with_payload=False, with_vectors=wanted
             )
             index.upsert([self._indexed(str(p.id), p.vector) for p in points])
-            for point in points:
-                self._catalogue(str(point.id), point.payload or {})
             if offset is None:
                 break
         if len(index):
@@ -225,9 +276,26 @@ class KnowledgeBase:
         self._filter_masks.clear()
 
     # -- writes --------------------------------------------------------------------------
+    def _load_catalogue(self) -> dict[str, _Stored]:
+        """Local mode: what each stored document holds, read once, on the first write."""
+        self._docs = {}
+        offset = None
+        while True:
+            points, offset = self.client.scroll(
+                self.collection,
+                limit=4096,
+                offset=offset,
+                with_payload=["doc_id", "content_hash", "n_tokens"],
+            )
+            for point in points:
+                self._catalogue(str(point.id), point.payload or {})
+            if offset is None:
+                return self._docs
+
     def _existing(self, doc_ids: Sequence[str]) -> dict[str, _Stored]:
-        if self.index is not None and self._docs is not None:
-            return {d: self._docs[d] for d in doc_ids if d in self._docs}
+        if self.is_local:
+            docs = self._docs if self._docs is not None else self._load_catalogue()
+            return {d: docs[d] for d in doc_ids if d in docs}
         found: dict[str, _Stored] = {}
         flt = models.Filter(
             must=[models.FieldCondition(key="doc_id", match=models.MatchAny(any=list(doc_ids)))]
