@@ -105,7 +105,6 @@ def test_phogpt_loads_generates_and_streams(tiny_mpt):
     assert 1 <= streamed.tokens <= 6  # max_tokens reaches the model
 
 
-
 def test_phogpt_loads_a_lora_adapter(tiny_mpt, tmp_path):
     from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM
