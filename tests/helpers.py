@@ -62,6 +62,35 @@ TINY_CORPUS = [
 ]
 
 
+def write_tiny_bert(folder: Path, texts: list[str], model_class: type) -> Path:
+    """A tiny random BERT (`BertModel`, `BertForSequenceClassification`, ...) with a word-level
+    vocabulary of the given texts, saved to disk."""
+    import re
+
+    import torch
+    from transformers import BertConfig, BertTokenizerFast
+
+    folder.mkdir(parents=True, exist_ok=True)
+    words = set(re.findall(r"[^\W_]+", " ".join(texts).lower()))
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(words)]
+    (folder / "vocab.txt").write_text("\n".join(vocab), "utf-8")
+    BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True).save_pretrained(
+        folder
+    )
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=37,
+        max_position_embeddings=64,
+        num_labels=1,
+    )
+    model_class(config).save_pretrained(folder)
+    return folder
+
+
 def write_tiny_mpt(folder: Path, seed: int = 0) -> Path:
     """A tiny random MPT (PhoGPT's architecture) and a BPE tokenizer trained here, saved to disk.
     The tokenizer has no chat template: the product installs PhoGPT's when it loads one."""

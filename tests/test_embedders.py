@@ -5,7 +5,6 @@ builds and saves; then hybrid retrieval through them."""
 from __future__ import annotations
 
 import logging
-import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -13,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from tests.helpers import free_port
+from tests.helpers import free_port, write_tiny_bert
 from tools.ingest.documents import Document
 from tools.ingest.pipeline import ingest_documents
 from tools.kb.embedders import BundledEmbedder, EmbedderError, build_embedder
@@ -120,27 +119,12 @@ def test_an_unreachable_embedding_server_means_sparse_only(caplog):
 
 @pytest.fixture(scope="module")
 def tiny_sentence_model(tmp_path_factory) -> str:
-    import torch
     from sentence_transformers import SentenceTransformer, models
-    from transformers import BertConfig, BertModel, BertTokenizerFast
+    from transformers import BertModel
 
-    folder = tmp_path_factory.mktemp("bert")
-    words = set(re.findall(r"[^\W]+", " ".join(f"{d.title} {d.text}" for d in DOCS).lower()))
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(words)]
-    (folder / "vocab.txt").write_text("\n".join(vocab), "utf-8")
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True).save_pretrained(
-        folder
+    folder = write_tiny_bert(
+        tmp_path_factory.mktemp("bert"), [f"{d.title} {d.text}" for d in DOCS], BertModel
     )
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=37,
-        max_position_embeddings=64,
-    )
-    BertModel(config).save_pretrained(folder)
     transformer = models.Transformer(str(folder))
     pooling = models.Pooling(transformer.get_embedding_dimension())
     out = tmp_path_factory.mktemp("sentence-model")

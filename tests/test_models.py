@@ -2,11 +2,11 @@
 (the dense embedders are in test_embedders.py)."""
 
 import logging
-import re
 
 import pytest
 import torch
 
+from tests.helpers import write_tiny_bert
 from tools.ingest.documents import Document
 from tools.kb.results import RetrievedChunk
 from tools.rerank.factory import build_reranker
@@ -20,26 +20,10 @@ DOCS = [
 
 @pytest.fixture(scope="module")
 def tiny_cross_encoder(tmp_path_factory) -> str:
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+    from transformers import BertForSequenceClassification
 
     folder = tmp_path_factory.mktemp("cross-encoder")
-    text = " ".join(f"{d.title} {d.text}" for d in DOCS).lower()
-    words = set(re.findall(r"[^\W_]+", text))
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(words)]
-    (folder / "vocab.txt").write_text("\n".join(vocab), "utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=37,
-        max_position_embeddings=64,
-        num_labels=1,
-    )
-    BertForSequenceClassification(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
+    write_tiny_bert(folder, [f"{d.title} {d.text}" for d in DOCS], BertForSequenceClassification)
     return str(folder)
 
 

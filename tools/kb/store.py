@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,14 +216,13 @@ class KnowledgeBase:
             return restored
         index = LocalIndex(self.sparse_views, dim)
         wanted = [*self.sparse_views, *([DENSE_VIEW] if self.has_dense else [])]
-        offset = None
-        while True:
-            points, offset = self.client.scroll(
-                self.collection, limit=2048, offset=offset, with_payload=False, with_vectors=wanted
-            )
-            index.upsert([self._indexed(str(p.id), p.vector) for p in points])
-            if offset is None:
-                break
+        batch: list[IndexedPoint] = []
+        for point in self._scroll(with_payload=False, with_vectors=wanted):
+            batch.append(self._indexed(str(point.id), point.vector))
+            if len(batch) == 2048:
+                index.upsert(batch)
+                batch = []
+        index.upsert(batch)
         if len(index):
             log.info(
                 "in-process index of %d chunks loaded in %.1f s",
@@ -279,18 +278,9 @@ class KnowledgeBase:
     def _load_catalogue(self) -> dict[str, _Stored]:
         """Local mode: what each stored document holds, read once, on the first write."""
         self._docs = {}
-        offset = None
-        while True:
-            points, offset = self.client.scroll(
-                self.collection,
-                limit=4096,
-                offset=offset,
-                with_payload=["doc_id", "content_hash", "n_tokens"],
-            )
-            for point in points:
-                self._catalogue(str(point.id), point.payload or {})
-            if offset is None:
-                return self._docs
+        for point in self._scroll(with_payload=["doc_id", "content_hash", "n_tokens"]):
+            self._catalogue(str(point.id), point.payload or {})
+        return self._docs
 
     def _existing(self, doc_ids: Sequence[str]) -> dict[str, _Stored]:
         if self.is_local:
@@ -300,23 +290,26 @@ class KnowledgeBase:
         flt = models.Filter(
             must=[models.FieldCondition(key="doc_id", match=models.MatchAny(any=list(doc_ids)))]
         )
+        for point in self._scroll(
+            scroll_filter=flt, with_payload=["doc_id", "content_hash", "n_tokens"]
+        ):
+            payload = point.payload or {}
+            entry = found.setdefault(payload["doc_id"], _Stored(payload.get("content_hash")))
+            entry.point_ids.append(str(point.id))
+            for view, n in (payload.get("n_tokens") or {}).items():
+                entry.tokens[view] = entry.tokens.get(view, 0) + n
+        return found
+
+    def _scroll(self, **kwargs: Any) -> Iterator[models.Record]:
+        """Every point of the collection (matching `scroll_filter`), page by page."""
         offset = None
         while True:
             points, offset = self.client.scroll(
-                self.collection,
-                scroll_filter=flt,
-                limit=512,
-                offset=offset,
-                with_payload=["doc_id", "content_hash", "n_tokens"],
+                self.collection, limit=2048, offset=offset, **kwargs
             )
-            for point in points:
-                payload = point.payload or {}
-                entry = found.setdefault(payload["doc_id"], _Stored(payload.get("content_hash")))
-                entry.point_ids.append(str(point.id))
-                for view, n in (payload.get("n_tokens") or {}).items():
-                    entry.tokens[view] = entry.tokens.get(view, 0) + n
+            yield from points
             if offset is None:
-                return found
+                return
 
     def _delete_points(self, doc_ids: Sequence[str], point_ids: Sequence[str]) -> None:
         self.client.delete(self.collection, points_selector=models.PointIdsList(points=point_ids))
@@ -446,20 +439,12 @@ class KnowledgeBase:
     def list_documents(self, limit: int = 10_000) -> list[dict[str, Any]]:
         with self._lock:
             docs: dict[str, dict[str, Any]] = {}
-            offset = None
-            while len(docs) < limit:
-                points, offset = self.client.scroll(
-                    self.collection,
-                    limit=512,
-                    offset=offset,
-                    with_payload=["doc_id", "title", "source"],
-                )
-                for p in points:
-                    payload = p.payload or {}
-                    entry = docs.setdefault(payload["doc_id"], {**payload, "chunks": 0})
-                    entry["chunks"] += 1
-                if offset is None:
+            for point in self._scroll(with_payload=["doc_id", "title", "source"]):
+                payload = point.payload or {}
+                if payload["doc_id"] not in docs and len(docs) >= limit:
                     break
+                entry = docs.setdefault(payload["doc_id"], {**payload, "chunks": 0})
+                entry["chunks"] += 1
             return sorted(docs.values(), key=lambda d: d["doc_id"])
 
     # -- reads ---------------------------------------------------------------------------
@@ -476,20 +461,8 @@ class KnowledgeBase:
         if key in self._filter_masks:
             self._filter_masks.move_to_end(key)
             return self._filter_masks[key]
-        ids: list[str] = []
-        offset = None
-        while True:
-            points, offset = self.client.scroll(
-                self.collection,
-                scroll_filter=build_filter(dict(filters)),
-                limit=4096,
-                offset=offset,
-                with_payload=False,
-            )
-            ids.extend(str(p.id) for p in points)
-            if offset is None:
-                break
-        mask = self.index.rows_of(ids)
+        matching = self._scroll(scroll_filter=build_filter(dict(filters)), with_payload=False)
+        mask = self.index.rows_of(str(p.id) for p in matching)
         self._filter_masks[key] = mask
         while len(self._filter_masks) > _FILTER_MASKS:
             self._filter_masks.popitem(last=False)
