@@ -346,6 +346,7 @@ class KnowledgeBase:
         batch: Sequence[tuple[Document, Sequence[Chunk]]],
         on_embedded: Callable[[int], None] | None,
     ) -> dict[str, UpsertStatus]:
+        _ = self.index  # local mode: read the store as it is before this write changes it
         existing = self._existing([doc.doc_id for doc, _ in batch])
         statuses: dict[str, UpsertStatus] = {}
         todo: list[tuple[Document, Sequence[Chunk]]] = []
@@ -429,6 +430,7 @@ class KnowledgeBase:
     def delete_document(self, doc_id: str) -> int:
         """Remove a document's chunks; returns how many there were (0: unknown id)."""
         with self._lock:
+            _ = self.index  # local mode: read the store as it is before this write changes it
             old = self._existing([doc_id]).get(doc_id)
             if not old:
                 return 0
