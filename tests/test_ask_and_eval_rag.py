@@ -2,6 +2,10 @@
 
 import json
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 
 def test_ask_prints_answer_sources_and_path(vinarag):
     assert vinarag("demo").returncode == 0

@@ -3,6 +3,8 @@
 import json
 import re
 
+import pytest
+
 FANSIPAN = "Fansipan là ngọn núi cao nhất Việt Nam, cao khoảng 3.143 mét."
 
 
@@ -24,6 +26,7 @@ def test_help_lists_every_command(vinarag):
     assert "promote" in vinarag("train", "--help").stdout
 
 
+@pytest.mark.slow
 def test_ingest_reports_failures_and_exit_codes(vinarag, tmp_path):
     folder = tmp_path / "docs"
     folder.mkdir()
@@ -53,6 +56,7 @@ def test_ingest_reports_failures_and_exit_codes(vinarag, tmp_path):
     assert json.loads(vinarag("documents", "--json").stdout)["documents"] == []
 
 
+@pytest.mark.slow
 def test_demo_loads_once_and_search_reads_stdin(vinarag):
     first = vinarag("demo")
     assert first.returncode == 0 and "ingested 40 new" in first.stderr

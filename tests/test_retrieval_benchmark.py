@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from evals.retrieval_metrics import ndcg_at, recall_at, reciprocal_rank, summarize
 
 
@@ -17,6 +19,7 @@ def test_metrics_by_hand():
     assert result["R@1"] == 0.5 and result["MRR@10"] == 0.75 and result["p50_ms"] == 2.0
 
 
+@pytest.mark.slow
 def test_benchmark_command_on_a_slice(shared_data, tmp_path):
     out = tmp_path / "bench.json"
     result = subprocess.run(

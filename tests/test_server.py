@@ -272,6 +272,7 @@ services.close()
 """
 
 
+@pytest.mark.slow
 def test_metrics_aggregate_across_processes(tmp_path):
     """Two processes (as two uvicorn workers would) write metrics; /metrics shows their sum."""
     import os

@@ -22,6 +22,8 @@ from training.data import (
 )
 from training.sft import main, tokenize
 
+pytestmark = pytest.mark.slow
+
 SENTENCE = "Fansipan là ngọn núi cao nhất Việt Nam, cao khoảng 3.143 mét."
 
 
