@@ -83,10 +83,13 @@ class SparseViewIndex:
         new = cols < 0
         if new.any():
             start = len(self.term_ids)
-            cols[new] = np.arange(start, start + int(new.sum()))
-            self.term_ids = np.concatenate([self.term_ids, unique[new]])
-            order = np.argsort(self.term_ids, kind="stable")
-            self._sorted_terms, self._sorted_columns = self.term_ids[order], order
+            fresh, fresh_cols = unique[new], np.arange(start, start + int(new.sum()))
+            cols[new] = fresh_cols
+            self.term_ids = np.concatenate([self.term_ids, fresh])
+            # `fresh` is sorted (np.unique): merge it into the sorted lookup, no re-sort
+            at = np.searchsorted(self._sorted_terms, fresh)
+            self._sorted_terms = np.insert(self._sorted_terms, at, fresh)
+            self._sorted_columns = np.insert(self._sorted_columns, at, fresh_cols)
         if len(self.term_ids) > len(self.df):
             grown = np.zeros(max(len(self.term_ids), 2 * len(self.df)), np.int64)
             grown[: len(self.df)] = self.df
