@@ -192,7 +192,7 @@ class KnowledgeBase:
             return
         with self._lock:
             dim = self._index.dense.dim if self._index.dense is not None else None
-            arrays = export_index(self._index)
+            arrays: dict[str, Any] = export_index(self._index)
             arrays["check"] = np.array(json.dumps(self._snapshot_check(dim)))
             partial = self.snapshot.with_name(self.snapshot.name + ".partial.npz")
             np.savez(partial, **arrays)
