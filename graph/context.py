@@ -83,11 +83,12 @@ def resolve_context(
         "generator": settings.generator.kind,
         "temperature": settings.generator.temperature,
         "max_tokens": settings.generator.max_tokens,
-        "use_cache": context.use_cache,
         "answer_prompt": ANSWER_PROMPT,
     }
     values = {
-        f.name: defaults[f.name] if getattr(context, f.name) is None else getattr(context, f.name)
+        f.name: getattr(context, f.name)
+        if getattr(context, f.name) is not None
+        else defaults[f.name]
         for f in fields(context)
     }
     for name in (

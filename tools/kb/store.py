@@ -271,7 +271,13 @@ class KnowledgeBase:
 
     def _written(self, delta: StatsDelta) -> None:
         self.stats_store.record(delta)
-        self._stats = None
+        if self._stats is not None:  # local mode: the new totals follow from the delta
+            tokens = dict(self._stats.tokens)
+            for view, n in delta.tokens.items():
+                tokens[view] = tokens.get(view, 0) + n
+            self._stats = CorpusStats(
+                self._stats.version + 1, self._stats.chunks + delta.chunks, tokens
+            )
         self._filter_masks.clear()
 
     # -- writes --------------------------------------------------------------------------
