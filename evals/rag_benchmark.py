@@ -32,11 +32,12 @@ from evals.ragas_suite import RagasRow, run_ragas
 from evals.retrieval_benchmark import rank_queries
 from evals.retrieval_metrics import percentile_ms, summarize
 from graph.builder import build_graph
+from graph.path import count_retries, grounding_checks
 from tools.generate.base import GenerationRequest
 from tools.generate.extractive import ExtractiveGenerator
 from tools.ingest.pipeline import ingest_documents
 from tools.kb.embedders import LangChainEmbeddings
-from tools.kb.results import RetrievedChunk
+from tools.kb.results import Passage as RetrievedPassage
 from tools.services import build_services
 from tools.settings import Settings
 
@@ -151,7 +152,22 @@ def run_baseline(passages: list[Passage], items: list[EvalItem], k: int) -> dict
         start = time.perf_counter()
         ranked = [d for d, _ in baseline.search(item.question, k)]
         top = by_id[ranked[0]] if ranked else None
-        sources = [RetrievedChunk(top.id, top.id, top.title, top.text, "", 0, 1.0)] if top else []
+        sources = (
+            [
+                RetrievedPassage(
+                    id=top.id,
+                    doc_id=top.id,
+                    title=top.title,
+                    text=top.text,
+                    source="",
+                    position=0,
+                    score=1.0,
+                    metadata={},
+                )
+            ]
+            if top
+            else []
+        )
         answers.append(extractive.generate(GenerationRequest(item.question, sources)).answer)
         latencies.append(time.perf_counter() - start)
         rankings.append(ranked)
@@ -214,12 +230,8 @@ def run_rag_benchmark(
 
     results = [r for _, r in rows]
     answered = [(i, r) for i, r in rows if not r.get("fallback_reason")]
-    checked = [r for r in results if any(p["node"] == "check_grounding" for p in r["path"])]
-    retries = [
-        sum(1 for p in r["path"] if p["node"] == "rewrite_query")
-        + max(sum(1 for p in r["path"] if p["node"] == "generate") - 1, 0)
-        for r in results
-    ]
+    checks = [grounding_checks(r["path"]) for r in results]
+    retries = [count_retries(r["path"]) for r in results]
     answers = {
         **_answer_block(items, [r["answer"] for r in results]),
         "contains_gold_when_answered": _rate(
@@ -229,12 +241,7 @@ def run_rag_benchmark(
             [citations_valid(r.get("citations", []), r.get("sources", [])) for r in results]
         ),
         "grounded_rate": _rate([bool(r.get("grounded", {}).get("value")) for r in results]),
-        "hallucination_rate": _rate(
-            [
-                any(p["node"] == "check_grounding" and not p["grounded"] for p in r["path"])
-                for r in checked
-            ]
-        ),
+        "hallucination_rate": _rate([not all(c) for c in checks if c]),
         "fallback_rate": _rate([bool(r.get("fallback_reason")) for r in results]),
         "retries_per_question": round(statistics.mean(retries), 4) if retries else 0.0,
         "cache_hit_rate_second_pass": _rate(hits),

@@ -50,7 +50,7 @@ def rank_queries(
         hits = stack.retriever.retrieve(question, top_k=top_k)
         hits = stack.reranker.rerank(question, hits, top_k)
         latencies.append(time.perf_counter() - start)
-        rankings.append(_dedupe([h.doc_id for h in hits])[:k])
+        rankings.append(_dedupe([h["doc_id"] for h in hits])[:k])
     return rankings, latencies
 
 

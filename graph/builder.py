@@ -24,6 +24,7 @@ from nodes.grade_documents import make_grade_documents
 from nodes.rerank import make_rerank
 from nodes.retrieve import make_retrieve
 from nodes.rewrite_query import make_rewrite_query
+from nodes.start_turn import make_start_turn
 from nodes.write_cache import make_write_cache
 from tools.services import Services, build_services
 from tools.settings import Settings, load_settings
@@ -31,6 +32,7 @@ from tools.settings import Settings, load_settings
 log = logging.getLogger(__name__)
 
 NODE_FACTORIES: dict[str, Callable[[Services], Callable[..., dict[str, Any]]]] = {
+    "start_turn": make_start_turn,
     "check_cache": make_check_cache,
     "rewrite_query": make_rewrite_query,
     "retrieve": make_retrieve,
@@ -87,7 +89,8 @@ def build_graph(
     for name, factory in NODE_FACTORIES.items():
         builder.add_node(name, _observed(name, factory(services), observers))
     after_cache, after_grading, after_grounding = make_routes(settings)
-    builder.add_edge(START, "check_cache")
+    builder.add_edge(START, "start_turn")
+    builder.add_edge("start_turn", "check_cache")
     builder.add_conditional_edges("check_cache", after_cache)
     builder.add_edge("rewrite_query", "retrieve")
     builder.add_edge("retrieve", "rerank")

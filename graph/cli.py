@@ -5,15 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from tools.settings import Settings
 
 if TYPE_CHECKING:
     from langchain_core.runnables import RunnableConfig
 
+    from graph.state import OutputState
 
-def _print_answer(result: dict) -> None:
+
+def _print_answer(result: OutputState) -> None:
+    from graph.path import answered_by
+
     print(result.get("answer", ""))
     sources = result.get("sources", [])
     if sources:
@@ -24,11 +28,11 @@ def _print_answer(result: dict) -> None:
     grounded = result.get("grounded", {})
     steps = " -> ".join(p["node"] for p in result.get("path", []))
     print(f"\nĐường đi: {steps}")
-    generators = [p["generator"] for p in result.get("path", []) if p["node"] == "generate"]
-    if generators:
+    generator = answered_by(result.get("path", []))
+    if generator:
         print(
-            f"Trả lời bởi: {generators[-1]}"
-            + (" (trích xuất, không dùng mô hình)" if generators[-1] == "extractive" else "")
+            f"Trả lời bởi: {generator}"
+            + (" (trích xuất, không dùng mô hình)" if generator == "extractive" else "")
         )
     if grounded:
         print(
@@ -66,7 +70,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
-        _print_answer(result)
+        _print_answer(cast("OutputState", result))
     return 0
 
 
@@ -92,7 +96,8 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
                 question = line.strip()
                 if not question:
                     continue
-                _print_answer(graph.invoke({"question": question}, config=config))
+                result = graph.invoke({"question": question}, config=config)
+                _print_answer(cast("OutputState", result))
                 print(file=sys.stderr)
     finally:
         services.close()

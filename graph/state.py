@@ -1,35 +1,27 @@
 """Graph state. Input (`question`, `filters`) is kept apart from output and internal fields;
 every non-input field is NotRequired (LangServe validates input against these types), and the
-state is a typing_extensions TypedDict, which LangServe needs on Python 3.11."""
+state is a typing_extensions TypedDict, which LangServe needs on Python 3.11.
+
+`path` records every node a turn took as one typed entry per node (discriminated by `node`):
+metrics, evals and the CLI read these fields, so renaming one breaks the type check, not a
+dashboard."""
 
 from __future__ import annotations
 
-from typing import Any, NotRequired
+from typing import Any, Literal, NotRequired
 
 from typing_extensions import TypedDict  # LangServe on Python 3.11 needs this TypedDict
+
+from tools.generate.base import Citation
+from tools.grade.rewrite import Turn
+from tools.kb.results import Passage
+
+FallbackReason = Literal["no_relevant_documents", "not_grounded"]
 
 
 class InputState(TypedDict):
     question: str
     filters: NotRequired[dict[str, Any]]  # not "| None": the playground cannot render that
-
-
-class Source(TypedDict):
-    id: str
-    doc_id: str
-    title: str
-    text: str
-    score: float
-    source: NotRequired[str]
-    position: NotRequired[int]
-    metadata: NotRequired[dict[str, Any]]
-
-
-class Citation(TypedDict):
-    marker: int
-    source_id: str
-    doc_id: str
-    text: str
 
 
 class Grounding(TypedDict):
@@ -38,28 +30,128 @@ class Grounding(TypedDict):
     unsupported: NotRequired[list[str]]
 
 
+class CacheStep(TypedDict):
+    node: Literal["check_cache"]
+    looked_up: bool  # False when the cache is off or the question is a follow-up
+    hit: bool
+    reason: NotRequired[Literal["off", "conversation"]]  # why it was not looked up
+    corpus_version: NotRequired[int]
+    answered_by: NotRequired[list[str]]  # on a hit: the nodes that produced the cached answer
+    similarity: NotRequired[float]  # on a semantic (not exact) hit
+
+
+class RewriteStep(TypedDict):
+    node: Literal["rewrite_query"]
+    kind: Literal["follow_up", "retry"]
+    by: Literal["terms", "llm"]
+    query: str
+    top_k: NotRequired[int]  # on a retry: the widened top_k
+
+
+class RetrieveStep(TypedDict):
+    node: Literal["retrieve"]
+    attempt: int
+    hits: int
+    top_score: float | None
+    mode: str
+
+
+class RerankStep(TypedDict):
+    node: Literal["rerank"]
+    reranker: str
+    top_score: float | None
+
+
+class GradeStep(TypedDict):
+    node: Literal["grade_documents"]
+    by: Literal["overlap", "llm"]
+    relevant: int
+    of: int
+    coverage: list[float]  # each candidate's share of the question's terms
+
+
+class GenerateStep(TypedDict):
+    node: Literal["generate"]
+    attempt: int
+    generator: str
+    model: bool  # False for the extractive answerer
+    strict: bool
+    tokens: int
+    chars: int
+
+
+class GroundingStep(TypedDict):
+    node: Literal["check_grounding"]
+    by: Literal["overlap", "llm"]
+    grounded: bool
+    score: float
+    attempt: int
+
+
+class WriteCacheStep(TypedDict):
+    node: Literal["write_cache"]
+    written: bool
+
+
+class FallbackStep(TypedDict):
+    node: Literal["fallback"]
+    reason: FallbackReason
+
+
+PathStep = (
+    CacheStep
+    | RewriteStep
+    | RetrieveStep
+    | RerankStep
+    | GradeStep
+    | GenerateStep
+    | GroundingStep
+    | WriteCacheStep
+    | FallbackStep
+)
+
+
 class OutputState(TypedDict):
     answer: NotRequired[str]
-    sources: NotRequired[list[Source]]
+    sources: NotRequired[list[Passage]]
     citations: NotRequired[list[Citation]]
     grounded: NotRequired[Grounding]
     cache_hit: NotRequired[bool]
-    path: NotRequired[list[dict[str, Any]]]  # nodes taken, with attempts and key scores
-    fallback_reason: NotRequired[str | None]
+    path: NotRequired[list[PathStep]]  # nodes taken, with attempts and key scores
+    fallback_reason: NotRequired[FallbackReason | None]
     standalone_question: NotRequired[str]
 
 
-class State(InputState, OutputState):
-    """Everything a run carries. Per-turn fields are reset by check_cache; `history` persists in
-    a thread (checkpointer) so follow-up questions can be rewritten."""
+class TurnState(TypedDict, total=False):
+    """Internal fields that belong to one turn: start_turn resets every one of them (and every
+    output field), so nothing of one turn leaks into the next."""
 
-    query: NotRequired[str]  # what retrieval searches for (rewritten on retry)
-    candidates: NotRequired[list[Source]]
-    relevant: NotRequired[list[Source]]
-    retrieval_attempts: NotRequired[int]
-    generation_attempts: NotRequired[int]
-    top_k: NotRequired[int | None]  # widened by rewrite_query on retry
-    relax_filters: NotRequired[bool]
-    cache_key: NotRequired[str | None]
-    cache_scope: NotRequired[str | None]
-    history: NotRequired[list[dict[str, str]]]
+    query: str  # what retrieval searches for (rewritten on retry)
+    candidates: list[Passage]
+    relevant: list[Passage]
+    retrieval_attempts: int
+    generation_attempts: int
+    top_k: int | None  # widened by rewrite_query on retry
+    search_filters: dict[str, Any] | None  # the turn's filters; dropped by a retry
+    cache_key: str | None
+    cache_scope: str | None
+
+
+class State(InputState, OutputState, TurnState):
+    """Everything a run carries. `history` is the one field that outlives a turn: it persists in
+    a thread (checkpointer) so that follow-up questions can be rewritten. `filters` apply to the
+    turn that gave them: start_turn moves them into `search_filters` and clears the input, so a
+    later question in the thread that gives none searches everything."""
+
+    history: NotRequired[list[Turn]]
+
+
+class CachedAnswer(TypedDict):
+    """What write_cache keeps and check_cache hands back on a hit."""
+
+    answer: str
+    sources: list[Passage]
+    citations: list[Citation]
+    grounded: Grounding
+    standalone_question: str
+    path: list[PathStep]  # the path that produced the answer

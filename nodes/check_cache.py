@@ -1,15 +1,15 @@
 """check_cache: answer from the cache when the same question (same settings, same corpus
-version) was answered and grounded before; otherwise start a fresh turn."""
+version) was answered and grounded before."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from langgraph.runtime import Runtime
 
 from graph.context import Context, answer_settings
-from graph.state import State
+from graph.state import CachedAnswer, CacheStep, State
 from nodes.shared import run_context
 from tools.cache.keys import cache_key, cache_scope
 from tools.services import Services
@@ -19,64 +19,43 @@ log = logging.getLogger(__name__)
 
 def make_check_cache(services: Services):
     def check_cache(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        question = state["question"].strip()
-        if not question:
-            raise ValueError("question is empty")
         context = run_context(runtime, services.settings)
-        fresh: dict[str, Any] = {
-            "query": question,
-            "standalone_question": question,
-            "candidates": [],
-            "relevant": [],
-            "sources": [],
-            "citations": [],
-            "answer": "",
-            "retrieval_attempts": 0,
-            "generation_attempts": 0,
-            "top_k": None,
-            "relax_filters": False,
-            "fallback_reason": None,
-            "cache_hit": False,
-            "cache_key": None,
-            "cache_scope": None,
-        }
+        question = state["question"].strip()
         cache = services.cache
         if cache is None or not context.use_cache or state.get("history"):
             # Follow-ups depend on the conversation: never answered from the shared cache.
-            reason = "off" if cache is None or not context.use_cache else "conversation"
-            return {**fresh, "path": [{"node": "check_cache", "hit": False, "reason": reason}]}
+            skipped = CacheStep(
+                node="check_cache",
+                looked_up=False,
+                hit=False,
+                reason="off" if cache is None or not context.use_cache else "conversation",
+            )
+            return {"path": [skipped]}
         version = services.retrieval.kb.corpus_version
         scope = cache_scope(
-            answer_settings(context, services.settings, state.get("filters")), version
+            answer_settings(context, services.settings, state.get("search_filters")), version
         )
         key = cache_key(question, scope)
-        cached = cache.get(key)
+        value = cache.get(key)
         similarity = 1.0
-        if cached is None and services.semantic is not None:
+        if value is None and services.semantic is not None:
             near = services.semantic.nearest(scope, question)
             if near is not None:
-                cached = cache.get(near[0])
+                value = cache.get(near[0])
                 similarity = near[1]
-        if cached is None:
-            return {
-                **fresh,
-                "cache_key": key,
-                "cache_scope": scope,
-                "path": [{"node": "check_cache", "hit": False, "corpus_version": version}],
-            }
-        entry = {
-            "node": "check_cache",
-            "hit": True,
-            "corpus_version": version,
-            "answered_by": [p["node"] for p in cached.get("path", [])],
-        }
+        if value is None:
+            miss = CacheStep(node="check_cache", looked_up=True, hit=False, corpus_version=version)
+            return {"cache_key": key, "cache_scope": scope, "path": [miss]}
+        cached = cast(CachedAnswer, value)  # written by write_cache
+        hit = CacheStep(
+            node="check_cache",
+            looked_up=True,
+            hit=True,
+            corpus_version=version,
+            answered_by=[p["node"] for p in cached.get("path", [])],
+        )
         if similarity < 1.0:
-            entry["similarity"] = round(similarity, 3)
-        return {
-            **fresh,
-            **cached,
-            "cache_hit": True,
-            "path": [entry],
-        }
+            hit["similarity"] = round(similarity, 3)
+        return {**cached, "cache_hit": True, "path": [hit]}
 
     return check_cache

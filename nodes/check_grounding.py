@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
 from graph.context import Context
-from graph.state import Grounding, State
-from nodes.shared import run_context, step, to_chunk
+from graph.state import Grounding, GroundingStep, State
+from nodes.shared import run_context, step
 from tools.grade.grounding import check_grounding as check_support
 from tools.grade.llm import GraderError
 from tools.services import Services
@@ -20,13 +20,13 @@ log = logging.getLogger(__name__)
 def make_check_grounding(services: Services):
     def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         context = run_context(runtime, services.settings)
-        sources = [to_chunk(s) for s in state.get("sources", [])]
+        sources = state.get("sources", [])
         answer = state.get("answer", "")
         result = check_support(answer, sources, context.grounding_threshold)
         grounding = Grounding(
             value=result.grounded, score=result.score, unsupported=result.unsupported
         )
-        by = "overlap"
+        by: Literal["overlap", "llm"] = "overlap"
         if services.grader is not None and answer:
             try:
                 verdict = services.grader.check_grounding(answer, sources)
@@ -43,11 +43,13 @@ def make_check_grounding(services: Services):
             "grounded": grounding,
             "path": step(
                 state,
-                "check_grounding",
-                by=by,
-                grounded=grounding["value"],
-                score=grounding["score"],
-                attempt=state.get("generation_attempts", 0),
+                GroundingStep(
+                    node="check_grounding",
+                    by=by,
+                    grounded=grounding["value"],
+                    score=grounding["score"],
+                    attempt=state.get("generation_attempts", 0),
+                ),
             ),
         }
 

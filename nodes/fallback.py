@@ -9,9 +9,8 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from graph.context import Context
-from graph.state import Grounding, State
-from nodes.shared import step
-from nodes.write_cache import remember_turn
+from graph.state import FallbackReason, FallbackStep, Grounding, State
+from nodes.shared import remember_turn, step
 from tools.generate.prompts import FALLBACK_ANSWER, FALLBACK_FOUND
 from tools.services import Services
 
@@ -20,7 +19,7 @@ def make_fallback(services: Services):
     def fallback(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         grounded = state.get("grounded")
         if state.get("generation_attempts", 0) and grounded and not grounded["value"]:
-            reason = "not_grounded"
+            reason: FallbackReason = "not_grounded"
             found = state.get("sources", [])
         else:
             reason = "no_relevant_documents"
@@ -43,8 +42,8 @@ def make_fallback(services: Services):
                 value=False, score=grounded["score"] if grounded else 0.0, unsupported=[]
             ),
             "fallback_reason": reason,
-            "path": step(state, "fallback", reason=reason),
-            "history": remember_turn(state, answer, services),
+            "path": step(state, FallbackStep(node="fallback", reason=reason)),
+            "history": remember_turn(state, answer, services.settings),
         }
 
     return fallback

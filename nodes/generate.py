@@ -10,8 +10,8 @@ from typing import Any
 from langgraph.runtime import Runtime, _no_op_stream_writer  # no public "is streaming" test
 
 from graph.context import Context
-from graph.state import State
-from nodes.shared import run_context, step, to_chunk
+from graph.state import GenerateStep, State
+from nodes.shared import run_context, step
 from tools.generate.base import GenerationRequest, Generator
 from tools.generate.extractive import ExtractiveGenerator
 from tools.services import Services
@@ -41,7 +41,7 @@ def make_generate(services: Services):
         sources = state.get("relevant", [])
         request = GenerationRequest(
             question=state.get("standalone_question") or state["question"],
-            sources=[to_chunk(s) for s in sources],
+            sources=sources,
             strict=attempt > 1,
             temperature=0.0 if attempt > 1 else context.temperature,
             max_tokens=context.max_tokens,
@@ -59,18 +59,20 @@ def make_generate(services: Services):
         log.debug("generate: %s answered (attempt %d)", generator.name, attempt)
         return {
             "answer": result.answer,
-            "citations": [c.to_dict() for c in result.citations],
+            "citations": result.citations,
             "sources": sources,
             "generation_attempts": attempt,
             "path": step(
                 state,
-                "generate",
-                attempt=attempt,
-                generator=generator.name,
-                model=generator.is_model,
-                strict=request.strict,
-                tokens=result.tokens,
-                chars=len(result.answer),
+                GenerateStep(
+                    node="generate",
+                    attempt=attempt,
+                    generator=generator.name,
+                    model=generator.is_model,
+                    strict=request.strict,
+                    tokens=result.tokens,
+                    chars=len(result.answer),
+                ),
             ),
         }
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
 from graph.context import Context
-from graph.state import State
-from nodes.shared import run_context, step, to_chunk
+from graph.state import GradeStep, State
+from nodes.shared import run_context, step
 from tools.grade.llm import GraderError
 from tools.grade.relevance import grade_by_overlap
 from tools.services import Services
@@ -24,16 +24,15 @@ def make_grade_documents(services: Services):
         candidates = state.get("candidates", [])
         grades = grade_by_overlap(
             question,
-            [to_chunk(c) for c in candidates],
+            candidates,
             context.relevance_threshold,
             services.settings.graph.name_threshold,
         )
-        verdicts, by = [g.relevant for g in grades], "overlap"
+        verdicts = [g.relevant for g in grades]
+        by: Literal["overlap", "llm"] = "overlap"
         if services.grader is not None and candidates:
             try:
-                verdicts = services.grader.grade_relevance(
-                    question, [to_chunk(c) for c in candidates]
-                )
+                verdicts = services.grader.grade_relevance(question, candidates)
                 by = "llm"
             except (GraderError, ValueError) as exc:
                 log.warning("LLM relevance grading failed (%s): using term overlap", exc)
@@ -42,11 +41,13 @@ def make_grade_documents(services: Services):
             "relevant": relevant,
             "path": step(
                 state,
-                "grade_documents",
-                by=by,
-                relevant=len(relevant),
-                of=len(candidates),
-                coverage=[g.coverage for g in grades],
+                GradeStep(
+                    node="grade_documents",
+                    by=by,
+                    relevant=len(relevant),
+                    of=len(candidates),
+                    coverage=[g.coverage for g in grades],
+                ),
             ),
         }
 

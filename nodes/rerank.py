@@ -7,8 +7,8 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from graph.context import Context
-from graph.state import State
-from nodes.shared import run_context, step, to_chunk, to_source
+from graph.state import RerankStep, State
+from nodes.shared import run_context, shown, step
 from tools.services import Services
 
 
@@ -16,15 +16,16 @@ def make_rerank(services: Services):
     def rerank(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         context = run_context(runtime, services.settings)
         reranker = services.retrieval.reranker
-        chunks = [to_chunk(s) for s in state.get("candidates", [])]
-        ranked = reranker.rerank(state["query"], chunks, context.rerank_top_n)
+        ranked = reranker.rerank(state["query"], state.get("candidates", []), context.rerank_top_n)
         return {
-            "candidates": [to_source(c) for c in ranked],
+            "candidates": shown(ranked),
             "path": step(
                 state,
-                "rerank",
-                reranker=reranker.name,
-                top_score=round(ranked[0].score, 4) if ranked else None,
+                RerankStep(
+                    node="rerank",
+                    reranker=reranker.name,
+                    top_score=round(ranked[0]["score"], 4) if ranked else None,
+                ),
             ),
         }
 

@@ -7,8 +7,8 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from graph.context import Context
-from graph.state import State
-from nodes.shared import run_context, step, to_source
+from graph.state import RetrieveStep, State
+from nodes.shared import run_context, shown, step
 from tools.services import Services
 
 
@@ -16,19 +16,22 @@ def make_retrieve(services: Services):
     def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         context = run_context(runtime, services.settings)
         top_k = state.get("top_k") or context.top_k
-        filters = None if state.get("relax_filters") else state.get("filters")
-        hits = services.retrieval.retriever.retrieve(state["query"], top_k=top_k, filters=filters)
+        hits = services.retrieval.retriever.retrieve(
+            state["query"], top_k=top_k, filters=state.get("search_filters")
+        )
         attempt = state.get("retrieval_attempts", 0) + 1
         return {
-            "candidates": [to_source(h) for h in hits],
+            "candidates": shown(hits),
             "retrieval_attempts": attempt,
             "path": step(
                 state,
-                "retrieve",
-                attempt=attempt,
-                hits=len(hits),
-                top_score=round(hits[0].score, 4) if hits else None,
-                mode=services.retrieval.retriever.mode,
+                RetrieveStep(
+                    node="retrieve",
+                    attempt=attempt,
+                    hits=len(hits),
+                    top_score=round(hits[0]["score"], 4) if hits else None,
+                    mode=services.retrieval.retriever.mode,
+                ),
             ),
         }
 

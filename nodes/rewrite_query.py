@@ -4,12 +4,12 @@ again more broadly (question words dropped, filters relaxed, top_k doubled)."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
 from graph.context import Context
-from graph.state import State
+from graph.state import RewriteStep, State
 from nodes.shared import run_context, step
 from tools.grade.llm import GraderError
 from tools.grade.rewrite import condense, strip_question_words
@@ -26,7 +26,8 @@ def make_rewrite_query(services: Services):
         if attempts == 0:  # a new turn in a conversation
             history = state.get("history", [])[-services.settings.graph.history_turns :]
             question = state["question"]
-            standalone, how = condense(question, history), "terms"
+            standalone = condense(question, history)
+            how: Literal["terms", "llm"] = "terms"
             if grader is not None and history:
                 try:
                     standalone, how = grader.condense(question, history), "llm"
@@ -35,10 +36,14 @@ def make_rewrite_query(services: Services):
             return {
                 "query": standalone,
                 "standalone_question": standalone,
-                "path": step(state, "rewrite_query", kind="follow_up", by=how, query=standalone),
+                "path": step(
+                    state,
+                    RewriteStep(node="rewrite_query", kind="follow_up", by=how, query=standalone),
+                ),
             }
         base = state.get("standalone_question") or state["question"]
-        query, how = strip_question_words(base), "terms"
+        query = strip_question_words(base)
+        how = "terms"
         if grader is not None:
             try:
                 query, how = grader.rewrite(base), "llm"
@@ -50,8 +55,11 @@ def make_rewrite_query(services: Services):
         return {
             "query": query,
             "top_k": top_k,
-            "relax_filters": True,
-            "path": step(state, "rewrite_query", kind="retry", by=how, query=query, top_k=top_k),
+            "search_filters": None,
+            "path": step(
+                state,
+                RewriteStep(node="rewrite_query", kind="retry", by=how, query=query, top_k=top_k),
+            ),
         }
 
     return rewrite_query

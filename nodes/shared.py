@@ -1,14 +1,13 @@
-"""Small helpers every node uses: the run's resolved context, path entries, source records."""
+"""Small helpers every node uses: the run's resolved context, the path, the turn's memory."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from langgraph.runtime import Runtime
 
 from graph.context import Context, ResolvedContext, resolve_context
-from graph.state import Source, State
-from tools.kb.results import RetrievedChunk
+from graph.state import PathStep, State
+from tools.grade.rewrite import Turn
+from tools.kb.results import Passage, rescored
 from tools.settings import Settings
 
 
@@ -16,32 +15,18 @@ def run_context(runtime: Runtime[Context] | None, settings: Settings) -> Resolve
     return resolve_context(runtime.context if runtime is not None else None, settings)
 
 
-def step(state: State, node: str, **details: Any) -> list[dict[str, Any]]:
-    """The path with one more entry; check_cache starts a new path each turn."""
-    return [*state.get("path", []), {"node": node, **details}]
+def step(state: State, entry: PathStep) -> list[PathStep]:
+    """The path with one more entry (start_turn starts an empty path each turn)."""
+    return [*state.get("path", []), entry]
 
 
-def to_source(chunk: RetrievedChunk) -> Source:
-    return Source(
-        id=chunk.point_id,
-        doc_id=chunk.doc_id,
-        title=chunk.title,
-        text=chunk.text,
-        score=round(float(chunk.score), 4),
-        source=chunk.source,
-        position=chunk.position,
-        metadata=chunk.metadata,
-    )
+def shown(passages: list[Passage]) -> list[Passage]:
+    """Scores rounded as the response shows them (and as the next stage reads them)."""
+    return [rescored(p, round(float(p["score"]), 4)) for p in passages]
 
 
-def to_chunk(source: Source) -> RetrievedChunk:
-    return RetrievedChunk(
-        point_id=source["id"],
-        doc_id=source["doc_id"],
-        title=source["title"],
-        text=source["text"],
-        source=source.get("source", ""),
-        position=source.get("position", 0),
-        score=source["score"],
-        metadata=source.get("metadata", {}),
-    )
+def remember_turn(state: State, answer: str, settings: Settings) -> list[Turn]:
+    """The conversation with this turn added, at most `graph.history_turns` long."""
+    keep = settings.graph.history_turns
+    turn = Turn(question=state.get("standalone_question") or state["question"], answer=answer)
+    return [*state.get("history", []), turn][-keep:] if keep else []

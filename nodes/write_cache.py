@@ -7,33 +7,32 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from graph.context import Context
-from graph.state import State
-from nodes.shared import step
+from graph.state import CachedAnswer, State, WriteCacheStep
+from nodes.shared import remember_turn, step
 from tools.services import Services
-
-CACHED_FIELDS = ("answer", "sources", "citations", "grounded", "standalone_question")
-
-
-def remember_turn(state: State, answer: str, services: Services) -> list[dict[str, str]]:
-    keep = services.settings.graph.history_turns
-    turn = {"question": state.get("standalone_question") or state["question"], "answer": answer}
-    return [*state.get("history", []), turn][-keep:] if keep else []
 
 
 def make_write_cache(services: Services):
     def write_cache(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         key, written = state.get("cache_key"), False
-        path = step(state, "write_cache")
         if services.cache is not None and key:
-            value = {name: state.get(name) for name in CACHED_FIELDS}
-            # The cached path is what produced the answer, shown after the hit.
-            value["path"] = [p for p in state.get("path", []) if p["node"] != "check_cache"]
-            services.cache.set(key, value)
+            value = CachedAnswer(
+                answer=state.get("answer", ""),
+                sources=state.get("sources", []),
+                citations=state.get("citations", []),
+                grounded=state["grounded"],  # write_cache follows a grounded check
+                standalone_question=state.get("standalone_question") or state["question"],
+                # What produced the answer, shown after a hit.
+                path=[p for p in state.get("path", []) if p["node"] != "check_cache"],
+            )
+            services.cache.set(key, dict(value))
             scope = state.get("cache_scope")
             if services.semantic is not None and scope:
                 services.semantic.add(scope, state["question"], key)
             written = True
-        path[-1]["written"] = written
-        return {"path": path, "history": remember_turn(state, state.get("answer", ""), services)}
+        return {
+            "path": step(state, WriteCacheStep(node="write_cache", written=written)),
+            "history": remember_turn(state, state.get("answer", ""), services.settings),
+        }
 
     return write_cache

@@ -22,10 +22,11 @@ log = logging.getLogger("vinarag.server")
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
-    settings = settings or load_settings()
+    settings = services.settings if services is not None else (settings or load_settings())
     if services is None:
         configure_logging(settings.log_level)
     state = build_app_state(settings, services)
+    settings = state.settings
     if not settings.api_keys:
         log.warning("no api_keys set: the API is open to anyone who can reach it")
     if settings.server.workers > 1 and state.services.retrieval.kb.is_local:

@@ -18,6 +18,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from graph.state import PathStep
+
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
@@ -79,22 +81,28 @@ class RagMetrics:
         if error or update is None:
             self.node_errors.labels(node).inc()
             return
-        entry = (update.get("path") or [{}])[-1]
-        if node == "check_cache" and "reason" not in entry:
-            (self.cache_hits if update.get("cache_hit") else self.cache_misses).inc()
-        elif node == "grade_documents" and entry.get("coverage"):
-            self.retrieval_score.observe(max(entry["coverage"]))
-        elif node == "rewrite_query" and entry.get("kind") == "retry":
-            self.retries.labels("retrieval").inc()
-        elif node == "generate":
-            if entry.get("attempt", 1) > 1:
+        steps: list[PathStep] = update.get("path") or []
+        if not steps or steps[-1]["node"] != node:
+            return  # a node that records no step of its own (start_turn)
+        entry = steps[-1]
+        if entry["node"] == "check_cache":
+            if entry["looked_up"]:
+                (self.cache_hits if entry["hit"] else self.cache_misses).inc()
+        elif entry["node"] == "grade_documents":
+            if entry["coverage"]:
+                self.retrieval_score.observe(max(entry["coverage"]))
+        elif entry["node"] == "rewrite_query":
+            if entry["kind"] == "retry":
+                self.retries.labels("retrieval").inc()
+        elif entry["node"] == "generate":
+            if entry["attempt"] > 1:
                 self.retries.labels("generation").inc()
-            if entry.get("tokens"):
+            if entry["tokens"]:
                 self.generated_tokens.inc(entry["tokens"])
-        elif node == "check_grounding":
-            self.grounding.labels("grounded" if entry.get("grounded") else "not_grounded").inc()
-        elif node == "fallback":
-            self.fallbacks.labels(entry.get("reason", "unknown")).inc()
+        elif entry["node"] == "check_grounding":
+            self.grounding.labels("grounded" if entry["grounded"] else "not_grounded").inc()
+        elif entry["node"] == "fallback":
+            self.fallbacks.labels(entry["reason"]).inc()
 
     def count_ingest(self, report: dict[str, Any]) -> None:
         for status in ("added", "replaced", "unchanged", "skipped", "failed"):

@@ -16,7 +16,6 @@ from tools.settings import Settings
 
 @dataclass
 class AppState:
-    settings: Settings
     services: Services
     metrics: RagMetrics
     tracing: Tracing
@@ -24,6 +23,11 @@ class AppState:
     memory_backend: str
     _resources: ExitStack = field(default_factory=ExitStack)
     owns_services: bool = True
+
+    @property
+    def settings(self) -> Settings:
+        """The one copy: the services' (with a promoted adapter resolved into it)."""
+        return self.services.settings
 
     def close(self) -> None:
         self.tracing.flush()
@@ -35,6 +39,7 @@ class AppState:
 def build_app_state(settings: Settings, services: Services | None = None) -> AppState:
     owns_services = services is None
     services = services or build_services(settings)
+    settings = services.settings
     metrics = RagMetrics()
     tracing = Tracing()
     resources = ExitStack()
@@ -49,6 +54,4 @@ def build_app_state(settings: Settings, services: Services | None = None) -> App
     threads = settings.server.graph_threads or (16 if settings.generator.kind == "openai" else 1)
     runnable = RagRunnable(stateless=stateless, stateful=stateful, graph_threads=threads)
     backend = settings.memory.backend if checkpointer is not None else "off"
-    return AppState(
-        settings, services, metrics, tracing, runnable, backend, resources, owns_services
-    )
+    return AppState(services, metrics, tracing, runnable, backend, resources, owns_services)

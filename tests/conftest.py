@@ -6,7 +6,8 @@ import os
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -94,29 +95,52 @@ def demo_services(make_demo_services):
     return make_demo_services()
 
 
+@dataclass
+class CommandResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
 @pytest.fixture
-def vinarag(tmp_path):
-    """Runs the `vinarag` command as a user would: a subprocess on a fresh data dir; sparse-only
-    unless `dense=True` (the default configuration, with its embedding cost)."""
-    import subprocess
+def vinarag(tmp_path, monkeypatch, capsys) -> Iterator[Callable[..., CommandResult]]:
+    """Runs `vinarag ARGS` as a user would, on a fresh data dir, in this process
+    (`tools.cli.main`): exit code, stdout and stderr as the terminal would show them. Sparse-only
+    unless `dense=True` (the default configuration, with its embedding cost). The process
+    boundary itself is tested once, in test_cli."""
+    import io
+    import logging
     import sys
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VINARAG_", "QDRANT_"))}
-    env.update(VINARAG_DATA_DIR=str(tmp_path / "data"))
+    from tools.cli import main
 
-    def run(
-        *args: str, stdin: str | None = None, dense: bool = False
-    ) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "tools.cli", "--log-level", "WARNING", *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=env if dense else {**env, "VINARAG_DENSE__BACKEND": "none"},
-            timeout=600,
-        )
+    for name in [k for k in os.environ if k.startswith(("VINARAG_", "QDRANT_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("VINARAG_DATA_DIR", str(tmp_path / "data"))
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
 
-    return run
+    def run(*args: str, stdin: str | None = None, dense: bool = False) -> CommandResult:
+        if dense:
+            monkeypatch.delenv("VINARAG_DENSE__BACKEND", raising=False)
+        else:
+            monkeypatch.setenv("VINARAG_DENSE__BACKEND", "none")
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin or ""))
+        capsys.readouterr()
+        try:
+            code = main(["--log-level", "WARNING", *args])
+        except SystemExit as exc:  # argparse: --help, usage errors
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        finally:
+            for handler in root.handlers[:]:  # the command's logging set-up, undone
+                if handler not in handlers:
+                    root.removeHandler(handler)
+            root.handlers[:] = handlers
+            root.setLevel(level)
+        out, err = capsys.readouterr()
+        return CommandResult(code, out, err)
+
+    yield run
 
 
 @pytest.fixture

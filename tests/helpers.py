@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tools.kb.results import Passage
+
 
 def write_pdf(path: Path, lines: list[str]) -> Path:
     """A minimal one-page PDF with Helvetica text (ASCII: the standard fonts lack Vietnamese)."""
@@ -161,3 +163,19 @@ class LiveServer:
     def __exit__(self, *exc) -> None:
         self._server.should_exit = True
         self._thread.join(30)
+
+
+def passage(
+    point_id: str, text: str, score: float = 1.0, title: str = "", doc_id: str | None = None
+) -> Passage:
+    """A retrieved passage as the stages pass it along."""
+    return Passage(
+        id=point_id,
+        doc_id=doc_id or point_id,
+        title=title,
+        text=text,
+        source="",
+        position=0,
+        score=score,
+        metadata={},
+    )

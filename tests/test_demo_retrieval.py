@@ -20,8 +20,8 @@ def test_demo_questions_retrieve_the_document_that_holds_the_answer(settings):
             hits = stack.reranker.rerank(
                 item["question"], stack.retriever.retrieve(item["question"]), 3
             )
-            assert item["doc_id"] in [h.doc_id for h in hits], item["question"]
-            top1 += hits[0].doc_id == item["doc_id"] and item["answer"] in hits[0].text
+            assert item["doc_id"] in [h["doc_id"] for h in hits], item["question"]
+            top1 += hits[0]["doc_id"] == item["doc_id"] and item["answer"] in hits[0]["text"]
         assert top1 >= len(questions) - 1
     finally:
         stack.close()

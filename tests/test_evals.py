@@ -195,6 +195,14 @@ def test_eval_rag_report_and_gate_on_a_fixed_slice(shared_data, tmp_path, vinara
     assert result.returncode == 0, result.stderr
     data = json.loads(out.read_text("utf-8"))
     assert {"ragas", "answers", "retrieval", "latency", "config", "baselines"} <= set(data)
+    answers = data["answers"]
+    assert {"contains_gold", "token_f1", "grounded_rate", "median_answer_chars"} <= set(answers)
+    assert answers["citation_valid"] == 1.0
+    assert answers["cache_hit_rate_second_pass"] == pytest.approx(1.0 - answers["fallback_rate"])
+    latency = data["latency"]
+    assert set(latency["end_to_end"]) == {"p50_ms", "p95_ms"} and "retrieve" in latency["nodes"]
+    assert latency["cache_hit_p50_ms"] < latency["end_to_end"]["p50_ms"]
+    assert not (tmp_path / "data").exists()  # an eval writes nothing into the data dir
     assert data["config"]["services"]["retrieval"] == "hybrid"  # the default: dense on
     assert data["baselines"]["bm25s_extractive"]["answers"]["contains_gold"] > 0
     page = (report / "report.md").read_text("utf-8")

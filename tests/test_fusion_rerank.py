@@ -2,8 +2,8 @@ import math
 
 import pytest
 
+from tests.helpers import passage
 from tools.kb.fusion import normalize_scores, weighted_fusion
-from tools.kb.results import RetrievedChunk
 from tools.rerank.base import NoRerank
 from tools.rerank.proximity import ProximityReranker, window_coverage
 
@@ -34,27 +34,23 @@ def test_window_coverage_counts_distinct_terms_inside_the_window():
     assert window_coverage(["x", "y"], weights, 3) == 0.0
 
 
-def _chunk(point_id, text, score):
-    return RetrievedChunk(point_id, point_id, "", text, "", 0, score)
-
-
 def test_proximity_moves_the_passage_holding_the_terms_together_up():
-    scattered = _chunk(
+    scattered = passage(
         "scattered",
         "Sông Hồng chảy qua nhiều tỉnh. " + "Đồng bằng rộng lớn và trù phú. " * 4 + "Dài 1.149 km.",
         1.00,
     )
-    close = _chunk("close", "Tổng chiều dài sông Hồng là 1.149 km tính từ Vân Nam.", 0.95)
+    close = passage("close", "Tổng chiều dài sông Hồng là 1.149 km tính từ Vân Nam.", 0.95)
     ranked = ProximityReranker(window=8, weight=0.2).rerank(
         "sông Hồng dài bao nhiêu km", [scattered, close], top_n=2
     )
-    assert [c.point_id for c in ranked] == ["close", "scattered"]
-    assert ranked[0].score > 0.95
+    assert [c["id"] for c in ranked] == ["close", "scattered"]
+    assert ranked[0]["score"] > 0.95
     assert NoRerank().rerank("q", [scattered, close], 1) == [scattered]
 
 
 def test_proximity_keeps_order_without_query_terms():
-    chunks = [_chunk("a", "một hai ba", 0.9), _chunk("b", "bốn năm sáu", 0.5)]
+    chunks = [passage("a", "một hai ba", 0.9), passage("b", "bốn năm sáu", 0.5)]
     ranked = ProximityReranker().rerank("không liên quan", chunks, 5)
-    assert [c.point_id for c in ranked] == ["a", "b"]
-    assert all(math.isclose(c.score, o.score) for c, o in zip(ranked, chunks, strict=True))
+    assert [c["id"] for c in ranked] == ["a", "b"]
+    assert all(math.isclose(c["score"], o["score"]) for c, o in zip(ranked, chunks, strict=True))

@@ -8,26 +8,23 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 import torch
 
-from tests.helpers import write_tiny_mpt
+from tests.helpers import passage, write_tiny_mpt
 from tools.generate.base import GenerationRequest
 from tools.generate.extractive import ExtractiveGenerator
 from tools.generate.factory import build_generator
 from tools.generate.llm import build_prompt, parse_citations
-from tools.kb.results import RetrievedChunk
 from tools.settings import GeneratorSettings
 
 SOURCES = [
-    RetrievedChunk(
+    passage(
         "p1",
-        "fansipan",
-        "Đỉnh Fansipan",
         "Fansipan thuộc dãy Hoàng Liên Sơn. Đỉnh núi cao khoảng 3.143 mét. Có cáp treo từ Sa Pa.",
-        "",
-        0,
         1.0,
+        title="Đỉnh Fansipan",
+        doc_id="fansipan",
     ),
-    RetrievedChunk(
-        "p2", "ha-noi", "Hà Nội", "Hà Nội là thủ đô. Hồ Hoàn Kiếm ở trung tâm.", "", 0, 0.5
+    passage(
+        "p2", "Hà Nội là thủ đô. Hồ Hoàn Kiếm ở trung tâm.", 0.5, title="Hà Nội", doc_id="ha-noi"
     ),
 ]
 
@@ -37,7 +34,7 @@ def test_extractive_picks_the_sentence_with_the_asked_for_number():
         GenerationRequest("Đỉnh Fansipan cao bao nhiêu mét?", SOURCES)
     )
     assert "3.143 mét. [1]" in result.answer
-    assert all(c.marker == 1 and c.point_id == "p1" for c in result.citations)
+    assert all(c["marker"] == 1 and c["source_id"] == "p1" for c in result.citations)
     strict = ExtractiveGenerator().generate(
         GenerationRequest("Đỉnh Fansipan cao bao nhiêu mét?", SOURCES, strict=True)
     )
@@ -56,7 +53,7 @@ def test_citation_parsing_drops_markers_without_a_source():
         "Fansipan cao 3.143 mét [1] [7]. Hà Nội là thủ đô. [2]", request
     )
     assert answer == "Fansipan cao 3.143 mét [1]. Hà Nội là thủ đô. [2]"
-    assert [(c.marker, c.point_id) for c in citations] == [(1, "p1"), (2, "p2")]
+    assert [(c["marker"], c["source_id"]) for c in citations] == [(1, "p1"), (2, "p2")]
     prompt = build_prompt(GenerationRequest("Núi nào cao nhất?", SOURCES, strict=True))
     assert prompt.index("[1] Đỉnh Fansipan:") < prompt.index("[2] Hà Nội:")
     assert "Câu hỏi: Núi nào cao nhất?" in prompt and "không suy đoán" in prompt
@@ -201,7 +198,7 @@ def test_openai_compatible_server(openai_server):
         GenerationRequest("Fansipan cao bao nhiêu?", SOURCES, max_tokens=64)
     )
     assert result.answer == "Fansipan cao khoảng 3.143 mét [1]."
-    assert result.citations[0].point_id == "p1" and result.tokens == 9
+    assert result.citations[0]["source_id"] == "p1" and result.tokens == 9
     path, body = _OpenAIHandler.requests[0]
     assert path == "/v1/chat/completions" and body["model"] == "vinai/PhoGPT-4B-Chat"
     assert [m["role"] for m in body["messages"]] == ["user"]  # PhoGPT has no system role
@@ -211,5 +208,7 @@ def test_openai_compatible_server(openai_server):
         GenerationRequest("Fansipan cao bao nhiêu?", SOURCES), pieces.append
     )
     streamed = "".join(pieces)
-    assert len(pieces) == 3 and result.answer == streamed and result.citations[0].point_id == "p1"
+    assert (
+        len(pieces) == 3 and result.answer == streamed and result.citations[0]["source_id"] == "p1"
+    )
     assert streamed == "Fansipan cao khoảng 3.143 mét [1]."

@@ -1,9 +1,15 @@
 """The graph end to end on the demo knowledge base: every edge, every bound."""
 
+from typing import NotRequired, get_args, get_origin, get_type_hints
+
 import pytest
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.errors import GraphRecursionError
 
 from graph import Context, build_graph
+from graph.state import OutputState, PathStep, TurnState
+from nodes.start_turn import fresh_turn
 from tools.ingest.documents import Document
 from tools.ingest.pipeline import ingest_documents
 
@@ -161,3 +167,56 @@ def test_per_run_context_overrides_reach_the_nodes(demo_services):
     assert prompt["answer"] == default["answer"]  # the extractive answerer reads no prompt
     with pytest.raises(ValueError, match="top_k must be at least 1"):
         graph.invoke(question, context=Context(top_k=0))
+
+
+def _step_types() -> dict[str, type]:
+    return {
+        get_args(get_type_hints(t)["node"])[0]: t
+        for t in get_args(PathStep)  # one TypedDict per node, discriminated by `node`
+    }
+
+
+def test_every_path_entry_has_its_node_type_fields(demo_services):
+    """The path's consumers (metrics, evals, CLI) read fields by name: each entry must hold the
+    required fields its type declares and nothing it does not."""
+    graph = build_graph(services=demo_services)
+    runs = [
+        graph.invoke({"question": "Ngô Quyền đánh tan quân Nam Hán năm nào?"}),
+        graph.invoke({"question": "Ngô Quyền đánh tan quân Nam Hán năm nào?"}),  # a cache hit
+        graph.invoke({"question": "Giá cổ phiếu Tesla hôm nay?"}),  # retries, then fallback
+        graph.invoke({"question": "Ngô Quyền năm nào?"}, context=Context(use_cache=False)),
+    ]
+    types = _step_types()
+    seen = set()
+    for result in runs:
+        for entry in result["path"]:
+            hints = get_type_hints(types[entry["node"]], include_extras=True)
+            required = {k for k, h in hints.items() if get_origin(h) is not NotRequired}
+            assert required <= set(entry) <= set(hints), entry
+            seen.add(entry["node"])
+    assert {"check_cache", "retrieve", "rerank", "grade_documents", "generate"} <= seen
+    assert {"check_grounding", "write_cache", "rewrite_query", "fallback"} <= seen
+    assert runs[1]["path"][0]["looked_up"] and runs[1]["path"][0]["hit"]
+    assert not runs[3]["path"][0]["looked_up"] and runs[3]["path"][0]["reason"] == "off"
+
+
+def test_start_turn_resets_every_per_turn_field(demo_services):
+    """A thread's second turn starts clean: nothing of the first (a retry's widened top_k and
+    relaxed filters, its attempts, answer or path) leaks into it; only history carries over."""
+    per_turn = set(TurnState.__annotations__) | set(OutputState.__annotations__) | {"filters"}
+    assert per_turn <= set(fresh_turn("q"))  # a new per-turn field must be reset here
+    graph = build_graph(services=demo_services, checkpointer=InMemorySaver())
+    config: RunnableConfig = {"configurable": {"thread_id": "turns"}}
+    first = graph.invoke(
+        {"question": "Vịnh Hạ Long có bao nhiêu hòn đảo?", "filters": {"doc_id": "pho"}},
+        config=config,
+    )
+    assert "rewrite_query" in nodes(first)  # the first turn retried: top_k widened, filters off
+    after_first = graph.get_state(config).values
+    assert after_first["search_filters"] is None and after_first["top_k"]
+    graph.invoke({"question": "Ngô Quyền đánh tan quân Nam Hán năm nào?"}, config=config)
+    state = graph.get_state(config).values
+    assert not state["filters"] and state["top_k"] is None  # the first turn's filters ended
+    assert state["retrieval_attempts"] == 1 and state["generation_attempts"] == 1
+    assert nodes(state)[0] == "check_cache" and nodes(state).count("retrieve") == 1
+    assert len(state["history"]) == 2

@@ -60,8 +60,8 @@ def test_reingest_is_idempotent_and_a_change_replaces(tmp_path, settings, memory
     texts = [d["title"] for d in memory_kb.list_documents()]
     assert len(texts) == 2
     retriever = HybridRetriever(memory_kb, settings.retrieval, settings.sparse)
-    assert "cáp treo" in retriever.retrieve("cáp treo Sa Pa")[0].text
-    assert all("3.143" not in hit.text for hit in retriever.retrieve("núi cao 3.143 mét"))
+    assert "cáp treo" in retriever.retrieve("cáp treo Sa Pa")[0]["text"]
+    assert all("3.143" not in hit["text"] for hit in retriever.retrieve("núi cao 3.143 mét"))
 
 
 def test_replacing_a_longer_document_leaves_no_stale_chunks(settings, memory_kb):
@@ -105,12 +105,12 @@ def test_filters_on_metadata_and_doc_id(settings, memory_kb):
     ingest_documents(docs, memory_kb, settings)
     retriever = HybridRetriever(memory_kb, settings.retrieval, settings.sparse)
     question = "núi cao và vịnh đảo đá vôi"
-    assert {h.doc_id for h in retriever.retrieve(question)} == {"a", "b"}
-    assert {h.doc_id for h in retriever.retrieve(question, filters={"topic": "biển"})} == {"b"}
-    assert {h.doc_id for h in retriever.retrieve(question, filters={"year": {"gte": 2000}})} == {
+    assert {h["doc_id"] for h in retriever.retrieve(question)} == {"a", "b"}
+    assert {h["doc_id"] for h in retriever.retrieve(question, filters={"topic": "biển"})} == {"b"}
+    assert {h["doc_id"] for h in retriever.retrieve(question, filters={"year": {"gte": 2000}})} == {
         "a"
     }
-    assert {h.doc_id for h in retriever.retrieve(question, filters={"doc_id": ["a"]})} == {"a"}
+    assert {h["doc_id"] for h in retriever.retrieve(question, filters={"doc_id": ["a"]})} == {"a"}
     with pytest.raises(FilterError, match="'year'"):
         retriever.retrieve(question, filters={"year": {"between": 1}})
 

@@ -6,9 +6,8 @@ import logging
 import pytest
 import torch
 
-from tests.helpers import write_tiny_bert
+from tests.helpers import passage, write_tiny_bert
 from tools.ingest.documents import Document
-from tools.kb.results import RetrievedChunk
 from tools.rerank.factory import build_reranker
 
 DOCS = [
@@ -39,7 +38,7 @@ def test_cross_encoder_loads_from_disk_and_orders_by_model_score(settings, tiny_
     )
     reranker = build_reranker(configured)
     assert reranker.name == "cross_encoder"
-    chunks = [RetrievedChunk(d.doc_id, d.doc_id, d.title, d.text, "", 0, 1.0) for d in DOCS]
+    chunks = [passage(d.doc_id, d.text, title=d.title) for d in DOCS]
     ranked = reranker.rerank("núi cao nhất", chunks, top_n=3)
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_cross_encoder)
@@ -47,14 +46,14 @@ def test_cross_encoder_loads_from_disk_and_orders_by_model_score(settings, tiny_
     with torch.no_grad():
         batch = tokenizer(
             ["núi cao nhất"] * 3,
-            [f"{c.title}. {c.text}" for c in chunks],
+            [f"{c['title']}. {c['text']}" for c in chunks],
             padding=True,
             return_tensors="pt",
         )
         logits = model(**batch).logits.squeeze(-1).tolist()
-    expected = [c.doc_id for _, c in sorted(zip(logits, chunks, strict=True), key=lambda p: -p[0])]
-    assert [c.doc_id for c in ranked] == expected
-    assert sorted(c.score for c in ranked) != [1.0, 1.0, 1.0]
+    order = sorted(zip(logits, chunks, strict=True), key=lambda p: -p[0])
+    assert [c["doc_id"] for c in ranked] == [c["doc_id"] for _, c in order]
+    assert sorted(c["score"] for c in ranked) != [1.0, 1.0, 1.0]
 
 
 def test_unavailable_cross_encoder_falls_back_to_proximity(settings, caplog):

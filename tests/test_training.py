@@ -158,7 +158,7 @@ def _arguments(tiny, tmp_path, **train):
     write_examples(tmp_path / "eval.jsonl", [example])
     options = {
         "name": "tiny-lora",
-        "output_dir": str(tmp_path / "runs"),
+        "runs_dir": str(tmp_path / "runs"),
         "adapters_dir": str(tmp_path / "adapters"),
         "max_steps": 12,
         "learning_rate": 5e-3,
@@ -167,8 +167,8 @@ def _arguments(tiny, tmp_path, **train):
         "logging_steps": 2,
         "eval_steps": 6,
         "save_steps": 6,
-        "warmup_ratio": 0.0,
-        "gradient_checkpointing": False,
+        "warmup_steps": 0.0,
+        "activation_checkpointing": False,
     }
     options.update(train)
     return (
@@ -245,7 +245,7 @@ def test_resume_from_the_latest_checkpoint(tiny, tmp_path):
 
 def test_qlora_4bit_path_with_bitsandbytes_on_cpu(tiny, tmp_path):
     model_args, data, lora, train = _arguments(
-        tiny, tmp_path, max_steps=2, gradient_checkpointing=True
+        tiny, tmp_path, max_steps=2, activation_checkpointing=True
     )
     model_args.quantization = "4bit"
     adapter = main(model_args, data, lora, train)
@@ -348,7 +348,7 @@ def test_train_commands_from_the_command_line(tiny, tmp_path, vinarag):
                 "max_steps": 50,
                 "per_device_train_batch_size": 1,
                 "gradient_accumulation_steps": 1,
-                "gradient_checkpointing": False,
+                "activation_checkpointing": False,
                 "name": "cli-lora",
             }
         ),
@@ -369,7 +369,7 @@ def test_train_commands_from_the_command_line(tiny, tmp_path, vinarag):
     assert vinarag("train", "promote", "nope").returncode == 1
     config.write_text("not_a_setting: 1\n", "utf-8")
     bad = vinarag("train", "lora", "--config", str(config))
-    assert bad.returncode != 0 and "unknown setting(s) not_a_setting" in bad.stderr
+    assert bad.returncode == 2 and "unknown setting(s) not_a_setting" in bad.stderr
 
 
 def test_list_marks_the_promoted_adapter_with_a_relative_data_dir(tmp_path, monkeypatch):
@@ -388,3 +388,27 @@ def test_list_marks_the_promoted_adapter_with_a_relative_data_dir(tmp_path, monk
         ("data/adapters/a-lora", False),
         ("data/adapters/b-lora", True),
     ]
+
+
+def test_arguments_are_the_librarys_training_arguments_with_our_defaults(tmp_path):
+    """TrainArguments extends TrainingArguments: any of its fields can be set in YAML; the
+    project's defaults and the data-dir folders apply under the YAML and the command line."""
+    from transformers import TrainingArguments
+
+    from training.sft import parse_arguments
+
+    config = tmp_path / "training.yaml"
+    config.write_text("weight_decay: 0.1\nname: mine\nlearning_rate: 0.001\n", "utf-8")
+    folders = {"runs_dir": str(tmp_path / "runs"), "adapters_dir": str(tmp_path / "adapters")}
+    *_, train = parse_arguments(["--learning_rate", "0.01"], str(config), folders)
+    assert isinstance(train, TrainingArguments)
+    assert train.weight_decay == 0.1 and train.learning_rate == 0.01  # command line over YAML
+    assert train.output_dir == str(tmp_path / "runs" / "mine")
+    assert train.adapters_root == tmp_path / "adapters"
+    assert train.lr_scheduler_type == "cosine" and train.warmup_steps == 0.03
+    assert train.remove_unused_columns is False and train.activation_checkpointing is True
+    *_, off = parse_arguments(["--gradient_checkpointing", "false"], None, folders)
+    assert off.activation_checkpointing is False  # the old name still turns it off
+    config.write_text("warmup_ratio: 0.1\n", "utf-8")
+    with pytest.raises(ValueError, match="warmup_ratio: now warmup_steps"):
+        parse_arguments([], str(config))

@@ -86,8 +86,8 @@ def _print_hits(question: str, stack: RetrievalStack, top_n: int) -> None:
     if not hits:
         print("(không tìm thấy đoạn nào phù hợp)")
     for rank, hit in enumerate(hits, start=1):
-        text = hit.text if len(hit.text) <= 300 else hit.text[:297] + "..."
-        print(f"[{rank}] {hit.title} ({hit.doc_id}, score {hit.score:.3f})\n    {text}")
+        text = hit["text"] if len(hit["text"]) <= 300 else hit["text"][:297] + "..."
+        print(f"[{rank}] {hit['title']} ({hit['doc_id']}, score {hit['score']:.3f})\n    {text}")
 
 
 def _search(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,11 +1,14 @@
-"""Arguments for `vinarag train lora`, as dataclasses (the shape of TRL's sft.py): defaults here,
-a YAML `--config` over them, and `--key value` on the command line over both."""
+"""Arguments for `vinarag train lora`, as dataclasses (the shape of TRL's sft.py, whose SFTConfig
+extends TrainingArguments the same way): defaults here, a YAML `--config` over them, and
+`--key value` on the command line over both. Imports transformers: load it only to train."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+from transformers import IntervalStrategy, SchedulerType, TrainingArguments
 
 
 @dataclass
@@ -36,35 +39,46 @@ class LoraArguments:
 
 
 @dataclass
-class TrainArguments:
+class TrainArguments(TrainingArguments):
+    """transformers' TrainingArguments (every field of it can be set, in YAML or on the command
+    line), with this project's defaults and what a run needs besides: where adapters go and the
+    comparison with the current adapter after training."""
+
     name: str = "phogpt-lora"
-    output_dir: str | None = None  # default: <data_dir>/training
+    runs_dir: str | None = None  # default: <data_dir>/training; checkpoints in runs_dir/name
     adapters_dir: str | None = None  # default: <data_dir>/adapters (where promote looks)
-    num_train_epochs: float = 1.0
-    max_steps: int = -1
-    learning_rate: float = 2e-4
-    per_device_train_batch_size: int = 4
-    per_device_eval_batch_size: int = 4
-    gradient_accumulation_steps: int = 4
-    warmup_ratio: float = 0.03
-    lr_scheduler_type: str = "cosine"
-    gradient_checkpointing: bool = True
-    logging_steps: int = 10
-    eval_steps: int = 100
-    save_steps: int = 100
-    save_total_limit: int = 3
-    seed: int = 0
-    resume_from_checkpoint: str | None = None  # a checkpoint folder, or "latest"
-    report_to: str = "none"  # or tensorboard / mlflow when installed and configured
     # After training: evaluate the new adapter against the current one on these (shared format).
     eval_corpus: str | None = None
     eval_queries: str | None = None
     eval_limit: int = 100
     eval_max_tokens: int = 256  # answer length during that comparison
+    # The library's fields with this project's defaults.
+    num_train_epochs: float = 1.0
+    learning_rate: float = 2e-4
+    per_device_train_batch_size: int = 4
+    per_device_eval_batch_size: int = 4
+    gradient_accumulation_steps: int = 4
+    warmup_steps: float = 0.03  # below 1: a ratio of the total steps
+    lr_scheduler_type: SchedulerType | str = "cosine"
+    # activation_checkpointing: on unless this or its old name gradient_checkpointing says off
+    activation_checkpointing_kwargs: dict[str, Any] | str | None = field(
+        default_factory=lambda: {"use_reentrant": False}
+    )
+    logging_steps: float = 10
+    eval_strategy: IntervalStrategy | str = "steps"  # "no" when there is no eval file
+    eval_steps: float | None = 100
+    save_steps: float = 100
+    save_total_limit: int | None = 3
+    seed: int = 0
+    remove_unused_columns: bool = False  # the collator needs input_ids and labels
+    # resume_from_checkpoint: a checkpoint folder, or "latest"
 
-    @property
-    def output_root(self) -> Path:
-        return Path(self.output_dir or "data/training")
+    def __post_init__(self) -> None:
+        if self.activation_checkpointing is None and self.gradient_checkpointing is None:
+            self.activation_checkpointing = True
+        if self.output_dir is None:
+            self.output_dir = str(Path(self.runs_dir or "data/training") / self.name)
+        super().__post_init__()
 
     @property
     def adapters_root(self) -> Path:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 
 from tools.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def _data(args: argparse.Namespace, settings: Settings) -> int:
@@ -60,9 +63,15 @@ def _lora(args: argparse.Namespace, settings: Settings) -> int:
     from tools.adapters import adapters_dir
     from training.sft import main, parse_arguments
 
-    model_args, data_args, lora, train = parse_arguments(args.overrides, args.config)
-    train.adapters_dir = train.adapters_dir or str(adapters_dir(settings))
-    train.output_dir = train.output_dir or str(settings.data_dir / "training")
+    folders = {
+        "runs_dir": str(settings.data_dir / "training"),
+        "adapters_dir": str(adapters_dir(settings)),
+    }
+    try:
+        model_args, data_args, lora, train = parse_arguments(args.overrides, args.config, folders)
+    except (OSError, ValueError) as exc:  # a missing or bad --config, a bad value
+        log.error("train lora: %s", exc)
+        return 2
     adapter = main(model_args, data_args, lora, train)
     manifest = json.loads((adapter / "manifest.json").read_text("utf-8"))
     print(

@@ -90,7 +90,7 @@ def from_shared(
                 )
                 continue
             hits = stack.retriever.retrieve(query["question"], top_k=distractors + 3)
-            others = [passages[h.doc_id] for h in hits if h.doc_id != positive["id"]]
+            others = [passages[h["doc_id"]] for h in hits if h["doc_id"] != positive["id"]]
             others = list({o["id"]: o for o in others}.values())[:distractors]
             chosen = [positive, *others]
             rng.shuffle(chosen)

@@ -18,7 +18,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,20 +32,31 @@ log = logging.getLogger(__name__)
 ARGUMENTS = (ModelArguments, DataArguments, LoraArguments, TrainArguments)
 
 
-def parse_arguments(argv: list[str], config: str | None = None):
-    """Defaults < YAML (--config) < command line (--key value)."""
+RENAMED = {"warmup_ratio": "warmup_steps (a value below 1 is a ratio of the steps)"}
+
+
+def parse_arguments(
+    argv: list[str], config: str | None = None, defaults: dict[str, Any] | None = None
+) -> tuple[ModelArguments, DataArguments, LoraArguments, TrainArguments]:
+    """Defaults < `defaults` (e.g. folders under the data dir) < YAML (--config) < command line
+    (--key value)."""
     from transformers import HfArgumentParser
     from transformers.hf_argparser import DataClassType
 
     parser = HfArgumentParser([DataClassType(cls) for cls in ARGUMENTS])
+    values = dict(defaults or {})
     if config:
-        values = yaml.safe_load(Path(config).read_text("utf-8")) or {}
+        given = yaml.safe_load(Path(config).read_text("utf-8")) or {}
+        renamed = [f"{k}: now {RENAMED[k]}" for k in given if k in RENAMED and given[k] is not None]
         known = {f for cls in ARGUMENTS for f in cls.__dataclass_fields__}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"{config}: unknown setting(s) {', '.join(unknown)}")
-        parser.set_defaults(**values)
-    return parser.parse_args_into_dataclasses(args=argv)
+        unknown = sorted(set(given) - known - set(RENAMED))
+        if renamed or unknown:
+            problems = renamed + ([f"unknown setting(s) {', '.join(unknown)}"] if unknown else [])
+            raise ValueError(f"{config}: {'; '.join(problems)}")
+        values.update({k: v for k, v in given.items() if k not in RENAMED})
+    parser.set_defaults(**values)
+    model_args, data_args, lora, train = parser.parse_args_into_dataclasses(args=argv)
+    return model_args, data_args, lora, train
 
 
 def load_model(model_args: ModelArguments, lora: LoraArguments, gradient_checkpointing: bool):
@@ -161,9 +172,11 @@ def main(
 ) -> Path:
     """Train, save the adapter with its manifest, and (when eval data is given) compare it with
     the current adapter or the base model. Returns the adapter folder."""
-    from transformers import Trainer, TrainingArguments
+    from transformers import Trainer
 
-    model, tokenizer, quantization = load_model(model_args, lora, train.gradient_checkpointing)
+    model, tokenizer, quantization = load_model(
+        model_args, lora, bool(train.activation_checkpointing)
+    )
     train_rows = tokenize(
         read_examples(Path(data_args.train_file)), tokenizer, data_args.max_length
     )
@@ -174,30 +187,12 @@ def main(
     )
     if not train_rows:
         raise ValueError(f"{data_args.train_file}: no usable training examples")
-    run_dir = train.output_root / train.name
+    run_dir = Path(str(train.output_dir))
     run_dir.mkdir(parents=True, exist_ok=True)
-    arguments = TrainingArguments(
-        output_dir=str(run_dir),
-        num_train_epochs=train.num_train_epochs,
-        max_steps=train.max_steps,
-        learning_rate=train.learning_rate,
-        per_device_train_batch_size=train.per_device_train_batch_size,
-        per_device_eval_batch_size=train.per_device_eval_batch_size,
-        gradient_accumulation_steps=train.gradient_accumulation_steps,
-        warmup_steps=train.warmup_ratio,  # transformers 5: a float below 1 is a ratio
-        lr_scheduler_type=train.lr_scheduler_type,
-        gradient_checkpointing=train.gradient_checkpointing,
-        gradient_checkpointing_kwargs={"use_reentrant": False},
-        logging_steps=train.logging_steps,
-        eval_strategy="steps" if eval_rows else "no",
-        eval_steps=train.eval_steps,
-        save_strategy="steps",
-        save_steps=train.save_steps,
-        save_total_limit=train.save_total_limit,
-        seed=train.seed,
-        report_to=train.report_to,
+    arguments = replace(
+        train,
+        eval_strategy=train.eval_strategy if eval_rows else "no",
         bf16=model.device.type == "cuda",  # CPU runs (tests, 4-bit included) stay in fp32
-        remove_unused_columns=False,
     )
     trainer = Trainer(
         model=model,
@@ -227,7 +222,7 @@ def main(
             "ModelArguments": asdict(model_args),
             "DataArguments": asdict(data_args),
             "LoraArguments": asdict(lora),
-            "TrainArguments": asdict(train),
+            "TrainArguments": train.to_dict(),
         },
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

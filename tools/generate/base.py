@@ -5,25 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-from tools.kb.results import RetrievedChunk
+from typing_extensions import TypedDict  # LangServe on Python 3.11 needs this TypedDict
+
+from tools.kb.results import Passage
 
 
-@dataclass
-class Citation:
-    marker: int  # the [n] in the answer; n-1 indexes `sources`
-    point_id: str
+class Citation(TypedDict):
+    marker: int  # the [n] in the answer; n-1 indexes the answer's sources
+    source_id: str  # the cited passage's id
     doc_id: str
     text: str  # the part of the answer this source backs
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "marker": self.marker,
-            "source_id": self.point_id,
-            "doc_id": self.doc_id,
-            "text": self.text,
-        }
+
+def cite(marker: int, source: Passage, text: str) -> Citation:
+    return Citation(marker=marker, source_id=source["id"], doc_id=source["doc_id"], text=text)
 
 
 @dataclass
@@ -37,7 +34,7 @@ class Generation:
 @dataclass
 class GenerationRequest:
     question: str
-    sources: Sequence[RetrievedChunk]
+    sources: Sequence[Passage]
     strict: bool = False  # a retry after a failed grounding check: stay closer to the sources
     temperature: float = 0.1
     max_tokens: int = 256

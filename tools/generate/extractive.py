@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tools.generate.base import Citation, Generation, GenerationRequest
+from tools.generate.base import Generation, GenerationRequest, cite
 from tools.settings import GeneratorSettings
 from tools.text.idf import pool_idf
 from tools.text.question import AnswerType, answer_type, content_terms, name_words
@@ -85,7 +85,7 @@ class ExtractiveGenerator:
         sentences = [
             (si, j, s, tokenize(s))
             for si, source in enumerate(request.sources[: self.max_sources])
-            for j, s in enumerate(split_sentences(source.text))
+            for j, s in enumerate(split_sentences(source["text"]))
         ]
         weights = pool_idf([toks for *_, toks in sentences], terms)
         total = sum(weights.values()) or 1.0
@@ -131,9 +131,8 @@ class ExtractiveGenerator:
         parts, citations = [], []
         for candidate in chosen:
             marker = candidate.source + 1
-            source = request.sources[candidate.source]
             parts.append(f"{candidate.text} [{marker}]")
-            citations.append(Citation(marker, source.point_id, source.doc_id, candidate.text))
+            citations.append(cite(marker, request.sources[candidate.source], candidate.text))
         answer = " ".join(parts)
-        log.debug("extractive answer from sources %s", [c.marker for c in citations])
+        log.debug("extractive answer from sources %s", [c["marker"] for c in citations])
         return Generation(answer, citations, 0, self.name)

@@ -12,7 +12,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.runnables import Runnable
 
-from tools.generate.base import Citation, Generation, GenerationRequest
+from tools.generate.base import Citation, Generation, GenerationRequest, cite
 from tools.generate.prompts import ANSWER_PROMPT, STRICT_SUFFIX, number_sources
 from tools.grade.grounding import cited_sentences
 from tools.text.citations import CITATION_MARKER, strip_markers
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 def build_prompt(request: GenerationRequest) -> str:
     template = request.prompt or ANSWER_PROMPT
-    sources = number_sources([(s.title, s.text) for s in request.sources])
+    sources = number_sources([(s["title"], s["text"]) for s in request.sources])
     prompt = template.format(sources=sources, question=request.question)
     return prompt + STRICT_SUFFIX if request.strict else prompt
 
@@ -37,8 +37,7 @@ def parse_citations(answer: str, request: GenerationRequest) -> tuple[str, list[
     for sentence, markers in cited_sentences(cleaned):
         text = strip_markers(sentence).strip()
         for marker in dict.fromkeys(markers):
-            source = request.sources[marker - 1]
-            citations.append(Citation(marker, source.point_id, source.doc_id, text))
+            citations.append(cite(marker, request.sources[marker - 1], text))
     return cleaned, citations
 
 

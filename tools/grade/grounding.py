@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from tools.kb.results import RetrievedChunk
+from tools.kb.results import Passage
 from tools.text.citations import CITATION_MARKER
 from tools.text.question import STOP_SYLLABLES
 from tools.text.sentences import split_sentences
@@ -42,13 +42,11 @@ def _content(text: str) -> set[str]:
     return {t for t in syllables(CITATION_MARKER.sub(" ", text)) if t not in STOP_SYLLABLES}
 
 
-def check_grounding(
-    answer: str, sources: list[RetrievedChunk], threshold: float
-) -> GroundingResult:
+def check_grounding(answer: str, sources: list[Passage], threshold: float) -> GroundingResult:
     sentences = cited_sentences(answer)
     if not sentences:
         return GroundingResult(False, 0.0, [answer] if answer else [])
-    source_terms = [_content(f"{s.title} {s.text}") for s in sources]
+    source_terms = [_content(f"{s['title']} {s['text']}") for s in sources]
     supports, unsupported, invalid = [], [], []
     pending: list[str] = []  # sentences whose marker comes in a later sentence
     for sentence, markers in sentences:

@@ -21,7 +21,8 @@ from tools.generate.prompts import (
     REWRITE_PROMPT,
     number_sources,
 )
-from tools.kb.results import RetrievedChunk
+from tools.grade.rewrite import Turn
+from tools.kb.results import Passage
 
 log = logging.getLogger(__name__)
 Schema = TypeVar("Schema", bound=BaseModel)
@@ -71,8 +72,8 @@ class LLMGrader:
     def __init__(self, model: BaseChatModel) -> None:
         self.model = model
 
-    def grade_relevance(self, question: str, chunks: Sequence[RetrievedChunk]) -> list[bool]:
-        sources = number_sources([(c.title, c.text) for c in chunks])
+    def grade_relevance(self, question: str, chunks: Sequence[Passage]) -> list[bool]:
+        sources = number_sources([(c["title"], c["text"]) for c in chunks])
         verdicts = structured(
             self.model,
             RelevanceVerdicts,
@@ -84,8 +85,8 @@ class LLMGrader:
             )
         return verdicts.relevant
 
-    def check_grounding(self, answer: str, chunks: Sequence[RetrievedChunk]) -> GroundingVerdict:
-        sources = number_sources([(c.title, c.text) for c in chunks])
+    def check_grounding(self, answer: str, chunks: Sequence[Passage]) -> GroundingVerdict:
+        sources = number_sources([(c["title"], c["text"]) for c in chunks])
         return structured(
             self.model,
             GroundingVerdict,
@@ -95,7 +96,7 @@ class LLMGrader:
     def rewrite(self, question: str) -> str:
         return _text(self.model, REWRITE_PROMPT.format(question=question)).strip() or question
 
-    def condense(self, question: str, history: Sequence[dict[str, str]]) -> str:
+    def condense(self, question: str, history: Sequence[Turn]) -> str:
         turns = "\n".join(f"Hỏi: {t['question']}\nĐáp: {t['answer']}" for t in history)
         return (
             _text(self.model, CONDENSE_PROMPT.format(history=turns, question=question)).strip()

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tools.kb.results import RetrievedChunk
+from tools.kb.results import Passage
 from tools.text.question import content_terms, name_words
 from tools.text.tokenize import syllables, tokenizer_for
 
 
 @dataclass
 class RelevanceGrade:
-    chunk: RetrievedChunk
+    chunk: Passage
     coverage: float
     relevant: bool
     name_coverage: float | None = None
@@ -36,14 +36,14 @@ def _name_present(name: str, tokens: set[str]) -> bool:
 
 
 def grade_by_overlap(
-    question: str, chunks: list[RetrievedChunk], threshold: float, name_threshold: float
+    question: str, chunks: list[Passage], threshold: float, name_threshold: float
 ) -> list[RelevanceGrade]:
     terms = set(content_terms(question)) or set(syllables(question))
     names = name_terms(question) & terms
     tokenize = tokenizer_for(question)  # a question typed without marks: compare stripped
     grades = []
     for chunk in chunks:
-        present = set(tokenize(f"{chunk.title} {chunk.text}"))
+        present = set(tokenize(f"{chunk['title']} {chunk['text']}"))
         coverage = len(terms & present) / len(terms) if terms else 0.0
         named = sum(_name_present(n, present) for n in names) / len(names) if names else None
         relevant = coverage >= threshold and (named is None or named >= name_threshold)

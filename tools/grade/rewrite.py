@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from typing_extensions import TypedDict  # LangServe on Python 3.11 needs this TypedDict
+
 from tools.text.normalize import match_key
 from tools.text.question import content_terms
 
@@ -19,16 +21,23 @@ _FOLLOW_UP = re.compile(
 )
 
 
+class Turn(TypedDict):
+    """One question and answer of a conversation, as the thread keeps it."""
+
+    question: str
+    answer: str
+
+
 def is_follow_up(question: str) -> bool:
     text = match_key(question)
     return bool(_FOLLOW_UP.search(text)) or len(content_terms(question)) <= 1
 
 
-def condense(question: str, history: Sequence[dict[str, str]]) -> str:
+def condense(question: str, history: Sequence[Turn]) -> str:
     """A standalone question: the follow-up plus the key terms of the previous question."""
     if not history or not is_follow_up(question):
         return question
-    previous = history[-1].get("question", "")
+    previous = history[-1]["question"]
     own = set(content_terms(question))
     carried = [t for t in content_terms(previous) if t not in own]
     return f"{question} {' '.join(dict.fromkeys(carried))}".strip() if carried else question

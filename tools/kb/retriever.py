@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tools.kb.fusion import Normalization, weighted_fusion
-from tools.kb.results import RetrievedChunk
+from tools.kb.results import Passage
 from tools.kb.sparse import (
     BIGRAM_VIEW,
     PLAIN_BIGRAM_VIEW,
@@ -116,7 +116,7 @@ class HybridRetriever:
         top_k: int | None = None,
         filters: Mapping[str, Any] | None = None,
         weights: Mapping[str, float] | None = None,
-    ) -> list[RetrievedChunk]:
+    ) -> list[Passage]:
         top_k = top_k or self.retrieval.top_k
         weights = dict(weights) if weights is not None else self.weights(is_unmarked(query))
         limit = max(self.retrieval.candidate_k, top_k)
@@ -131,8 +131,8 @@ class HybridRetriever:
             for point_id, score in run:
                 view_scores.setdefault(point_id, {})[view] = score
         return [
-            RetrievedChunk(
-                point_id=point_id,
+            Passage(
+                id=point_id,
                 doc_id=payload.get("doc_id", ""),
                 title=payload.get("title", ""),
                 text=payload.get("text", ""),

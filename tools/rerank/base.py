@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from tools.kb.results import RetrievedChunk
+from tools.kb.results import Passage
 
 
 class Reranker(Protocol):
     name: str
 
-    def rerank(self, query: str, chunks: list[RetrievedChunk], top_n: int) -> list[RetrievedChunk]:
+    def rerank(self, query: str, chunks: list[Passage], top_n: int) -> list[Passage]:
         """Best first, at most top_n; each chunk's score replaced by the reranker's."""
         ...
 
@@ -18,5 +18,5 @@ class Reranker(Protocol):
 class NoRerank:
     name = "none"
 
-    def rerank(self, query: str, chunks: list[RetrievedChunk], top_n: int) -> list[RetrievedChunk]:
+    def rerank(self, query: str, chunks: list[Passage], top_n: int) -> list[Passage]:
         return chunks[:top_n]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from tools.kb.results import RetrievedChunk
+from tools.kb.results import Passage, rescored
 
 
 class CrossEncoderReranker:
@@ -25,11 +23,11 @@ class CrossEncoderReranker:
         self.model_name = model_name_or_path
         self.batch_size = batch_size
 
-    def rerank(self, query: str, chunks: list[RetrievedChunk], top_n: int) -> list[RetrievedChunk]:
+    def rerank(self, query: str, chunks: list[Passage], top_n: int) -> list[Passage]:
         if not chunks:
             return []
-        pairs = [(query, f"{c.title}. {c.text}") for c in chunks]
+        pairs = [(query, f"{c['title']}. {c['text']}") for c in chunks]
         scores = self.model.predict(pairs, batch_size=self.batch_size, show_progress_bar=False)
-        ranked = [replace(c, score=float(s)) for c, s in zip(chunks, scores, strict=True)]
-        ranked.sort(key=lambda c: (-c.score, c.point_id))
+        ranked = [rescored(c, float(s)) for c, s in zip(chunks, scores, strict=True)]
+        ranked.sort(key=lambda c: (-c["score"], c["id"]))
         return ranked[:top_n]

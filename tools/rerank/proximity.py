@@ -10,9 +10,8 @@ candidate holds are left out.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
 
-from tools.kb.results import RetrievedChunk
+from tools.kb.results import Passage, rescored
 from tools.text.idf import pool_idf
 from tools.text.tokenize import tokenizer_for
 
@@ -45,16 +44,16 @@ class ProximityReranker:
         self.window = window
         self.weight = weight
 
-    def rerank(self, query: str, chunks: list[RetrievedChunk], top_n: int) -> list[RetrievedChunk]:
+    def rerank(self, query: str, chunks: list[Passage], top_n: int) -> list[Passage]:
         if not chunks:
             return []
         tokenize = tokenizer_for(query)  # a question typed without marks: compare stripped
         query_terms = set(tokenize(query))
-        chunk_tokens = [tokenize(f"{c.title} . {c.text}") for c in chunks]
+        chunk_tokens = [tokenize(f"{c['title']} . {c['text']}") for c in chunks]
         weights = pool_idf(chunk_tokens, query_terms)
         scored = [
-            replace(c, score=c.score + self.weight * window_coverage(tokens, weights, self.window))
+            rescored(c, c["score"] + self.weight * window_coverage(tokens, weights, self.window))
             for c, tokens in zip(chunks, chunk_tokens, strict=True)
         ]
-        scored.sort(key=lambda c: (-c.score, c.point_id))
+        scored.sort(key=lambda c: (-c["score"], c["id"]))
         return scored[:top_n]

@@ -1,0 +1,47 @@
+"""start_turn: begin a turn with every per-turn field at its empty value, so that nothing of a
+thread's previous turn (answer, sources, attempts, widened top_k, filters, path) leaks into this
+one. Only `history` carries over."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from graph.context import Context
+from graph.state import State
+from tools.services import Services
+
+
+def fresh_turn(question: str, filters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every output and per-turn field (a test checks this covers graph.state's TypedDicts)."""
+    return {
+        "query": question,
+        "standalone_question": question,
+        "candidates": [],
+        "relevant": [],
+        "sources": [],
+        "citations": [],
+        "answer": "",
+        "grounded": {"value": False, "score": 0.0, "unsupported": []},
+        "retrieval_attempts": 0,
+        "generation_attempts": 0,
+        "top_k": None,
+        "search_filters": filters or None,
+        "filters": {},  # input of this turn only: a later turn that gives none has none
+        "fallback_reason": None,
+        "cache_hit": False,
+        "cache_key": None,
+        "cache_scope": None,
+        "path": [],
+    }
+
+
+def make_start_turn(services: Services):  # noqa: ARG001 (every node factory takes the services)
+    def start_turn(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        question = state["question"].strip()
+        if not question:
+            raise ValueError("question is empty")
+        return fresh_turn(question, state.get("filters"))
+
+    return start_turn
