@@ -117,7 +117,7 @@ def test_documents_json_upload_delete_and_stats(client, tmp_path):
     assert again.json()["unchanged"] == ["bun-cha"]
     pdf = write_pdf(tmp_path / "broken.pdf", ["x"]).read_bytes()[:40]
     upload = client.post(
-        "/documents",
+        "/documents/files",
         files=[
             ("files", ("com-tam.txt", "Cơm tấm là món ăn Sài Gòn.".encode(), "text/plain")),
             ("files", ("broken.pdf", pdf, "application/pdf")),
@@ -159,6 +159,23 @@ def test_upload_limits_and_types(settings, demo_services):
         )
         bad_json = c.post("/documents", json={"documents": []})
         assert bad_json.status_code == 422
+        no_files = c.post("/documents/files", data={"other": "x"})
+        assert no_files.status_code == 422 and "files" in str(no_files.json()["detail"])
+
+
+def test_openapi_documents_both_ways_of_adding_documents(client):
+    """Two typed routes: JSON texts and multipart files, each with its request and response
+    model in the schema (uploads to POST /documents still work, out of the schema)."""
+    schema = client.get("/openapi.json").json()
+    texts = schema["paths"]["/documents"]["post"]
+    files = schema["paths"]["/documents/files"]["post"]
+    assert "application/json" in texts["requestBody"]["content"]
+    assert "multipart/form-data" in files["requestBody"]["content"]
+    for route in (texts, files):
+        ok = route["responses"]["200"]["content"]["application/json"]["schema"]
+        assert ok["$ref"].endswith("/IngestOut")
+    report = schema["components"]["schemas"]["IngestOut"]["properties"]
+    assert {"added", "failed", "corpus_version"} <= set(report)
 
 
 def test_api_keys(settings, demo_services):

@@ -1,5 +1,5 @@
-"""Documents: add (JSON texts or file upload), delete, collection stats. The same ingestion as
-`vinarag ingest`: same ids, same report of skipped and failed files."""
+"""Documents: add (texts as JSON, or files as multipart), delete, collection stats. The same
+ingestion as `vinarag ingest`: same ids, same report of skipped and failed files."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, File, HTTPException, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
-from starlette.datastructures import UploadFile
+from starlette.routing import Match
+from starlette.types import Scope
 
 from server.deps import State, WriteKey
+from server.state import AppState
 from tools.ingest.documents import Document
 from tools.ingest.loaders import LOADERS
 from tools.ingest.pipeline import IngestReport, ingest_documents, ingest_paths
@@ -32,60 +35,104 @@ class DocumentsIn(BaseModel):
     documents: Annotated[list[DocumentIn], Field(min_length=1)]
 
 
-def _respond(state, report: IngestReport) -> dict[str, Any]:
+class SourceIssue(BaseModel):
+    source: str
+    reason: str
+
+
+class IngestOut(BaseModel):
+    """What went in, by document id, and what did not, with the reason."""
+
+    added: list[str]
+    replaced: list[str]
+    unchanged: list[str]
+    skipped: list[SourceIssue]
+    failed: list[SourceIssue]
+    warnings: list[SourceIssue]
+    chunks: int
+    corpus_version: int
+
+
+class MultipartRoute(APIRoute):
+    """Matches multipart requests only: the first release took uploads on POST /documents too,
+    and such clients still reach the file route (the JSON route answers every other request)."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
+        if match is Match.FULL and not content_type.startswith(b"multipart/form-data"):
+            return Match.NONE, {}
+        return match, child
+
+
+def _respond(state: AppState, report: IngestReport) -> IngestOut:
     body = report.to_dict()
     state.metrics.count_ingest(body)
     if not report.accepted:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_ENTITY, detail={"message": "nothing went in", **body}
         )
-    return body
+    return IngestOut.model_validate(body)
+
+
+async def add_files(
+    state: State,
+    files: Annotated[
+        list[UploadFile], File(description="files in the formats `vinarag ingest` reads")
+    ],
+) -> IngestOut:
+    """Upload files: the same loaders, ids and report as `vinarag ingest` (422 when nothing
+    went in; a broken file is reported and the others go in)."""
+    settings = state.settings
+    if len(files) > settings.server.max_files:
+        raise HTTPException(
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            detail=f"{len(files)} files: at most {settings.server.max_files} per request",
+        )
+    limit = settings.server.max_upload_mb * 1024 * 1024
+    with tempfile.TemporaryDirectory(prefix="vinarag-upload-") as folder:
+        paths = []
+        for upload in files:
+            name = re.sub(r"[^\w.\- ]+", "_", Path(upload.filename or "upload").name)
+            if Path(name).suffix.lower() not in LOADERS:
+                raise HTTPException(
+                    status.HTTP_422_UNPROCESSABLE_ENTITY,
+                    detail=f"{name}: unsupported file type; use {' '.join(sorted(LOADERS))}",
+                )
+            data = await upload.read()
+            if len(data) > limit:
+                raise HTTPException(
+                    status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                    detail=f"{name}: over {settings.server.max_upload_mb} MB",
+                )
+            path = Path(folder) / name
+            path.write_bytes(data)
+            paths.append(path)
+        kb = state.services.retrieval.kb
+        report = await run_in_threadpool(ingest_paths, paths, kb, settings, False)
+        for bucket in (report.failed, report.skipped, report.warnings):
+            bucket[:] = [(Path(source).name, reason) for source, reason in bucket]
+    return _respond(state, report)
+
+
+router.add_api_route(
+    "/documents/files", add_files, methods=["POST"], dependencies=[WriteKey], tags=["documents"]
+)
+router.add_api_route(
+    "/documents",
+    add_files,
+    methods=["POST"],
+    dependencies=[WriteKey],
+    route_class_override=MultipartRoute,
+    include_in_schema=False,
+)
 
 
 @router.post("/documents", dependencies=[WriteKey])
-async def add_documents(request: Request, state: State) -> dict[str, Any]:
-    """JSON `{"documents": [{"id", "title", "text", "metadata"}]}` or multipart `files`."""
+async def add_documents(payload: DocumentsIn, state: State) -> IngestOut:
+    """Texts as JSON: `{"documents": [{"id", "title", "text", "metadata"}]}` (files:
+    `POST /documents/files`)."""
     settings = state.settings
-    kb = state.services.retrieval.kb
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form(max_files=settings.server.max_files + 1)
-        files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
-        if not files:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_ENTITY, detail="no files in field 'files'"
-            )
-        if len(files) > settings.server.max_files:
-            raise HTTPException(
-                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-                detail=f"{len(files)} files: at most {settings.server.max_files} per request",
-            )
-        limit = settings.server.max_upload_mb * 1024 * 1024
-        with tempfile.TemporaryDirectory(prefix="vinarag-upload-") as folder:
-            paths = []
-            for upload in files:
-                name = re.sub(r"[^\w.\- ]+", "_", Path(upload.filename or "upload").name)
-                if Path(name).suffix.lower() not in LOADERS:
-                    raise HTTPException(
-                        status.HTTP_422_UNPROCESSABLE_ENTITY,
-                        detail=f"{name}: unsupported file type; use {' '.join(sorted(LOADERS))}",
-                    )
-                data = await upload.read()
-                if len(data) > limit:
-                    raise HTTPException(
-                        status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-                        detail=f"{name}: over {settings.server.max_upload_mb} MB",
-                    )
-                path = Path(folder) / name
-                path.write_bytes(data)
-                paths.append(path)
-            report = await run_in_threadpool(ingest_paths, paths, kb, settings, False)
-            for bucket in (report.failed, report.skipped, report.warnings):
-                bucket[:] = [(Path(source).name, reason) for source, reason in bucket]
-        return _respond(state, report)
-    try:
-        payload = DocumentsIn.model_validate(await request.json())
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)[:2000]) from None
     most = settings.server.max_documents
     if len(payload.documents) > most:
         raise HTTPException(
@@ -95,6 +142,7 @@ async def add_documents(request: Request, state: State) -> dict[str, Any]:
     documents = [
         Document(d.id, d.title, d.text, f"api:{d.id}", d.metadata) for d in payload.documents
     ]
+    kb = state.services.retrieval.kb
     report = await run_in_threadpool(ingest_documents, documents, kb, settings)
     return _respond(state, report)
 
