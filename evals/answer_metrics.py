@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from tools.generate.base import Citation
+from tools.kb.results import Passage
 from tools.text.citations import strip_markers
 from tools.text.normalize import match_key
 from tools.text.tokenize import syllables
@@ -35,7 +37,7 @@ def exact_match(answer: str, golds: Sequence[str]) -> bool:
     return any(tokens == syllables(g) for g in golds)
 
 
-def citations_valid(citations: Sequence[dict], sources: Sequence[dict]) -> bool:
+def citations_valid(citations: Sequence[Citation], sources: Sequence[Passage]) -> bool:
     """Every citation points at a returned source, by marker and by id."""
     ids = [s["id"] for s in sources]
     return all(

@@ -33,6 +33,7 @@ from evals.retrieval_benchmark import rank_queries
 from evals.retrieval_metrics import percentile_ms, summarize
 from graph.builder import build_graph
 from graph.path import count_retries, grounding_checks
+from graph.state import OutputState
 from tools.generate.base import GenerationRequest
 from tools.generate.extractive import ExtractiveGenerator
 from tools.ingest.pipeline import ingest_documents
@@ -181,6 +182,99 @@ def run_baseline(passages: list[Passage], items: list[EvalItem], k: int) -> dict
     return block
 
 
+@dataclass
+class GraphPass:
+    """The first pass over the questions: each answer, with where its time went."""
+
+    results: list[OutputState] = field(default_factory=list)
+    end_to_end: list[float] = field(default_factory=list)
+    node_seconds: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    overhead: list[float] = field(default_factory=list)  # share of a run outside any node
+
+
+def answer_pass(graph: Any, items: list[EvalItem], timer: NodeTimes, progress: bool) -> GraphPass:
+    """`timer` is the graph's node observer: it says where each run's time went."""
+    run = GraphPass()
+    for item in tqdm(items, desc="graph", unit="q", disable=not progress):
+        timer.current = []
+        start = time.perf_counter()
+        result = graph.invoke({"question": item.question})
+        elapsed = time.perf_counter() - start
+        run.results.append(result)
+        run.end_to_end.append(elapsed)
+        for node, seconds in timer.current:
+            run.node_seconds[node].append(seconds)
+        run.overhead.append(max(elapsed - sum(s for _, s in timer.current), 0.0) / elapsed)
+    return run
+
+
+def cache_pass(graph: Any, items: list[EvalItem], progress: bool) -> tuple[list[float], list[bool]]:
+    """The same questions again: each should now be a cache hit (seconds, hit or not)."""
+    seconds, hits = [], []
+    for item in tqdm(items, desc="cache pass", unit="q", disable=not progress):
+        start = time.perf_counter()
+        result = graph.invoke({"question": item.question})
+        seconds.append(time.perf_counter() - start)
+        hits.append(bool(result.get("cache_hit")))
+    return seconds, hits
+
+
+def answer_metrics(
+    items: list[EvalItem], results: list[OutputState], hits: list[bool]
+) -> dict[str, float]:
+    answered = [(i, r) for i, r in zip(items, results, strict=True) if not r.get("fallback_reason")]
+    checks = [grounding_checks(r.get("path", [])) for r in results]
+    retries = [count_retries(r.get("path", [])) for r in results]
+    return {
+        **_answer_block(items, [r.get("answer", "") for r in results]),
+        "contains_gold_when_answered": _rate(
+            [contains_gold(r.get("answer", ""), i.answers) for i, r in answered]
+        ),
+        "citation_valid": _rate(
+            [citations_valid(r.get("citations", []), r.get("sources", [])) for r in results]
+        ),
+        "grounded_rate": _rate([bool(r.get("grounded", {}).get("value")) for r in results]),
+        "hallucination_rate": _rate([not all(c) for c in checks if c]),
+        "fallback_rate": _rate([bool(r.get("fallback_reason")) for r in results]),
+        "retries_per_question": round(statistics.mean(retries), 4) if retries else 0.0,
+        "cache_hit_rate_second_pass": _rate(hits),
+    }
+
+
+def latency_metrics(run: GraphPass, hit_seconds: list[float]) -> dict[str, Any]:
+    return {
+        "end_to_end": _latency(run.end_to_end),
+        "nodes": {node: _latency(seconds) for node, seconds in sorted(run.node_seconds.items())},
+        "cache_hit_p50_ms": round(percentile_ms(hit_seconds, 50), 3),
+        "cache_hit_p95_ms": round(percentile_ms(hit_seconds, 95), 3),
+        "graph_overhead_share_p50": (
+            round(statistics.median(run.overhead), 4) if run.overhead else 0.0
+        ),
+    }
+
+
+def question_rows(
+    items: list[EvalItem], results: list[OutputState], ragas: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """One record per question, for the report's question table."""
+    return [
+        {
+            "id": i.id,
+            "question": i.question,
+            "gold": i.answers,
+            "answer": r.get("answer", ""),
+            "contains_gold": contains_gold(r.get("answer", ""), i.answers),
+            "token_f1": round(token_f1(r.get("answer", ""), i.answers), 4),
+            "grounded_score": r.get("grounded", {}).get("score"),
+            "fallback_reason": r.get("fallback_reason"),
+            "sources": [{"doc_id": s["doc_id"], "title": s["title"]} for s in r.get("sources", [])],
+            "path": [p["node"] for p in r.get("path", [])],
+            **({"ragas": ragas["per_question"][n]} if ragas else {}),
+        }
+        for n, (i, r) in enumerate(zip(items, results, strict=True))
+    ]
+
+
 def run_rag_benchmark(
     settings: Settings,
     passages: list[Passage],
@@ -191,6 +285,9 @@ def run_rag_benchmark(
     judge: Any | None = None,
     with_ragas: bool = True,
 ) -> dict[str, Any]:
+    """Ingest the passages into a fresh in-memory store, answer every question through the
+    graph, ask them all again (cache), rank them (retrieval), score the answers (Ragas), and
+    run the bm25s baseline."""
     items = items[:limit] if limit else items
     services = build_services(settings, location=":memory:")
     timer = NodeTimes()
@@ -198,23 +295,8 @@ def run_rag_benchmark(
         documents = [p.as_document() for p in passages]
         ingest_documents(documents, services.retrieval.kb, settings, progress=progress)
         graph = build_graph(services=services, observers=[timer])
-        rows, end_to_end, node_seconds, overhead = [], [], defaultdict(list), []
-        for item in tqdm(items, desc="graph", unit="q", disable=not progress):
-            timer.current = []
-            start = time.perf_counter()
-            result = graph.invoke({"question": item.question})
-            elapsed = time.perf_counter() - start
-            end_to_end.append(elapsed)
-            for node, seconds in timer.current:
-                node_seconds[node].append(seconds)
-            overhead.append(max(elapsed - sum(s for _, s in timer.current), 0.0) / elapsed)
-            rows.append((item, result))
-        hit_seconds, hits = [], []
-        for item in tqdm(items, desc="cache pass", unit="q", disable=not progress):
-            start = time.perf_counter()
-            result = graph.invoke({"question": item.question})
-            hit_seconds.append(time.perf_counter() - start)
-            hits.append(bool(result.get("cache_hit")))
+        run = answer_pass(graph, items, timer, progress)
+        hit_seconds, hits = cache_pass(graph, items, progress)
         retrieval = None
         if any(i.positive_ids for i in items):
             rankings, latencies = rank_queries(services.retrieval, [i.question for i in items], k)
@@ -227,71 +309,29 @@ def run_rag_benchmark(
         }
     finally:
         services.close()
-
-    results = [r for _, r in rows]
-    answered = [(i, r) for i, r in rows if not r.get("fallback_reason")]
-    checks = [grounding_checks(r["path"]) for r in results]
-    retries = [count_retries(r["path"]) for r in results]
-    answers = {
-        **_answer_block(items, [r["answer"] for r in results]),
-        "contains_gold_when_answered": _rate(
-            [contains_gold(r["answer"], i.answers) for i, r in answered]
-        ),
-        "citation_valid": _rate(
-            [citations_valid(r.get("citations", []), r.get("sources", [])) for r in results]
-        ),
-        "grounded_rate": _rate([bool(r.get("grounded", {}).get("value")) for r in results]),
-        "hallucination_rate": _rate([not all(c) for c in checks if c]),
-        "fallback_rate": _rate([bool(r.get("fallback_reason")) for r in results]),
-        "retries_per_question": round(statistics.mean(retries), 4) if retries else 0.0,
-        "cache_hit_rate_second_pass": _rate(hits),
-    }
-    latency = {
-        "end_to_end": _latency(end_to_end),
-        "nodes": {node: _latency(seconds) for node, seconds in sorted(node_seconds.items())},
-        "cache_hit_p50_ms": round(percentile_ms(hit_seconds, 50), 3),
-        "cache_hit_p95_ms": round(percentile_ms(hit_seconds, 95), 3),
-        "graph_overhead_share_p50": round(statistics.median(overhead), 4) if overhead else 0.0,
-    }
     ragas = None
     if with_ragas:
-        ragas_rows = [
+        rows = [
             RagasRow(
                 i.question,
-                r["answer"],
+                r.get("answer", ""),
                 [s["text"] for s in r.get("sources", [])],
                 i.answers[0] if i.answers else "",
                 i.reference_contexts,
             )
-            for i, r in rows
+            for i, r in zip(items, run.results, strict=True)
         ]
         ragas = run_ragas(
-            ragas_rows, judge=judge, embeddings=embeddings if judge else None, progress=progress
+            rows, judge=judge, embeddings=embeddings if judge else None, progress=progress
         )
-    questions = [
-        {
-            "id": i.id,
-            "question": i.question,
-            "gold": i.answers,
-            "answer": r["answer"],
-            "contains_gold": contains_gold(r["answer"], i.answers),
-            "token_f1": round(token_f1(r["answer"], i.answers), 4),
-            "grounded_score": r.get("grounded", {}).get("score"),
-            "fallback_reason": r.get("fallback_reason"),
-            "sources": [{"doc_id": s["doc_id"], "title": s["title"]} for s in r.get("sources", [])],
-            "path": [p["node"] for p in r["path"]],
-            **({"ragas": ragas["per_question"][n]} if ragas else {}),
-        }
-        for n, (i, r) in enumerate(rows)
-    ]
     return {
         "dataset": {"passages": len(passages), "queries": len(items)},
-        "answers": answers,
+        "answers": answer_metrics(items, run.results, hits),
         "retrieval": retrieval,
         "ragas": ragas["metrics"] if ragas else None,
         "ragas_skipped": ragas["skipped"] if ragas else None,
-        "latency": latency,
+        "latency": latency_metrics(run, hit_seconds),
         "baselines": {"bm25s_extractive": run_baseline(passages, items, k)},
         "config": config,
-        "questions": questions,
+        "questions": question_rows(items, run.results, ragas),
     }

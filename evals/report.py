@@ -68,66 +68,53 @@ def _charts(result: dict[str, Any], folder: Path) -> list[str]:
     return written
 
 
-def write_report(result: dict[str, Any], folder: Path, max_failures: int = 50) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    charts = _charts(result, folder)
+def _answers_section(result: dict[str, Any]) -> list[str]:
     base = result["baselines"]["bm25s_extractive"]
-    answers, base_answers = result["answers"], base["answers"]
-    parts = [
-        "# VinaSmol RAG evaluation",
-        "",
-        f"{result['dataset']['passages']} passages, {result['dataset']['queries']} questions. "
-        f"Services: {', '.join(f'{k} {v}' for k, v in result['config']['services'].items())}.",
-        "",
+    rows = [(k, v, base["answers"].get(k)) for k, v in result["answers"].items()]
+    return [
         "## Answers",
         "",
-        _table(
-            [(k, v, base_answers.get(k)) for k, v in answers.items()],
-            ("metric", "this system", "baseline: bm25s + extractive"),
-        ),
+        _table(rows, ("metric", "this system", "baseline: bm25s + extractive")),
     ]
-    if result.get("retrieval"):
-        parts += [
-            "",
-            "## Retrieval",
-            "",
-            _table(
-                [(k, v, base.get("retrieval", {}).get(k)) for k, v in result["retrieval"].items()],
-                ("metric", "this system", "baseline: bm25s"),
-            ),
-        ]
-    if result.get("ragas"):
-        parts += [
-            "",
-            "## Ragas",
-            "",
-            _table([(k, v, None) for k, v in result["ragas"].items()], ("metric", "value", "—")),
-        ]
-        if result.get("ragas_skipped"):
-            parts += [""] + [
-                f"- {k}: not run ({why})" for k, why in result["ragas_skipped"].items()
-            ]
+
+
+def _retrieval_section(result: dict[str, Any]) -> list[str]:
+    if not result.get("retrieval"):
+        return []
+    base = result["baselines"]["bm25s_extractive"].get("retrieval", {})
+    rows = [(k, v, base.get(k)) for k, v in result["retrieval"].items()]
+    return ["", "## Retrieval", "", _table(rows, ("metric", "this system", "baseline: bm25s"))]
+
+
+def _ragas_section(result: dict[str, Any]) -> list[str]:
+    if not result.get("ragas"):
+        return []
+    rows = [(k, v, None) for k, v in result["ragas"].items()]
+    skipped = [f"- {k}: not run ({why})" for k, why in (result.get("ragas_skipped") or {}).items()]
+    return ["", "## Ragas", "", _table(rows, ("metric", "value", "—"))] + (
+        ["", *skipped] if skipped else []
+    )
+
+
+def _latency_section(result: dict[str, Any]) -> list[str]:
     latency = result["latency"]
-    parts += [
+    base = result["baselines"]["bm25s_extractive"]["latency"]["end_to_end"]
+    nodes = [(n, f"{v['p50_ms']} / {v['p95_ms']}", None) for n, v in latency["nodes"].items()]
+    return [
         "",
         "## Latency",
         "",
         f"End to end p50 {latency['end_to_end']['p50_ms']} ms, "
         f"p95 {latency['end_to_end']['p95_ms']} ms; "
-        f"cache hit p50 {latency['cache_hit_p50_ms']} ms; baseline p50 "
-        f"{base['latency']['end_to_end']['p50_ms']} ms.",
+        f"cache hit p50 {latency['cache_hit_p50_ms']} ms; baseline p50 {base['p50_ms']} ms.",
         "",
-        _table(
-            [(n, f"{v['p50_ms']} / {v['p95_ms']}", None) for n, v in latency["nodes"].items()],
-            ("node", "p50 / p95 ms", "—"),
-        ),
-        "",
-        "## Charts",
-        "",
-        *[f"![{c}]({c})" for c in charts],
+        _table(nodes, ("node", "p50 / p95 ms", "—")),
     ]
+
+
+def _failures_section(result: dict[str, Any], max_failures: int) -> list[str]:
     failures = [q for q in result["questions"] if not q["contains_gold"]]
-    parts += ["", f"## Questions without the gold answer ({len(failures)})", ""]
+    parts = ["", f"## Questions without the gold answer ({len(failures)})", ""]
     for q in failures[:max_failures]:
         sources = "; ".join(f"{s['title']} ({s['doc_id']})" for s in q["sources"]) or "none"
         parts += [
@@ -141,6 +128,30 @@ def write_report(result: dict[str, Any], folder: Path, max_failures: int = 50) -
         ]
     if len(failures) > max_failures:
         parts.append(f"... and {len(failures) - max_failures} more in the JSON.")
+    return parts
+
+
+def write_report(result: dict[str, Any], folder: Path, max_failures: int = 50) -> Path:
+    """`report.md` and its charts in `folder`: each section beside the baseline's figures."""
+    folder.mkdir(parents=True, exist_ok=True)
+    charts = _charts(result, folder)
+    services = ", ".join(f"{k} {v}" for k, v in result["config"]["services"].items())
+    parts = [
+        "# VinaSmol RAG evaluation",
+        "",
+        f"{result['dataset']['passages']} passages, {result['dataset']['queries']} questions. "
+        f"Services: {services}.",
+        "",
+        *_answers_section(result),
+        *_retrieval_section(result),
+        *_ragas_section(result),
+        *_latency_section(result),
+        "",
+        "## Charts",
+        "",
+        *[f"![{c}]({c})" for c in charts],
+        *_failures_section(result, max_failures),
+    ]
     page = folder / "report.md"
     page.write_text("\n".join(parts) + "\n", encoding="utf-8")
     return page
