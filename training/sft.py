@@ -59,17 +59,21 @@ def parse_arguments(
     return model_args, data_args, lora, train
 
 
-def load_model(model_args: ModelArguments, lora: LoraArguments, gradient_checkpointing: bool):
+def resolve_quantization(requested: str, cuda: bool) -> str:
+    """auto: 4-bit (QLoRA) on CUDA, full precision on CPU."""
+    if requested == "auto":
+        return "4bit" if cuda else "none"
+    return requested
+
+
+def load_base(model_args: ModelArguments, quantization: str) -> tuple[Any, Any]:
+    """The base model (quantised when asked) and its tokenizer, with a pad token."""
     import torch
-    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from tools.generate.phogpt import bitsandbytes_config
 
     cuda = torch.cuda.is_available()
-    quantization = model_args.quantization
-    if quantization == "auto":
-        quantization = "4bit" if cuda else "none"
     tokenizer = AutoTokenizer.from_pretrained(
         model_args.model_name_or_path,
         revision=model_args.revision,
@@ -87,12 +91,17 @@ def load_model(model_args: ModelArguments, lora: LoraArguments, gradient_checkpo
         kwargs["dtype"] = torch.bfloat16 if cuda else torch.float32
     if quantization != "none":
         kwargs["device_map"] = {"": 0 if cuda else "cpu"}
-    model: Any = AutoModelForCausalLM.from_pretrained(model_args.model_name_or_path, **kwargs)
+    model = AutoModelForCausalLM.from_pretrained(model_args.model_name_or_path, **kwargs)
     model.config.use_cache = False
+    return model, tokenizer
+
+
+def add_lora(model: Any, lora: LoraArguments, quantization: str, checkpointing: bool) -> Any:
+    """The model wrapped with trainable LoRA weights (prepared for k-bit training first)."""
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
     if quantization != "none":
-        model = prepare_model_for_kbit_training(
-            model, use_gradient_checkpointing=gradient_checkpointing
-        )
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=checkpointing)
     config = LoraConfig(
         r=lora.lora_r,
         lora_alpha=lora.lora_alpha,
@@ -100,7 +109,17 @@ def load_model(model_args: ModelArguments, lora: LoraArguments, gradient_checkpo
         target_modules=lora.lora_target_modules,
         task_type="CAUSAL_LM",
     )
-    model = get_peft_model(model, config)
+    return get_peft_model(model, config)
+
+
+def load_model(
+    model_args: ModelArguments, lora: LoraArguments, checkpointing: bool
+) -> tuple[Any, Any, str]:
+    import torch
+
+    quantization = resolve_quantization(model_args.quantization, torch.cuda.is_available())
+    base, tokenizer = load_base(model_args, quantization)
+    model = add_lora(base, lora, quantization, checkpointing)
     log.info("LoRA on %s (%s): %s", model_args.model_name_or_path, quantization, _trainable(model))
     return model, tokenizer, quantization
 
@@ -167,6 +186,25 @@ def _data_hash(*paths: str | None) -> str:
     return digest.hexdigest()[:16]
 
 
+def tokenized_splits(data_args: DataArguments, tokenizer: Any) -> tuple[list, list]:
+    """Train and held-out rows (no held-out rows without an eval file)."""
+    train_rows = tokenize(
+        read_examples(Path(data_args.train_file)), tokenizer, data_args.max_length
+    )
+    if not train_rows:
+        raise ValueError(f"{data_args.train_file}: no usable training examples")
+    eval_file = data_args.eval_file
+    if not eval_file or not Path(eval_file).is_file():
+        return train_rows, []
+    return train_rows, tokenize(read_examples(Path(eval_file)), tokenizer, data_args.max_length)
+
+
+def write_manifest(adapter: Path, manifest: dict[str, Any]) -> None:
+    (adapter / "manifest.json").write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8"
+    )
+
+
 def main(
     model_args: ModelArguments, data_args: DataArguments, lora: LoraArguments, train: TrainArguments
 ) -> Path:
@@ -177,16 +215,7 @@ def main(
     model, tokenizer, quantization = load_model(
         model_args, lora, bool(train.activation_checkpointing)
     )
-    train_rows = tokenize(
-        read_examples(Path(data_args.train_file)), tokenizer, data_args.max_length
-    )
-    eval_rows = (
-        tokenize(read_examples(Path(data_args.eval_file)), tokenizer, data_args.max_length)
-        if data_args.eval_file and Path(data_args.eval_file).is_file()
-        else []
-    )
-    if not train_rows:
-        raise ValueError(f"{data_args.train_file}: no usable training examples")
+    train_rows, eval_rows = tokenized_splits(data_args, tokenizer)
     run_dir = Path(str(train.output_dir))
     run_dir.mkdir(parents=True, exist_ok=True)
     arguments = replace(
@@ -207,27 +236,27 @@ def main(
     eval_loss = trainer.evaluate()["eval_loss"] if eval_rows else None
     adapter = train.adapters_root / train.name
     model.save_pretrained(adapter)
-    manifest = {
-        "name": train.name,
-        "base_model": model_args.model_name_or_path,
-        "revision": model_args.revision,
-        "quantization": quantization,
-        "data_hash": _data_hash(data_args.train_file, data_args.eval_file),
-        "train_examples": len(train_rows),
-        "eval_examples": len(eval_rows),
-        "train_loss": result.training_loss,
-        "eval_loss": eval_loss,
-        "steps": result.global_step,
-        "settings": {
-            "ModelArguments": asdict(model_args),
-            "DataArguments": asdict(data_args),
-            "LoraArguments": asdict(lora),
-            "TrainArguments": train.to_dict(),
+    write_manifest(
+        adapter,
+        {
+            "name": train.name,
+            "base_model": model_args.model_name_or_path,
+            "revision": model_args.revision,
+            "quantization": quantization,
+            "data_hash": _data_hash(data_args.train_file, data_args.eval_file),
+            "train_examples": len(train_rows),
+            "eval_examples": len(eval_rows),
+            "train_loss": result.training_loss,
+            "eval_loss": eval_loss,
+            "steps": result.global_step,
+            "settings": {
+                "ModelArguments": asdict(model_args),
+                "DataArguments": asdict(data_args),
+                "LoraArguments": asdict(lora),
+                "TrainArguments": train.to_dict(),
+            },
+            "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         },
-        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    (adapter / "manifest.json").write_text(
-        json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8"
     )
     log.info("adapter %s: train loss %.4f, eval loss %s", adapter, result.training_loss, eval_loss)
     if train.eval_corpus and train.eval_queries:
