@@ -4,8 +4,9 @@ own checkpointer, so the graph is built without one; services are built once per
 from __future__ import annotations
 
 from graph import default_graph
-from tools.logs import configure_logging
+from tools.logs import configure_logging, disable_telemetry
 from tools.settings import load_settings
 
+disable_telemetry()
 configure_logging(load_settings().log_level)
 graph = default_graph()

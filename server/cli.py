@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import tempfile
+from typing import Any
 
 from tools.settings import Settings
 
@@ -27,13 +28,20 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                 file=sys.stderr,
             )
             return 2
+        # Each worker is its own process that builds the app from the environment: the only
+        # channel uvicorn gives them. One worker gets the app built from these settings.
         os.environ.setdefault(
             "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="vinarag-metrics-")
         )
         os.environ["VINARAG_SERVER__WORKERS"] = str(workers)
+        app: Any = "server.main:create_app"
+    else:
+        from server.main import create_app
+
+        app = create_app(settings)
     uvicorn.run(
-        "server.main:create_app",
-        factory=True,
+        app,
+        factory=workers > 1,
         host=host,
         port=port,
         workers=workers,

@@ -14,7 +14,7 @@ from server import middleware
 from server.rag import add_rag_routes
 from server.routes import documents, health, metrics
 from server.state import build_app_state
-from tools.logs import configure_logging
+from tools.logs import configure_logging, disable_telemetry
 from tools.services import Services
 from tools.settings import Settings, load_settings
 
@@ -24,6 +24,7 @@ log = logging.getLogger("vinarag.server")
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     settings = services.settings if services is not None else (settings or load_settings())
     if services is None:
+        disable_telemetry()
         configure_logging(settings.log_level)
     state = build_app_state(settings, services)
     settings = state.settings

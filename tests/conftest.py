@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tools.logs import TELEMETRY_OFF
+from tools.logs import disable_telemetry
 
-for _name, _value in TELEMETRY_OFF.items():
-    os.environ.setdefault(_name, _value)
+disable_telemetry()
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]

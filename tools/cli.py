@@ -9,7 +9,7 @@ import logging
 import sys
 from importlib.metadata import entry_points
 
-from tools.logs import configure_logging
+from tools.logs import configure_logging, disable_telemetry
 from tools.settings import SettingsError, load_settings
 
 log = logging.getLogger("vinarag")
@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"vinarag: {exc}", file=sys.stderr)
         return 2
+    disable_telemetry()
     configure_logging(args.log_level or settings.log_level)
     try:
         return int(args.func(args, settings) or 0)

@@ -1,4 +1,5 @@
-"""Process-wide logging set-up for the command line and the server."""
+"""Process-wide set-up for the command line, the server and Studio: logging, and the
+third-party telemetry turned off (those libraries read it from the environment only)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,14 @@ TELEMETRY_OFF = {
 }
 
 
-def configure_logging(level: str = "INFO") -> None:
+def disable_telemetry() -> None:
+    """Ragas, LangGraph and tokenizers phone home or warn unless told otherwise through the
+    environment; a value the user set is kept."""
     for name, value in TELEMETRY_OFF.items():
         os.environ.setdefault(name, value)
+
+
+def configure_logging(level: str = "INFO") -> None:
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
