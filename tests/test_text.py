@@ -95,3 +95,40 @@ def test_clean_text_removes_boilerplate_and_controls() -> None:
         "© 2024 Báo ABC"
     )
     assert clean_text(raw) == "Tin tức hôm nay\n\nNội dung chính."
+
+
+SEGMENT = """
+import json, sys
+from pathlib import Path
+if sys.argv[1] == "with":
+    import sklearn  # noqa: F401  (the usual load of pyvi's model)
+from tools.commands import DEMO_DIR
+from tools.text.tokenize import words
+texts = [json.loads(line)["text"] for line in (DEMO_DIR / "documents.jsonl").open()]
+print(json.dumps({"sklearn": "sklearn" in sys.modules, "words": [words(t) for t in texts]}))
+"""
+
+
+def test_pyvi_segments_the_same_without_loading_scikit_learn():
+    """pyvi's model is loaded with scikit-learn held back (a second off every search command):
+    the segmentation must be exactly what the usual load gives. Separate processes, because what
+    is tested is what a process has imported."""
+    import json
+    import subprocess
+    import sys
+
+    runs = {
+        how: json.loads(
+            subprocess.run(
+                [sys.executable, "-c", SEGMENT, how],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=120,
+            ).stdout
+        )
+        for how in ("with", "without")
+    }
+    assert runs["with"]["sklearn"] and not runs["without"]["sklearn"]
+    assert runs["with"]["words"] == runs["without"]["words"]
+    assert any("_" in w for ws in runs["without"]["words"] for w in ws)  # compounds joined

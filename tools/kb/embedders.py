@@ -24,6 +24,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from tools.settings import DenseSettings
+from tools.text.tokenize import pyvi_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +94,8 @@ class BundledEmbedder:
 
 
 def _segment(texts: Sequence[str]) -> list[str]:
-    from pyvi import ViTokenizer
-
-    return [ViTokenizer.tokenize(t) for t in texts]
+    tokenizer = pyvi_tokenizer()
+    return [tokenizer.tokenize(t) for t in texts]
 
 
 class SentenceTransformerEmbedder:

@@ -4,8 +4,11 @@ bigrams (word order), and words as pyvi segments them (compounds such as "thủ_
 from __future__ import annotations
 
 import re
+import sys
+import threading
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from tools.text.normalize import match_key
 from tools.text.tones import is_unmarked, strip_syllable
@@ -24,11 +27,34 @@ def _syllables(text: str) -> tuple[str, ...]:
     return tuple(_TOKEN.findall(match_key(text)))
 
 
+_PYVI_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def pyvi_tokenizer() -> Any:
+    """pyvi's segmenter. Its model unpickles through sklearn-crfsuite, which imports scikit-learn
+    only for an estimator base class it falls back from when scikit-learn is missing; importing
+    scikit-learn costs about a second of every command that searches, so when nothing has
+    imported it yet it is held back while pyvi loads (the tagger itself is python-crfsuite)."""
+    with _PYVI_LOCK:
+        if "sklearn" in sys.modules or "pyvi.ViTokenizer" in sys.modules:
+            from pyvi import ViTokenizer
+
+            return ViTokenizer
+        sys.modules["sklearn"] = None  # type: ignore[assignment]  # import sklearn -> ImportError
+        try:
+            from pyvi import ViTokenizer
+        except ImportError:  # a pyvi whose model does need scikit-learn: load it the usual way
+            del sys.modules["sklearn"]
+            from pyvi import ViTokenizer
+        else:
+            del sys.modules["sklearn"]
+        return ViTokenizer
+
+
 @lru_cache(maxsize=8192)
 def _words(text: str) -> tuple[str, ...]:
-    from pyvi import ViTokenizer
-
-    segmented = ViTokenizer.tokenize(match_key(text.replace("_", " ")))
+    segmented = pyvi_tokenizer().tokenize(match_key(text.replace("_", " ")))
     return tuple(_WORD_TOKEN.findall(segmented))
 
 
