@@ -39,6 +39,11 @@ ARG VARIANT
 LABEL org.opencontainers.image.title="vinarag" \
       org.opencontainers.image.description="VinaSmol RAG API (${VARIANT})" \
       org.opencontainers.image.licenses="Apache-2.0"
+# OCR of scanned PDFs and page images: Tesseract with its Vietnamese model, pdftoppm.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      tesseract-ocr=5.3.* tesseract-ocr-vie=1:4.1.* poppler-utils=22.12.* \
+ && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 vinarag \
  && useradd --system --uid 10001 --gid vinarag --home-dir /app --shell /usr/sbin/nologin vinarag \
  && mkdir -p /data/tmp /models \

@@ -42,11 +42,15 @@ chat: $(STAMP)  ## load the demo knowledge base if empty, then answer questions 
 	$(BIN)/vinarag chat
 
 # Debian packages some tests drive for real (a browser, Prometheus, docker-compose to validate the
-# compose file). Installed when we are root and they are missing; otherwise those tests skip with
-# the reason (and fail under CI=true).
-SYSTEM_PACKAGES := chromium prometheus wrk docker-compose
+# compose file) and OCR uses (Tesseract with its Vietnamese model, pdftoppm), as command:package.
+# Installed when we are root and they are missing; otherwise those tests skip with the reason
+# (and fail under CI=true).
+SYSTEM_PACKAGES := chromium:chromium prometheus:prometheus wrk:wrk docker-compose:docker-compose \
+	tesseract:tesseract-ocr tesseract:tesseract-ocr-vie pdftoppm:poppler-utils
 system-deps:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do command=$${pair%%:*}; package=$${pair#*:}; \
+	  if [ "$$package" = tesseract-ocr-vie ]; then tesseract --list-langs 2>/dev/null | grep -qx vie && continue; \
+	  else command -v $$command >/dev/null && continue; fi; missing="$$missing $$package"; done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 	  echo "installing Debian packages:$$missing"; \

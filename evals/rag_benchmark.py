@@ -162,6 +162,7 @@ def run_baseline(passages: list[Passage], items: list[EvalItem], k: int) -> dict
                     text=top.text,
                     source="",
                     position=0,
+                    location="",
                     score=1.0,
                     metadata={},
                 )

@@ -24,7 +24,8 @@ def _print_answer(result: OutputState) -> None:
         print("\nNguồn:")
         for i, source in enumerate(sources, start=1):
             text = source["text"] if len(source["text"]) <= 200 else source["text"][:197] + "..."
-            print(f"  [{i}] {source['title']} ({source['doc_id']}): {text}")
+            where = source.get("location") or source["doc_id"]
+            print(f"  [{i}] {source['title']} ({where}): {text}")
     grounded = result.get("grounded", {})
     steps = " -> ".join(p["node"] for p in result.get("path", []))
     print(f"\nĐường đi: {steps}")

@@ -176,6 +176,7 @@ def passage(
         text=text,
         source="",
         position=0,
+        location="",
         score=score,
         metadata={},
     )

@@ -1,7 +1,9 @@
 import json
+import shutil
 
 import pytest
 
+from tests.conftest import need
 from tests.helpers import write_docx, write_encrypted_pdf, write_pdf
 from tools.ingest.loaders import LoadError, decode_text, load_file
 
@@ -108,8 +110,13 @@ def test_jsonl_keeps_metadata_and_reports_bad_lines(tmp_path):
     ]
 
 
-def test_unsupported_type(tmp_path):
-    path = tmp_path / "image.png"
-    path.write_bytes(b"\x89PNG")
-    with pytest.raises(LoadError, match="unsupported file type .png"):
+def test_unsupported_type_and_a_broken_image(tmp_path):
+    path = tmp_path / "drawing.svg"
+    path.write_text("<svg/>", "utf-8")
+    with pytest.raises(LoadError, match="unsupported file type .svg"):
         load_file(path)
+    broken = tmp_path / "image.png"
+    broken.write_bytes(b"\x89PNG")
+    need(shutil.which("tesseract") is not None, "tesseract not installed (make test installs it)")
+    with pytest.raises(LoadError, match="OCR failed: tesseract: .*cannot be read"):
+        load_file(broken)

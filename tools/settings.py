@@ -75,6 +75,12 @@ class IngestSettings(_Section):
     min_vietnamese_score: float = Field(0.3, ge=0, le=1)
     max_file_mb: float = Field(50, gt=0)
     batch_size: int = Field(64, ge=1)
+    # Scans: auto OCRs the pages (and images) that have no text layer; always OCRs every PDF
+    # page; never reads only the text layer.
+    ocr: Literal["auto", "always", "never"] = "auto"
+    ocr_dpi: int = Field(300, ge=72, le=1200)
+    ocr_languages: str = "vie"  # Tesseract models, e.g. "vie+eng"
+    ocr_page_timeout_s: float = Field(120, gt=0)
 
 
 class SparseSettings(_Section):

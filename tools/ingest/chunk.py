@@ -1,8 +1,15 @@
-"""Chunking at Vietnamese sentence boundaries, with size and overlap in characters."""
+"""Chunking: laws by article and clause, sectioned and paged documents within their sections
+and pages, everything at Vietnamese sentence boundaries, with size and overlap in characters.
+Each chunk's metadata says where it is (`location`, and `dieu` / `khoan` / `page` / `section`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
 from tools.ingest.documents import Chunk, Document
+from tools.ingest.legal import article_pieces, split_articles
 from tools.text.sentences import split_sentences
 
 
@@ -44,8 +51,95 @@ def chunk_text(text: str, size: int, overlap: int) -> list[str]:
     return chunks
 
 
+@dataclass
+class Piece:
+    """A chunk's text and where it sits in its document."""
+
+    text: str
+    place: dict[str, Any] = field(default_factory=dict)  # page, section, chuong, dieu, khoan...
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _page_of(text: str, pages: list[tuple[int, str]]) -> int | None:
+    """The page a piece starts on: the first page holding the opening of its body."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    probe = _squash(lines[1] if len(lines) > 1 else text)[:60]
+    for page, squashed in pages:
+        if probe and probe in squashed:
+            return page
+    return None
+
+
+def legal_pieces(text: str, size: int, overlap: int) -> list[Piece] | None:
+    """Article by article, when the text has at least two article headings; else None."""
+    preamble, articles = split_articles(text)
+    if len(articles) < 2:
+        return None
+    pieces = [Piece(t) for t in chunk_text(preamble, size, overlap)] if preamble.strip() else []
+    for article in articles:
+        for part in article_pieces(article, size):
+            place: dict[str, Any] = {**article.path, "dieu": article.number}
+            if part.clauses:
+                place["khoan"] = ", ".join(part.clauses)
+            if len(part.text) <= size:
+                pieces.append(Piece(part.text, place))
+                continue
+            heading = article.heading + "."
+            body = part.text[len(heading) :]
+            room = max(size - len(heading) - 1, size // 2)
+            pieces += [Piece(f"{heading}\n{t}", place) for t in chunk_text(body, room, overlap)]
+    return pieces
+
+
+def location(label: str, place: dict[str, Any]) -> str:
+    """Where a chunk is, as a reader cites it: "Luật X (24/2018/QH14), Điều 8, Khoản 2",
+    "handbook.pdf, trang 12", "guide.md › Cài đặt › Yêu cầu"."""
+    parts = [label]
+    if "dieu" in place:
+        parts.append(f"Điều {place['dieu']}")
+        if "khoan" in place:
+            parts.append(f"Khoản {place['khoan']}")
+    elif place.get("section"):
+        return f"{label} › {place['section']}"
+    if "page" in place:
+        parts.append(f"trang {place['page']}")
+    return ", ".join(parts)
+
+
 def chunk_document(document: Document, size: int, overlap: int) -> list[Chunk]:
-    return [
-        Chunk(document.doc_id, i, text, document.title, document.source, dict(document.metadata))
-        for i, text in enumerate(chunk_text(document.text, size, overlap))
-    ]
+    """Laws by article; sectioned documents within each section; paged ones within each page
+    (a law's pages are looked up for each article); anything else by sentences."""
+    pages = [(p.page, _squash(p.text)) for p in document.parts if p.page is not None]
+    pieces = legal_pieces(document.text, size, overlap)
+    if pieces is not None:
+        for piece in pieces:
+            if pages and (page := _page_of(piece.text, pages)) is not None:
+                piece.place["page"] = page
+    elif document.parts:
+        pieces = []
+        for part in document.parts:
+            place: dict[str, Any] = {}
+            if part.headings:
+                place["section"] = " › ".join(part.headings)
+            if part.page is not None:
+                place["page"] = part.page
+            if part.ocr_confidence is not None:
+                place.update(ocr=True, ocr_confidence=part.ocr_confidence)
+            pieces += [Piece(t, place) for t in chunk_text(part.text, size, overlap)]
+    else:
+        pieces = [Piece(t) for t in chunk_text(document.text, size, overlap)]
+    label = document.metadata.get("van_ban") or Path(document.source).name or document.title
+    chunks = []
+    for i, piece in enumerate(pieces):
+        metadata = {
+            **document.metadata,
+            **piece.place,
+            "location": location(str(label), piece.place),
+        }
+        chunks.append(
+            Chunk(document.doc_id, i, piece.text, document.title, document.source, metadata)
+        )
+    return chunks

@@ -14,12 +14,32 @@ _NAMESPACE = uuid.UUID("6c1f5a2e-4d0b-4f8e-9a57-3b1d2f7c9e10")
 
 
 @dataclass
+class Part:
+    """A piece of a document that knows where it is: a page of a PDF, or a section under its
+    headings (Markdown, DOCX, HTML). Chunks cut from it say so."""
+
+    text: str
+    headings: list[str] = field(default_factory=list)
+    page: int | None = None
+    ocr_confidence: float | None = None  # set when the text was read by OCR
+
+
+@dataclass
 class Document:
     doc_id: str
     title: str
     text: str
     source: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    parts: list[Part] = field(default_factory=list)  # empty: the text has no known layout
+
+    @classmethod
+    def from_parts(
+        cls, doc_id: str, title: str, parts: list[Part], source: str, **metadata: Any
+    ) -> Document:
+        kept = [p for p in parts if p.text.strip()]
+        text = "\n\n".join(p.text for p in kept)
+        return cls(doc_id, title, text, source, dict(metadata), kept)
 
     @property
     def content_hash(self) -> str:

@@ -15,11 +15,13 @@ from tqdm import tqdm
 
 from tools.ingest.chunk import chunk_document
 from tools.ingest.documents import Chunk, Document
-from tools.ingest.loaders import LOADERS, LoadError, load_file
+from tools.ingest.legal import parse_header
+from tools.ingest.loaders import LOADERS, LoadError, LoadSkipped, load_file
 from tools.kb.store import KnowledgeBase
 from tools.settings import Settings
 from tools.text.clean import clean_text
 from tools.text.language import vietnamese_score
+from tools.text.legacy import ENCODINGS, legacy_encoding, to_unicode
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +84,26 @@ def find_files(paths: Iterable[Path], report: IngestReport) -> list[Path]:
 
 def prepare(document: Document, settings: Settings, report: IngestReport) -> list[Chunk] | None:
     """Clean, check the language and chunk one document; None when it must not go in."""
+    encoding = legacy_encoding(document.text)
+    if encoding is not None:  # typed in TCVN3 / VNI / VISCII: converted, and the report says so
+        document.text = to_unicode(document.text, encoding)[0]
+        document.title = to_unicode(document.title, legacy_encoding(document.title))[0]
+        for part in document.parts:
+            part.text = to_unicode(part.text, encoding)[0]
+        document.metadata.setdefault("converted_from", encoding)
+        report.warnings.append(
+            (document.source, f"converted from {ENCODINGS[encoding]} to Unicode")
+        )
     document.text = clean_text(document.text)
     document.title = clean_text(document.title) or document.doc_id
+    for part in document.parts:
+        part.text = clean_text(part.text)
+    header = parse_header(document.text)
+    if header.official:  # số hiệu, loại, cơ quan, ngày as filterable metadata
+        document.metadata = {**header.metadata(), **document.metadata}
+        if header.label:
+            document.metadata.setdefault("van_ban", header.label)
+            document.title = header.label
     if not document.text:
         report.skipped.append((document.source, "empty: no text after cleanup"))
         return None
@@ -154,7 +174,11 @@ def ingest_paths(
                 raise LoadError(f"too large: over ingest.max_file_mb={settings.ingest.max_file_mb}")
             if path.stat().st_size == 0:
                 raise LoadError("empty: 0 bytes")
-            loaded = load_file(path)
+            loaded = load_file(path, settings.ingest)
+        except LoadSkipped as exc:
+            report.skipped.append((str(path), str(exc)))
+            log.warning("%s: skipped: %s", path, exc)
+            continue
         except LoadError as exc:
             report.failed.append((str(path), str(exc)))
             log.warning("%s: %s", path, exc)
@@ -165,4 +189,5 @@ def ingest_paths(
             continue
         documents.extend(loaded.documents)
         report.failed.extend((str(path), problem) for problem in loaded.problems)
+        report.warnings.extend((str(path), note) for note in loaded.notes)
     return ingest_documents(documents, kb, settings, report, progress=progress)

@@ -17,6 +17,7 @@ class Passage(TypedDict):
     text: str
     source: str
     position: int
+    location: str  # where it is, as a reader cites it: "Luật X (24/2018/QH14), Điều 8, Khoản 2"
     score: float  # the last stage's score: fused retrieval score, then the reranker's
     metadata: dict[str, Any]
     view_scores: NotRequired[dict[str, float]]  # each retrieval view's score, before fusion

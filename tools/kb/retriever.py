@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from tools.kb.fusion import Normalization, weighted_fusion
@@ -35,6 +36,12 @@ _NORMALIZATION: dict[str, Normalization] = {
     PLAIN_BIGRAM_VIEW: "max",
     DENSE_VIEW: "minmax",
 }
+
+
+def passage_location(payload: Mapping[str, Any]) -> str:
+    """Where the chunk is: what ingestion recorded, else its file's name (older chunks)."""
+    located = (payload.get("metadata") or {}).get("location")
+    return str(located) if located else Path(str(payload.get("source", ""))).name
 
 
 class HybridRetriever:
@@ -138,6 +145,7 @@ class HybridRetriever:
                 text=payload.get("text", ""),
                 source=payload.get("source", ""),
                 position=int(payload.get("position", 0)),
+                location=passage_location(payload),
                 score=score,
                 metadata=payload.get("metadata") or {},
                 view_scores=view_scores[point_id],

@@ -1,0 +1,226 @@
+"""Vietnamese legal and administrative documents: the header block (số hiệu, type, issuing body,
+date) and the article structure (Phần, Chương, Mục, Điều, Khoản, điểm) that their readers cite.
+
+A law is read and cited by article, so it is chunked by article: one article per chunk when it
+fits, a long one split at its clauses (then its points) with the article heading repeated."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from tools.text.normalize import match_key
+
+# Document types, longest first so that "Bộ luật" wins over "Luật".
+DOCUMENT_TYPES = (
+    "Hiến pháp",
+    "Bộ luật",
+    "Luật",
+    "Pháp lệnh",
+    "Nghị quyết",
+    "Nghị định",
+    "Thông tư liên tịch",
+    "Thông tư",
+    "Quyết định",
+    "Chỉ thị",
+    "Công văn",
+    "Thông báo",
+    "Quy chế",
+    "Quy định",
+    "Hợp đồng",
+    "Kế hoạch",
+    "Báo cáo",
+    "Tờ trình",
+)
+_TYPE_KEYS = {match_key(t): t for t in DOCUMENT_TYPES}
+_NUMBER = re.compile(r"\b[Ss]ố(?:\s+hiệu)?\s*:\s*(\d[\w.-]*/[\w./-]*\w)")
+_DATE = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})", re.IGNORECASE)
+_YEAR_IN_NUMBER = re.compile(r"/((?:19|20)\d{2})/")
+_NATIONAL_MOTTO = ("cong hoa xa hoi", "doc lap", "dan chu cong hoa")
+
+_PART = re.compile(
+    r"^\s*(?:Phần|PHẦN)\s+((?:thứ|THỨ)\s+[^\W\d_]+|[IVXLC]+|\d+)\s*[.:]?\s*([^a-zà-ỹ]*)$"
+)
+_CHAPTER = re.compile(r"^\s*(?:Chương|CHƯƠNG)\s+([IVXLCDM]+|\d+)\s*[.:]?\s*([^a-zà-ỹ]*)$")
+_SECTION = re.compile(r"^\s*(?:Mục|MỤC)\s+(\d+)\s*[.:]?\s*([^a-zà-ỹ]*)$")
+_ARTICLE = re.compile(r"^\s*(?:Điều|ĐIỀU)\s+(\d+[a-zđ]?)\s*[.:]\s*(.*)$")
+_CLAUSE = re.compile(r"^\s*(\d{1,3})\.\s+\S")
+_POINT = re.compile(r"^\s*([a-zđ])\)\s+\S")
+
+
+@dataclass
+class LegalHeader:
+    """What the header block of an official document says about it (all optional)."""
+
+    number: str | None = None  # số hiệu: "24/2018/QH14"
+    kind: str | None = None  # loại: "Luật"
+    name: str | None = None  # the title after the type line: "An ninh mạng"
+    issuer: str | None = None  # cơ quan ban hành: "Quốc hội"
+    date: str | None = None  # ISO date: "2018-06-12"
+    year: int | None = None
+
+    @property
+    def official(self) -> bool:
+        """A type line and a number or a date: the header of an official document."""
+        return self.kind is not None and (self.number is not None or self.date is not None)
+
+    @property
+    def label(self) -> str | None:
+        """How a reader names the document: "Luật An ninh mạng (24/2018/QH14)"."""
+        title = " ".join(p for p in (self.kind, self.name) if p)
+        if not title:
+            return self.number
+        return f"{title} ({self.number})" if self.number else title
+
+    def metadata(self) -> dict[str, object]:
+        values = {
+            "so_hieu": self.number,
+            "loai": self.kind,
+            "ten": self.name,
+            "co_quan": self.issuer,
+            "ngay": self.date,
+            "nam": self.year,
+        }
+        return {k: v for k, v in values.items() if v is not None}
+
+
+def _sentence_case(line: str) -> str:
+    """ "AN NINH MẠNG" -> "An ninh mạng" (headers are set in capitals)."""
+    line = " ".join(line.split())
+    return line[:1].upper() + line[1:].lower() if line.isupper() else line
+
+
+def parse_header(text: str, lines: int = 40) -> LegalHeader:
+    """Read the header block: the first lines, before the first article."""
+    head = text.splitlines()[:lines]
+    header = LegalHeader()
+    block = "\n".join(head)
+    if number := _NUMBER.search(block):
+        header.number = number.group(1).rstrip(".")
+    if date := _DATE.search(block):
+        day, month, year = (int(g) for g in date.groups())
+        if 1 <= day <= 31 and 1 <= month <= 12:
+            header.date = f"{year:04d}-{month:02d}-{day:02d}"
+            header.year = year
+    if header.year is None and header.number and (y := _YEAR_IN_NUMBER.search(header.number)):
+        header.year = int(y.group(1))
+    stripped = [line.strip() for line in head]
+    for i, line in enumerate(stripped):
+        if _ARTICLE.match(line) or _CHAPTER.match(line):
+            break
+        kind = _TYPE_KEYS.get(match_key(line))
+        if kind and line.isupper():
+            header.kind = kind
+            name = [n for n in stripped[i + 1 : i + 3] if n and n.isupper()]
+            if name:
+                header.name = _sentence_case(" ".join(name))
+            break
+    for line in stripped[:6]:  # the issuing body opens the header, before the motto
+        if not line or not line.isupper():
+            continue
+        if any(m in match_key(line) for m in _NATIONAL_MOTTO) or _NUMBER.search(line):
+            continue
+        header.issuer = _sentence_case(line)
+        break
+    return header
+
+
+@dataclass
+class Article:
+    number: str
+    heading: str  # "Điều 8. Các hành vi bị nghiêm cấm"
+    body: list[str]  # its lines after the heading
+    path: dict[str, str] = field(default_factory=dict)  # phan / chuong / muc above it
+
+
+def _title_line(lines: list[str], i: int) -> bool:
+    """The line after a Chương / Mục heading holds its title (set in capitals)."""
+    following = lines[i + 1].strip() if i + 1 < len(lines) else ""
+    return bool(following) and following.isupper() and not _ARTICLE.match(following)
+
+
+def split_articles(text: str) -> tuple[str, list[Article]]:
+    """The preamble (text before the first article) and the articles, each with its place in
+    the Phần / Chương / Mục outline. No articles: ("text", [])."""
+    lines = text.splitlines()
+    path: dict[str, str] = {}
+    preamble: list[str] = []
+    articles: list[Article] = []
+    title_of: str | None = None  # the outline level whose title the next line holds
+    for i, line in enumerate(lines):
+        if title_of is not None:
+            path[f"{title_of}_ten"] = _sentence_case(line.strip())
+            title_of = None
+            continue
+        outline = (("phan", _PART), ("chuong", _CHAPTER), ("muc", _SECTION))
+        level = next(((k, m) for k, pattern in outline if (m := pattern.match(line))), None)
+        if level is not None:
+            key, match = level
+            keep = {"phan": (), "chuong": ("phan",), "muc": ("phan", "chuong")}[key]
+            path = {k: v for k, v in path.items() if k.split("_")[0] in keep}
+            path[key] = match.group(1)
+            if match.group(2).strip():
+                path[f"{key}_ten"] = _sentence_case(match.group(2).strip())
+            elif _title_line(lines, i):
+                title_of = key
+            continue
+        if article := _ARTICLE.match(line):
+            heading = f"Điều {article.group(1)}. {article.group(2).strip()}".strip()
+            articles.append(Article(article.group(1), heading.rstrip(". "), [], dict(path)))
+        elif articles:
+            articles[-1].body.append(line)
+        else:
+            preamble.append(line)
+    return "\n".join(preamble), articles
+
+
+def _units(lines: list[str], pattern: re.Pattern[str]) -> list[tuple[str | None, str]]:
+    """Lines grouped into numbered units (clauses "1.", or points "a)"): (label, text). Text
+    before the first unit has no label."""
+    units: list[tuple[str | None, list[str]]] = [(None, [])]
+    for line in lines:
+        if match := pattern.match(line):
+            units.append((match.group(1), [line.strip()]))
+        elif line.strip():
+            units[-1][1].append(line.strip())
+    return [(label, " ".join(body)) for label, body in units if body]
+
+
+@dataclass
+class ArticlePiece:
+    text: str  # with the article heading first
+    clauses: list[str]  # the clause numbers it holds (empty: the whole article, or no clauses)
+
+
+def article_pieces(article: Article, size: int) -> list[ArticlePiece]:
+    """The article as one piece when it fits in `size` characters; else its clauses, packed in
+    order while they fit, each piece opening with the article heading. A clause too long on its
+    own is split at its points the same way; a point too long is cut by the caller."""
+    body = [line for line in article.body if line.strip()]
+    whole = "\n".join([article.heading + ".", *[line.strip() for line in body]])
+    if len(whole) <= size:
+        return [ArticlePiece(whole, [])]
+    pieces: list[ArticlePiece] = []
+    current: list[str] = []
+    labels: list[str] = []
+
+    def flush() -> None:
+        if current:
+            pieces.append(ArticlePiece("\n".join([article.heading + ".", *current]), labels[:]))
+            current.clear()
+            labels.clear()
+
+    room = size - len(article.heading) - 2
+    for label, text in _units(body, _CLAUSE):
+        parts = [text]
+        if len(text) > room:  # one clause longer than a chunk: its points, then the caller cuts
+            points = _units(text.replace("; ", ";\n").splitlines(), _POINT)
+            parts = [p for _, p in points] if len(points) > 1 else [text]
+        for part in parts:
+            if current and sum(len(c) + 1 for c in current) + len(part) > room:
+                flush()
+            current.append(part)
+            if label and label not in labels:
+                labels.append(label)
+    flush()
+    return pieces

@@ -1,0 +1,101 @@
+"""PDFs page by page (each chunk keeps its page number), with the pages that have no text layer
+read by OCR; page images (.png .jpg .tif) read by OCR."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from tqdm import tqdm
+
+from tools.ingest.documents import Part
+from tools.ingest.loaded import Loaded, LoadError, LoadSkipped, one_document
+from tools.ingest.ocr import OcrFailed, OcrUnavailable, check_ocr, ocr_image, ocr_pdf_page
+from tools.settings import IngestSettings
+
+log = logging.getLogger(__name__)
+MIN_TEXT_CHARS = 20  # a page with less text than this is taken to be a scan
+
+
+def _text_pages(path: Path) -> tuple[list[str], str]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(str(path))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise LoadError("encrypted PDF: a password is needed to read it")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except LoadError:
+        raise
+    except (PdfReadError, ValueError, KeyError, OSError) as exc:
+        raise LoadError(f"corrupt PDF: {exc}") from None
+    except Exception as exc:  # pypdf raises assorted errors on damaged files
+        if "encrypt" in str(exc).lower() or "password" in str(exc).lower():
+            raise LoadError("encrypted PDF: a password is needed to read it") from None
+        raise LoadError(f"corrupt PDF: {type(exc).__name__}: {exc}") from None
+    title = str((reader.metadata.get("/Title") if reader.metadata else None) or path.stem)
+    return pages, title
+
+
+def _ocr_note(pages: list[int], confidences: list[float], failed: list[str]) -> list[str]:
+    notes = []
+    if pages:
+        mean = sum(confidences) / len(confidences)
+        listed = ", ".join(str(p) for p in pages)
+        notes.append(f"OCR on page(s) {listed} (mean confidence {mean:.2f})")
+    notes += [f"OCR failed: {reason}" for reason in failed]
+    return notes
+
+
+def load_pdf(path: Path, settings: IngestSettings) -> Loaded:
+    texts, title = _text_pages(path)
+    scans = [
+        n
+        for n, text in enumerate(texts, start=1)
+        if settings.ocr == "always"
+        or (settings.ocr == "auto" and len("".join(text.split())) < MIN_TEXT_CHARS)
+    ]
+    if scans:
+        try:
+            check_ocr(settings.ocr_languages, need_pdftoppm=True)
+        except OcrUnavailable as exc:
+            if len(scans) == len(texts) or settings.ocr == "always":
+                raise LoadSkipped(f"scanned PDF: {exc}") from None
+            log.warning("%s: %s; its scanned pages are left out", path, exc)
+            scans = []
+    parts = {n: Part(text, page=n) for n, text in enumerate(texts, start=1)}
+    confidences, failed = [], []
+    for n in tqdm(scans, desc=f"OCR {path.name}", unit="page", disable=len(scans) < 2):
+        try:
+            page = ocr_pdf_page(
+                path, n, settings.ocr_dpi, settings.ocr_languages, settings.ocr_page_timeout_s
+            )
+        except OcrFailed as exc:
+            failed.append(f"page {n}: {exc}")
+            continue
+        parts[n] = Part(page.text, page=n, ocr_confidence=round(page.confidence, 3))
+        confidences.append(page.confidence)
+    ocred = [n for n in scans if parts[n].ocr_confidence is not None]
+    if not any(p.text.strip() for p in parts.values()):
+        if settings.ocr == "never":
+            raise LoadError("no text layer (a scan?): set ingest.ocr to auto to read it by OCR")
+        raise LoadError("no text found, by the text layer or by OCR")
+    loaded = one_document(path, title, list(parts.values()), pages=len(texts))
+    loaded.notes += _ocr_note(ocred, confidences, failed)
+    return loaded
+
+
+def load_image(path: Path, settings: IngestSettings) -> Loaded:
+    if settings.ocr == "never":
+        raise LoadSkipped("an image: ingest.ocr is never")
+    try:
+        page = ocr_image(path, settings.ocr_languages, settings.ocr_page_timeout_s)
+    except OcrUnavailable as exc:
+        raise LoadSkipped(f"an image: {exc}") from None
+    except OcrFailed as exc:
+        raise LoadError(f"OCR failed: {exc}") from None
+    part = Part(page.text, page=1, ocr_confidence=round(page.confidence, 3))
+    loaded = one_document(path, path.stem.replace("_", " "), [part])
+    loaded.notes += _ocr_note([1], [page.confidence], [])
+    return loaded
