@@ -121,6 +121,15 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if any(r["errors"] for r in result["runs"]) else 0
 
 
+def _documents(args: argparse.Namespace, settings: Settings) -> int:
+    from evals.documents_benchmark import format_report, run_documents_benchmark
+
+    result = run_documents_benchmark(settings, with_ocr=not args.no_ocr)
+    print(format_report(result))
+    write_json(args.json, result)
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("eval", help="benchmarks and evaluations")
     evals = parser.add_subparsers(dest="eval_command", metavar="EVAL", required=True)
@@ -173,6 +182,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_rag)
+
+    p = evals.add_parser(
+        "documents",
+        help="OCR error rate, legacy-encoding conversion and law questions, on files it writes",
+        description="Renders scanned pages in several fonts and noise levels and OCRs them "
+        "(CER, seconds per page), converts text written in TCVN3 / VNI / VISCII back, and asks "
+        "the sample law's questions against it ingested as .txt, .docx and .pdf.",
+    )
+    p.add_argument("--no-ocr", action="store_true", help="leave the OCR figures out")
+    p.add_argument("--json", help="write the figures here")
+    p.set_defaults(func=_documents)
 
     p = evals.add_parser("compare", help="what changed between two eval rag JSON files")
     p.add_argument("a", help="the earlier run (JSON)")

@@ -10,9 +10,30 @@ def _cell(value: object) -> str:
     return " ".join(str(value).split()) if value is not None else ""
 
 
+def _layout(rows: Sequence[Sequence[object]]) -> bool:
+    """A table used for layout, not data: the header block of an official document sets the
+    issuing body beside the national motto, in capitals, over several lines per cell. Its
+    cells are read as lines."""
+    first = [str(c or "").strip() for c in rows[0]] if rows else []
+    filled = [c for c in first if c]
+    if not filled:
+        return False
+    capitals_beside = len(rows) <= 2 and len(first) == 2 and all(c.isupper() for c in filled)
+    return capitals_beside or any("\n" in c for c in filled)
+
+
 def table_rows(rows: Sequence[Sequence[object]]) -> list[str]:
     """The first non-empty row is the header; rows after it are written against it. A table of
-    one row, or without a header, is written with " | " between cells."""
+    one row, or without a header, is written with " | " between cells; a layout table as the
+    lines of its cells."""
+    if _layout(rows):
+        return [
+            line.strip()
+            for row in rows
+            for c in row
+            for line in str(c or "").splitlines()
+            if line.strip()
+        ]
     cleaned = [[_cell(c) for c in row] for row in rows]
     cleaned = [row for row in cleaned if any(row)]
     if not cleaned:

@@ -1,0 +1,251 @@
+"""`vinarag eval documents`: what the ingestion makes of real-world Vietnamese files, on files
+it writes itself. OCR: pages rendered from Vietnamese text in several fonts and noise levels,
+read back, character error rate and seconds per page. Legacy encodings: Vietnamese text written
+in TCVN3 / VNI / VISCII (the conversion tables inverted) and converted back. Laws: the sample law
+ingested as .txt, .docx and .pdf, each of its questions asked: is the clause's chunk first, and
+does its location name the article."""
+
+from __future__ import annotations
+
+import logging
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from evals.law_sample import LAW_QUESTIONS, LAW_TEXT
+from tools.settings import Settings
+
+log = logging.getLogger(__name__)
+
+FONTS = {
+    "DejaVu Serif": "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
+    "DejaVu Sans": "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "DejaVu Sans Mono": "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
+}
+SCAN_LINES = [line for line in LAW_TEXT.splitlines() if line.strip()][11:26]
+A4_300DPI = (2480, 3508)
+
+
+def render_page(
+    lines: list[str],
+    font: str = FONTS["DejaVu Serif"],
+    size: int = 34,
+    angle: float = 0.8,
+    noise: float = 0.02,
+    seed: int = 0,
+) -> Any:
+    """A scanned-looking A4 page at 300 dpi: the lines set in `font`, turned by `angle`
+    degrees, and `noise` (a share of the page) of pixels flipped at random."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    face = ImageFont.truetype(font, size)
+    page = Image.new("L", A4_300DPI, 255)
+    draw = ImageDraw.Draw(page)
+    y = 220
+    for line in lines:
+        draw.text((200, y), line, font=face, fill=0)
+        y += int(size * 1.8)
+    page = page.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=255)
+    rng = random.Random(seed)
+    pixels = page.load()
+    for _ in range(int(noise * page.width * page.height)):
+        x, y = rng.randrange(page.width), rng.randrange(page.height)
+        pixels[x, y] = 255 - pixels[x, y]
+    return page
+
+
+def cer(reference: str, hypothesis: str) -> float:
+    """Character error rate: edit distance over the reference length (whitespace collapsed)."""
+    from rapidfuzz.distance import Levenshtein
+
+    ref, hyp = " ".join(reference.split()), " ".join(hypothesis.split())
+    return Levenshtein.distance(ref, hyp) / max(len(ref), 1)
+
+
+def ocr_figures(noises: tuple[float, ...] = (0.0, 0.02, 0.05), dpi: int = 300) -> list[dict]:
+    from tools.ingest.ocr import ocr_pdf_page
+
+    rows = []
+    reference = "\n".join(SCAN_LINES)
+    with tempfile.TemporaryDirectory(prefix="vinarag-ocr-bench-") as folder:
+        for name, font in FONTS.items():
+            for noise in noises:
+                pdf = Path(folder) / "scan.pdf"
+                render_page(SCAN_LINES, font, noise=noise).save(pdf, resolution=300)
+                start = time.perf_counter()
+                page = ocr_pdf_page(pdf, 1, dpi)
+                rows.append(
+                    {
+                        "font": name,
+                        "noise": noise,
+                        "cer": round(cer(reference, page.text), 4),
+                        "confidence": round(page.confidence, 3),
+                        "seconds": round(time.perf_counter() - start, 2),
+                    }
+                )
+    return rows
+
+
+def _inverse(encoding: str) -> dict[str, str]:
+    from viparse.normalize import tcvn3, viscii, vni
+
+    table = {"tcvn3": tcvn3.TCVN3, "vni": vni.VNI, "viscii": viscii.VISCII}[encoding]
+    return {unicode: legacy for legacy, unicode in table.pairs}
+
+
+def representable(text: str, encoding: str) -> bool:
+    """TCVN3's base fonts have no capital letters with tone marks (documents set capitals in
+    a second font, .VnTimeH): such text cannot be written in it."""
+    inverse = _inverse(encoding)
+    return all(ch in inverse or ord(ch) < 256 for ch in text)
+
+
+def legacy_bytes(text: str, encoding: str) -> bytes:
+    """Vietnamese text as a file typed in a legacy font encoding would hold it: viparse's
+    conversion table inverted, then 8-bit (cp1252, as Windows wrote such files)."""
+    inverse = _inverse(encoding)
+    legacy = "".join(inverse.get(ch, ch) for ch in text)
+    try:
+        return legacy.encode("cp1252")
+    except UnicodeEncodeError:
+        return legacy.encode("latin-1")
+
+
+def legacy_figures(texts: list[str]) -> list[dict]:
+    from tools.ingest.loaded import LoadError, decode_text
+    from tools.text.legacy import to_unicode
+
+    rows = []
+    for encoding in ("tcvn3", "vni", "viscii"):
+        exact = detected = 0
+        errors: list[float] = []
+        written = [t for t in texts if representable(t, encoding)]
+        for text in written:
+            try:
+                converted, found = to_unicode(decode_text(legacy_bytes(text, encoding)))
+            except LoadError:  # too short to tell from text in another 8-bit code page
+                converted, found = "", None
+            detected += found == encoding
+            exact += converted == text
+            errors.append(cer(text, converted))
+        rows.append(
+            {
+                "encoding": encoding,
+                "texts": len(written),
+                "detected": detected,
+                "exact": exact,
+                "character_accuracy": round(1 - statistics.mean(errors), 4),
+            }
+        )
+    return rows
+
+
+def write_law_files(folder: Path) -> dict[str, Path]:
+    """The sample law as .txt, .docx (headings as paragraphs) and .pdf (a text layer, the
+    articles running over pages)."""
+    import docx
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    lines = LAW_TEXT.splitlines()
+    files = {"txt": folder / "luat_vuon_cay.txt", "docx": folder / "luat_vuon_cay.docx"}
+    files["txt"].write_text(LAW_TEXT, "utf-8")
+    document = docx.Document()
+    for line in lines:
+        document.add_paragraph(line)
+    document.save(str(files["docx"]))
+    files["pdf"] = folder / "luat_vuon_cay.pdf"
+    matplotlib.rcParams["pdf.fonttype"] = 42
+    with PdfPages(files["pdf"]) as pdf:
+        for start in range(0, len(lines), 20):
+            figure = plt.figure(figsize=(8.27, 11.69))
+            for i, line in enumerate(lines[start : start + 20]):
+                figure.text(0.06, 0.95 - i * 0.04, line, fontsize=8, family="DejaVu Sans")
+            pdf.savefig(figure)
+            plt.close(figure)
+    return files
+
+
+def law_figures(settings: Settings) -> list[dict]:
+    """Each question against each file format: the top chunk's article / clause, its location,
+    and the answer through the whole graph."""
+    from graph.builder import build_graph
+    from tools.ingest.pipeline import ingest_paths
+    from tools.services import build_services
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="vinarag-law-") as folder:
+        for kind, path in write_law_files(Path(folder)).items():
+            services = build_services(settings, location=":memory:")
+            try:
+                ingest_paths([path], services.retrieval.kb, settings, progress=False)
+                graph = build_graph(services=services)
+                for item in LAW_QUESTIONS:
+                    hits = services.retrieval.retriever.retrieve(item.question)
+                    hits = services.retrieval.reranker.rerank(item.question, hits, 3)
+                    top = hits[0] if hits else None
+                    meta = top["metadata"] if top else {}
+                    result = graph.invoke({"question": item.question})
+                    rows.append(
+                        {
+                            "file": kind,
+                            "question": item.question,
+                            "expected": f"Điều {item.dieu}",
+                            "top_dieu": meta.get("dieu"),
+                            "top_khoan": meta.get("khoan"),
+                            "first": meta.get("dieu") == item.dieu,
+                            "location": top["location"] if top else None,
+                            "answer_quotes": item.answer in result.get("answer", ""),
+                        }
+                    )
+            finally:
+                services.close()
+    return rows
+
+
+def run_documents_benchmark(settings: Settings, with_ocr: bool = True) -> dict[str, Any]:
+    from tools.ingest.legal import split_articles
+
+    # One text per article: a file's worth of text, not a fragment too short to judge.
+    texts = ["\n".join([a.heading, *a.body]) for a in split_articles(LAW_TEXT)[1]]
+    ocr = ocr_figures() if with_ocr else []
+    law = law_figures(settings)
+    return {
+        "ocr": ocr,
+        "ocr_seconds_per_page_median": (
+            round(statistics.median(r["seconds"] for r in ocr), 2) if ocr else None
+        ),
+        "legacy": legacy_figures(texts),
+        "law": law,
+        "law_first_rate": round(sum(r["first"] for r in law) / len(law), 4) if law else None,
+    }
+
+
+def format_report(result: dict[str, Any]) -> str:
+    lines = []
+    if result["ocr"]:
+        lines.append(f"{'font':18} {'noise':>6} {'CER':>7} {'conf':>6} {'s/page':>7}")
+        for r in result["ocr"]:
+            lines.append(
+                f"{r['font']:18} {r['noise']:>6} {r['cer']:>7.4f} {r['confidence']:>6.3f} "
+                f"{r['seconds']:>7.2f}"
+            )
+    lines.append("")
+    for r in result["legacy"]:
+        lines.append(
+            f"{r['encoding']:7} detected {r['detected']}/{r['texts']}, "
+            f"exact {r['exact']}/{r['texts']}, characters {r['character_accuracy']}"
+        )
+    lines.append("")
+    for r in result["law"]:
+        mark = "ok " if r["first"] else "MISS"
+        quoted = "quoted" if r["answer_quotes"] else "not quoted"
+        lines.append(f"{mark} {r['file']:5} {r['question'][:44]:44} -> {r['location']} ({quoted})")
+    lines.append(f"article first: {result['law_first_rate']}")
+    return "\n".join(lines)

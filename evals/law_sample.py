@@ -1,0 +1,87 @@
+"""A law-shaped document written for this project (not a real law), and questions that each
+name one clause: what `vinarag eval documents` and the tests ingest as .txt, .docx and .pdf."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LAW_TEXT = """QUỐC HỘI
+CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM
+Độc lập - Tự do - Hạnh phúc
+Luật số: 99/2025/QH15
+Hà Nội, ngày 12 tháng 6 năm 2025
+LUẬT
+VƯỜN CÂY ĐÔ THỊ
+Căn cứ Hiến pháp nước Cộng hòa xã hội chủ nghĩa Việt Nam;
+Quốc hội ban hành Luật Vườn cây đô thị.
+Chương I
+NHỮNG QUY ĐỊNH CHUNG
+Điều 1. Phạm vi điều chỉnh
+Luật này quy định việc trồng, chăm sóc, bảo vệ và sử dụng vườn cây trong đô thị.
+Điều 2. Giải thích từ ngữ
+Trong Luật này, các từ ngữ dưới đây được hiểu như sau:
+1. Vườn cây đô thị là khu đất trồng cây xanh do chính quyền thành phố quản lý và mở cho mọi người.
+2. Cây di sản là cây có tuổi trên một trăm năm được Bộ Nông nghiệp công nhận bằng văn bản.
+3. Người chăm sóc vườn là người được ban quản lý giao việc tưới, bón và cắt tỉa cây.
+Chương II
+CHĂM SÓC VÀ BẢO VỆ CÂY
+Mục 1
+CHĂM SÓC CÂY
+Điều 3. Tưới cây và bón phân
+1. Ban quản lý vườn tưới cây ít nhất hai lần mỗi tuần trong mùa khô.
+2. Không ai được bón phân hóa học cho cây di sản khi chưa có ý kiến của chuyên gia thực vật.
+3. Nước tưới lấy từ hồ chứa của vườn; khi hồ cạn, ban quản lý được dùng nước máy của thành phố.
+Điều 4. Cắt tỉa cành
+1. Việc cắt tỉa cành do thợ có chứng chỉ leo cây thực hiện.
+2. Người dân được tự cắt cành trong các trường hợp sau đây:
+a) cành gãy đe dọa an toàn người đi đường;
+b) cành chạm vào đường dây điện sinh hoạt;
+c) cành che khuất biển báo giao thông.
+3. Cành cắt ra được phơi khô làm củi cho bếp ăn từ thiện của phường.
+Mục 2
+BẢO VỆ CÂY
+Điều 5. Hành vi bị nghiêm cấm
+1. Đóng đinh, treo biển quảng cáo lên thân cây.
+2. Đốt rác, đổ dầu nhớt trong phạm vi năm mét quanh gốc cây.
+3. Chặt hạ cây di sản dưới mọi hình thức.
+Điều 6. Xử lý vi phạm
+1. Người đóng đinh vào thân cây bị phạt tiền từ hai triệu đồng đến năm triệu đồng.
+2. Tổ chức chặt hạ cây di sản bị phạt tiền từ năm mươi triệu đồng đến một trăm triệu
+đồng và phải trồng lại mười cây cùng loài.
+Chương III
+SỬ DỤNG VƯỜN CÂY
+Điều 7. Giờ mở cửa
+1. Vườn mở cửa từ năm giờ sáng đến mười giờ tối hằng ngày.
+2. Trong những ngày có bão, ban quản lý đóng cửa vườn và thông báo trên cổng thông tin của phường.
+Điều 8. Phí và lệ phí
+1. Người vào vườn không phải trả phí.
+2. Phí gửi xe máy tại bãi xe của vườn là năm nghìn đồng một lượt.
+Chương IV
+ĐIỀU KHOẢN THI HÀNH
+Điều 9. Hiệu lực thi hành
+Luật này có hiệu lực thi hành từ ngày 01 tháng 01 năm 2026.
+"""
+
+LAW_LABEL = "Luật Vườn cây đô thị (99/2025/QH15)"
+
+
+@dataclass(frozen=True)
+class LawQuestion:
+    question: str
+    dieu: str
+    khoan: str | None  # None: the article has no clauses
+    answer: str  # a phrase the answer should quote
+
+
+LAW_QUESTIONS = (
+    LawQuestion("Vườn mở cửa từ mấy giờ sáng?", "7", "1", "năm giờ sáng"),
+    LawQuestion("Phí gửi xe máy ở vườn là bao nhiêu?", "8", "2", "năm nghìn đồng"),
+    LawQuestion("Người đóng đinh vào thân cây bị phạt bao nhiêu tiền?", "6", "1", "hai triệu đồng"),
+    LawQuestion("Cây di sản là cây bao nhiêu tuổi?", "2", "2", "một trăm năm"),
+    LawQuestion("Ban quản lý tưới cây mấy lần mỗi tuần trong mùa khô?", "3", "1", "hai lần"),
+    LawQuestion("Khi hồ chứa cạn thì lấy nước tưới ở đâu?", "3", "3", "nước máy"),
+    LawQuestion("Ai được cắt tỉa cành cây?", "4", "1", "chứng chỉ leo cây"),
+    LawQuestion("Cành cắt ra được dùng làm gì?", "4", "3", "làm củi"),
+    LawQuestion("Luật này có hiệu lực từ ngày nào?", "9", None, "01 tháng 01 năm 2026"),
+    LawQuestion("Đốt rác gần gốc cây trong phạm vi bao nhiêu mét bị cấm?", "5", "2", "năm mét"),
+)
