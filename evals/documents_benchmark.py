@@ -50,7 +50,7 @@ def render_page(
         y += int(size * 1.8)
     page = page.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=255)
     rng = random.Random(seed)
-    pixels = page.load()
+    pixels: Any = page.load()
     for _ in range(int(noise * page.width * page.height)):
         x, y = rng.randrange(page.width), rng.randrange(page.height)
         pixels[x, y] = 255 - pixels[x, y]
