@@ -65,7 +65,7 @@ def cer(reference: str, hypothesis: str) -> float:
     return Levenshtein.distance(ref, hyp) / max(len(ref), 1)
 
 
-def ocr_figures(noises: tuple[float, ...] = (0.0, 0.02, 0.05), dpi: int = 300) -> list[dict]:
+def ocr_figures(noises: tuple[float, ...] = (0.0, 0.002, 0.005), dpi: int = 300) -> list[dict]:
     from tools.ingest.ocr import ocr_pdf_page
 
     rows = []
@@ -89,29 +89,30 @@ def ocr_figures(noises: tuple[float, ...] = (0.0, 0.02, 0.05), dpi: int = 300) -
     return rows
 
 
-def _inverse(encoding: str) -> dict[str, str]:
+def _pairs(encoding: str) -> tuple[tuple[str, str], ...]:
     from viparse.normalize import tcvn3, viscii, vni
 
-    table = {"tcvn3": tcvn3.TCVN3, "vni": vni.VNI, "viscii": viscii.VISCII}[encoding]
-    return {unicode: legacy for legacy, unicode in table.pairs}
+    return {"tcvn3": tcvn3.TCVN3, "vni": vni.VNI, "viscii": viscii.VISCII}[encoding].pairs
+
+
+def _inverse(encoding: str) -> dict[str, str]:
+    return {unicode: legacy for legacy, unicode in _pairs(encoding)}
 
 
 def representable(text: str, encoding: str) -> bool:
-    """TCVN3's base fonts have no capital letters with tone marks (documents set capitals in
-    a second font, .VnTimeH): such text cannot be written in it."""
+    """Whether the encoding can hold the text: TCVN3's base fonts have no capitals with tone
+    marks (documents set capitals in a second font, .VnTimeH), and a Latin-1 letter that is one
+    of its codes (Ó is ể) cannot stand for itself."""
     inverse = _inverse(encoding)
-    return all(ch in inverse or ord(ch) < 256 for ch in text)
+    codes = {ch for legacy, _ in _pairs(encoding) for ch in legacy}
+    return all(ch in inverse or ord(ch) < 128 or (ord(ch) < 256 and ch not in codes) for ch in text)
 
 
 def legacy_bytes(text: str, encoding: str) -> bytes:
     """Vietnamese text as a file typed in a legacy font encoding would hold it: viparse's
-    conversion table inverted, then 8-bit (cp1252, as Windows wrote such files)."""
+    conversion table inverted, one byte a character (the tables are written over Latin-1)."""
     inverse = _inverse(encoding)
-    legacy = "".join(inverse.get(ch, ch) for ch in text)
-    try:
-        return legacy.encode("cp1252")
-    except UnicodeEncodeError:
-        return legacy.encode("latin-1")
+    return "".join(inverse.get(ch, ch) for ch in text).encode("latin-1")
 
 
 def legacy_figures(texts: list[str]) -> list[dict]:

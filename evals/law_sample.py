@@ -80,7 +80,7 @@ LAW_QUESTIONS = (
     LawQuestion("Cây di sản là cây bao nhiêu tuổi?", "2", "2", "một trăm năm"),
     LawQuestion("Ban quản lý tưới cây mấy lần mỗi tuần trong mùa khô?", "3", "1", "hai lần"),
     LawQuestion("Khi hồ chứa cạn thì lấy nước tưới ở đâu?", "3", "3", "nước máy"),
-    LawQuestion("Ai được cắt tỉa cành cây?", "4", "1", "chứng chỉ leo cây"),
+    LawQuestion("Việc cắt tỉa cành do ai thực hiện?", "4", "1", "chứng chỉ leo cây"),
     LawQuestion("Cành cắt ra được dùng làm gì?", "4", "3", "làm củi"),
     LawQuestion("Luật này có hiệu lực từ ngày nào?", "9", None, "01 tháng 01 năm 2026"),
     LawQuestion("Đốt rác gần gốc cây trong phạm vi bao nhiêu mét bị cấm?", "5", "2", "năm mét"),

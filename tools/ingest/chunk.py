@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.ingest.documents import Chunk, Document
+from tools.ingest.documents import Chunk, Document, Part
 from tools.ingest.legal import article_pieces, split_articles
 from tools.text.sentences import split_sentences
 
@@ -63,14 +63,25 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
-def _page_of(text: str, pages: list[tuple[int, str]]) -> int | None:
-    """The page a piece starts on: the first page holding the opening of its body."""
+def _part_of(text: str, parts: list[tuple[Part, str]]) -> Part | None:
+    """The page a piece starts on: the first one holding the opening of its body."""
     lines = [line for line in text.splitlines() if line.strip()]
     probe = _squash(lines[1] if len(lines) > 1 else text)[:60]
-    for page, squashed in pages:
+    for part, squashed in parts:
         if probe and probe in squashed:
-            return page
+            return part
     return None
+
+
+def _part_place(part: Part) -> dict[str, Any]:
+    place: dict[str, Any] = {}
+    if part.headings:
+        place["section"] = " › ".join(part.headings)
+    if part.page is not None:
+        place["page"] = part.page
+    if part.ocr_confidence is not None:
+        place.update(ocr=True, ocr_confidence=part.ocr_confidence)
+    return place
 
 
 def legal_pieces(text: str, size: int, overlap: int) -> list[Piece] | None:
@@ -112,22 +123,16 @@ def location(label: str, place: dict[str, Any]) -> str:
 def chunk_document(document: Document, size: int, overlap: int) -> list[Chunk]:
     """Laws by article; sectioned documents within each section; paged ones within each page
     (a law's pages are looked up for each article); anything else by sentences."""
-    pages = [(p.page, _squash(p.text)) for p in document.parts if p.page is not None]
+    pages = [(p, _squash(p.text)) for p in document.parts if p.page is not None]
     pieces = legal_pieces(document.text, size, overlap)
     if pieces is not None:
         for piece in pieces:
-            if pages and (page := _page_of(piece.text, pages)) is not None:
-                piece.place["page"] = page
+            if pages and (part := _part_of(piece.text, pages)) is not None:
+                piece.place.update(_part_place(part))
     elif document.parts:
         pieces = []
         for part in document.parts:
-            place: dict[str, Any] = {}
-            if part.headings:
-                place["section"] = " › ".join(part.headings)
-            if part.page is not None:
-                place["page"] = part.page
-            if part.ocr_confidence is not None:
-                place.update(ocr=True, ocr_confidence=part.ocr_confidence)
+            place = _part_place(part)
             pieces += [Piece(t, place) for t in chunk_text(part.text, size, overlap)]
     else:
         pieces = [Piece(t) for t in chunk_text(document.text, size, overlap)]

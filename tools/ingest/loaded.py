@@ -40,10 +40,11 @@ def decode_text(data: bytes) -> str:
     best = from_bytes(data).best()
     if best is not None and best.encoding in {"cp1258", "windows_1258"}:
         return str(best)
-    # TCVN3 / VNI / VISCII files are 8-bit: read byte for byte, converted later (prepare).
-    eight_bit = data.decode("cp1252", errors="replace").replace("\ufffd", "")
-    if legacy_encoding(eight_bit) or legacy_encoding(latin := data.decode("latin-1")):
-        return eight_bit if legacy_encoding(eight_bit) else latin
+    # TCVN3 / VNI / VISCII files are 8-bit: read byte for byte (the conversion tables are
+    # written over Latin-1), converted later (prepare).
+    eight_bit = data.decode("latin-1")
+    if legacy_encoding(eight_bit):
+        return eight_bit
     raise LoadError(
         f"mis-encoded: not valid UTF-8 (byte {utf8_error.start}: "
         f"{data[utf8_error.start : utf8_error.start + 4]!r}); re-save the file as UTF-8"
