@@ -104,7 +104,7 @@ def ocr_pdf_page(
         prefix = Path(folder) / "page"
         try:
             subprocess.run(
-                ["pdftoppm", "-r", str(dpi), "-f", str(page), "-l", str(page), "-png",
+                ["pdftoppm", "-r", str(dpi), "-f", str(page), "-l", str(page), "-gray",
                  "-singlefile", str(pdf), str(prefix)],
                 capture_output=True,
                 check=True,
@@ -114,4 +114,5 @@ def ocr_pdf_page(
             raise OcrFailed(f"page {page}: rasterising took over {timeout_s:g} s") from None
         except subprocess.CalledProcessError as exc:
             raise OcrFailed(f"page {page}: pdftoppm: {exc.stderr.decode()[-300:]}") from None
-        return ocr_image(prefix.with_suffix(".png"), languages, timeout_s)
+        # Uncompressed greyscale: encoding a 300 dpi page as PNG took longer than reading it.
+        return ocr_image(prefix.with_suffix(".pgm"), languages, timeout_s)
