@@ -18,7 +18,7 @@ from evals.law_sample import LAW_LABEL, LAW_QUESTIONS, LAW_TEXT
 from tests.conftest import need
 from tools.ingest.chunk import chunk_document
 from tools.ingest.documents import Document
-from tools.ingest.legal import parse_header
+from tools.ingest.legal import parse_header, split_articles
 from tools.ingest.loaders import load_file
 from tools.ingest.pipeline import IngestReport, ingest_paths, prepare
 from tools.services import build_services
@@ -69,6 +69,25 @@ def test_every_chunk_of_a_law_carries_its_article_path():
     assert by_article["7"]["chuong_ten"] == "Sử dụng vườn cây" and "muc" not in by_article["7"]
     assert by_article["8"]["location"] == f"{LAW_LABEL}, Điều 8"
     assert all(c.metadata["so_hieu"] == "99/2025/QH15" for c in chunks)
+
+
+def test_outline_headings_in_the_forms_documents_use():
+    """Sentence-case titles after a colon, an article number without a full stop, capitals after
+    a dash; a line that only mentions an article ("Điều 5 của Luật này ...") is not one."""
+    text = (
+        "Chương 1: Quy định chung\nĐiều 1 Phạm vi áp dụng\nQuy chế này áp dụng cho nhân viên.\n"
+        "Điều 2: Đối tượng\n1. Nhân viên chính thức.\nĐiều 5 của Luật này được dẫn chiếu.\n"
+        "PHẦN THỨ HAI\nMục 2 - KHEN THƯỞNG\nĐiều 3. Khen thưởng\nMỗi năm một lần.\n"
+    )
+    _, articles = split_articles(text)
+    assert [a.heading for a in articles] == [
+        "Điều 1. Phạm vi áp dụng",
+        "Điều 2. Đối tượng",
+        "Điều 3. Khen thưởng",
+    ]
+    assert articles[0].path == {"chuong": "1", "chuong_ten": "Quy định chung"}
+    assert "Điều 5 của Luật này được dẫn chiếu." in articles[1].body
+    assert articles[2].path == {"phan": "thứ hai", "muc": "2", "muc_ten": "Khen thưởng"}
 
 
 def test_a_long_article_is_split_at_its_clauses_with_the_heading_repeated():

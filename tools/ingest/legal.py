@@ -38,12 +38,13 @@ _DATE = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})", r
 _YEAR_IN_NUMBER = re.compile(r"/((?:19|20)\d{2})/")
 _NATIONAL_MOTTO = ("cong hoa xa hoi", "doc lap", "dan chu cong hoa")
 
-_PART = re.compile(
-    r"^\s*(?:Phần|PHẦN)\s+((?:thứ|THỨ)\s+[^\W\d_]+|[IVXLC]+|\d+)\s*[.:]?\s*([^a-zà-ỹ]*)$"
-)
-_CHAPTER = re.compile(r"^\s*(?:Chương|CHƯƠNG)\s+([IVXLCDM]+|\d+)\s*[.:]?\s*([^a-zà-ỹ]*)$")
-_SECTION = re.compile(r"^\s*(?:Mục|MỤC)\s+(\d+)\s*[.:]?\s*([^a-zà-ỹ]*)$")
-_ARTICLE = re.compile(r"^\s*(?:Điều|ĐIỀU)\s+(\d+[a-zđ]?)\s*[.:]\s*(.*)$")
+# An outline heading: its number, then a title after a separator or (without one) in capitals.
+_TITLE = r"(?:\s*[.:\u2013-]\s*(.*)|\s+([^a-zà-ỹ]+))?\s*$"
+_PART = re.compile(r"^\s*(?:Phần|PHẦN)\s+((?:thứ|THỨ)\s+[^\W\d_]+|[IVXLC]+|\d+)" + _TITLE)
+_CHAPTER = re.compile(r"^\s*(?:Chương|CHƯƠNG)\s+([IVXLCDM]+|\d+)" + _TITLE)
+_SECTION = re.compile(r"^\s*(?:Mục|MỤC)\s+(\d+)" + _TITLE)
+# An article heading: "Điều 12." / "Điều 12:" then its title, or "Điều 12 Title" (capitalised).
+_ARTICLE = re.compile(r"^\s*(?:Điều|ĐIỀU)\s+(\d+[a-zđ]?)(?:\s*[.:]\s*(.*)|\s+([A-ZĐÀ-Ỹ].*))\s*$")
 _CLAUSE = re.compile(r"^\s*(\d{1,3})\.\s+\S")
 _POINT = re.compile(r"^\s*([a-zđ])\)\s+\S")
 
@@ -158,14 +159,17 @@ def split_articles(text: str) -> tuple[str, list[Article]]:
             key, match = level
             keep = {"phan": (), "chuong": ("phan",), "muc": ("phan", "chuong")}[key]
             path = {k: v for k, v in path.items() if k.split("_")[0] in keep}
-            path[key] = match.group(1)
-            if match.group(2).strip():
-                path[f"{key}_ten"] = _sentence_case(match.group(2).strip())
+            number = match.group(1)
+            path[key] = number.lower() if number.lower().startswith("thứ") else number
+            title = (match.group(2) or match.group(3) or "").strip()
+            if title:
+                path[f"{key}_ten"] = _sentence_case(title)
             elif _title_line(lines, i):
                 title_of = key
             continue
         if article := _ARTICLE.match(line):
-            heading = f"Điều {article.group(1)}. {article.group(2).strip()}".strip()
+            title = (article.group(2) or article.group(3) or "").strip()
+            heading = f"Điều {article.group(1)}. {title}".strip()
             articles.append(Article(article.group(1), heading.rstrip(". "), [], dict(path)))
         elif articles:
             articles[-1].body.append(line)
