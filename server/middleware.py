@@ -8,10 +8,18 @@ import logging
 import time
 import uuid
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("vinarag.server")
+
+
+class BodyTooLarge(HTTPException):
+    """More body bytes arrived than the limit (whatever Content-Length said, or without one).
+    An HTTPException, so that a route reading its body answers 413 with the reason."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(413, detail)
 
 
 class RequestContext:
@@ -39,12 +47,31 @@ class RequestContext:
 
         limit = state.settings.server.max_body_mb * 1024 * 1024
         length = headers.get(b"content-length", b"")
+        too_large = f"request body over {state.settings.server.max_body_mb} MB"
+        received = 0
+
+        async def counted_receive() -> Message:
+            """Bytes counted as they arrive: a chunked body has no Content-Length to trust."""
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(too_large)
+            return message
+
         try:
             if length.isdigit() and int(length) > limit:
-                detail = f"request body over {state.settings.server.max_body_mb} MB"
-                await _json(send_with_id, 413, {"detail": detail, "request_id": request_id})
+                await _json(send_with_id, 413, {"detail": too_large, "request_id": request_id})
             else:
-                await self.app(scope, receive, send_with_id)
+                await self.app(scope, counted_receive, send_with_id)
+        except BodyTooLarge:
+            if not status["sent"]:
+                await _json(send_with_id, 413, {"detail": too_large, "request_id": request_id})
+        except RecursionError:
+            if not status["sent"]:
+                detail = "request nested too deeply"
+                await _json(send_with_id, 422, {"detail": detail, "request_id": request_id})
         except Exception:
             log.exception(
                 "request %s %s failed (request id %s)", scope["method"], scope["path"], request_id

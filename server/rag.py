@@ -11,6 +11,7 @@ from langserve import add_routes
 from langserve.server import EndpointName
 
 from server.deps import ReadKey, get_state
+from tools.kb.filters import FilterError, build_filter
 
 # stream_log and config_schema are what the playground itself calls.
 ENDPOINTS: tuple[EndpointName, ...] = (
@@ -26,37 +27,67 @@ ENDPOINTS: tuple[EndpointName, ...] = (
 )
 
 
+def _unprocessable(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=detail)
+
+
+def _check_filters(filters: Any, most: int) -> None:
+    """The filter's shape and size here, before a graph thread is spent on it."""
+    if filters is None:
+        return
+    if not isinstance(filters, dict):
+        raise _unprocessable('\'filters\' must be an object, e.g. {"topic": "lịch sử"}')
+    values = sum(len(v) if isinstance(v, list | dict) else 1 for v in filters.values())
+    if len(filters) + values > most:
+        raise HTTPException(
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            detail=f"filters with {values} values: at most {most} (server.max_filter_values)",
+        )
+    try:
+        build_filter(filters)
+    except FilterError as exc:
+        raise _unprocessable(str(exc)) from None
+
+
 async def check_limits(request: Request) -> None:
-    """Question length and batch size, with answers that say what to change."""
+    """Every request to /rag checked for what the graph needs, with answers that say what to
+    change: a JSON object; one `input` (or a list of `inputs` for /batch), each an object with a
+    non-empty `question` string of bounded length and optional `filters` the store can apply."""
     if request.method != "POST":
         return
     settings = get_state(request).settings.server
     try:
         body = json.loads(await request.body() or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, detail="body is not JSON"
-        ) from None
-    inputs = (
-        body.get("inputs") if isinstance(body, dict) and "inputs" in body else [body.get("input")]
-    )
-    if not isinstance(inputs, list):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail="'inputs' must be a list")
+        raise _unprocessable("body is not JSON") from None
+    except RecursionError:
+        raise _unprocessable("body is JSON nested too deeply") from None
+    if not isinstance(body, dict):
+        raise _unprocessable('body must be a JSON object: {"input": {"question": "..."}}')
+    if request.url.path.endswith("/batch"):
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list) or not inputs:
+            raise _unprocessable("'inputs' must be a non-empty list of {\"question\": ...}")
+    else:
+        inputs = [body.get("input")]
     if len(inputs) > settings.max_batch_size:
         raise HTTPException(
             status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             detail=f"batch of {len(inputs)}: at most {settings.max_batch_size} questions a request",
         )
     for item in inputs:
-        question = item.get("question") if isinstance(item, dict) else None
-        if isinstance(question, str) and not question.strip():
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail="question is empty")
-        if isinstance(question, str) and len(question) > settings.max_question_chars:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_ENTITY,
-                detail=f"question of {len(question)} characters: "
-                f"at most {settings.max_question_chars}",
+        if not isinstance(item, dict):
+            raise _unprocessable('each input must be an object: {"question": "..."}')
+        question = item.get("question")
+        if not isinstance(question, str):
+            raise _unprocessable("'question' must be a string")
+        if not question.strip():
+            raise _unprocessable("question is empty")
+        if len(question) > settings.max_question_chars:
+            raise _unprocessable(
+                f"question of {len(question)} characters: at most {settings.max_question_chars}"
             )
+        _check_filters(item.get("filters"), settings.max_filter_values)
 
 
 def per_request_config(config: dict[str, Any], request: Request) -> dict[str, Any]:

@@ -77,6 +77,8 @@ class IngestSettings(_Section):
     batch_size: int = Field(64, ge=1)
     # Scans: auto OCRs the pages (and images) that have no text layer; always OCRs every PDF
     # page; never reads only the text layer.
+    # A DOCX / XLSX / PPTX is a zip: what it unpacks to is bounded before it is parsed.
+    max_unpacked_mb: float = Field(200, gt=0)
     ocr: Literal["auto", "always", "never"] = "auto"
     ocr_dpi: int = Field(300, ge=72, le=1200)
     ocr_languages: str = "vie"  # Tesseract models, e.g. "vie+eng"
@@ -246,6 +248,7 @@ class ServerSettings(_Section):
     cors_origins: list[str] = Field(default_factory=list)
     max_question_chars: int = Field(2000, ge=10)
     max_batch_size: int = Field(16, ge=1)
+    max_filter_values: int = Field(256, ge=1)  # conditions plus listed values in one filter
     max_upload_mb: float = Field(20, gt=0)
     max_files: int = Field(20, ge=1)
     max_documents: int = Field(1024, ge=1, description="documents per JSON request")

@@ -11,24 +11,37 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, HTTPException, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.routing import Match
 from starlette.types import Scope
 
 from server.deps import State, WriteKey
 from server.state import AppState
-from tools.ingest.documents import Document
+from tools.ingest.documents import DOC_ID, DOC_ID_RULE, Document
 from tools.ingest.loaders import LOADERS
+from tools.ingest.metadata import check_metadata
 from tools.ingest.pipeline import IngestReport, ingest_documents, ingest_paths
 
 router = APIRouter(tags=["documents"])
 
 
 class DocumentIn(BaseModel):
-    id: Annotated[str, Field(min_length=1, max_length=256)]
-    title: str = ""
+    model_config = ConfigDict(regex_engine="python-re")  # Unicode letters in the id pattern
+
+    id: Annotated[str, Field(pattern=DOC_ID.pattern, description=DOC_ID_RULE)]
+    title: Annotated[str, Field(max_length=1000)] = ""
     text: Annotated[str, Field(min_length=1)]
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(
+        default_factory=dict,
+        description="strings, 64-bit integers, numbers, booleans, lists of them; "
+        "nested at most 3 levels; usable as filters",
+    )
+
+    @field_validator("metadata")
+    @classmethod
+    def _servable(cls, value: dict[str, Any]) -> dict[str, Any]:
+        check_metadata(value)
+        return value
 
 
 class DocumentsIn(BaseModel):
@@ -75,6 +88,14 @@ def _respond(state: AppState, report: IngestReport) -> IngestOut:
     return IngestOut.model_validate(body)
 
 
+def _safe_name(filename: str | None) -> str:
+    """The upload's file name as the document will be known by: no folders, no characters a
+    file system or a log line would trip on, at most 200 characters (its suffix kept)."""
+    name = re.sub(r"[^\w.\- ]+", "_", Path(filename or "upload").name).strip(" .") or "upload"
+    suffix = Path(name).suffix[:16]
+    return name if len(name) <= 200 else name[: 200 - len(suffix)] + suffix
+
+
 async def add_files(
     state: State,
     files: Annotated[
@@ -90,10 +111,15 @@ async def add_files(
             detail=f"{len(files)} files: at most {settings.server.max_files} per request",
         )
     limit = settings.server.max_upload_mb * 1024 * 1024
+    skipped: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="vinarag-upload-") as folder:
-        paths = []
+        paths: list[Path] = []
+        names: dict[Path, str] = {}
         for upload in files:
-            name = re.sub(r"[^\w.\- ]+", "_", Path(upload.filename or "upload").name)
+            name = _safe_name(upload.filename)
+            if name in names.values():
+                skipped.append((name, "another file of the same name is in this request"))
+                continue
             if Path(name).suffix.lower() not in LOADERS:
                 raise HTTPException(
                     status.HTTP_422_UNPROCESSABLE_ENTITY,
@@ -105,13 +131,15 @@ async def add_files(
                     status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
                     detail=f"{name}: over {settings.server.max_upload_mb} MB",
                 )
-            path = Path(folder) / name
+            path = Path(folder) / f"{len(paths)}{Path(name).suffix.lower()}"
             path.write_bytes(data)
             paths.append(path)
+            names[path] = name
         kb = state.services.retrieval.kb
-        report = await run_in_threadpool(ingest_paths, paths, kb, settings, False)
+        report = await run_in_threadpool(ingest_paths, paths, kb, settings, False, names)
         for bucket in (report.failed, report.skipped, report.warnings):
-            bucket[:] = [(Path(source).name, reason) for source, reason in bucket]
+            bucket[:] = [(names.get(Path(source), source), reason) for source, reason in bucket]
+        report.skipped += skipped
     return _respond(state, report)
 
 
@@ -147,7 +175,7 @@ async def add_documents(payload: DocumentsIn, state: State) -> IngestOut:
     return _respond(state, report)
 
 
-@router.delete("/documents/{doc_id}", dependencies=[WriteKey])
+@router.delete("/documents/{doc_id:path}", dependencies=[WriteKey])
 async def delete_document(doc_id: str, state: State) -> dict[str, Any]:
     kb = state.services.retrieval.kb
     removed = await run_in_threadpool(kb.delete_document, doc_id)

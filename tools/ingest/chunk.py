@@ -14,9 +14,13 @@ from tools.text.sentences import split_sentences
 
 
 def _split_long(sentence: str, size: int) -> list[str]:
-    """A sentence longer than a chunk is cut between words."""
+    """A sentence longer than a chunk is cut between words; a word longer than a chunk (a line
+    without spaces) is cut where the chunk ends."""
+    if len(sentence) <= size:
+        return [sentence]
     pieces, current = [], ""
-    for word in sentence.split():
+    words = [w[i : i + size] for w in sentence.split() for i in range(0, len(w), size)]
+    for word in words:
         if current and len(current) + 1 + len(word) > size:
             pieces.append(current)
             current = word
@@ -43,6 +47,8 @@ def chunk_text(text: str, size: int, overlap: int) -> list[str]:
                     break
                 carried.insert(0, previous)
                 carried_len += len(previous) + 1
+            while carried and carried_len + len(sentence) + 1 > size:  # the overlap must fit too
+                carried_len -= len(carried.pop(0)) + 1
             current, length = carried, carried_len
         current.append(sentence)
         length += len(sentence) + 1

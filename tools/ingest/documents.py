@@ -11,6 +11,17 @@ from typing import Any
 
 # Fixed namespace so that point ids are the same on every machine and every run.
 _NAMESPACE = uuid.UUID("6c1f5a2e-4d0b-4f8e-9a57-3b1d2f7c9e10")
+# Document ids a user gives: letters (any script), digits and . : _ -, up to 256, starting with a
+# letter or digit; nothing that is a path, a control or a direction override, so that every id
+# stored can be named again in a URL, a command line and a log line.
+DOC_ID = re.compile(r"^[^\W_][\w.:-]{0,255}$")
+DOC_ID_RULE = "1-256 letters, digits and . : _ - (starting with a letter or digit)"
+
+
+def check_doc_id(doc_id: str) -> str:
+    if not DOC_ID.fullmatch(doc_id):
+        raise ValueError(f"id {doc_id[:80]!r}: use {DOC_ID_RULE}")
+    return doc_id
 
 
 @dataclass
@@ -66,8 +77,10 @@ def chunk_point_id(doc_id: str, position: int) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{doc_id}#{position}"))
 
 
-def file_doc_id(path: Path) -> str:
-    """A readable, stable id for a file: its name plus a hash of its absolute path."""
+def file_doc_id(path: Path, name: str | None = None) -> str:
+    """A readable, stable id for a file: its name plus a hash of its absolute path (or of the
+    name it is known by: an upload's file name, the same whatever folder it was saved in)."""
     stem = re.sub(r"[^\w-]+", "-", path.stem, flags=re.UNICODE).strip("-").lower() or "doc"
-    digest = hashlib.sha1(str(path.resolve()).encode("utf-8")).hexdigest()[:8]
+    key = f"upload:{name}" if name is not None else str(path.resolve())
+    digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:8]
     return f"{stem[:48]}-{digest}"

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from tools.ingest.documents import Document, Part, file_doc_id
+from tools.ingest.documents import Document, Part, check_doc_id, file_doc_id
 from tools.ingest.html import load_html
 from tools.ingest.loaded import (
     Loaded,
@@ -22,6 +22,7 @@ from tools.ingest.loaded import (
     one_document,
     read_bytes,
 )
+from tools.ingest.metadata import check_metadata
 from tools.ingest.office import load_docx, load_pptx, load_xlsx
 from tools.ingest.pdf import load_image, load_pdf
 from tools.ingest.sections import sections
@@ -69,6 +70,9 @@ def load_jsonl(path: Path, settings: IngestSettings) -> Loaded:
         except json.JSONDecodeError as exc:
             loaded.problems.append(f"line {number}: invalid JSON ({exc.msg})")
             continue
+        except RecursionError:
+            loaded.problems.append(f"line {number}: JSON nested too deeply")
+            continue
         if not isinstance(record, dict):
             loaded.problems.append(
                 f"line {number}: expected an object, got {type(record).__name__}"
@@ -78,8 +82,16 @@ def load_jsonl(path: Path, settings: IngestSettings) -> Loaded:
         if not isinstance(body, str) or not body.strip():
             loaded.problems.append(f"line {number}: missing or empty 'text'")
             continue
-        doc_id = str(record.pop("id", None) or f"{file_doc_id(path)}-{number}")
+        given = record.pop("id", None)
+        doc_id = str(given) if given not in (None, "") else f"{file_doc_id(path)}-{number}"
         title = str(record.pop("title", "") or doc_id)
+        try:
+            if given not in (None, ""):
+                check_doc_id(doc_id)
+            check_metadata(record)
+        except ValueError as exc:
+            loaded.problems.append(f"line {number}: {exc}")
+            continue
         loaded.documents.append(Document(doc_id, title, body, f"{path}:{number}", record))
     if not loaded.documents and not loaded.problems:
         raise LoadError("empty: no lines")

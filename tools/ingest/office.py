@@ -18,9 +18,29 @@ from tools.text.legacy import ENCODINGS, font_encoding, to_unicode
 _HEADING_STYLE = re.compile(r"^(?:Heading|Title)\s*(\d)?", re.IGNORECASE)
 
 
-def _zip_or_error(path: Path, kind: str) -> None:
+def _zip_or_error(path: Path, kind: str, settings: IngestSettings) -> None:
+    """A readable zip whose contents unpack to no more than `ingest.max_unpacked_mb` (a
+    compression bomb is refused before a byte of it is parsed)."""
     if not zipfile.is_zipfile(path):
         raise LoadError(f"not a readable {kind} (corrupt, or encrypted with a password)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise LoadError(f"not a readable {kind}: {exc}") from None
+    if unpacked > settings.max_unpacked_mb * 1024 * 1024:
+        raise LoadError(
+            f"too large when unpacked: {unpacked / 2**20:.0f} MB "
+            f"(ingest.max_unpacked_mb is {settings.max_unpacked_mb:g})"
+        )
+
+
+def _unparsable(kind: str, exc: Exception) -> LoadError:
+    """The parser's complaint in a user's words: no exception class names."""
+    said = " ".join(str(exc).split())[:160]
+    return LoadError(
+        f"corrupt {kind}: it could not be parsed ({said})" if said else f"corrupt {kind}"
+    )
 
 
 def _paragraph_text(paragraph, converted: set[str]) -> str:
@@ -40,11 +60,11 @@ def load_docx(path: Path, settings: IngestSettings) -> Loaded:
     import docx
     from docx.table import Table
 
-    _zip_or_error(path, ".docx")
+    _zip_or_error(path, ".docx", settings)
     try:
         document = docx.Document(str(path))
     except Exception as exc:
-        raise LoadError(f"corrupt .docx: {type(exc).__name__}: {exc}") from None
+        raise _unparsable(".docx", exc) from None
     converted: set[str] = set()
     lines: list[tuple[int, str]] = []
     for block in document.iter_inner_content():
@@ -66,11 +86,11 @@ def load_docx(path: Path, settings: IngestSettings) -> Loaded:
 def load_xlsx(path: Path, settings: IngestSettings) -> Loaded:
     import openpyxl
 
-    _zip_or_error(path, ".xlsx")
+    _zip_or_error(path, ".xlsx", settings)
     try:
         book = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
     except Exception as exc:
-        raise LoadError(f"corrupt .xlsx: {type(exc).__name__}: {exc}") from None
+        raise _unparsable(".xlsx", exc) from None
     try:
         parts = [
             Part(
@@ -93,11 +113,11 @@ def load_xlsx(path: Path, settings: IngestSettings) -> Loaded:
 def load_pptx(path: Path, settings: IngestSettings) -> Loaded:
     from pptx import Presentation
 
-    _zip_or_error(path, ".pptx")
+    _zip_or_error(path, ".pptx", settings)
     try:
         deck = Presentation(str(path))
     except Exception as exc:
-        raise LoadError(f"corrupt .pptx: {type(exc).__name__}: {exc}") from None
+        raise _unparsable(".pptx", exc) from None
     parts = []
     for number, slide in enumerate(deck.slides, start=1):
         title_shape = slide.shapes.title

@@ -14,7 +14,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from tools.ingest.chunk import chunk_document
-from tools.ingest.documents import Chunk, Document
+from tools.ingest.documents import Chunk, Document, file_doc_id
 from tools.ingest.legal import parse_header
 from tools.ingest.loaders import LOADERS, LoadError, LoadSkipped, load_file
 from tools.kb.store import KnowledgeBase
@@ -162,9 +162,25 @@ def ingest_documents(
     return report
 
 
+def _known_as(documents: list[Document], path: Path, name: str) -> None:
+    """Ids and sources from the name a file is known by (an upload's file name) instead of the
+    folder it was saved in: the same upload twice is the same document."""
+    saved, known = file_doc_id(path), file_doc_id(path, name)
+    for document in documents:
+        if document.doc_id.startswith(saved):
+            document.doc_id = known + document.doc_id[len(saved) :]
+        document.source = name + document.source[len(str(path)) :]
+
+
 def ingest_paths(
-    paths: Sequence[Path], kb: KnowledgeBase, settings: Settings, progress: bool = True
+    paths: Sequence[Path],
+    kb: KnowledgeBase,
+    settings: Settings,
+    progress: bool = True,
+    names: dict[Path, str] | None = None,
 ) -> IngestReport:
+    """`names`: files known by another name than their path (uploads saved to a temporary
+    folder): their ids and sources come from that name."""
     report = IngestReport()
     documents: list[Document] = []
     limit = settings.ingest.max_file_mb * 1024 * 1024
@@ -183,10 +199,19 @@ def ingest_paths(
             report.failed.append((str(path), str(exc)))
             log.warning("%s: %s", path, exc)
             continue
+        except RecursionError:
+            report.failed.append((str(path), "nested too deeply to read"))
+            continue
+        except MemoryError:
+            report.failed.append((str(path), "too large to read in memory"))
+            continue
         except Exception as exc:  # a loader bug must not lose the rest of the batch
-            report.failed.append((str(path), f"{type(exc).__name__}: {exc}"))
+            said = " ".join(str(exc).split())[:160] or "no detail"
+            report.failed.append((str(path), f"could not be read ({said})"))
             log.exception("%s: unexpected error", path)
             continue
+        if names and path in names:
+            _known_as(loaded.documents, path, names[path])
         documents.extend(loaded.documents)
         report.failed.extend((str(path), problem) for problem in loaded.problems)
         report.warnings.extend((str(path), note) for note in loaded.notes)

@@ -1,0 +1,81 @@
+"""Hostile and careless files: bounded before they are parsed, cut to the chunk size, reported
+in words a user can act on (no Python exception names), and never losing the good rest."""
+
+import json
+import re
+import zipfile
+
+from tools.ingest.chunk import chunk_text
+from tools.ingest.documents import DOC_ID_RULE
+from tools.ingest.loaders import load_file
+from tools.ingest.pipeline import ingest_paths
+from tools.services import build_services
+from tools.settings import load_settings
+
+PYTHON_NAMES = re.compile(r"\b\w*(Error|Exception)\b|Traceback|XML_PARSE")
+
+
+def test_a_line_without_spaces_or_sentence_ends_is_cut_to_the_chunk_size():
+    chunks = chunk_text("x" * 10_000 + " tiếp theo. " + "y" * 2_500, size=900, overlap=150)
+    assert chunks and all(len(c) <= 900 for c in chunks)
+    assert "".join(chunks).count("x") >= 10_000  # nothing lost (overlap may repeat)
+
+
+def _bomb(path, megabytes: int) -> None:
+    """A DOCX whose document.xml unpacks to `megabytes` of one repeated paragraph."""
+    paragraph = "<w:p><w:r><w:t>" + "Văn bản " * 100 + "</w:t></w:r></w:p>"
+    body = paragraph * (megabytes * 2**20 // len(paragraph.encode()))
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w='
+        '"http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
+        + body
+        + "</w:body></w:document>"
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", xml)
+        archive.writestr("[Content_Types].xml", "<Types/>")
+
+
+def test_a_compression_bomb_is_refused_before_it_is_parsed(tmp_path):
+    bomb = tmp_path / "bomb.docx"
+    _bomb(bomb, 24)
+    assert bomb.stat().st_size < 2**20  # under a megabyte on disk
+    settings = load_settings(dense={"backend": "none"}, ingest={"max_unpacked_mb": 16})
+    services = build_services(settings, location=":memory:")
+    try:
+        report = ingest_paths([bomb], services.retrieval.kb, settings, progress=False)
+    finally:
+        services.close()
+    [(source, reason)] = report.failed
+    assert reason == "too large when unpacked: 24 MB (ingest.max_unpacked_mb is 16)"
+
+
+def test_failure_reasons_name_no_python_internals(tmp_path, vinarag):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    (folder / "broken.xlsx").write_bytes(b"not a zip")
+    with zipfile.ZipFile(folder / "empty.pptx", "w") as archive:
+        archive.writestr("nothing.txt", "x")
+    (folder / "ok.txt").write_text("Hội An là phố cổ ở Quảng Nam.", "utf-8")
+    report = json.loads(vinarag("ingest", str(folder), "--quiet", "--json").stdout)
+    assert len(report["added"]) == 1 and len(report["failed"]) == 3
+    for failure in report["failed"]:
+        assert not PYTHON_NAMES.search(failure["reason"]), failure
+
+
+def test_one_bad_jsonl_line_loses_only_itself(tmp_path):
+    path = tmp_path / "docs.jsonl"
+    good = [{"id": f"d{i}", "text": f"Văn bản số {i} bằng tiếng Việt."} for i in range(4)]
+    lines = [json.dumps(g, ensure_ascii=False) for g in good]
+    lines.insert(2, '{"id": "deep", "text": "x", "m": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    lines.append(json.dumps({"id": "big", "text": "Văn bản.", "n": 10**30}))
+    lines.append(json.dumps({"id": "../etc", "text": "Văn bản."}))
+    path.write_text("\n".join(lines), "utf-8")
+    loaded = load_file(path)
+    assert [d.doc_id for d in loaded.documents] == ["d0", "d1", "d2", "d3"]
+    assert loaded.problems == [
+        "line 3: JSON nested too deeply",
+        "line 6: metadata 'n': integer outside 64 bits",
+        "line 7: id '../etc': use " + DOC_ID_RULE,
+    ]
