@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 
 from graph.context import Context, answer_settings
 from graph.state import CachedAnswer, CacheStep, State
-from nodes.shared import run_context
+from nodes.shared import remember_turn, run_context
 from tools.cache.keys import cache_key, cache_scope
 from tools.services import Services
 
@@ -56,6 +56,8 @@ def make_check_cache(services: Services):
         )
         if similarity < 1.0:
             hit["similarity"] = round(similarity, 3)
-        return {**cached, "cache_hit": True, "path": [hit]}
+        # The turn joins the thread's history like any other: its follow-ups are rewritten.
+        history = remember_turn(state, cached["answer"], services.settings)
+        return {**cached, "cache_hit": True, "path": [hit], "history": history}
 
     return check_cache

@@ -14,6 +14,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 log = logging.getLogger("vinarag.server")
 
 
+_STREAM_ERROR = b"event: error"
+
+
 class BodyTooLarge(HTTPException):
     """More body bytes arrived than the limit (whatever Content-Length said, or without one).
     An HTTPException, so that a route reading its body answers 413 with the reason."""
@@ -43,6 +46,12 @@ class RequestContext:
                 status["sent"] = True
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            elif message["type"] == "http.response.body" and _STREAM_ERROR in message.get(
+                "body", b""
+            ):
+                # A stream starts 200 and fails with an error event: count it by how it ended,
+                # so that the error-rate alert sees failed streams.
+                status["code"] = 500
             await send(message)
 
         limit = state.settings.server.max_body_mb * 1024 * 1024

@@ -220,3 +220,19 @@ def test_start_turn_resets_every_per_turn_field(demo_services):
     assert state["retrieval_attempts"] == 1 and state["generation_attempts"] == 1
     assert nodes(state)[0] == "check_cache" and nodes(state).count("retrieve") == 1
     assert len(state["history"]) == 2
+
+
+def test_a_turn_answered_from_the_cache_joins_its_thread(demo_services):
+    """A cache hit is a turn too: the thread's follow-up is rewritten with it, and is not
+    answered from the shared cache."""
+    graph = build_graph(services=demo_services, checkpointer=InMemorySaver())
+    question = "Vịnh Hạ Long có bao nhiêu hòn đảo?"
+    other: RunnableConfig = {"configurable": {"thread_id": "another-asker"}}
+    graph.invoke({"question": question}, config=other)  # another asker fills the cache
+    config: RunnableConfig = {"configurable": {"thread_id": "after-a-hit"}}
+    first = graph.invoke({"question": question}, config=config)
+    assert first["cache_hit"] is True
+    assert [t["question"] for t in graph.get_state(config).values["history"]] == [question]
+    follow = graph.invoke({"question": "Còn được UNESCO công nhận năm nào?"}, config=config)
+    assert follow["cache_hit"] is False and follow["path"][0]["reason"] == "conversation"
+    assert follow["path"][1]["node"] == "rewrite_query" and "1994" in follow["answer"]

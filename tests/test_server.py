@@ -234,6 +234,10 @@ def test_node_exception_is_a_500_with_request_id_and_no_trace(client, demo_servi
     assert "secret internals" in caplog.text and body["request_id"] in caplog.text
     metrics = client.get("/metrics").text
     assert 'rag_node_errors_total{node="retrieve"} 1.0' in metrics
+    stream = client.post("/rag/stream", json={"input": {"question": "Phở ra đời ở đâu?"}})
+    assert stream.status_code == 200 and "event: error" in stream.text  # failed mid-stream
+    metrics = client.get("/metrics").text
+    assert 'rag_requests_total{endpoint="/rag/stream",status="500"} 1.0' in metrics
 
 
 def test_cors_from_settings(settings, demo_services):

@@ -9,6 +9,7 @@ import logging
 import sys
 from importlib.metadata import entry_points
 
+from tools.errors import ServiceError
 from tools.logs import configure_logging, disable_telemetry
 from tools.settings import SettingsError, load_settings
 
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.log_level or settings.log_level)
     try:
         return int(args.func(args, settings) or 0)
-    except SettingsError as exc:
+    except (SettingsError, ServiceError) as exc:
         log.error("%s", exc)
         return 2
     except KeyboardInterrupt:

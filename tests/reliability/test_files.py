@@ -79,3 +79,16 @@ def test_one_bad_jsonl_line_loses_only_itself(tmp_path):
         "line 6: metadata 'n': integer outside 64 bits",
         "line 7: id '../etc': use " + DOC_ID_RULE,
     ]
+
+
+def test_a_store_held_by_another_process_is_one_clear_line(tmp_path, vinarag):
+    from tools.kb.qdrant import build_qdrant_client
+
+    held = build_qdrant_client(load_settings(data_dir=str(tmp_path / "data")))
+    try:
+        result = vinarag("documents")
+    finally:
+        held.close()
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "is open in another process" in line and "QDRANT_URL" in line

@@ -6,10 +6,11 @@ import math
 
 from qdrant_client import QdrantClient
 
+from tools.errors import ServiceError
 from tools.settings import Settings
 
 
-class StoreError(RuntimeError):
+class StoreError(ServiceError):
     """The store cannot be used as configured; the message says what to change."""
 
 
