@@ -50,6 +50,23 @@ class _Stored:
     content_hash: str | None
     point_ids: list[str] = field(default_factory=list)
     tokens: dict[str, int] = field(default_factory=dict)
+    expected: int | None = None  # the chunks it was written with (None: an older write)
+
+    @property
+    def complete(self) -> bool:
+        """All its chunks are there: a write cut short (a killed process) left fewer."""
+        return self.expected is None or len(self.point_ids) == self.expected
+
+
+_CATALOGUE_FIELDS = ["doc_id", "content_hash", "n_tokens", "doc_chunks"]
+
+
+def _add_point(docs: dict[str, _Stored], point_id: str, payload: Mapping[str, Any]) -> None:
+    entry = docs.setdefault(payload["doc_id"], _Stored(payload.get("content_hash")))
+    entry.point_ids.append(point_id)
+    entry.expected = payload.get("doc_chunks", entry.expected)
+    for view, n in (payload.get("n_tokens") or {}).items():
+        entry.tokens[view] = entry.tokens.get(view, 0) + n
 
 
 def _sparse_row(vector: models.SparseVector) -> SparseRow:
@@ -242,19 +259,39 @@ class KnowledgeBase:
 
     def _catalogue(self, point_id: str, payload: Mapping[str, Any]) -> None:
         assert self._docs is not None
-        entry = self._docs.setdefault(payload["doc_id"], _Stored(payload.get("content_hash")))
-        entry.point_ids.append(point_id)
-        for view, n in (payload.get("n_tokens") or {}).items():
-            entry.tokens[view] = entry.tokens.get(view, 0) + n
+        _add_point(self._docs, point_id, payload)
 
     # -- corpus statistics and version ---------------------------------------------------
     def stats(self) -> CorpusStats:
         with self._lock:
             if not self.is_local:
+                # Not recounted here: another process may be between its points and its delta.
                 return self.stats_store.read()
             if self._stats is None:
-                self._stats = self.stats_store.read()
+                self._stats = self._reconciled(self.stats_store.read())
             return self._stats
+
+    def _reconciled(self, stats: CorpusStats) -> CorpusStats:
+        """Statistics that agree with the points. A write cut short between storing its points
+        and recording its delta leaves them off, and BM25's length normalisation drifts: when
+        the chunk count disagrees with the store, they are recounted from the points (local mode,
+        where this process is the only writer; checked when the store is opened)."""
+        actual = self.client.count(self.collection, exact=True).count
+        if actual == stats.chunks:
+            return stats
+        tokens: dict[str, int] = {}
+        for point in self._scroll(with_payload=["n_tokens"]):
+            for view, n in ((point.payload or {}).get("n_tokens") or {}).items():
+                tokens[view] = tokens.get(view, 0) + n
+        views = set(tokens) | set(stats.tokens)
+        delta = StatsDelta(
+            actual - stats.chunks, {v: tokens.get(v, 0) - stats.tokens.get(v, 0) for v in views}
+        )
+        log.warning(
+            "corpus statistics said %d chunks, the store holds %d: recounted", stats.chunks, actual
+        )
+        self.stats_store.record(delta)
+        return CorpusStats(stats.version + 1, actual, tokens)
 
     @property
     def backend(self) -> str:
@@ -284,7 +321,7 @@ class KnowledgeBase:
     def _load_catalogue(self) -> dict[str, _Stored]:
         """Local mode: what each stored document holds, read once, on the first write."""
         self._docs = {}
-        for point in self._scroll(with_payload=["doc_id", "content_hash", "n_tokens"]):
+        for point in self._scroll(with_payload=_CATALOGUE_FIELDS):
             self._catalogue(str(point.id), point.payload or {})
         return self._docs
 
@@ -296,14 +333,8 @@ class KnowledgeBase:
         flt = models.Filter(
             must=[models.FieldCondition(key="doc_id", match=models.MatchAny(any=list(doc_ids)))]
         )
-        for point in self._scroll(
-            scroll_filter=flt, with_payload=["doc_id", "content_hash", "n_tokens"]
-        ):
-            payload = point.payload or {}
-            entry = found.setdefault(payload["doc_id"], _Stored(payload.get("content_hash")))
-            entry.point_ids.append(str(point.id))
-            for view, n in (payload.get("n_tokens") or {}).items():
-                entry.tokens[view] = entry.tokens.get(view, 0) + n
+        for point in self._scroll(scroll_filter=flt, with_payload=_CATALOGUE_FIELDS):
+            _add_point(found, str(point.id), point.payload or {})
         return found
 
     def _scroll(self, **kwargs: Any) -> Iterator[models.Record]:
@@ -358,7 +389,14 @@ class KnowledgeBase:
         todo: list[tuple[Document, Sequence[Chunk]]] = []
         for doc, chunks in batch:
             old = existing.get(doc.doc_id)
-            if old and old.content_hash == doc.content_hash:
+            if old and not old.complete:
+                log.warning(
+                    "%s was written in part (%d of %d chunks): writing it again",
+                    doc.doc_id,
+                    len(old.point_ids),
+                    old.expected,
+                )
+            if old and old.complete and old.content_hash == doc.content_hash:
                 statuses[doc.doc_id] = "unchanged"
             else:
                 statuses[doc.doc_id] = "replaced" if old else "added"
@@ -389,6 +427,7 @@ class KnowledgeBase:
             },
         )
         flat = [(doc, chunk) for doc, chunks in todo for chunk in chunks]
+        chunks_of = {doc.doc_id: chunks for doc, chunks in todo}
         vectors = (
             self._embed([f"{c.title}. {c.text}" for _, c in flat], on_embedded)
             if self.has_dense
@@ -415,6 +454,7 @@ class KnowledgeBase:
                         "position": chunk.position,
                         "metadata": chunk.metadata,
                         "content_hash": doc.content_hash,
+                        "doc_chunks": len(chunks_of[doc.doc_id]),
                         "n_tokens": {v: len(t) for v, t in chunk_terms.items()},
                         "ingested_at": time.time(),
                     },
