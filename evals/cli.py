@@ -112,6 +112,22 @@ def _gate(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if failures else 0
 
 
+def _calibrate(args: argparse.Namespace, settings: Settings) -> int:
+    import yaml
+
+    from evals.gate import calibrate
+
+    questions = json.loads(Path(args.result).read_text("utf-8"))["questions"]
+    thresholds = calibrate(questions, args.sample, args.quantile)
+    text = yaml.safe_dump({"thresholds": thresholds}, sort_keys=False, allow_unicode=True)
+    print(
+        f"# from {len(questions)} questions of {args.result}: the {args.quantile} quantile of "
+        f"each metric over samples of {args.sample}\n{text}",
+        end="",
+    )
+    return 0
+
+
 def _load(args: argparse.Namespace, settings: Settings) -> int:
     from evals.load_benchmark import format_runs, run_load_benchmark
 
@@ -208,6 +224,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("result", help="an eval rag JSON file")
     p.add_argument("--thresholds", default=None, help="default: configs/eval_gate.yaml")
     p.set_defaults(func=_gate)
+
+    p = evals.add_parser(
+        "calibrate",
+        help="gate thresholds from a larger run's sampling spread (prints YAML)",
+        description="Resamples the per-question values of an eval rag run (say, the whole "
+        "shared set) in samples of --sample questions, and prints for each gated metric the "
+        "--quantile bound (lower for a minimum, upper for a maximum): a slice of that size from "
+        "the same system fails about that often.",
+    )
+    p.add_argument("result", help="an eval rag JSON file of a larger run")
+    p.add_argument("--sample", type=int, default=200, help="questions in the gated run (200)")
+    p.add_argument("--quantile", type=float, default=0.005, help="default 0.005")
+    p.set_defaults(func=_calibrate)
 
     p = evals.add_parser(
         "load",

@@ -1,8 +1,11 @@
 """`vinarag eval gate OUT.json`: fail (exit 1) when a metric crosses its threshold in
-configs/eval_gate.yaml, naming each failing metric."""
+configs/eval_gate.yaml, naming each failing metric; and the thresholds themselves, calibrated
+from a larger run's per-question values (`vinarag eval calibrate`)."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +45,66 @@ def check_gate(result: dict[str, Any], thresholds: dict[str, dict[str, float]]) 
         if "max" in bound and value > bound["max"]:
             failures.append(f"{metric}: {value} is above the maximum {bound['max']}")
     return failures
+
+
+# What the gate checks, each as a mean of per-question values of an eval rag run (its
+# `questions` rows), and the side a regression moves it to. Metrics that say little about the
+# answerer in use are left out: chrF, BLEU and string similarity compare a whole extracted
+# sentence with a two-word gold answer, and string_present repeats contains_gold.
+GATED: dict[str, tuple[str, Callable[[dict[str, Any]], float | None]]] = {
+    "answers.contains_gold": ("min", lambda q: float(q["contains_gold"])),
+    "answers.citation_valid": ("min", lambda q: float(q["citation_valid"])),
+    "answers.grounded_rate": ("min", lambda q: float(q["grounded"])),
+    "answers.fallback_rate": ("max", lambda q: float(q["fallback_reason"] is not None)),
+    "answers.hallucination_rate": (
+        "max",
+        lambda q: None if q["hallucinated"] is None else float(q["hallucinated"]),
+    ),
+    "answers.cache_hit_rate_second_pass": ("min", lambda q: float(q["cache_hit_second_pass"])),
+    "retrieval.R@1": ("min", lambda q: q["retrieval"].get("R@1")),
+    "retrieval.MRR@10": ("min", lambda q: q["retrieval"].get("RR@10")),
+    "ragas.non_llm_context_recall": (
+        "min",
+        lambda q: (q.get("ragas") or {}).get("non_llm_context_recall"),
+    ),
+}
+
+
+def slice_metrics(questions: list[dict[str, Any]]) -> dict[str, float]:
+    """The gated metrics of some of a run's questions, as the run's own summary computes them."""
+    out = {}
+    for metric, (_, value) in GATED.items():
+        values = [v for q in questions if (v := value(q)) is not None]
+        if values:
+            out[metric] = sum(values) / len(values)
+    return out
+
+
+def calibrate(
+    questions: list[dict[str, Any]],
+    sample: int,
+    quantile: float = 0.005,
+    draws: int = 4000,
+    seed: int = 0,
+) -> dict[str, dict[str, float]]:
+    """Thresholds from each metric's sampling spread: the `quantile` (lower for a minimum,
+    upper for a maximum) of the metric over `draws` samples of `sample` questions drawn with
+    replacement from a larger run of the same system. A slice of that size from the same
+    system then fails a threshold with about that probability; a regression of more than the
+    spread fails it."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    thresholds: dict[str, dict[str, float]] = {}
+    for metric, (side, value) in GATED.items():
+        values = np.array([v for q in questions if (v := value(q)) is not None], dtype=float)
+        if not len(values):
+            continue
+        draws_of = rng.choice(values, size=(draws, min(sample, len(values))), replace=True)
+        means = draws_of.mean(axis=1)
+        if side == "min":
+            bound = math.floor(float(np.quantile(means, quantile)) * 1000) / 1000
+        else:
+            bound = math.ceil(float(np.quantile(means, 1 - quantile)) * 1000) / 1000
+        thresholds[metric] = {side: bound}
+    return thresholds

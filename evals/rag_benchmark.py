@@ -30,7 +30,7 @@ from evals.datasets import (
 )
 from evals.ragas_suite import RagasRow, run_ragas
 from evals.retrieval_benchmark import rank_queries
-from evals.retrieval_metrics import percentile_ms, summarize
+from evals.retrieval_metrics import percentile_ms, recall_at, reciprocal_rank, summarize
 from graph.builder import build_graph
 from graph.path import count_retries, grounding_checks
 from graph.state import OutputState
@@ -255,9 +255,25 @@ def latency_metrics(run: GraphPass, hit_seconds: list[float]) -> dict[str, Any]:
 
 
 def question_rows(
-    items: list[EvalItem], results: list[OutputState], ragas: dict[str, Any] | None
+    items: list[EvalItem],
+    results: list[OutputState],
+    ragas: dict[str, Any] | None,
+    hits: list[bool],
+    rankings: list[list[str]] | None = None,
+    k: int = 10,
 ) -> list[dict[str, Any]]:
-    """One record per question, for the report's question table."""
+    """One record per question: the report's question table, and what the gate's calibration
+    resamples (each gated metric is a mean of these per-question values)."""
+
+    def retrieval(n: int, item: EvalItem) -> dict[str, float]:
+        if rankings is None or not item.positive_ids:
+            return {}
+        relevant = set(item.positive_ids)
+        return {
+            "R@1": recall_at(rankings[n], relevant, 1),
+            f"RR@{k}": reciprocal_rank(rankings[n], relevant, k),
+        }
+
     return [
         {
             "id": i.id,
@@ -270,6 +286,14 @@ def question_rows(
             "fallback_reason": r.get("fallback_reason"),
             "sources": [{"doc_id": s["doc_id"], "title": s["title"]} for s in r.get("sources", [])],
             "path": [p["node"] for p in r.get("path", [])],
+            "grounded": bool(r.get("grounded", {}).get("value")),
+            "citation_valid": citations_valid(r.get("citations", []), r.get("sources", [])),
+            "hallucinated": (
+                not all(checks) if (checks := grounding_checks(r.get("path", []))) else None
+            ),
+            "cache_hit_second_pass": hits[n],
+            "answer_chars": len(r.get("answer", "")),
+            "retrieval": retrieval(n, i),
             **({"ragas": ragas["per_question"][n]} if ragas else {}),
         }
         for n, (i, r) in enumerate(zip(items, results, strict=True))
@@ -298,7 +322,7 @@ def run_rag_benchmark(
         graph = build_graph(services=services, observers=[timer])
         run = answer_pass(graph, items, timer, progress)
         hit_seconds, hits = cache_pass(graph, items, progress)
-        retrieval = None
+        retrieval, rankings = None, None
         if any(i.positive_ids for i in items):
             rankings, latencies = rank_queries(services.retrieval, [i.question for i in items], k)
             retrieval = summarize(rankings, [set(i.positive_ids) for i in items], latencies, k)
@@ -334,5 +358,5 @@ def run_rag_benchmark(
         "latency": latency_metrics(run, hit_seconds),
         "baselines": {"bm25s_extractive": run_baseline(passages, items, k)},
         "config": config,
-        "questions": question_rows(items, run.results, ragas),
+        "questions": question_rows(items, run.results, ragas, hits, rankings, k),
     }
