@@ -87,11 +87,13 @@ def calibrate(
     draws: int = 4000,
     seed: int = 0,
 ) -> dict[str, dict[str, float]]:
-    """Thresholds from each metric's sampling spread: the `quantile` (lower for a minimum,
-    upper for a maximum) of the metric over `draws` samples of `sample` questions drawn with
-    replacement from a larger run of the same system. A slice of that size from the same
-    system then fails a threshold with about that probability; a regression of more than the
-    spread fails it."""
+    """Thresholds from each metric's sampling spread over `sample` questions of a larger run of
+    the same system: the `quantile` (lower for a minimum, upper for a maximum) of the metric
+    over `draws` samples drawn with replacement, or over every contiguous run of `sample`
+    questions, whichever is wider. Contiguous slices matter: questions come in groups about one
+    passage or article, so a slice varies more than independent draws do. A slice of that size
+    from the same system then fails about that often; a regression larger than the spread
+    fails."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
@@ -100,11 +102,14 @@ def calibrate(
         values = np.array([v for q in questions if (v := value(q)) is not None], dtype=float)
         if not len(values):
             continue
-        draws_of = rng.choice(values, size=(draws, min(sample, len(values))), replace=True)
-        means = draws_of.mean(axis=1)
+        size = min(sample, len(values))
+        drawn = rng.choice(values, size=(draws, size), replace=True).mean(axis=1)
+        sums = np.concatenate([[0.0], np.cumsum(values)])
+        windows = (sums[size:] - sums[:-size]) / size
         if side == "min":
-            bound = math.floor(float(np.quantile(means, quantile)) * 1000) / 1000
+            low = min(np.quantile(drawn, quantile), np.quantile(windows, quantile))
+            thresholds[metric] = {side: math.floor(float(low) * 1000) / 1000}
         else:
-            bound = math.ceil(float(np.quantile(means, 1 - quantile)) * 1000) / 1000
-        thresholds[metric] = {side: bound}
+            high = max(np.quantile(drawn, 1 - quantile), np.quantile(windows, 1 - quantile))
+            thresholds[metric] = {side: math.ceil(float(high) * 1000) / 1000}
     return thresholds

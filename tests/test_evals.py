@@ -185,7 +185,7 @@ def test_gate_pass_fail_and_bad_file(tmp_path):
 
 @pytest.mark.slow
 def test_eval_rag_report_and_gate_on_a_fixed_slice(shared_data, tmp_path, vinarag):
-    """The CI gate: 200 questions of the shared data, default offline configuration."""
+    """The CI gate: the shared data's first 200 questions, default offline configuration."""
     out, report = tmp_path / "run.json", tmp_path / "report"
     result = vinarag(
         "eval", "rag", "--corpus", str(shared_data / "corpus.jsonl"),
@@ -224,3 +224,40 @@ def test_eval_rag_report_and_gate_on_a_fixed_slice(shared_data, tmp_path, vinara
     strict.write_text("thresholds:\n  answers.contains_gold: {min: 0.99}\n", "utf-8")
     failed = vinarag("eval", "gate", str(out), "--thresholds", str(strict))
     assert failed.returncode == 1 and "FAIL answers.contains_gold" in failed.stderr
+
+
+@pytest.mark.slow
+def test_the_gate_holds_on_disjoint_slices_and_fails_a_regression(
+    shared_data, tmp_path, vinarag, monkeypatch
+):
+    """Thresholds set from the sampling spread: the same system passes on three disjoint slices
+    of 200 questions (not only the first), and a retrieval setting broken on purpose fails."""
+    from evals.gate import check_gate, load_gate, slice_metrics
+
+    out = tmp_path / "600.json"
+    corpus, queries = str(shared_data / "corpus.jsonl"), str(shared_data / "queries.jsonl")
+    ran = vinarag(
+        "eval", "rag", "--corpus", corpus, "--queries", queries, "--limit", "600",
+        "--json", str(out), "--quiet", dense=True,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    questions = json.loads(out.read_text("utf-8"))["questions"]
+    thresholds = load_gate()
+    for start in (0, 200, 400):
+        metrics = slice_metrics(questions[start : start + 200])
+        assert check_gate(metrics, thresholds) == [], start
+    # Broken on purpose: no dense view, lexical search on syllable bigrams alone, and BM25's
+    # term-frequency saturation off (k1 = 0).
+    for name, value in (("RETRIEVAL__MODE", "sparse"), ("SPARSE__SYLLABLE_WEIGHT", "0"),
+                        ("SPARSE__WORD_WEIGHT", "0"), ("SPARSE__BIGRAM_WEIGHT", "1"),
+                        ("SPARSE__K1", "0")):  # fmt: skip
+        monkeypatch.setenv(f"VINARAG_{name}", value)
+    broken = tmp_path / "broken.json"
+    ran = vinarag(
+        "eval", "rag", "--corpus", corpus, "--queries", queries, "--limit", "200",
+        "--json", str(broken), "--quiet",
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    gate = vinarag("eval", "gate", str(broken))
+    assert gate.returncode == 1 and "FAIL retrieval.R@1" in gate.stderr
+    assert "FAIL retrieval.MRR@10" in gate.stderr

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tools.ingest.documents import Document
 from tools.ingest.pipeline import ingest_documents
 from tools.kb.factory import build_knowledge_base
@@ -85,6 +87,7 @@ ingest_documents(docs, kb, settings)
 """
 
 
+@pytest.mark.slow
 def test_kill_9_during_an_ingest_leaves_no_half_document(tmp_path):
     """The ingest is killed at several points; each time the store opens, the statistics match
     the points, and the next ingest completes every document without duplicates."""
