@@ -387,6 +387,8 @@ class KnowledgeBase:
         existing = self._existing([doc.doc_id for doc, _ in batch])
         statuses: dict[str, UpsertStatus] = {}
         todo: list[tuple[Document, Sequence[Chunk]]] = []
+        # Each document's hash once (it reads the whole text), not once per chunk.
+        hashes = {doc.doc_id: doc.content_hash for doc, _ in batch}
         for doc, chunks in batch:
             old = existing.get(doc.doc_id)
             if old and not old.complete:
@@ -396,7 +398,7 @@ class KnowledgeBase:
                     len(old.point_ids),
                     old.expected,
                 )
-            if old and old.complete and old.content_hash == doc.content_hash:
+            if old and old.complete and old.content_hash == hashes[doc.doc_id]:
                 statuses[doc.doc_id] = "unchanged"
             else:
                 statuses[doc.doc_id] = "replaced" if old else "added"
@@ -453,7 +455,7 @@ class KnowledgeBase:
                         "source": chunk.source,
                         "position": chunk.position,
                         "metadata": chunk.metadata,
-                        "content_hash": doc.content_hash,
+                        "content_hash": hashes[doc.doc_id],
                         "doc_chunks": len(chunks_of[doc.doc_id]),
                         "n_tokens": {v: len(t) for v, t in chunk_terms.items()},
                         "ingested_at": time.time(),
