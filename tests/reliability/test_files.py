@@ -92,3 +92,19 @@ def test_a_store_held_by_another_process_is_one_clear_line(tmp_path, vinarag):
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert "is open in another process" in line and "QDRANT_URL" in line
+
+
+def test_html_nested_past_the_bound_is_refused_before_parsing(tmp_path):
+    from tools.ingest.loaders import LoadError
+
+    deep = tmp_path / "deep.html"
+    deep.write_text("<html><body>" + "<div>" * 20_000 + "Hà Nội." + "</div>" * 20_000, "utf-8")
+    try:
+        load_file(deep)
+    except LoadError as exc:
+        assert str(exc) == "nested too deeply: 20002 levels of HTML tags (at most 1000)"
+    else:
+        raise AssertionError("a 20,000-deep page was parsed")
+    fine = tmp_path / "fine.html"
+    fine.write_text("<html><body>" + "<div>" * 500 + "Hà Nội là thủ đô." + "</div>" * 500, "utf-8")
+    assert "Hà Nội là thủ đô." in load_file(fine).documents[0].text
