@@ -5,7 +5,7 @@ import json
 import re
 import zipfile
 
-from tools.ingest.chunk import chunk_text
+from tools.ingest.chunk import chunk_text, legal_pieces
 from tools.ingest.documents import DOC_ID_RULE
 from tools.ingest.loaders import load_file
 from tools.ingest.pipeline import ingest_paths
@@ -19,6 +19,9 @@ def test_a_line_without_spaces_or_sentence_ends_is_cut_to_the_chunk_size():
     chunks = chunk_text("x" * 10_000 + " tiếp theo. " + "y" * 2_500, size=900, overlap=150)
     assert chunks and all(len(c) <= 900 for c in chunks)
     assert "".join(chunks).count("x") >= 10_000  # nothing lost (overlap may repeat)
+    law = "Điều 1. " + "Tiêu đề rất dài " * 30 + "\n1. " + "Nội dung khoản một. " * 60
+    pieces = legal_pieces(law + "\nĐiều 2. Ngắn\nNội dung.", size=300, overlap=50)
+    assert pieces and all(len(p.text) <= 300 for p in pieces)  # a long heading repeated too
 
 
 def _bomb(path, megabytes: int) -> None:

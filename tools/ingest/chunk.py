@@ -104,9 +104,11 @@ def legal_pieces(text: str, size: int, overlap: int) -> list[Piece] | None:
             if len(part.text) <= size:
                 pieces.append(Piece(part.text, place))
                 continue
+            body = part.text[len(article.heading) + 1 :]
             heading = article.heading + "."
-            body = part.text[len(heading) :]
-            room = max(size - len(heading) - 1, size // 2)
+            if len(heading) > size // 2:  # a heading repeated on every piece must leave room
+                heading = heading[: size // 2 - 1] + "…"
+            room = size - len(heading) - 1
             pieces += [Piece(f"{heading}\n{t}", place) for t in chunk_text(body, room, overlap)]
     return pieces
 
