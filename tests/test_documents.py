@@ -223,6 +223,28 @@ def test_html_xlsx_and_pptx_tables_become_named_rows(tmp_path):
     assert doc.parts[0].headings == ["Slide 1: Kế hoạch năm"]
 
 
+def test_a_pdf_table_becomes_named_rows_on_its_page(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matplotlib.rcParams["pdf.fonttype"] = 42
+    figure = plt.figure(figsize=(8.27, 11.69))
+    figure.text(0.1, 0.9, "Bảng học phí năm học 2025 của trường.", family="DejaVu Sans")
+    axes = figure.add_axes((0.1, 0.5, 0.8, 0.3))
+    axes.axis("off")
+    rows = [["Tin học", "15 triệu"], ["Ngữ văn", "12 triệu"]]
+    axes.table(cellText=rows, colLabels=["Ngành", "Học phí"], loc="center")
+    path = tmp_path / "hoc_phi.pdf"
+    figure.savefig(path)
+    plt.close(figure)
+    [doc] = load_file(path).documents
+    assert "Ngành: Tin học; Học phí: 15 triệu." in doc.text
+    [chunk] = chunk_document(doc, 900, 0)
+    assert chunk.metadata["page"] == 1 and chunk.metadata["location"] == "hoc_phi.pdf, trang 1"
+
+
 def _ocr_ready() -> None:
     import subprocess
 

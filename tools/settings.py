@@ -79,6 +79,7 @@ class IngestSettings(_Section):
     # page; never reads only the text layer.
     # A DOCX / XLSX / PPTX is a zip: what it unpacks to is bounded before it is parsed.
     max_unpacked_mb: float = Field(200, gt=0)
+    pdf_tables: bool = True  # look for ruled tables on PDF pages (about 0.1 s a page)
     ocr: Literal["auto", "always", "never"] = "auto"
     ocr_dpi: int = Field(300, ge=72, le=1200)
     ocr_languages: str = "vie"  # Tesseract models, e.g. "vie+eng"

@@ -11,6 +11,7 @@ from tqdm import tqdm
 from tools.ingest.documents import Part
 from tools.ingest.loaded import Loaded, LoadError, LoadSkipped, one_document
 from tools.ingest.ocr import OcrFailed, OcrUnavailable, check_ocr, ocr_image, ocr_pdf_page
+from tools.ingest.tables import table_rows
 from tools.settings import IngestSettings
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,23 @@ def _text_pages(path: Path) -> tuple[list[str], str]:
         raise LoadError(f"corrupt PDF: {type(exc).__name__}: {exc}") from None
     title = str((reader.metadata.get("/Title") if reader.metadata else None) or path.stem)
     return pages, title
+
+
+def _table_rows(path: Path, pages: list[int]) -> dict[int, list[str]]:
+    """Tables on pages with a text layer (ruled cells, found by pdfplumber), as named rows
+    added to the page's text: the text layer alone reads a table cell by cell."""
+    import pdfplumber
+
+    found: dict[int, list[str]] = {}
+    try:
+        with pdfplumber.open(str(path)) as pdf:
+            for n in pages:
+                rows = [r for t in pdf.pages[n - 1].extract_tables() for r in table_rows(t)]
+                if rows:
+                    found[n] = rows
+    except Exception as exc:  # a table the parser trips on must not lose the page's text
+        log.warning("%s: tables not read (%s)", path, " ".join(str(exc).split())[:120])
+    return found
 
 
 def _ocr_note(pages: list[int], confidences: list[float], failed: list[str]) -> list[str]:
@@ -64,7 +82,12 @@ def load_pdf(path: Path, settings: IngestSettings) -> Loaded:
                 raise LoadSkipped(f"scanned PDF: {exc}") from None
             log.warning("%s: %s; its scanned pages are left out", path, exc)
             scans = []
-    parts = {n: Part(text, page=n) for n, text in enumerate(texts, start=1)}
+    text_pages = [n for n in range(1, len(texts) + 1) if n not in scans]
+    tables = _table_rows(path, text_pages) if settings.pdf_tables else {}
+    parts = {
+        n: Part("\n".join([text, *tables.get(n, [])]), page=n)
+        for n, text in enumerate(texts, start=1)
+    }
     confidences, failed = [], []
     for n in tqdm(scans, desc=f"OCR {path.name}", unit="page", disable=len(scans) < 2):
         try:
