@@ -39,6 +39,7 @@ def test_ingest_reports_failures_and_exit_codes(vinarag, tmp_path):
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert len(report["added"]) == 1 and report["failed"][0]["source"].endswith("broken.docx")
+    assert report["chunks"] == 1 and report["chunks_per_s"] > 0 and "chunks/s" in result.stderr
     assert "FAILED" in result.stderr and "ingested 1 new" in result.stderr
 
     only_bad = vinarag("ingest", str(folder / "broken.docx"), "--quiet")

@@ -64,6 +64,8 @@ class IngestOut(BaseModel):
     warnings: list[SourceIssue]
     chunks: int
     corpus_version: int
+    seconds: float
+    chunks_per_s: float
 
 
 class MultipartRoute(APIRoute):

@@ -7,6 +7,7 @@ the rest go in. The report says what was added, replaced, left unchanged, skippe
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,11 @@ class IngestReport:
     warnings: list[tuple[str, str]] = field(default_factory=list)
     chunks: int = 0
     corpus_version: int = 0
+    seconds: float = 0.0  # writing to the store (cleaning, chunking, encoding, embedding)
+
+    @property
+    def chunks_per_s(self) -> float:
+        return round(self.chunks / self.seconds, 1) if self.seconds > 0 else 0.0
 
     @property
     def accepted(self) -> int:
@@ -47,6 +53,7 @@ class IngestReport:
             f"{len(self.unchanged)} unchanged ({self.chunks} chunks written); "
             f"skipped {len(self.skipped)}, failed {len(self.failed)}; "
             f"corpus version {self.corpus_version}"
+            + (f"; {self.chunks_per_s} chunks/s" if self.chunks else "")
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -59,6 +66,8 @@ class IngestReport:
             "warnings": [{"source": s, "reason": r} for s, r in self.warnings],
             "chunks": self.chunks,
             "corpus_version": self.corpus_version,
+            "seconds": round(self.seconds, 3),
+            "chunks_per_s": self.chunks_per_s,
         }
 
 
@@ -126,6 +135,7 @@ def ingest_documents(
     progress: bool = False,
 ) -> IngestReport:
     report = report or IngestReport()
+    began = time.perf_counter()
     prepared: list[tuple[Document, list[Chunk]]] = []
     seen: set[str] = set()
     for document in documents:
@@ -159,6 +169,7 @@ def ingest_documents(
     bar.close()
     embedding.close()
     report.corpus_version = kb.corpus_version
+    report.seconds += time.perf_counter() - began
     return report
 
 
