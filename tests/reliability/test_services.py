@@ -1,0 +1,121 @@
+"""The cache lost and back under load: a Redis of the test's own is stopped and restarted while
+threads keep asking; no request fails, and the cache serves again once Redis is back."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from server.main import create_app
+from tests.conftest import need
+from tests.helpers import free_port
+
+QUESTIONS = [
+    "Ai dời đô về Thăng Long?",
+    "Phở ra đời ở đâu?",
+    "Truyện Kiều có bao nhiêu câu thơ?",
+    "Vịnh Hạ Long có bao nhiêu hòn đảo?",
+]
+
+
+class OwnRedis:
+    def __init__(self, folder) -> None:
+        self.port = free_port()
+        self.folder = folder
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no",
+             "--dir", str(self.folder)],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 20
+        while (
+            subprocess.run(
+                ["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True
+            ).stdout.strip()
+            != "PONG"
+        ):
+            assert time.monotonic() < deadline, "redis-server did not start"
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+class Progress:
+    """Requests done so far; the main thread waits for counts instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.done = 0
+        self.codes: list[int] = []
+        self.seconds: list[float] = []
+        self.condition = threading.Condition()
+
+    def record(self, code: int, seconds: float) -> None:
+        with self.condition:
+            self.done += 1
+            self.codes.append(code)
+            self.seconds.append(seconds)
+            self.condition.notify_all()
+
+    def wait_for(self, count: int) -> None:
+        with self.condition:
+            assert self.condition.wait_for(lambda: self.done >= count, timeout=120)
+
+
+@pytest.mark.integration
+def test_redis_stopped_and_restarted_under_load(settings, make_demo_services, tmp_path):
+    need(shutil.which("redis-server") is not None, "redis-server not installed")
+    redis = OwnRedis(tmp_path)
+    redis.start()
+    cache = settings.cache.model_copy(
+        update={
+            "backend": "redis",
+            "redis_url": f"redis://127.0.0.1:{redis.port}/0",
+            "redis_timeout_s": 0.2,
+            "redis_retry_after_s": 0.05,
+        }
+    )
+    configured = settings.model_copy(update={"cache": cache})
+    services = make_demo_services(configured)
+    progress, stop = Progress(), threading.Event()
+    try:
+        with TestClient(create_app(configured, services=services)) as client:
+
+            def ask(n: int) -> None:
+                while not stop.is_set():
+                    question = QUESTIONS[n % len(QUESTIONS)]
+                    start = time.perf_counter()
+                    code = client.post("/rag/invoke", json={"input": {"question": question}})
+                    progress.record(code.status_code, time.perf_counter() - start)
+                    n += 1
+
+            threads = [threading.Thread(target=ask, args=(i,)) for i in range(4)]
+            for thread in threads:
+                thread.start()
+            progress.wait_for(40)
+            redis.stop()  # the cache goes away mid-load
+            before_outage = progress.done
+            progress.wait_for(before_outage + 40)
+            redis.start()  # and comes back, empty
+            after_restart = progress.done
+            progress.wait_for(after_restart + 60)
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=60)
+            hits = client.post("/rag/invoke", json={"input": {"question": QUESTIONS[0]}})
+    finally:
+        stop.set()
+        redis.stop()
+    assert set(progress.codes) == {200}, "a request failed while Redis was away"
+    assert progress.done >= after_restart + 60
+    assert hits.json()["output"]["cache_hit"] is True  # the cache serves again
