@@ -55,7 +55,8 @@ async def check_limits(request: Request) -> None:
     non-empty `question` string of bounded length and optional `filters` the store can apply."""
     if request.method != "POST":
         return
-    settings = get_state(request).settings.server
+    state = get_state(request)
+    settings = state.settings.server
     try:
         body = json.loads(await request.body() or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -64,6 +65,17 @@ async def check_limits(request: Request) -> None:
         raise _unprocessable("body is JSON nested too deeply") from None
     if not isinstance(body, dict):
         raise _unprocessable('body must be a JSON object: {"input": {"question": "..."}}')
+    config = body.get("config")
+    configurable = config.get("configurable") if isinstance(config, dict) else None
+    thread = request.headers.get("x-thread-id") or (
+        configurable.get("thread_id") if isinstance(configurable, dict) else None
+    )
+    if thread and state.memory_error:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="conversation memory is unavailable (PostgreSQL): ask without a thread, "
+            "or again once it is back",
+        )
     if request.url.path.endswith("/batch"):
         inputs = body.get("inputs")
         if not isinstance(inputs, list) or not inputs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
@@ -13,6 +14,8 @@ from tools.memory import open_checkpointer
 from tools.services import Services, build_services
 from tools.settings import Settings
 
+log = logging.getLogger("vinarag.server")
+
 
 @dataclass
 class AppState:
@@ -23,6 +26,7 @@ class AppState:
     memory_backend: str
     _resources: ExitStack = field(default_factory=ExitStack)
     owns_services: bool = True
+    memory_error: str | None = None  # memory is configured but could not be opened
 
     @property
     def settings(self) -> Settings:
@@ -43,7 +47,15 @@ def build_app_state(settings: Settings, services: Services | None = None) -> App
     metrics = RagMetrics()
     tracing = Tracing()
     resources = ExitStack()
-    checkpointer = resources.enter_context(open_checkpointer(settings))
+    memory_error = None
+    try:
+        checkpointer = resources.enter_context(open_checkpointer(settings))
+    except Exception as exc:  # PostgreSQL unreachable: serve without threads, and say so
+        if settings.memory.backend != "postgres":
+            raise
+        memory_error = " ".join(str(exc).split())[:200] or type(exc).__name__
+        log.error("conversation memory (PostgreSQL) unavailable: %s", memory_error)
+        checkpointer = None
     observers = [metrics.observe_node]
     stateless = build_graph(services=services, observers=observers)
     stateful = (
@@ -53,5 +65,9 @@ def build_app_state(settings: Settings, services: Services | None = None) -> App
     )
     threads = settings.server.graph_threads or (16 if settings.generator.kind == "openai" else 1)
     runnable = RagRunnable(stateless=stateless, stateful=stateful, graph_threads=threads)
-    backend = settings.memory.backend if checkpointer is not None else "off"
-    return AppState(services, metrics, tracing, runnable, backend, resources, owns_services)
+    backend: str = settings.memory.backend if checkpointer is not None else "off"
+    if memory_error:
+        backend = f"unavailable: {memory_error}"
+    state = AppState(services, metrics, tracing, runnable, backend, resources, owns_services)
+    state.memory_error = memory_error
+    return state

@@ -119,3 +119,32 @@ def test_redis_stopped_and_restarted_under_load(settings, make_demo_services, tm
     assert set(progress.codes) == {200}, "a request failed while Redis was away"
     assert progress.done >= after_restart + 60
     assert hits.json()["output"]["cache_hit"] is True  # the cache serves again
+
+
+def test_postgres_unreachable_for_memory(settings, demo_services):
+    """Memory configured on a PostgreSQL that does not answer: the service starts, questions
+    without a thread are answered, a question in a thread gets a 503 that says why, and
+    /readyz names the checkpointer as unavailable."""
+    memory = settings.memory.model_copy(
+        update={"backend": "postgres", "postgres_url": f"postgresql://x@127.0.0.1:{free_port()}/x"}
+    )
+    configured = settings.model_copy(update={"memory": memory})
+    demo_services.settings = configured
+    with TestClient(create_app(configured, services=demo_services)) as client:
+        plain = client.post("/rag/invoke", json={"input": {"question": QUESTIONS[1]}})
+        assert plain.status_code == 200 and plain.json()["output"]["answer"]
+        threaded = client.post(
+            "/rag/invoke",
+            json={"input": {"question": QUESTIONS[1]}},
+            headers={"X-Thread-Id": "t1"},
+        )
+        assert threaded.status_code == 503 and "conversation memory" in threaded.json()["detail"]
+        in_config = client.post(
+            "/rag/invoke",
+            json={
+                "input": {"question": QUESTIONS[1]},
+                "config": {"configurable": {"thread_id": "t"}},
+            },
+        )
+        assert in_config.status_code == 503
+        assert client.get("/readyz").json()["checkpointer"].startswith("unavailable: ")
