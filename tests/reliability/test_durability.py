@@ -80,9 +80,18 @@ from tools.settings import load_settings
 settings = load_settings(data_dir=sys.argv[1], dense={"backend": "none"},
                          chunking={"size": 300, "overlap": 0}, ingest={"batch_size": 1})
 kb = build_knowledge_base(settings, None, None)
+write = kb.upsert
+
+
+def told(*args, **kwargs):  # each batch written is told, so the test kills at a known point
+    statuses = write(*args, **kwargs)
+    print("written", flush=True)
+    return statuses
+
+
+kb.upsert = told
 text = "Câu số {n} nói về Hà Nội, thủ đô của Việt Nam, và các hồ nước ở trung tâm. "
 docs = [Document(f"doc{i}", f"Tài liệu {i}", text.format(n=i) * 40, f"d{i}") for i in range(400)]
-print("ready", flush=True)
 ingest_documents(docs, kb, settings)
 """
 
@@ -92,14 +101,15 @@ def test_kill_9_during_an_ingest_leaves_no_half_document(tmp_path):
     """The ingest is killed at several points; each time the store opens, the statistics match
     the points, and the next ingest completes every document without duplicates."""
     settings = _settings(tmp_path)
-    for wait in (0.3, 0.9, 1.7):
+    for batches in (5, 60, 150):  # killed after this many batches, while the next is written
         process = subprocess.Popen(
             [sys.executable, "-c", INGEST, settings.data_dir.__str__()],
             stdout=subprocess.PIPE,
             text=True,
         )
-        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
-        time.sleep(wait)  # bounded: the kill lands somewhere inside the 400 writes
+        assert process.stdout is not None
+        for _ in range(batches):
+            assert process.stdout.readline().strip() == "written"
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
         kb = build_knowledge_base(settings, None, None)
@@ -112,3 +122,85 @@ def test_kill_9_during_an_ingest_leaves_no_half_document(tmp_path):
             assert kb.count() == sum(len(d.point_ids) for d in docs.values())
         finally:
             kb.close()
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_server_during_a_post_of_documents(tmp_path):
+    """The server is killed while it writes a posted batch; the store opens with statistics
+    that match its points, and posting the batch again completes every document once."""
+    import threading
+
+    import httpx
+
+    from tests.helpers import free_port
+
+    settings = _settings(tmp_path)
+    port = free_port()
+    env = {
+        **os.environ,
+        "VINARAG_DATA_DIR": str(settings.data_dir),
+        "VINARAG_DENSE__BACKEND": "none",
+        "VINARAG_CHUNKING__SIZE": "300",
+        "VINARAG_CHUNKING__OVERLAP": "0",
+        "VINARAG_INGEST__BATCH_SIZE": "1",
+        "VINARAG_SERVER__MAX_DOCUMENTS": "1000",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tools.cli", "--log-level", "WARNING", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the server did not start"
+        documents = [{"id": d.doc_id, "title": d.title, "text": d.text} for d in _documents(300)]
+        posting = threading.Thread(
+            target=lambda: _post_quietly(f"{url}/documents", {"documents": documents})
+        )
+        posting.start()
+        deadline = time.monotonic() + 120
+        while _documents_in(url) < 60:  # killed once some of the batch is in, mid-write
+            assert time.monotonic() < deadline, "the batch did not start going in"
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait(timeout=30)
+        posting.join(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=30)
+    kb = build_knowledge_base(settings, None, None)
+    try:
+        assert kb.stats().chunks == kb.count()
+        report = ingest_documents(_documents(300), kb, settings)
+        assert report.accepted == 300
+        docs = kb._existing([f"doc{i}" for i in range(300)])
+        assert len(docs) == 300 and all(d.complete for d in docs.values())
+        assert kb.count() == sum(len(d.point_ids) for d in docs.values())
+    finally:
+        kb.close()
+
+
+def _post_quietly(url: str, body: dict) -> None:
+    import contextlib
+
+    import httpx
+
+    with contextlib.suppress(httpx.HTTPError):  # the server is killed under it
+        httpx.post(url, json=body, timeout=120)
+
+
+def _documents_in(url: str) -> int:
+    import httpx
+
+    try:
+        return httpx.get(f"{url}/collections/stats", timeout=10).json()["documents"]
+    except httpx.HTTPError:
+        return 0
