@@ -5,6 +5,8 @@ import json
 import re
 import zipfile
 
+import pytest
+
 from tools.ingest.chunk import chunk_text, legal_pieces
 from tools.ingest.documents import DOC_ID_RULE
 from tools.ingest.loaders import load_file
@@ -111,3 +113,42 @@ def test_html_nested_past_the_bound_is_refused_before_parsing(tmp_path):
     fine = tmp_path / "fine.html"
     fine.write_text("<html><body>" + "<div>" * 500 + "Hà Nội là thủ đô." + "</div>" * 500, "utf-8")
     assert "Hà Nội là thủ đô." in load_file(fine).documents[0].text
+
+
+BOMB_INGEST = """
+import sys, time
+from pathlib import Path
+from tools.ingest.pipeline import ingest_paths
+from tools.services import build_services
+from tools.settings import load_settings
+settings = load_settings(dense={"backend": "none"})
+services = build_services(settings, location=":memory:", embedder=None)
+start = time.perf_counter()
+report = ingest_paths([Path(p) for p in sys.argv[1:]], services.retrieval.kb, settings, False)
+seconds = time.perf_counter() - start
+# This process's own peak (VmHWM: ru_maxrss would carry the parent's across exec).
+status = Path("/proc/self/status").read_text()
+peak_mb = int(next(l.split()[1] for l in status.splitlines() if l.startswith("VmHWM"))) / 1024
+print(len(report.failed), round(seconds, 1), round(peak_mb))
+"""
+
+
+@pytest.mark.slow
+def test_a_300_mb_bomb_is_refused_within_bounded_memory_and_time(tmp_path):
+    """The issue's case at its size: a docx under a few MB that unpacks to 300 MB. Refused by
+    the default bound, in a process that stays under 512 MB and answers in seconds."""
+    import subprocess
+    import sys
+
+    bomb = tmp_path / "bomb.docx"
+    _bomb(bomb, 300)
+    assert bomb.stat().st_size < 4 * 2**20
+    result = subprocess.run(
+        [sys.executable, "-c", BOMB_INGEST, str(bomb)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    failed, seconds, peak_mb = result.stdout.split()
+    assert failed == "1"
+    assert int(peak_mb) < 512 and float(seconds) < 30  # seen: 130 MB, 0.0 s (a .txt: 131 MB)
