@@ -44,7 +44,7 @@ def _print_answer(result: OutputState) -> None:
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     from graph.builder import build_graph
-    from tools.memory import open_checkpointer
+    from tools.memory import open_checkpointer, prune_thread
     from tools.services import build_services
 
     question = " ".join(args.question).strip()
@@ -66,6 +66,8 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
                 {"configurable": {"thread_id": args.thread}} if args.thread else {}
             )
             result = graph.invoke({"question": question, "filters": args.filters}, config=config)
+            if args.thread:
+                prune_thread(checkpointer, args.thread)
     finally:
         services.close()
     if args.json:
@@ -79,7 +81,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
     import uuid
 
     from graph.builder import build_graph
-    from tools.memory import open_checkpointer
+    from tools.memory import open_checkpointer, prune_thread
     from tools.services import build_services
 
     thread = args.thread or f"chat-{uuid.uuid4().hex[:8]}"
@@ -98,6 +100,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
                 if not question:
                     continue
                 result = graph.invoke({"question": question}, config=config)
+                prune_thread(checkpointer, thread)
                 _print_answer(cast("OutputState", result))
                 print(file=sys.stderr)
     finally:

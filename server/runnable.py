@@ -16,6 +16,7 @@ from langchain_core.runnables.utils import AddableDict
 from langgraph.graph.state import CompiledStateGraph
 
 from graph.state import InputState, OutputState
+from tools.memory import prune_thread
 
 
 class RagRunnable(RunnableSerializable[dict, dict]):
@@ -46,6 +47,12 @@ class RagRunnable(RunnableSerializable[dict, dict]):
         thread = ((config or {}).get("configurable") or {}).get("thread_id")
         return self.stateful if thread and self.stateful is not None else self.stateless
 
+    def _turn_done(self, config: RunnableConfig | None) -> None:
+        """A thread keeps its latest checkpoint only (it holds the whole conversation)."""
+        thread = ((config or {}).get("configurable") or {}).get("thread_id")
+        if thread and self.stateful is not None:
+            prune_thread(self.stateful.checkpointer, str(thread))
+
     @property
     def InputType(self) -> type:  # noqa: N802 (LangChain's name)
         return InputState
@@ -61,7 +68,9 @@ class RagRunnable(RunnableSerializable[dict, dict]):
         return self.stateless.get_output_schema(config)
 
     def invoke(self, input: dict, config: RunnableConfig | None = None, **kwargs: Any) -> dict:
-        return self._pick(config).invoke(input, config, **kwargs)
+        result = self._pick(config).invoke(input, config, **kwargs)
+        self._turn_done(config)
+        return result
 
     async def ainvoke(
         self, input: dict, config: RunnableConfig | None = None, **kwargs: Any
@@ -81,6 +90,7 @@ class RagRunnable(RunnableSerializable[dict, dict]):
                 yield AddableDict(token=chunk["token"])
             elif mode == "values":
                 final = chunk
+        self._turn_done(config)
         yield AddableDict({k: final[k] for k in OutputState.__annotations__ if k in final})
 
     async def astream(

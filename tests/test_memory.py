@@ -7,18 +7,37 @@ import pytest
 
 from graph import build_graph
 from tests.conftest import need
-from tools.memory import open_checkpointer
+from tools.memory import open_checkpointer, prune_thread
 
 pytestmark = pytest.mark.integration
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-def _conversation(graph, thread: str):
+def _conversation(graph, thread: str, saver=None):
+    """Two turns; with `saver`, the thread pruned after each as the server and CLI do."""
     config = {"configurable": {"thread_id": thread}}
     first = graph.invoke({"question": "Vịnh Hạ Long có bao nhiêu hòn đảo?"}, config=config)
+    prune_thread(saver, thread)
     follow = graph.invoke({"question": "Còn được UNESCO công nhận năm nào?"}, config=config)
+    prune_thread(saver, thread)
     return first, follow
+
+
+def _checkpoints(saver, thread: str) -> int:
+    return len(list(saver.list({"configurable": {"thread_id": thread}})))
+
+
+def test_a_pruned_thread_keeps_one_checkpoint_and_its_whole_conversation(demo_services, settings):
+    with open_checkpointer(settings) as saver:
+        graph = build_graph(services=demo_services, checkpointer=saver)
+        _conversation(graph, "unpruned")
+        assert _checkpoints(saver, "unpruned") > 2  # every step of every turn otherwise
+        first, follow = _conversation(graph, "pruned", saver)
+        assert _checkpoints(saver, "pruned") == 1
+        assert "1994" in follow["answer"]  # the follow-up was rewritten from the kept history
+        state = graph.get_state({"configurable": {"thread_id": "pruned"}}).values
+        assert len(state["history"]) == 2
 
 
 def test_sqlite_memory_rewrites_follow_ups_and_persists(demo_services, settings):
@@ -66,8 +85,8 @@ def test_postgres_memory(demo_services, settings, postgres_schema):
     )
     with open_checkpointer(configured) as saver:
         graph = build_graph(services=demo_services, checkpointer=saver)
-        _, follow = _conversation(graph, "pg-thread")
-        assert "1994" in follow["answer"]
+        _, follow = _conversation(graph, "pg-thread", saver)
+        assert "1994" in follow["answer"] and _checkpoints(saver, "pg-thread") == 1
     with open_checkpointer(configured) as saver:
         graph = build_graph(services=demo_services, checkpointer=saver)
         history = graph.get_state({"configurable": {"thread_id": "pg-thread"}}).values["history"]

@@ -43,3 +43,32 @@ def open_checkpointer(settings: Settings) -> Iterator[BaseCheckpointSaver | None
         yield saver
     finally:
         connection.close()
+
+
+def prune_thread(saver: BaseCheckpointSaver | None, thread_id: str) -> None:
+    """Keep only a thread's latest checkpoint: it holds the whole state (history included), and
+    every turn otherwise leaves a few more rows behind (about 80 KB a turn, never read again)."""
+    if saver is None:
+        return
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    if isinstance(saver, SqliteSaver):
+        with saver.cursor() as cursor:
+            cursor.execute(
+                "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' "
+                "ORDER BY checkpoint_id DESC LIMIT 1",
+                (thread_id,),
+            )
+            latest = cursor.fetchone()
+            if latest is None:
+                return
+            for table in ("checkpoints", "writes"):
+                cursor.execute(
+                    f"DELETE FROM {table} WHERE thread_id = ? AND checkpoint_id != ?",
+                    (thread_id, latest[0]),
+                )
+        return
+    try:
+        saver.prune([thread_id], strategy="keep_latest")
+    except NotImplementedError:  # a saver that cannot prune keeps everything
+        return
