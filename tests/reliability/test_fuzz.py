@@ -20,7 +20,7 @@ from hypothesis_jsonschema import from_schema
 
 from server.main import create_app
 
-EXAMPLES = 60  # per route and key state: bounded, about half a minute in all
+EXAMPLES = 60  # per route: bounded, about half a minute in all
 KEY = "k-fuzz"
 
 json_values = st.recursive(
@@ -67,7 +67,11 @@ def _json_routes(client: TestClient) -> list[tuple[str, dict]]:
 
 def _probe(client: TestClient, path: str, bodies, failures: list) -> None:
     @settings(
-        max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,  # the same examples every run: CI cannot go red by chance
+        suppress_health_check=list(HealthCheck),
     )
     @given(body=bodies, keyed=st.booleans())
     def probe(body: object, keyed: bool) -> None:
@@ -96,7 +100,7 @@ def test_every_json_route_survives_generated_bodies(app):
 
 
 def test_deleting_any_id_is_never_a_server_error(app):
-    @settings(max_examples=EXAMPLES, deadline=None, database=None)
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True)
     @given(doc_id=st.text(min_size=1, max_size=60))
     def probe(doc_id: str) -> None:
         response = app.delete(f"/documents/{quote(doc_id, safe='')}", headers={"X-API-Key": KEY})

@@ -140,3 +140,15 @@ def test_a_file_name_longer_than_the_file_system_allows(client):
     files = [("files", (name, "Hồ Gươm ở Hà Nội.".encode(), "text/plain"))]
     response = client.post("/documents/files", files=files)
     assert response.status_code == 200 and len(response.json()["added"]) == 1
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{"": [True]}, {"a": [True, False]}, {"year": {"gte": "x"}}, {"a": 1.5}, {"a": []}],
+)
+def test_filters_the_store_would_refuse_are_a_422(client, filters):
+    """Found by the fuzz: booleans pass an `int` check, and Qdrant's own validation raised."""
+    body = {"input": {"question": "phở", "filters": filters}}
+    for route in ("/rag/invoke", "/rag/stream"):
+        response = client.post(route, json=body)
+        assert response.status_code == 422 and "filter" in response.json()["detail"], route

@@ -22,7 +22,9 @@ def _condition(key: str, value: Any) -> models.FieldCondition:
             raise FilterError(f"filter {key!r}: a range takes gt/gte/lt/lte, got {sorted(value)}")
         return models.FieldCondition(key=field, range=models.Range(**value))
     if isinstance(value, list):
-        if not value or not all(isinstance(v, str | int) for v in value):
+        if not value or not all(
+            isinstance(v, str | int) and not isinstance(v, bool) for v in value
+        ):
             raise FilterError(f"filter {key!r}: a list must hold strings or integers")
         return models.FieldCondition(key=field, match=models.MatchAny(any=value))
     if isinstance(value, str | int | bool):
@@ -33,4 +35,15 @@ def _condition(key: str, value: Any) -> models.FieldCondition:
 def build_filter(filters: dict[str, Any] | None) -> models.Filter | None:
     if not filters:
         return None
-    return models.Filter(must=[_condition(k, v) for k, v in filters.items()])
+    conditions = []
+    for key, value in filters.items():
+        if not isinstance(key, str) or not key.strip():
+            raise FilterError(f"filter {key!r}: a filter needs a field name")
+        try:
+            conditions.append(_condition(key, value))
+        except FilterError:
+            raise
+        except ValueError as exc:  # the client's own validation (a range of text, ...)
+            said = " ".join(str(exc).split())[:160]
+            raise FilterError(f"filter {key!r}: {said}") from None
+    return models.Filter(must=conditions)

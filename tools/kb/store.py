@@ -365,8 +365,35 @@ class KnowledgeBase:
         (and not embedded again). `on_embedded` hears how many chunks each embedding batch did."""
         if not batch:
             return {}
+        # Each document's hash once (it reads the whole text), not once per chunk.
+        hashes = {doc.doc_id: doc.content_hash for doc, _ in batch}
         with self._lock:
-            return self._upsert(batch, on_embedded)
+            _ = self.index  # local mode: read the store as it is before this write changes it
+            statuses, todo = self._plan(batch, hashes)
+        if not todo:
+            return statuses
+        # The slow part (segmenting, embedding) holds no lock: questions are answered meanwhile.
+        terms = {
+            doc.doc_id: [self.encoder.document_terms(c.title, c.text) for c in chunks]
+            for doc, chunks in todo
+        }
+        flat = [c for _, chunks in todo for c in chunks]
+        vectors = (
+            self._embed([f"{c.title}. {c.text}" for c in flat], on_embedded)
+            if self.has_dense
+            else None
+        )
+        rows, offset = {}, 0
+        for doc, chunks in todo:
+            rows[doc.doc_id] = range(offset, offset + len(chunks))
+            offset += len(chunks)
+        with self._lock:
+            # Planned again: another writer may have stored one of these in the meantime.
+            again, todo = self._plan(todo, hashes)
+            statuses.update(again)
+            if todo:
+                self._write(todo, hashes, terms, vectors, rows)
+        return statuses
 
     def _embed(self, texts: list[str], on_embedded: Callable[[int], None] | None) -> np.ndarray:
         assert self.embedder is not None
@@ -378,17 +405,13 @@ class KnowledgeBase:
                 on_embedded(len(texts[start : start + size]))
         return np.concatenate(out) if out else np.zeros((0, self.embedder.dim), np.float32)
 
-    def _upsert(
-        self,
-        batch: Sequence[tuple[Document, Sequence[Chunk]]],
-        on_embedded: Callable[[int], None] | None,
-    ) -> dict[str, UpsertStatus]:
-        _ = self.index  # local mode: read the store as it is before this write changes it
+    def _plan(
+        self, batch: Sequence[tuple[Document, Sequence[Chunk]]], hashes: Mapping[str, str]
+    ) -> tuple[dict[str, UpsertStatus], list[tuple[Document, Sequence[Chunk]]]]:
+        """Each document's status, and those to write: new, changed, or written in part."""
         existing = self._existing([doc.doc_id for doc, _ in batch])
         statuses: dict[str, UpsertStatus] = {}
         todo: list[tuple[Document, Sequence[Chunk]]] = []
-        # Each document's hash once (it reads the whole text), not once per chunk.
-        hashes = {doc.doc_id: doc.content_hash for doc, _ in batch}
         for doc, chunks in batch:
             old = existing.get(doc.doc_id)
             if old and not old.complete:
@@ -403,9 +426,18 @@ class KnowledgeBase:
             else:
                 statuses[doc.doc_id] = "replaced" if old else "added"
                 todo.append((doc, chunks))
-        if not todo:
-            return statuses
+        return statuses, todo
 
+    def _write(
+        self,
+        todo: Sequence[tuple[Document, Sequence[Chunk]]],
+        hashes: Mapping[str, str],
+        terms: Mapping[str, list[dict[str, list[str]]]],
+        vectors: np.ndarray | None,
+        rows: Mapping[str, range],
+    ) -> None:
+        """Store the planned documents (their old chunks removed) and the statistics' delta."""
+        existing = self._existing([doc.doc_id for doc, _ in todo])
         stats = self.stats()
         chunk_delta = 0
         token_delta: dict[str, int] = {}
@@ -415,11 +447,11 @@ class KnowledgeBase:
             chunk_delta -= len(old.point_ids)
             for view, n in old.tokens.items():
                 token_delta[view] = token_delta.get(view, 0) - n
-        terms = [self.encoder.document_terms(c.title, c.text) for _, chunks in todo for c in chunks]
-        for chunk_terms in terms:
-            chunk_delta += 1
-            for view, toks in chunk_terms.items():
-                token_delta[view] = token_delta.get(view, 0) + len(toks)
+        for doc, _ in todo:
+            for chunk_terms in terms[doc.doc_id]:
+                chunk_delta += 1
+                for view, toks in chunk_terms.items():
+                    token_delta[view] = token_delta.get(view, 0) + len(toks)
         after = CorpusStats(
             stats.version + 1,
             stats.chunks + chunk_delta,
@@ -428,40 +460,36 @@ class KnowledgeBase:
                 for v in set(stats.tokens) | set(token_delta)
             },
         )
-        flat = [(doc, chunk) for doc, chunks in todo for chunk in chunks]
-        chunks_of = {doc.doc_id: chunks for doc, chunks in todo}
-        vectors = (
-            self._embed([f"{c.title}. {c.text}" for _, c in flat], on_embedded)
-            if self.has_dense
-            else None
-        )
         points: list[models.PointStruct] = []
-        for i, ((doc, chunk), chunk_terms) in enumerate(zip(flat, terms, strict=True)):
-            vector: dict[str, Any] = {
-                view: self.encoder.encode_document(toks, after.avg_len(view))
-                for view, toks in chunk_terms.items()
-                if view in self.sparse_views
-            }
-            if vectors is not None:
-                vector[DENSE_VIEW] = vectors[i].tolist()
-            points.append(
-                models.PointStruct(
-                    id=chunk.point_id,
-                    vector=vector,
-                    payload={
-                        "doc_id": doc.doc_id,
-                        "title": chunk.title,
-                        "text": chunk.text,
-                        "source": chunk.source,
-                        "position": chunk.position,
-                        "metadata": chunk.metadata,
-                        "content_hash": hashes[doc.doc_id],
-                        "doc_chunks": len(chunks_of[doc.doc_id]),
-                        "n_tokens": {v: len(t) for v, t in chunk_terms.items()},
-                        "ingested_at": time.time(),
-                    },
+        for doc, chunks in todo:
+            for chunk, chunk_terms, row in zip(
+                chunks, terms[doc.doc_id], rows[doc.doc_id], strict=True
+            ):
+                vector: dict[str, Any] = {
+                    view: self.encoder.encode_document(toks, after.avg_len(view))
+                    for view, toks in chunk_terms.items()
+                    if view in self.sparse_views
+                }
+                if vectors is not None:
+                    vector[DENSE_VIEW] = vectors[row].tolist()
+                points.append(
+                    models.PointStruct(
+                        id=chunk.point_id,
+                        vector=vector,
+                        payload={
+                            "doc_id": doc.doc_id,
+                            "title": chunk.title,
+                            "text": chunk.text,
+                            "source": chunk.source,
+                            "position": chunk.position,
+                            "metadata": chunk.metadata,
+                            "content_hash": hashes[doc.doc_id],
+                            "doc_chunks": len(chunks),
+                            "n_tokens": {v: len(t) for v, t in chunk_terms.items()},
+                            "ingested_at": time.time(),
+                        },
+                    )
                 )
-            )
         stale = [p for old in replaced for p in old.point_ids]
         if stale:
             self._delete_points(replaced_ids, stale)
@@ -473,7 +501,6 @@ class KnowledgeBase:
             for point in points:
                 self._catalogue(str(point.id), point.payload or {})
         self._written(StatsDelta(chunk_delta, token_delta))
-        return statuses
 
     def delete_document(self, doc_id: str) -> int:
         """Remove a document's chunks; returns how many there were (0: unknown id)."""
