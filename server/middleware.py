@@ -44,10 +44,14 @@ class RequestContext:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 status["sent"] = True
+                content_type = dict(message.get("headers", [])).get(b"content-type", b"")
+                status["stream"] = content_type.startswith(b"text/event-stream")
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
-            elif message["type"] == "http.response.body" and _STREAM_ERROR in message.get(
-                "body", b""
+            elif (
+                message["type"] == "http.response.body"
+                and status.get("stream")
+                and _STREAM_ERROR in message.get("body", b"")
             ):
                 # A stream starts 200 and fails with an error event: count it by how it ended,
                 # so that the error-rate alert sees failed streams.

@@ -10,6 +10,7 @@ from graph.builder import build_graph
 from server.metrics import RagMetrics
 from server.runnable import RagRunnable
 from server.tracing import Tracing
+from tools.errors import one_line
 from tools.memory import open_checkpointer
 from tools.services import Services, build_services
 from tools.settings import Settings
@@ -53,7 +54,7 @@ def build_app_state(settings: Settings, services: Services | None = None) -> App
     except Exception as exc:  # PostgreSQL unreachable: serve without threads, and say so
         if settings.memory.backend != "postgres":
             raise
-        memory_error = " ".join(str(exc).split())[:200] or type(exc).__name__
+        memory_error = one_line(exc, 200) or type(exc).__name__
         log.error("conversation memory (PostgreSQL) unavailable: %s", memory_error)
         checkpointer = None
     observers = [metrics.observe_node]

@@ -8,6 +8,7 @@ import re
 import zipfile
 from pathlib import Path
 
+from tools.errors import one_line
 from tools.ingest.documents import Part
 from tools.ingest.loaded import Loaded, LoadError, one_document
 from tools.ingest.sections import sections
@@ -37,7 +38,7 @@ def _zip_or_error(path: Path, kind: str, settings: IngestSettings) -> None:
 
 def _unparsable(kind: str, exc: Exception) -> LoadError:
     """The parser's complaint in a user's words: no exception class names."""
-    said = " ".join(str(exc).split())[:160]
+    said = one_line(exc)
     return LoadError(
         f"corrupt {kind}: it could not be parsed ({said})" if said else f"corrupt {kind}"
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from tools.errors import one_line
 from tools.ingest.documents import Part
 from tools.ingest.loaded import Loaded, LoadError, LoadSkipped, one_document
 from tools.ingest.ocr import OcrFailed, OcrUnavailable, check_ocr, ocr_image, ocr_pdf_page
@@ -52,7 +53,7 @@ def _table_rows(path: Path, pages: list[int]) -> dict[int, list[str]]:
                 if rows:
                     found[n] = rows
     except Exception as exc:  # a table the parser trips on must not lose the page's text
-        log.warning("%s: tables not read (%s)", path, " ".join(str(exc).split())[:120])
+        log.warning("%s: tables not read (%s)", path, one_line(exc))
     return found
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from tools.errors import one_line
 from tools.ingest.chunk import chunk_document
 from tools.ingest.documents import Chunk, Document, file_doc_id
 from tools.ingest.legal import parse_header
@@ -217,7 +218,7 @@ def ingest_paths(
             report.failed.append((str(path), "too large to read in memory"))
             continue
         except Exception as exc:  # a loader bug must not lose the rest of the batch
-            said = " ".join(str(exc).split())[:160] or "no detail"
+            said = one_line(exc) or "no detail"
             report.failed.append((str(path), f"could not be read ({said})"))
             log.exception("%s: unexpected error", path)
             continue

@@ -6,6 +6,8 @@ from typing import Any
 
 from qdrant_client import models
 
+from tools.errors import one_line
+
 TOP_LEVEL_FIELDS = {"doc_id", "title", "source", "position"}
 _RANGE_KEYS = {"gt", "gte", "lt", "lte"}
 
@@ -44,6 +46,5 @@ def build_filter(filters: dict[str, Any] | None) -> models.Filter | None:
         except FilterError:
             raise
         except ValueError as exc:  # the client's own validation (a range of text, ...)
-            said = " ".join(str(exc).split())[:160]
-            raise FilterError(f"filter {key!r}: {said}") from None
+            raise FilterError(f"filter {key!r}: {one_line(exc)}") from None
     return models.Filter(must=conditions)

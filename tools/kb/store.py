@@ -369,7 +369,7 @@ class KnowledgeBase:
         hashes = {doc.doc_id: doc.content_hash for doc, _ in batch}
         with self._lock:
             _ = self.index  # local mode: read the store as it is before this write changes it
-            statuses, todo = self._plan(batch, hashes)
+            statuses, todo, _ = self._plan(batch, hashes)
         if not todo:
             return statuses
         # The slow part (segmenting, embedding) holds no lock: questions are answered meanwhile.
@@ -389,10 +389,10 @@ class KnowledgeBase:
             offset += len(chunks)
         with self._lock:
             # Planned again: another writer may have stored one of these in the meantime.
-            again, todo = self._plan(todo, hashes)
+            again, todo, existing = self._plan(todo, hashes)
             statuses.update(again)
             if todo:
-                self._write(todo, hashes, terms, vectors, rows)
+                self._write(todo, existing, hashes, terms, vectors, rows)
         return statuses
 
     def _embed(self, texts: list[str], on_embedded: Callable[[int], None] | None) -> np.ndarray:
@@ -407,8 +407,9 @@ class KnowledgeBase:
 
     def _plan(
         self, batch: Sequence[tuple[Document, Sequence[Chunk]]], hashes: Mapping[str, str]
-    ) -> tuple[dict[str, UpsertStatus], list[tuple[Document, Sequence[Chunk]]]]:
-        """Each document's status, and those to write: new, changed, or written in part."""
+    ) -> tuple[dict[str, UpsertStatus], list[tuple[Document, Sequence[Chunk]]], dict[str, _Stored]]:
+        """Each document's status, those to write (new, changed, or written in part), and what
+        the store holds of them now."""
         existing = self._existing([doc.doc_id for doc, _ in batch])
         statuses: dict[str, UpsertStatus] = {}
         todo: list[tuple[Document, Sequence[Chunk]]] = []
@@ -426,18 +427,18 @@ class KnowledgeBase:
             else:
                 statuses[doc.doc_id] = "replaced" if old else "added"
                 todo.append((doc, chunks))
-        return statuses, todo
+        return statuses, todo, existing
 
     def _write(
         self,
         todo: Sequence[tuple[Document, Sequence[Chunk]]],
+        existing: Mapping[str, _Stored],
         hashes: Mapping[str, str],
         terms: Mapping[str, list[dict[str, list[str]]]],
         vectors: np.ndarray | None,
         rows: Mapping[str, range],
     ) -> None:
         """Store the planned documents (their old chunks removed) and the statistics' delta."""
-        existing = self._existing([doc.doc_id for doc, _ in todo])
         stats = self.stats()
         chunk_delta = 0
         token_delta: dict[str, int] = {}
