@@ -11,6 +11,8 @@ import uuid
 from fastapi import FastAPI, HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tools.errors import ServiceError
+
 log = logging.getLogger("vinarag.server")
 
 
@@ -85,6 +87,10 @@ class RequestContext:
             if not status["sent"]:
                 detail = "request nested too deeply"
                 await _json(send_with_id, 422, {"detail": detail, "request_id": request_id})
+        except ServiceError as exc:  # a part the request needs is down: the reason, and 503
+            log.warning("request %s: %s", request_id, exc)
+            if not status["sent"]:
+                await _json(send_with_id, 503, {"detail": str(exc), "request_id": request_id})
         except Exception:
             log.exception(
                 "request %s %s failed (request id %s)", scope["method"], scope["path"], request_id

@@ -9,6 +9,7 @@ import asyncio
 import contextvars
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig, RunnableSerializable
@@ -16,7 +17,8 @@ from langchain_core.runnables.utils import AddableDict
 from langgraph.graph.state import CompiledStateGraph
 
 from graph.state import InputState, OutputState
-from tools.memory import prune_thread
+from tools.errors import ServiceError, one_line
+from tools.memory import memory_unavailable, prune_thread
 
 
 class RagRunnable(RunnableSerializable[dict, dict]):
@@ -67,9 +69,25 @@ class RagRunnable(RunnableSerializable[dict, dict]):
     def get_output_schema(self, config: RunnableConfig | None = None):
         return self.stateless.get_output_schema(config)
 
+    @contextmanager
+    def _memory_reachable(self, graph: CompiledStateGraph) -> Iterator[None]:
+        """Memory lost while serving (PostgreSQL restarting): a turn in a thread fails with a
+        reason the server answers as 503; turns without a thread never touch it."""
+        try:
+            yield
+        except Exception as exc:
+            if graph is not self.stateful or not memory_unavailable(exc):
+                raise
+            raise ServiceError(
+                f"conversation memory unavailable ({one_line(exc)}); "
+                "ask without a thread, or retry later"
+            ) from None
+
     def invoke(self, input: dict, config: RunnableConfig | None = None, **kwargs: Any) -> dict:
-        result = self._pick(config).invoke(input, config, **kwargs)
-        self._turn_done(config)
+        graph = self._pick(config)
+        with self._memory_reachable(graph):
+            result = graph.invoke(input, config, **kwargs)
+            self._turn_done(config)
         return result
 
     async def ainvoke(
@@ -82,15 +100,16 @@ class RagRunnable(RunnableSerializable[dict, dict]):
         self, input: dict, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[dict]:
         final: dict[str, Any] = {}
-        stream = self._pick(config).stream(input, config, stream_mode=["custom", "values"])
-        for mode, chunk in stream:
-            if not isinstance(chunk, dict):
-                continue
-            if mode == "custom" and chunk.get("node") == "generate":
-                yield AddableDict(token=chunk["token"])
-            elif mode == "values":
-                final = chunk
-        self._turn_done(config)
+        graph = self._pick(config)
+        with self._memory_reachable(graph):
+            for mode, chunk in graph.stream(input, config, stream_mode=["custom", "values"]):
+                if not isinstance(chunk, dict):
+                    continue
+                if mode == "custom" and chunk.get("node") == "generate":
+                    yield AddableDict(token=chunk["token"])
+                elif mode == "values":
+                    final = chunk
+            self._turn_done(config)
         yield AddableDict({k: final[k] for k in OutputState.__annotations__ if k in final})
 
     async def astream(

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,9 @@ SHARED_DATA = REPO.parent / "shared" / "data" / "xquad-vi"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
 def need(condition: bool, reason: str) -> None:
     """Skip when a real part is missing; under CI=true that is a failure, not a skip."""
     if condition:
@@ -29,6 +33,21 @@ def need(condition: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"required under CI=true: {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres_schema() -> Iterator[str]:
+    """A scratch schema on the machine's PostgreSQL (dropped afterwards): its URL."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        connection = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        need(False, f"PostgreSQL not reachable at {POSTGRES}: {exc}")
+    schema = f"vinarag_test_{uuid.uuid4().hex[:10]}"
+    connection.execute(f"CREATE SCHEMA {schema}")
+    yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    connection.execute(f"DROP SCHEMA {schema} CASCADE")
+    connection.close()
 
 
 @pytest.fixture

@@ -1,18 +1,12 @@
 """Conversation memory through LangGraph checkpointers: SQLite (default) and the real
 PostgreSQL on 127.0.0.1, each in a scratch place removed afterwards."""
 
-import uuid
-
 import pytest
 
 from graph import build_graph
-from tests.conftest import need
 from tools.memory import open_checkpointer, prune_thread
 
 pytestmark = pytest.mark.integration
-
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
-
 
 def _conversation(graph, thread: str, saver=None):
     """Two turns; with `saver`, the thread pruned after each as the server and CLI do."""
@@ -59,20 +53,6 @@ def test_sqlite_memory_rewrites_follow_ups_and_persists(demo_services, settings)
         state = graph.get_state({"configurable": {"thread_id": "t1"}}).values
         assert [t["question"] for t in state["history"]][0] == "Vịnh Hạ Long có bao nhiêu hòn đảo?"
         assert len(state["history"]) == 2
-
-
-@pytest.fixture
-def postgres_schema():
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        connection = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        need(False, f"PostgreSQL not reachable at {POSTGRES}: {exc}")
-    schema = f"vinarag_test_{uuid.uuid4().hex[:10]}"
-    connection.execute(f"CREATE SCHEMA {schema}")
-    yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    connection.execute(f"DROP SCHEMA {schema} CASCADE")
-    connection.close()
 
 
 def test_postgres_memory(demo_services, settings, postgres_schema):

@@ -21,11 +21,7 @@ def open_checkpointer(settings: Settings) -> Iterator[BaseCheckpointSaver | None
         yield None
         return
     if backend == "postgres":
-        from langgraph.checkpoint.postgres import PostgresSaver
-
-        assert settings.memory.postgres_url  # the settings refuse postgres without one
-        with PostgresSaver.from_conn_string(settings.memory.postgres_url) as postgres:
-            postgres.setup()
+        with _postgres_saver(settings) as postgres:
             log.info("conversation memory: PostgreSQL")
             yield postgres
         return
@@ -72,3 +68,46 @@ def prune_thread(saver: BaseCheckpointSaver | None, thread_id: str) -> None:
         saver.prune([thread_id], strategy="keep_latest")
     except NotImplementedError:  # a saver that cannot prune keeps everything
         return
+
+
+@contextmanager
+def _postgres_saver(settings: Settings) -> Iterator[BaseCheckpointSaver]:
+    """A saver over a small pool whose connections are checked before use: a database that
+    restarts (or a network that drops) costs the turns asked while it is gone, not every turn
+    after it is back, as one long-lived connection would."""
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool
+
+    memory = settings.memory
+    assert memory.postgres_url  # the settings refuse postgres without one
+    pool = ConnectionPool(
+        memory.postgres_url,
+        min_size=1,
+        max_size=memory.pool_size,
+        timeout=memory.timeout_s,
+        kwargs={
+            "autocommit": True,
+            "prepare_threshold": 0,
+            "row_factory": dict_row,
+            "connect_timeout": max(1, round(memory.timeout_s)),
+        },
+        check=ConnectionPool.check_connection,
+        open=False,
+    )
+    pool.open(wait=True, timeout=memory.timeout_s)
+    try:
+        saver = PostgresSaver(pool)  # type: ignore[arg-type]
+        saver.setup()
+        yield saver
+    finally:
+        pool.close()
+
+
+def memory_unavailable(exc: BaseException) -> bool:
+    """Whether an error from a run means conversation memory cannot be reached right now."""
+    try:
+        from psycopg import OperationalError  # the pool's timeouts are OperationalErrors too
+    except ImportError:
+        return False
+    return isinstance(exc, OperationalError)

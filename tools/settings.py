@@ -79,6 +79,10 @@ class IngestSettings(_Section):
     # page; never reads only the text layer.
     # A DOCX / XLSX / PPTX is a zip: what it unpacks to is bounded before it is parsed.
     max_unpacked_mb: float = Field(200, gt=0)
+    # Each file is read in a child process that is stopped past these (the file is reported and
+    # the batch goes on): seconds per file (OCR of a long scan needs more), address space in MB.
+    read_timeout_s: float = Field(600, gt=0)
+    read_memory_mb: int = Field(2048, ge=256)
     pdf_tables: bool = True  # look for ruled tables on PDF pages (about 0.1 s a page)
     ocr: Literal["auto", "always", "never"] = "auto"
     ocr_dpi: int = Field(300, ge=72, le=1200)
@@ -233,6 +237,8 @@ class MemorySettings(_Section):
     backend: Literal["sqlite", "postgres", "none"] = "sqlite"
     sqlite_path: Path | None = None  # default: data_dir/checkpoints.sqlite
     postgres_url: str | None = None  # also read from POSTGRES_URL
+    pool_size: int = Field(4, ge=1, le=64)  # PostgreSQL connections
+    timeout_s: float = Field(5, gt=0, le=60)  # to connect, or to wait for a free connection
 
     @model_validator(mode="after")
     def _postgres_needs_url(self) -> MemorySettings:

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from server.main import create_app
 from tests.conftest import need
-from tests.helpers import free_port
+from tests.helpers import CuttableRelay, free_port
 
 QUESTIONS = [
     "Ai dời đô về Thăng Long?",
@@ -126,7 +126,11 @@ def test_postgres_unreachable_for_memory(settings, demo_services):
     without a thread are answered, a question in a thread gets a 503 that says why, and
     /readyz names the checkpointer as unavailable."""
     memory = settings.memory.model_copy(
-        update={"backend": "postgres", "postgres_url": f"postgresql://x@127.0.0.1:{free_port()}/x"}
+        update={
+            "backend": "postgres",
+            "postgres_url": f"postgresql://x@127.0.0.1:{free_port()}/x",
+            "timeout_s": 1,
+        }
     )
     configured = settings.model_copy(update={"memory": memory})
     demo_services.settings = configured
@@ -148,3 +152,34 @@ def test_postgres_unreachable_for_memory(settings, demo_services):
         )
         assert in_config.status_code == 503
         assert client.get("/readyz").json()["checkpointer"].startswith("unavailable: ")
+
+
+@pytest.mark.integration
+def test_postgres_lost_while_serving_and_back(settings, demo_services, postgres_schema):
+    """Memory on the machine's PostgreSQL, through a relay the test cuts after startup: turns in
+    a thread get a 503 that says why while it is gone (turns without a thread still answer),
+    and once it is back the same thread goes on with its history."""
+    with CuttableRelay(5432) as relay:
+        url = postgres_schema.replace("127.0.0.1:5432", f"127.0.0.1:{relay.port}")
+        memory = settings.memory.model_copy(
+            update={"backend": "postgres", "postgres_url": url, "timeout_s": 1}
+        )
+        configured = settings.model_copy(update={"memory": memory})
+        demo_services.settings = configured
+        thread = {"X-Thread-Id": "lost-and-back"}
+        ask = {"input": {"question": "Vịnh Hạ Long có bao nhiêu hòn đảo?"}}
+        follow = {"input": {"question": "Còn được UNESCO công nhận năm nào?"}}
+        with TestClient(create_app(configured, services=demo_services)) as client:
+            assert client.post("/rag/invoke", json=ask, headers=thread).status_code == 200
+            relay.cut()
+            lost = client.post("/rag/invoke", json=follow, headers=thread)
+            assert lost.status_code == 503, lost.text
+            assert lost.json()["detail"].startswith("conversation memory unavailable (")
+            plain = client.post("/rag/invoke", json=ask)
+            assert plain.status_code == 200 and plain.json()["output"]["answer"]
+            relay.restore()
+            back = client.post("/rag/invoke", json=follow, headers=thread)
+            assert back.status_code == 200, back.text
+            assert "1994" in back.json()["output"]["answer"]  # rewritten from the first turn
+            codes = client.get("/metrics").text
+            assert 'rag_requests_total{endpoint="/rag/invoke",status="503"} 1.0' in codes

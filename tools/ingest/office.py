@@ -36,9 +36,14 @@ def _zip_or_error(path: Path, kind: str, settings: IngestSettings) -> None:
         )
 
 
-def _unparsable(kind: str, exc: Exception) -> LoadError:
+def _unparsable(kind: str, exc: Exception, settings: IngestSettings) -> LoadError:
     """The parser's complaint in a user's words: no exception class names."""
     said = one_line(exc)
+    if said.startswith("unknown error") or "memory" in said.lower():  # libxml2 out of memory
+        return LoadError(
+            f"{kind} too large to parse within ingest.read_memory_mb="
+            f"{settings.read_memory_mb} MB (or corrupt)"
+        )
     return LoadError(
         f"corrupt {kind}: it could not be parsed ({said})" if said else f"corrupt {kind}"
     )
@@ -65,7 +70,7 @@ def load_docx(path: Path, settings: IngestSettings) -> Loaded:
     try:
         document = docx.Document(str(path))
     except Exception as exc:
-        raise _unparsable(".docx", exc) from None
+        raise _unparsable(".docx", exc, settings) from None
     converted: set[str] = set()
     lines: list[tuple[int, str]] = []
     for block in document.iter_inner_content():
@@ -91,7 +96,7 @@ def load_xlsx(path: Path, settings: IngestSettings) -> Loaded:
     try:
         book = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
     except Exception as exc:
-        raise _unparsable(".xlsx", exc) from None
+        raise _unparsable(".xlsx", exc, settings) from None
     try:
         parts = [
             Part(
@@ -118,7 +123,7 @@ def load_pptx(path: Path, settings: IngestSettings) -> Loaded:
     try:
         deck = Presentation(str(path))
     except Exception as exc:
-        raise _unparsable(".pptx", exc) from None
+        raise _unparsable(".pptx", exc, settings) from None
     parts = []
     for number, slide in enumerate(deck.slides, start=1):
         title_shape = slide.shapes.title

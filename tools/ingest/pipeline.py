@@ -14,11 +14,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from tools.errors import one_line
 from tools.ingest.chunk import chunk_document
 from tools.ingest.documents import Chunk, Document, file_doc_id
 from tools.ingest.legal import parse_header
-from tools.ingest.loaders import LOADERS, LoadError, LoadSkipped, load_file
+from tools.ingest.loaders import LOADERS, LoadError, LoadSkipped
+from tools.ingest.reader import FileReader
 from tools.kb.store import KnowledgeBase
 from tools.settings import Settings
 from tools.text.clean import clean_text
@@ -196,35 +196,28 @@ def ingest_paths(
     report = IngestReport()
     documents: list[Document] = []
     limit = settings.ingest.max_file_mb * 1024 * 1024
-    for path in tqdm(find_files(paths, report), desc="loading", unit="file", disable=not progress):
-        try:
-            if path.stat().st_size > limit:
-                raise LoadError(f"too large: over ingest.max_file_mb={settings.ingest.max_file_mb}")
-            if path.stat().st_size == 0:
-                raise LoadError("empty: 0 bytes")
-            loaded = load_file(path, settings.ingest)
-        except LoadSkipped as exc:
-            report.skipped.append((str(path), str(exc)))
-            log.warning("%s: skipped: %s", path, exc)
-            continue
-        except LoadError as exc:
-            report.failed.append((str(path), str(exc)))
-            log.warning("%s: %s", path, exc)
-            continue
-        except RecursionError:
-            report.failed.append((str(path), "nested too deeply to read"))
-            continue
-        except MemoryError:
-            report.failed.append((str(path), "too large to read in memory"))
-            continue
-        except Exception as exc:  # a loader bug must not lose the rest of the batch
-            said = one_line(exc) or "no detail"
-            report.failed.append((str(path), f"could not be read ({said})"))
-            log.exception("%s: unexpected error", path)
-            continue
-        if names and path in names:
-            _known_as(loaded.documents, path, names[path])
-        documents.extend(loaded.documents)
-        report.failed.extend((str(path), problem) for problem in loaded.problems)
-        report.warnings.extend((str(path), note) for note in loaded.notes)
+    files = find_files(paths, report)
+    with FileReader(settings.ingest) as reader:
+        for path in tqdm(files, desc="loading", unit="file", disable=not progress):
+            try:
+                if path.stat().st_size > limit:
+                    raise LoadError(
+                        f"too large: over ingest.max_file_mb={settings.ingest.max_file_mb}"
+                    )
+                if path.stat().st_size == 0:
+                    raise LoadError("empty: 0 bytes")
+                loaded = reader.read(path)
+            except LoadSkipped as exc:
+                report.skipped.append((str(path), str(exc)))
+                log.warning("%s: skipped: %s", path, exc)
+                continue
+            except LoadError as exc:
+                report.failed.append((str(path), str(exc)))
+                log.warning("%s: %s", path, exc)
+                continue
+            if names and path in names:
+                _known_as(loaded.documents, path, names[path])
+            documents.extend(loaded.documents)
+            report.failed.extend((str(path), problem) for problem in loaded.problems)
+            report.warnings.extend((str(path), note) for note in loaded.notes)
     return ingest_documents(documents, kb, settings, report, progress=progress)
