@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 
@@ -223,16 +224,12 @@ class CuttableRelay:
 
     @staticmethod
     def _pump(source, sink) -> None:
-        try:
+        with contextlib.suppress(OSError):
             while data := source.recv(65536):
                 sink.sendall(data)
-        except OSError:
-            pass
         for end in (source, sink):
-            try:
+            with contextlib.suppress(OSError):
                 end.close()
-            except OSError:
-                pass
 
     def cut(self) -> None:
         import socket
@@ -243,10 +240,8 @@ class CuttableRelay:
             self._listener = None
         with self._lock:
             for end in self._open:
-                try:
+                with contextlib.suppress(OSError):
                     end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 end.close()
             self._open.clear()
 

@@ -8,6 +8,7 @@ from tools.memory import open_checkpointer, prune_thread
 
 pytestmark = pytest.mark.integration
 
+
 def _conversation(graph, thread: str, saver=None):
     """Two turns; with `saver`, the thread pruned after each as the server and CLI do."""
     config = {"configurable": {"thread_id": thread}}
