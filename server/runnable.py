@@ -28,6 +28,7 @@ class RagRunnable(RunnableSerializable[dict, dict]):
     # Threads for graph runs (server.graph_threads): CPU-bound Python gains nothing from more
     # threads than the GIL lets run (measured: 6 threads halved cache-hit throughput).
     graph_threads: int = 1
+    input_model: Any = None  # the published input (server.schemas); the graph's own if None
     _executor: ThreadPoolExecutor | None = None
 
     def _pool(self) -> ThreadPoolExecutor:
@@ -64,7 +65,7 @@ class RagRunnable(RunnableSerializable[dict, dict]):
         return OutputState
 
     def get_input_schema(self, config: RunnableConfig | None = None):
-        return self.stateless.get_input_schema(config)
+        return self.input_model or self.stateless.get_input_schema(config)
 
     def get_output_schema(self, config: RunnableConfig | None = None):
         return self.stateless.get_output_schema(config)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from graph.builder import build_graph
 from server.metrics import RagMetrics
 from server.runnable import RagRunnable
+from server.schemas import question_input
 from server.tracing import Tracing
 from tools.errors import one_line
 from tools.memory import open_checkpointer
@@ -65,7 +66,12 @@ def build_app_state(settings: Settings, services: Services | None = None) -> App
         else None
     )
     threads = settings.server.graph_threads or (16 if settings.generator.kind == "openai" else 1)
-    runnable = RagRunnable(stateless=stateless, stateful=stateful, graph_threads=threads)
+    runnable = RagRunnable(
+        stateless=stateless,
+        stateful=stateful,
+        graph_threads=threads,
+        input_model=question_input(settings.server),
+    )
     backend: str = settings.memory.backend if checkpointer is not None else "off"
     if memory_error:
         backend = f"unavailable: {memory_error}"

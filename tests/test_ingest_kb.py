@@ -1,6 +1,7 @@
 """Ingestion into a real Qdrant (local mode): ids, idempotency, replacement, deletion, filters."""
 
 import json
+import re
 
 import pytest
 
@@ -99,7 +100,7 @@ def test_language_check_flags_or_skips(settings, memory_kb):
 
 def test_filters_on_metadata_and_doc_id(settings, memory_kb):
     docs = [
-        Document("a", "A", FANSIPAN, "a", {"topic": "núi", "year": 2016}),
+        Document("a", "A", FANSIPAN, "a", {"topic": "núi", "year": 2016, "nơi [x]": "Lào Cai"}),
         Document("b", "B", HA_LONG, "b", {"topic": "biển", "year": 1994}),
     ]
     ingest_documents(docs, memory_kb, settings)
@@ -113,6 +114,14 @@ def test_filters_on_metadata_and_doc_id(settings, memory_kb):
     assert {h["doc_id"] for h in retriever.retrieve(question, filters={"doc_id": ["a"]})} == {"a"}
     with pytest.raises(FilterError, match="'year'"):
         retriever.retrieve(question, filters={"year": {"between": 1}})
+    # Any stored metadata key can be filtered on (quoted in the store's path); a key that is no
+    # path is refused with its name, never an error from inside the search.
+    assert {h["doc_id"] for h in retriever.retrieve(question, filters={"nơi [x]": "Lào Cai"})} == {
+        "a"
+    }
+    for bad in ("metadata.a b", 'a"b'):
+        with pytest.raises(FilterError, match=re.escape(repr(bad))):
+            retriever.retrieve(question, filters={bad: "x"})
 
 
 def test_local_store_persists_and_refuses_a_second_process(settings):

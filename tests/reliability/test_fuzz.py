@@ -107,3 +107,27 @@ def test_deleting_any_id_is_never_a_server_error(app):
         assert response.status_code < 500, doc_id
 
     probe()
+
+
+@pytest.mark.slow
+def test_a_body_that_follows_the_published_schema_is_answered(app):
+    """The published input is exact: what a client builds from the schema reaches the graph
+    instead of being turned away with a 422 the schema did not announce."""
+    [(_, schema)] = [r for r in _json_routes(app) if r[0] == "/rag/invoke"]
+    codes: list[int] = []
+
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True)
+    @given(body=from_schema(schema))
+    def probe(body: dict) -> None:
+        try:
+            content = json.dumps(body, allow_nan=False)
+        except ValueError:
+            return
+        headers = {"content-type": "application/json", "X-API-Key": KEY}
+        codes.append(app.post("/rag/invoke", content=content, headers=headers).status_code)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        probe()
+    refused = [c for c in codes if c != 200]
+    assert len(codes) >= EXAMPLES // 2 and len(refused) <= len(codes) // 10, sorted(set(refused))

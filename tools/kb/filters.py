@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from qdrant_client import models
@@ -16,18 +17,39 @@ class FilterError(ValueError):
     """A filter the knowledge base cannot apply; the message names the key."""
 
 
+_SIMPLE_KEY = re.compile(r"[\w-]+")
+
+
+def _field(key: str) -> str:
+    """The payload path of a filter key. A metadata key may hold any character (spaces,
+    brackets): it is quoted, as Qdrant's paths allow, unless it is a plain word; a key the user
+    wrote as a path (`metadata.a.b`) must be one."""
+    if key in TOP_LEVEL_FIELDS:
+        return key
+    if key.startswith("metadata."):
+        if not all(_SIMPLE_KEY.fullmatch(part) for part in key.split(".")[1:]):
+            raise FilterError(f"filter {key!r}: not a field path (words joined by '.')")
+        return key
+    if _SIMPLE_KEY.fullmatch(key):
+        return f"metadata.{key}"
+    if '"' in key or "\\" in key:
+        raise FilterError(f"filter {key!r}: a field name cannot hold '\"' or '\\\\'")
+    return f'metadata."{key}"'
+
+
 def _condition(key: str, value: Any) -> models.FieldCondition:
-    field = key if key in TOP_LEVEL_FIELDS or key.startswith("metadata.") else f"metadata.{key}"
+    field = _field(key)
     if isinstance(value, dict):
         unknown = set(value) - _RANGE_KEYS
         if unknown or not value:
             raise FilterError(f"filter {key!r}: a range takes gt/gte/lt/lte, got {sorted(value)}")
         return models.FieldCondition(key=field, range=models.Range(**value))
     if isinstance(value, list):
-        if not value or not all(
-            isinstance(v, str | int) and not isinstance(v, bool) for v in value
+        if not value or not (
+            all(isinstance(v, str) for v in value)
+            or all(isinstance(v, int) and not isinstance(v, bool) for v in value)
         ):
-            raise FilterError(f"filter {key!r}: a list must hold strings or integers")
+            raise FilterError(f"filter {key!r}: a list must hold strings, or integers (not both)")
         return models.FieldCondition(key=field, match=models.MatchAny(any=value))
     if isinstance(value, str | int | bool):
         return models.FieldCondition(key=field, match=models.MatchValue(value=value))
