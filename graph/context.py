@@ -3,48 +3,102 @@ process settings (`configs/default.yaml` + `VINARAG_*`), so a run overrides only
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from tools.generate.prompts import ANSWER_PROMPT
-from tools.settings import MAX_ATTEMPTS, Settings
+from tools.settings import MAX_ATTEMPTS, OPERATIONAL_SETTINGS, Settings
 
 GeneratorKind = Literal["extractive", "phogpt", "openai"]
 
 
 @dataclass(kw_only=True)
 class Context:
-    """What a run may override; None takes the value from settings. Studio shows these."""
+    """What a run may override; None takes the value from settings. Studio shows these, and a
+    request's `config.configurable` (or `/v1`'s `vinarag` field) sets them, within these bounds."""
 
-    top_k: Annotated[int | None, Field(description="passages retrieved (retrieval.top_k)")] = None
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    top_k: Annotated[
+        int | None, Field(ge=1, le=200, description="passages retrieved (retrieval.top_k)")
+    ] = None
     rerank_top_n: Annotated[
-        int | None, Field(description="sources kept after reranking (rerank.top_n)")
+        int | None, Field(ge=1, le=100, description="sources kept after reranking (rerank.top_n)")
     ] = None
     relevance_threshold: Annotated[
         float | None,
-        Field(description="share of the question's content terms a relevant source holds"),
+        Field(
+            ge=0, le=1, description="share of the question's content terms a relevant source holds"
+        ),
     ] = None
     grounding_threshold: Annotated[
         float | None,
-        Field(description="share of an answer sentence's terms its cited sources must hold"),
+        Field(
+            ge=0,
+            le=1,
+            description="share of an answer sentence's terms its cited sources must hold",
+        ),
     ] = None
     max_retrieval_attempts: Annotated[
-        int | None, Field(description=f"retrievals before the fallback (at most {MAX_ATTEMPTS})")
+        int | None,
+        Field(
+            ge=1,
+            le=MAX_ATTEMPTS,
+            description=f"retrievals before the fallback (at most {MAX_ATTEMPTS})",
+        ),
     ] = None
     max_generation_attempts: Annotated[
-        int | None, Field(description=f"generations before the fallback (at most {MAX_ATTEMPTS})")
+        int | None,
+        Field(
+            ge=1,
+            le=MAX_ATTEMPTS,
+            description=f"generations before the fallback (at most {MAX_ATTEMPTS})",
+        ),
     ] = None
     generator: Annotated[
         GeneratorKind | None, Field(description="which configured generator answers")
     ] = None
-    temperature: Annotated[float | None, Field(description="generation temperature")] = None
-    max_tokens: Annotated[int | None, Field(description="tokens a model may generate")] = None
+    temperature: Annotated[
+        float | None, Field(ge=0, le=2, description="generation temperature")
+    ] = None
+    max_tokens: Annotated[
+        int | None, Field(ge=1, le=4096, description="tokens a model may generate")
+    ] = None
     use_cache: Annotated[bool, Field(description="answer from / write to the cache")] = True
     answer_prompt: Annotated[
-        str | None, Field(description="the answer prompt ({sources}, {question})")
+        str | None,
+        Field(max_length=8000, description="the answer prompt ({sources}, {question})"),
     ] = None
+
+
+CONTEXT_FIELDS = frozenset(f.name for f in fields(Context))
+
+
+class ContextError(ValueError):
+    """A run's settings that cannot be used; the message names the field."""
+
+
+def parse_context(values: Mapping[str, Any]) -> Context:
+    """A request's run settings, checked against Context's bounds (unknown names refused)."""
+    try:
+        context = TypeAdapter(Context).validate_python(dict(values))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'context'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ContextError(f"invalid run settings: {problems}") from None
+    if context.answer_prompt is not None:
+        try:
+            context.answer_prompt.format(sources="", question="")
+        except (KeyError, IndexError, ValueError):
+            raise ContextError(
+                "invalid run settings: answer_prompt may name only {sources} and {question} "
+                "(write other braces as {{ and }})"
+            ) from None
+    return context
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,25 +162,19 @@ def resolve_context(
 def answer_settings(
     context: ResolvedContext, settings: Settings, filters: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """Everything that changes an answer, for the cache key."""
+    """Everything that can change an answer, for the cache key: the run's whole context and
+    every settings section but the operational ones (a section added later is in the key
+    unless it is declared operational)."""
     return {
-        "top_k": context.top_k,
-        "rerank_top_n": context.rerank_top_n,
-        "relevance": context.relevance_threshold,
-        "grounding": context.grounding_threshold,
-        "attempts": [context.max_retrieval_attempts, context.max_generation_attempts],
-        "generator": context.generator,
-        "model": [settings.generator.model, settings.generator.adapter_path],
-        "temperature": context.temperature,
-        "max_tokens": context.max_tokens,
-        "prompt": context.answer_prompt,
-        "retrieval": [
-            settings.retrieval.mode,
-            settings.retrieval.dense_weight,
-            settings.sparse.syllable_weight,
-            settings.sparse.bigram_weight,
-            settings.sparse.word_weight,
-        ],
-        "rerank": settings.rerank.kind,
+        "context": asdict(context),
+        "settings": _without_secrets(
+            settings.model_dump(mode="json", exclude=set(OPERATIONAL_SETTINGS))
+        ),
         "filters": filters or {},
     }
+
+
+def _without_secrets(values: Any) -> Any:
+    if isinstance(values, dict):
+        return {k: _without_secrets(v) for k, v in values.items() if not k.endswith("api_key")}
+    return values

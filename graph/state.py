@@ -22,6 +22,9 @@ FallbackReason = Literal["no_relevant_documents", "not_grounded"]
 class InputState(TypedDict):
     question: str
     filters: NotRequired[dict[str, Any]]  # not "| None": the playground cannot render that
+    # Earlier turns a client keeps itself (the OpenAI route: its messages), for follow-up
+    # rewriting without a server-side thread; a thread's stored history is used otherwise.
+    history: NotRequired[list[Turn]]
 
 
 class Grounding(TypedDict):
@@ -112,6 +115,7 @@ PathStep = (
 
 
 class OutputState(TypedDict):
+    answer_id: NotRequired[str]  # names this answer for feedback (POST /feedback)
     answer: NotRequired[str]
     sources: NotRequired[list[Passage]]
     citations: NotRequired[list[Citation]]
@@ -142,8 +146,6 @@ class State(InputState, OutputState, TurnState):
     a thread (checkpointer) so that follow-up questions can be rewritten. `filters` apply to the
     turn that gave them: start_turn moves them into `search_filters` and clears the input, so a
     later question in the thread that gives none searches everything."""
-
-    history: NotRequired[list[Turn]]
 
 
 class CachedAnswer(TypedDict):

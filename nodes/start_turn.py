@@ -4,6 +4,7 @@ one. Only `history` carries over."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -16,6 +17,7 @@ from tools.services import Services
 def fresh_turn(question: str, filters: dict[str, Any] | None = None) -> dict[str, Any]:
     """Every output and per-turn field (a test checks this covers graph.state's TypedDicts)."""
     return {
+        "answer_id": uuid.uuid4().hex,
         "query": question,
         "standalone_question": question,
         "candidates": [],

@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request, status
 from langserve import add_routes
 from langserve.server import EndpointName
 
+from graph.context import CONTEXT_FIELDS, ContextError, parse_context
 from server.deps import ReadKey, get_state
 from tools.kb.filters import FilterError, build_filter
 
@@ -49,6 +50,18 @@ def _check_filters(filters: Any, most: int) -> None:
         raise _unprocessable(str(exc)) from None
 
 
+def _check_run_settings(config: Any) -> None:
+    """Run settings in `config.configurable`, checked before a graph thread is spent."""
+    configurable = config.get("configurable") if isinstance(config, dict) else None
+    if not isinstance(configurable, dict):
+        return
+    named = {k: v for k, v in configurable.items() if k in CONTEXT_FIELDS and v is not None}
+    try:
+        parse_context(named)
+    except ContextError as exc:
+        raise _unprocessable(str(exc)) from None
+
+
 async def check_limits(request: Request) -> None:
     """Every request to /rag checked for what the graph needs, with answers that say what to
     change: a JSON object; one `input` (or a list of `inputs` for /batch), each an object with a
@@ -66,6 +79,8 @@ async def check_limits(request: Request) -> None:
     if not isinstance(body, dict):
         raise _unprocessable('body must be a JSON object: {"input": {"question": "..."}}')
     config = body.get("config")
+    for one in config if isinstance(config, list) else [config]:
+        _check_run_settings(one)
     configurable = config.get("configurable") if isinstance(config, dict) else None
     thread = request.headers.get("x-thread-id") or (
         configurable.get("thread_id") if isinstance(configurable, dict) else None

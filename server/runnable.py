@@ -10,12 +10,13 @@ import contextvars
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import fields
+from typing import Any, get_type_hints
 
-from langchain_core.runnables import RunnableConfig, RunnableSerializable
+from langchain_core.runnables import ConfigurableFieldSpec, RunnableConfig, RunnableSerializable
 from langchain_core.runnables.utils import AddableDict
-from langgraph.graph.state import CompiledStateGraph
 
+from graph.context import CONTEXT_FIELDS, Context, parse_context
 from graph.state import InputState, OutputState
 from tools.errors import ServiceError, one_line
 from tools.memory import memory_unavailable, prune_thread
@@ -46,9 +47,29 @@ class RagRunnable(RunnableSerializable[dict, dict]):
     def is_lc_serializable(cls) -> bool:
         return False
 
-    def _pick(self, config: RunnableConfig | None) -> CompiledStateGraph:
+    def _pick(self, config: RunnableConfig | None) -> Any:  # a compiled graph
         thread = ((config or {}).get("configurable") or {}).get("thread_id")
         return self.stateful if thread and self.stateful is not None else self.stateless
+
+    @property
+    def config_specs(self) -> list[ConfigurableFieldSpec]:
+        """The thread and the run settings a request may set in `config.configurable`
+        (published in the config schema with their bounds)."""
+        hints = get_type_hints(Context, include_extras=True)
+        return [
+            ConfigurableFieldSpec(
+                id="thread_id", annotation=str | None, default=None, name="conversation id"
+            ),
+            *(ConfigurableFieldSpec(id=f.name, annotation=hints[f.name], default=f.default)
+              for f in fields(Context)),
+        ]  # fmt: skip
+
+    @staticmethod
+    def run_context(config: RunnableConfig | None) -> Context | None:
+        """The run settings a request named in `config.configurable` (None: all from settings)."""
+        configurable = (config or {}).get("configurable") or {}
+        named = {k: v for k, v in configurable.items() if k in CONTEXT_FIELDS and v is not None}
+        return parse_context(named) if named else None
 
     def _turn_done(self, config: RunnableConfig | None) -> None:
         """A thread keeps its latest checkpoint only (it holds the whole conversation)."""
@@ -71,7 +92,7 @@ class RagRunnable(RunnableSerializable[dict, dict]):
         return self.stateless.get_output_schema(config)
 
     @contextmanager
-    def _memory_reachable(self, graph: CompiledStateGraph) -> Iterator[None]:
+    def _memory_reachable(self, graph: Any) -> Iterator[None]:
         """Memory lost while serving (PostgreSQL restarting): a turn in a thread fails with a
         reason the server answers as 503; turns without a thread never touch it."""
         try:
@@ -87,7 +108,7 @@ class RagRunnable(RunnableSerializable[dict, dict]):
     def invoke(self, input: dict, config: RunnableConfig | None = None, **kwargs: Any) -> dict:
         graph = self._pick(config)
         with self._memory_reachable(graph):
-            result = graph.invoke(input, config, **kwargs)
+            result = graph.invoke(input, config, context=self.run_context(config), **kwargs)
             self._turn_done(config)
         return result
 
@@ -103,7 +124,10 @@ class RagRunnable(RunnableSerializable[dict, dict]):
         final: dict[str, Any] = {}
         graph = self._pick(config)
         with self._memory_reachable(graph):
-            for mode, chunk in graph.stream(input, config, stream_mode=["custom", "values"]):
+            stream = graph.stream(
+                input, config, context=self.run_context(config), stream_mode=["custom", "values"]
+            )
+            for mode, chunk in stream:
                 if not isinstance(chunk, dict):
                     continue
                 if mode == "custom" and chunk.get("node") == "generate":

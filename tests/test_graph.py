@@ -39,7 +39,9 @@ def test_answerable_question_takes_the_main_path(demo_services):
     assert result["sources"][0]["doc_id"] == "bach-dang-938"
     generate = next(p for p in result["path"] if p["node"] == "generate")
     assert generate["generator"] == "extractive" and generate["model"] is False
+    assert len(result["answer_id"]) == 32
     assert set(result) <= {
+        "answer_id",
         "answer",
         "sources",
         "citations",

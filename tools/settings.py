@@ -30,6 +30,11 @@ from pydantic_settings import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# Settings that never change an answer (where the service runs, how it serves, caches,
+# remembers and ingests; secrets): left out of the answer cache's key, every other one is in.
+OPERATIONAL_SETTINGS = frozenset(
+    {"data_dir", "log_level", "api_keys", "ingest", "cache", "memory", "server", "evaluation"}
+)
 MAX_ATTEMPTS = 5  # whatever settings or a run ask, no retry loop runs more often than this
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "default.yaml"
 
