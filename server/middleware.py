@@ -41,6 +41,7 @@ class RequestContext:
         scope.setdefault("state", {})["request_id"] = request_id
         start = time.perf_counter()
         status = {"code": 500, "sent": False}
+        openai = scope["path"].startswith("/v1/")
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -77,27 +78,36 @@ class RequestContext:
 
         try:
             if length.isdigit() and int(length) > limit:
-                await _json(send_with_id, 413, {"detail": too_large, "request_id": request_id})
+                await _json(
+                    send_with_id, 413, {"detail": too_large, "request_id": request_id}, openai
+                )
             else:
                 await self.app(scope, counted_receive, send_with_id)
         except BodyTooLarge:
             if not status["sent"]:
-                await _json(send_with_id, 413, {"detail": too_large, "request_id": request_id})
+                await _json(
+                    send_with_id, 413, {"detail": too_large, "request_id": request_id}, openai
+                )
         except RecursionError:
             if not status["sent"]:
                 detail = "request nested too deeply"
-                await _json(send_with_id, 422, {"detail": detail, "request_id": request_id})
+                await _json(send_with_id, 422, {"detail": detail, "request_id": request_id}, openai)
         except ServiceError as exc:  # a part the request needs is down: the reason, and 503
             log.warning("request %s: %s", request_id, exc)
             if not status["sent"]:
-                await _json(send_with_id, 503, {"detail": str(exc), "request_id": request_id})
+                await _json(
+                    send_with_id, 503, {"detail": str(exc), "request_id": request_id}, openai
+                )
         except Exception:
             log.exception(
                 "request %s %s failed (request id %s)", scope["method"], scope["path"], request_id
             )
             if not status["sent"]:
                 await _json(
-                    send_with_id, 500, {"detail": "internal error", "request_id": request_id}
+                    send_with_id,
+                    500,
+                    {"detail": "internal error", "request_id": request_id},
+                    openai,
                 )
         finally:
             route = scope.get("route")
@@ -107,7 +117,10 @@ class RequestContext:
                 state.metrics.request_latency.labels(endpoint).observe(time.perf_counter() - start)
 
 
-async def _json(send: Send, status: int, body: dict) -> None:
+async def _json(send: Send, status: int, body: dict, openai: bool = False) -> None:
+    if openai:  # /v1 clients parse OpenAI's error object
+        kind = "server_error" if status >= 500 else "invalid_request_error"
+        body = {"error": {"message": body["detail"], "type": kind, "code": None, "param": None}}
     data = json.dumps(body).encode()
     await send(
         {

@@ -32,7 +32,7 @@ def _unprocessable(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=detail)
 
 
-def _check_filters(filters: Any, most: int) -> None:
+def check_filters(filters: Any, most: int) -> None:
     """The filter's shape and size here, before a graph thread is spent on it."""
     if filters is None:
         return
@@ -114,7 +114,7 @@ async def check_limits(request: Request) -> None:
             raise _unprocessable(
                 f"question of {len(question)} characters: at most {settings.max_question_chars}"
             )
-        _check_filters(item.get("filters"), settings.max_filter_values)
+        check_filters(item.get("filters"), settings.max_filter_values)
 
 
 def per_request_config(config: dict[str, Any], request: Request) -> dict[str, Any]:

@@ -24,6 +24,58 @@ def test_keys_ignore_case_punctuation_and_tone_placement():
     assert cache_scope({"top_k": 10}, 3) != cache_scope({"top_k": 10}, 4)
 
 
+def _changed(value):
+    """Another value of the same kind (validation skipped: only the key is under test)."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int | float):
+        return value + 1
+    if isinstance(value, str):
+        return value + "-x"
+    if isinstance(value, list):
+        return [*value, "x"]
+    return "x" if value is None else None
+
+
+def test_every_answer_changing_setting_is_in_the_cache_key():
+    """Any field of any section but the operational ones, and any run setting, changes the
+    key: a shared Redis never serves an answer made under other settings. Where the service
+    runs and how it serves do not."""
+    from dataclasses import fields, replace
+
+    from graph.context import answer_settings, resolve_context
+    from tools.settings import OPERATIONAL_SETTINGS, Settings
+
+    settings = Settings()
+    context = resolve_context(None, settings)
+
+    def scope(s=settings, c=context, filters=None):
+        return cache_scope(answer_settings(c, s, filters), corpus_version=1)
+
+    base = scope()
+    checked = 0
+    for name in Settings.model_fields:
+        if name in OPERATIONAL_SETTINGS:
+            continue
+        section = getattr(settings, name)
+        for field in type(section).model_fields:
+            if field.endswith("api_key"):
+                continue
+            changed = section.model_copy(update={field: _changed(getattr(section, field))})
+            assert scope(settings.model_copy(update={name: changed})) != base, f"{name}.{field}"
+            checked += 1
+    assert checked > 50  # grader, rerank, retrieval, sparse, dense, generator, graph...
+    for field in fields(context):
+        changed_context = replace(context, **{field.name: _changed(getattr(context, field.name))})
+        assert scope(c=changed_context) != base, field.name
+    assert scope(filters={"topic": "biển"}) != base
+    for name in OPERATIONAL_SETTINGS - {"data_dir", "log_level", "api_keys"}:
+        section = getattr(settings, name)
+        field = next(iter(type(section).model_fields))
+        changed = section.model_copy(update={field: _changed(getattr(section, field))})
+        assert scope(settings.model_copy(update={name: changed})) == base, name
+
+
 def test_memory_cache_ttl_and_lru():
     now = [0.0]
     cache = MemoryCache(ttl_s=10, max_entries=2, clock=lambda: now[0])

@@ -1,0 +1,377 @@
+"""An OpenAI-compatible chat API at /v1, for the clients people point at a service (Open WebUI,
+LibreChat, the openai SDKs, LangChain's ChatOpenAI): the last user message is the question, the
+earlier turns are the conversation (no server-side thread), and the same graph answers.
+
+The answer text keeps its [n] markers and ends with the numbered sources; the structured output
+(sources, citations, grounding, path, answer id) comes in a top-level `vinarag` field that OpenAI
+clients ignore. Errors use OpenAI's error object."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal, cast
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from langchain_core.runnables import RunnableConfig
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from graph.context import ContextError, parse_context
+from graph.state import OutputState
+from server.deps import get_state
+from server.rag import check_filters, per_request_config
+from server.state import AppState
+from tools.grade.rewrite import Turn
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+
+MODEL = "vinarag"
+SOURCES_HEADING = "Nguồn:"
+
+
+class OpenAIError(Exception):
+    """Answered as OpenAI's error object, with the status code OpenAI would use."""
+
+    def __init__(
+        self, status: int, message: str, kind: str = "invalid_request_error", **extra: Any
+    ) -> None:
+        super().__init__(message)
+        self.status, self.message, self.kind = status, message, kind
+        self.code: str | None = extra.get("code")
+        self.param: str | None = extra.get("param")
+
+    def response(self) -> JSONResponse:
+        body = {"message": self.message, "type": self.kind, "code": self.code, "param": self.param}
+        headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
+        return JSONResponse({"error": body}, status_code=self.status, headers=headers)
+
+
+class TextPart(BaseModel):
+    type: Literal["text"]
+    text: str
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="allow")  # name, tool_call_id...: not used
+
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[dict[str, Any]] | None = None
+
+    def text(self) -> str:
+        if self.content is None or isinstance(self.content, str):
+            return self.content or ""
+        texts = []
+        for part in self.content:
+            if part.get("type") != "text":
+                raise OpenAIError(
+                    400,
+                    f"message content of type {part.get('type')!r} is not supported: "
+                    "this service answers text questions from its documents",
+                    code="unsupported_content",
+                    param="messages",
+                )
+            texts.append(TextPart.model_validate(part).text)
+        return "\n".join(texts)
+
+
+class StreamOptions(BaseModel):
+    include_usage: bool = False
+
+
+class ChatRequest(BaseModel):
+    """OpenAI's chat request. Honoured: model, messages, stream, stream_options, temperature,
+    max_tokens / max_completion_tokens; `user` goes to tracing; other sampling parameters
+    (top_p, stop, seed, penalties...) are accepted and ignored; tools, n>1 and non-text content
+    are refused. `vinarag`: this service's run settings and filters."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str
+    messages: Annotated[list[Message], Field(min_length=1)]
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    temperature: Annotated[float | None, Field(ge=0, le=2)] = None
+    max_tokens: Annotated[int | None, Field(ge=1)] = None
+    max_completion_tokens: Annotated[int | None, Field(ge=1)] = None
+    n: int | None = None
+    user: Annotated[str | None, Field(max_length=256)] = None
+    tools: list[Any] | None = None
+    functions: list[Any] | None = None
+    vinarag: dict[str, Any] | None = None
+
+
+def _refuse_unsupported(request: ChatRequest) -> None:
+    if request.model != MODEL:
+        raise OpenAIError(
+            404,
+            f"model {request.model!r} does not exist: GET /v1/models lists {MODEL!r}",
+            code="model_not_found",
+            param="model",
+        )
+    if request.n not in (None, 1):
+        raise OpenAIError(400, "n must be 1: one answer per request", param="n")
+    if request.tools or request.functions:
+        raise OpenAIError(
+            400, "tools and functions are not supported by this service", param="tools"
+        )
+
+
+def _conversation(messages: list[Message]) -> tuple[str, list[Turn]]:
+    """The question (the last user message) and the earlier user/assistant pairs."""
+    if messages[-1].role != "user":
+        raise OpenAIError(400, "the last message must be the user's question", param="messages")
+    question = messages[-1].text().strip()
+    if not question:
+        raise OpenAIError(400, "the question (last user message) is empty", param="messages")
+    history: list[Turn] = []
+    asked: str | None = None
+    for message in messages[:-1]:
+        if message.role == "user":
+            asked = message.text().strip()
+        elif message.role == "assistant" and asked:
+            history.append(Turn(question=asked, answer=_without_sources(message.text())))
+            asked = None
+    return question, history
+
+
+def _without_sources(answer: str) -> str:
+    """An earlier answer as the client echoes it back, without the sources block we added."""
+    return answer.split(f"\n\n{SOURCES_HEADING}\n", 1)[0].strip()
+
+
+def sources_block(output: OutputState) -> str:
+    lines = []
+    for number, source in enumerate(output.get("sources", []), start=1):
+        where = source.get("location") or source["doc_id"]
+        lines.append(f"[{number}] {source['title']} ({where})")
+    return f"\n\n{SOURCES_HEADING}\n" + "\n".join(lines) if lines else ""
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _usage(question_words: int, content: str, output: OutputState) -> dict[str, int]:
+    """Model tokens when a model generated the answer; words otherwise (the extractive
+    answerer has no tokenizer): the README says which."""
+    generated = next(
+        (p.get("tokens", 0) for p in reversed(output.get("path", [])) if p["node"] == "generate"),
+        0,
+    )
+    completion = generated or _words(content)
+    return {
+        "prompt_tokens": question_words,
+        "completion_tokens": completion,
+        "total_tokens": question_words + completion,
+    }
+
+
+def _extra(output: OutputState) -> dict[str, Any]:
+    return {
+        key: output[key]
+        for key in (
+            "answer_id",
+            "sources",
+            "citations",
+            "grounded",
+            "cache_hit",
+            "path",
+            "fallback_reason",
+            "standalone_question",
+        )
+        if key in output
+    }
+
+
+async def _key_ok(request: Request, state: AppState) -> None:
+    """`Authorization: Bearer <key>` (or X-API-Key). A key that is given must be right; none is
+    needed unless server.require_key_for_read."""
+    keys = state.settings.api_keys
+    if not keys:
+        return
+    given = request.headers.get("x-api-key")
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token:
+        given = token.strip()
+    if given is None and not state.settings.server.require_key_for_read:
+        return
+    if given is None or not any(hmac.compare_digest(given, k) for k in keys):
+        raise OpenAIError(
+            401,
+            "missing or wrong API key (Authorization: Bearer <key>)",
+            kind="invalid_request_error",
+            code="invalid_api_key",
+        )
+
+
+async def _parse(request: Request) -> ChatRequest:
+    try:
+        body = json.loads(await request.body() or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise OpenAIError(400, "body is not JSON") from None
+    except RecursionError:
+        raise OpenAIError(400, "body is JSON nested too deeply") from None
+    try:
+        return ChatRequest.model_validate(body)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+        )
+        raise OpenAIError(400, f"invalid request: {problems}") from None
+
+
+def _graph_call(
+    chat: ChatRequest, request: Request, state: AppState
+) -> tuple[dict[str, Any], RunnableConfig, int]:
+    """The graph's input and config for a chat request, checked as /rag checks its own."""
+    _refuse_unsupported(chat)
+    question, history = _conversation(chat.messages)
+    limit = state.settings.server.max_question_chars
+    if len(question) > limit:
+        raise OpenAIError(
+            400, f"question of {len(question)} characters: at most {limit}", param="messages"
+        )
+    options = dict(chat.vinarag or {})
+    filters = options.pop("filters", None)
+    try:
+        check_filters(filters, state.settings.server.max_filter_values)
+    except HTTPException as exc:
+        raise OpenAIError(400, str(exc.detail), param="vinarag.filters") from None
+    if chat.temperature is not None:
+        options.setdefault("temperature", chat.temperature)
+    if (most := chat.max_completion_tokens or chat.max_tokens) is not None:
+        options.setdefault("max_tokens", min(most, 4096))
+    try:
+        parse_context(options)
+    except ContextError as exc:
+        raise OpenAIError(400, str(exc), param="vinarag") from None
+    graph_input: dict[str, Any] = {"question": question, "history": history}
+    if filters:
+        graph_input["filters"] = filters
+    config = per_request_config({"configurable": options}, request)
+    if chat.user:
+        config["metadata"]["langfuse_user_id"] = chat.user
+    prompt_words = sum(_words(m.text()) for m in chat.messages if m.role in ("user", "system"))
+    return graph_input, cast(RunnableConfig, config), prompt_words
+
+
+@router.get("/models")
+async def list_models(request: Request) -> dict[str, Any]:
+    state = get_state(request)
+    await _key_ok(request, state)
+    return {
+        "object": "list",
+        "data": [{"id": MODEL, "object": "model", "created": 0, "owned_by": "vinarag"}],
+    }
+
+
+@router.post("/chat/completions", response_model=None)
+async def chat_completions(request: Request) -> JSONResponse | StreamingResponse:
+    state = get_state(request)
+    await _key_ok(request, state)
+    chat = await _parse(request)
+    graph_input, config, prompt_words = _graph_call(chat, request, state)
+    created = int(time.time())
+    if chat.stream:
+        include_usage = bool(chat.stream_options and chat.stream_options.include_usage)
+        return StreamingResponse(
+            _stream(state, graph_input, config, created, prompt_words, include_usage),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache"},
+        )
+    output = cast(OutputState, await state.runnable.ainvoke(graph_input, config))
+    content = output.get("answer", "") + sources_block(output)
+    return JSONResponse(
+        {
+            "id": f"chatcmpl-{output.get('answer_id', '')}",
+            "object": "chat.completion",
+            "created": created,
+            "model": MODEL,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                }
+            ],
+            "usage": _usage(prompt_words, content, output),
+            "vinarag": _extra(output),
+        }
+    )
+
+
+async def _stream(
+    state: AppState,
+    graph_input: dict[str, Any],
+    config: RunnableConfig,
+    created: int,
+    prompt_words: int,
+    include_usage: bool,
+) -> AsyncIterator[str]:
+    """`chat.completion.chunk` events: the generate node's tokens as they come, then the
+    sources block, then the closing chunk (with the `vinarag` field), usage if asked, [DONE].
+    If the grounding check replaced the streamed answer (a regeneration, or the honest
+    fallback), the replacement follows a separator: the client never shows an answer that
+    was rejected without the one that replaced it."""
+    chunk_id = f"chatcmpl-{uuid.uuid4().hex}"
+
+    def event(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
+        body = {
+            "id": chunk_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": MODEL,
+            "choices": [choice],
+            **extra,
+        }
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    streamed: list[str] = []
+    output: OutputState = {}
+    try:
+        yield event({"role": "assistant", "content": ""})
+        async for chunk in state.runnable.astream(graph_input, config):
+            if "token" in chunk:
+                streamed.append(chunk["token"])
+                yield event({"content": chunk["token"]})
+            else:
+                output = chunk  # type: ignore[assignment]
+    except Exception as exc:  # the stream has started: say so in the stream, as OpenAI does
+        error = {"message": str(exc) or "internal error", "type": "server_error", "code": None}
+        yield f"event: error\ndata: {json.dumps({'error': error}, ensure_ascii=False)}\n\n"
+        return
+    answer = output.get("answer", "")
+    sent = "".join(streamed)
+    tail = answer[len(sent) :] if answer.startswith(sent) else f"\n\n---\n{answer}"
+    tail += sources_block(output)
+    if tail:
+        yield event({"content": tail})
+    yield event({}, "stop", vinarag=_extra(output))
+    if include_usage:
+        usage = _usage(prompt_words, sent + tail, output)
+        body = {
+            "id": chunk_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": MODEL,
+            "choices": [],
+            "usage": usage,
+        }
+        yield f"data: {json.dumps(body)}\n\n"
+    yield "data: [DONE]\n\n"
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)
+
+    async def as_openai_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, OpenAIError)
+        return exc.response()
+
+    app.add_exception_handler(OpenAIError, as_openai_error)
