@@ -97,11 +97,11 @@ def test_earlier_turns_are_the_conversation(client):
 def test_wrong_key_and_bad_parameters_are_openai_errors(live, client):
     import openai
 
-    with openai.OpenAI(base_url=f"{live.url}/v1", api_key="wrong", max_retries=0) as wrong:
-        with pytest.raises(openai.AuthenticationError) as caught:
-            wrong.chat.completions.create(
-                model="vinarag", messages=[{"role": "user", "content": QUESTION}]
-            )
+    wrong = openai.OpenAI(base_url=f"{live.url}/v1", api_key="wrong", max_retries=0)
+    with wrong, pytest.raises(openai.AuthenticationError) as caught:
+        wrong.chat.completions.create(
+            model="vinarag", messages=[{"role": "user", "content": QUESTION}]
+        )
     assert caught.value.code == "invalid_api_key"
     ask = [{"role": "user", "content": QUESTION}]
     cases = [
