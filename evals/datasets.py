@@ -3,12 +3,16 @@ queries.jsonl ({"id","question","answers","positive_ids"}). Errors name the file
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools.ingest.documents import Document
+
+log = logging.getLogger(__name__)
 
 
 class DatasetError(ValueError):
@@ -79,6 +83,7 @@ class QAItem:
     question: str
     answers: list[str]
     reference_contexts: list[str] = field(default_factory=list)
+    group: str = ""  # feedback rows: "thumbs-up" / "thumbs-down", reported apart
 
 
 def load_squad(path: Path) -> tuple[list[Passage], list[Query]]:
@@ -137,7 +142,22 @@ def load_qa_file(path: Path) -> list[QAItem]:
                     QAItem(row.get("id") or f"q{line}", row["question"], [row["answer"]], contexts)
                 )
     else:
+        unrated = 0
         for record in _records(path, ("question",)):
+            if "answer_id" in record and "value" in record:  # a row of GET /feedback's export
+                if not record.get("answers"):  # rated down, no correction: no gold to hold
+                    unrated += 1
+                    continue
+                items.append(
+                    QAItem(
+                        str(record.get("id", len(items))),
+                        record["question"],
+                        [str(a) for a in record["answers"]],
+                        [str(c) for c in record.get("contexts") or []],
+                        group=f"thumbs-{record['value']}",
+                    )
+                )
+                continue
             answers = record.get("answers") or ([record["answer"]] if record.get("answer") else [])
             if not answers:
                 raise DatasetError(f"{path}: question {record['question']!r} has no answer")
@@ -150,9 +170,22 @@ def load_qa_file(path: Path) -> list[QAItem]:
                     list(contexts),
                 )
             )
+        if unrated:
+            log.warning(
+                "%s: %d answers rated down without a correction left out (no gold answer)",
+                path,
+                unrated,
+            )
     if not items:
         raise DatasetError(f"{path}: empty")
     return items
+
+
+def passages_from_contexts(items: list[QAItem]) -> list[Passage]:
+    """A corpus made of the questions' own contexts (a feedback export carries the sources
+    each answer was made from), for `--qa` without `--corpus`."""
+    texts = dict.fromkeys(c for item in items for c in item.reference_contexts)
+    return [Passage(f"ctx-{hashlib.sha1(t.encode()).hexdigest()[:12]}", "", t) for t in texts if t]
 
 
 def write_shared(folder: Path, passages: list[Passage], queries: list[Query]) -> None:

@@ -27,6 +27,7 @@ from evals.datasets import (
     load_qa_file,
     load_queries,
     load_squad,
+    passages_from_contexts,
 )
 from evals.ragas_suite import RagasRow, run_ragas
 from evals.retrieval_benchmark import rank_queries
@@ -52,6 +53,7 @@ class EvalItem:
     answers: list[str]
     positive_ids: list[str] = field(default_factory=list)
     reference_contexts: list[str] = field(default_factory=list)
+    group: str = ""  # shown apart in the report (feedback: thumbs-up / thumbs-down)
 
 
 def load_eval_set(
@@ -65,12 +67,19 @@ def load_eval_set(
         passages, loaded = load_squad(squad)
         items = [EvalItem(q.id, q.question, q.answers, q.positive_ids) for q in loaded]
     elif qa is not None:
-        if corpus is None:
-            raise DatasetError("--qa needs --corpus (the documents the questions are about)")
-        passages = load_corpus(corpus)
+        loaded_qa = load_qa_file(qa)
+        if corpus is not None:
+            passages = load_corpus(corpus)
+        elif all(q.reference_contexts for q in loaded_qa):  # e.g. a feedback export
+            passages = passages_from_contexts(loaded_qa)
+        else:
+            raise DatasetError(
+                "--qa needs --corpus (the documents the questions are about), "
+                "unless every question carries its contexts"
+            )
         items = [
-            EvalItem(q.id, q.question, q.answers, [], q.reference_contexts)
-            for q in load_qa_file(qa)
+            EvalItem(q.id, q.question, q.answers, [], q.reference_contexts, q.group)
+            for q in loaded_qa
         ]
     elif corpus is not None and queries is not None:
         passages = load_corpus(corpus)
@@ -242,6 +251,23 @@ def answer_metrics(
     }
 
 
+def group_metrics(
+    items: list[EvalItem], results: list[OutputState], hits: list[bool]
+) -> dict[str, dict[str, float]]:
+    """The answer metrics of each group of questions (none when the set has no groups)."""
+    groups = sorted({i.group for i in items if i.group})
+    out = {}
+    for group in groups:
+        picked = [n for n, i in enumerate(items) if i.group == group]
+        out[group] = {
+            "questions": len(picked),
+            **answer_metrics(
+                [items[n] for n in picked], [results[n] for n in picked], [hits[n] for n in picked]
+            ),
+        }
+    return out
+
+
 def latency_metrics(run: GraphPass, hit_seconds: list[float]) -> dict[str, Any]:
     return {
         "end_to_end": _latency(run.end_to_end),
@@ -352,6 +378,7 @@ def run_rag_benchmark(
     return {
         "dataset": {"passages": len(passages), "queries": len(items)},
         "answers": answer_metrics(items, run.results, hits),
+        "groups": group_metrics(items, run.results, hits),
         "retrieval": retrieval,
         "ragas": ragas["metrics"] if ragas else None,
         "ragas_skipped": ragas["skipped"] if ragas else None,

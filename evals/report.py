@@ -78,6 +78,21 @@ def _answers_section(result: dict[str, Any]) -> list[str]:
     ]
 
 
+def _groups_section(result: dict[str, Any]) -> list[str]:
+    """Question groups side by side (a feedback export: what users rated down, apart)."""
+    groups = result.get("groups") or {}
+    if not groups:
+        return []
+    names = list(groups)
+    metrics = [m for m in groups[names[0]] if m != "questions"]
+    header = "| metric | " + " | ".join(f"{g} ({groups[g]['questions']})" for g in names) + " |"
+    lines = [header, "|" + " --- |" * (len(names) + 1)]
+    lines += [
+        f"| {m} | " + " | ".join(str(groups[g].get(m)) for g in names) + " |" for m in metrics
+    ]
+    return ["", "## By group", "", *lines]
+
+
 def _retrieval_section(result: dict[str, Any]) -> list[str]:
     if not result.get("retrieval"):
         return []
@@ -143,6 +158,7 @@ def write_report(result: dict[str, Any], folder: Path, max_failures: int = 50) -
         f"Services: {services}.",
         "",
         *_answers_section(result),
+        *_groups_section(result),
         *_retrieval_section(result),
         *_ragas_section(result),
         *_latency_section(result),

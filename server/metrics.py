@@ -69,6 +69,9 @@ class RagMetrics:
         self.node_errors = Counter(
             "rag_node_errors_total", "Exceptions raised in graph nodes", ["node"], registry=r
         )
+        self.feedback = Counter(
+            "rag_feedback_total", "Users' verdicts on answers", ["value"], registry=r
+        )
         self.documents = Counter(
             "rag_documents_ingested_total", "Documents through ingestion", ["status"], registry=r
         )

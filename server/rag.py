@@ -122,6 +122,7 @@ def per_request_config(config: dict[str, Any], request: Request) -> dict[str, An
     config = dict(config)
     metadata = dict(config.get("metadata") or {})
     metadata["request_id"] = getattr(request.state, "request_id", None)
+    metadata["route"] = "/v1" if request.url.path.startswith("/v1/") else "/rag"
     if session := request.headers.get("x-session-id"):
         metadata["langfuse_session_id"] = session
     if user := request.headers.get("x-user-id"):

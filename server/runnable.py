@@ -30,6 +30,8 @@ class RagRunnable(RunnableSerializable[dict, dict]):
     # threads than the GIL lets run (measured: 6 threads halved cache-hit throughput).
     graph_threads: int = 1
     input_model: Any = None  # the published input (server.schemas); the graph's own if None
+    # Called with (input, output, config) after every answer (the feedback store's recorder).
+    on_answer: Any = None
     _executor: ThreadPoolExecutor | None = None
 
     def _pool(self) -> ThreadPoolExecutor:
@@ -71,11 +73,14 @@ class RagRunnable(RunnableSerializable[dict, dict]):
         named = {k: v for k, v in configurable.items() if k in CONTEXT_FIELDS and v is not None}
         return parse_context(named) if named else None
 
-    def _turn_done(self, config: RunnableConfig | None) -> None:
-        """A thread keeps its latest checkpoint only (it holds the whole conversation)."""
+    def _turn_done(self, input: dict, output: dict, config: RunnableConfig | None) -> None:
+        """A thread keeps its latest checkpoint only (it holds the whole conversation); the
+        answer is recorded for feedback."""
         thread = ((config or {}).get("configurable") or {}).get("thread_id")
         if thread and self.stateful is not None:
             prune_thread(self.stateful.checkpointer, str(thread))
+        if self.on_answer is not None:
+            self.on_answer(input, output, config or {})
 
     @property
     def InputType(self) -> type:  # noqa: N802 (LangChain's name)
@@ -109,7 +114,7 @@ class RagRunnable(RunnableSerializable[dict, dict]):
         graph = self._pick(config)
         with self._memory_reachable(graph):
             result = graph.invoke(input, config, context=self.run_context(config), **kwargs)
-            self._turn_done(config)
+            self._turn_done(input, result, config)
         return result
 
     async def ainvoke(
@@ -134,7 +139,7 @@ class RagRunnable(RunnableSerializable[dict, dict]):
                     yield AddableDict(token=chunk["token"])
                 elif mode == "values":
                     final = chunk
-            self._turn_done(config)
+            self._turn_done(input, final, config)
         yield AddableDict({k: final[k] for k in OutputState.__annotations__ if k in final})
 
     async def astream(

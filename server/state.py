@@ -12,6 +12,7 @@ from server.runnable import RagRunnable
 from server.schemas import question_input
 from server.tracing import Tracing
 from tools.errors import one_line
+from tools.feedback import FeedbackStore, open_feedback_store
 from tools.memory import open_checkpointer
 from tools.services import Services, build_services
 from tools.settings import Settings
@@ -29,6 +30,8 @@ class AppState:
     _resources: ExitStack = field(default_factory=ExitStack)
     owns_services: bool = True
     memory_error: str | None = None  # memory is configured but could not be opened
+    feedback: FeedbackStore | None = None
+    feedback_error: str | None = None  # the feedback store is configured but could not open
 
     @property
     def settings(self) -> Settings:
@@ -77,4 +80,11 @@ def build_app_state(settings: Settings, services: Services | None = None) -> App
         backend = f"unavailable: {memory_error}"
     state = AppState(services, metrics, tracing, runnable, backend, resources, owns_services)
     state.memory_error = memory_error
+    try:
+        state.feedback = open_feedback_store(settings)
+    except Exception as exc:  # its database unreachable: answers still served, feedback 503
+        state.feedback_error = f"feedback store unavailable: {one_line(exc, 200)}"
+        log.error("%s", state.feedback_error)
+    if state.feedback is not None:
+        resources.callback(state.feedback.close)
     return state

@@ -14,7 +14,6 @@ from training.arguments import DataArguments, LoraArguments, ModelArguments, Tra
 from training.data import (
     Example,
     build_examples,
-    from_service_log,
     from_shared,
     from_user_jsonl,
     make_prompt,
@@ -104,28 +103,12 @@ def test_bad_lines_are_reported_with_their_numbers(tmp_path):
         ),
         "utf-8",
     )
-    log = tmp_path / "service.jsonl"
-    log.write_text(
-        json.dumps(
-            {
-                "question": "q",
-                "answer": "Bịa [1]",
-                "sources": [{"title": "t", "text": SENTENCE}],
-                "grounded": {"value": False},
-            },
-            ensure_ascii=False,
-        ),
-        "utf-8",
-    )
-    train, held_out, report = build_examples(
-        [from_user_jsonl(user), from_service_log(log)], eval_fraction=0
-    )
+    train, held_out, report = build_examples([from_user_jsonl(user)], eval_fraction=0)
     assert report.kept == 1 and report.duplicates == 1 and train[0].completion == " Fansipan [1]"
     assert report.problems == [
         f"{user}:2: invalid JSON (Expecting property name enclosed in double quotes)",
         f"{user}:3: needs question, context and answer",
         f"{user}:5: not Vietnamese",
-        f"{log}:1: not grounded: not used for training",
     ]
 
 

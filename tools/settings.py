@@ -33,7 +33,17 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # Settings that never change an answer (where the service runs, how it serves, caches,
 # remembers and ingests; secrets): left out of the answer cache's key, every other one is in.
 OPERATIONAL_SETTINGS = frozenset(
-    {"data_dir", "log_level", "api_keys", "ingest", "cache", "memory", "server", "evaluation"}
+    {
+        "data_dir",
+        "log_level",
+        "api_keys",
+        "ingest",
+        "cache",
+        "memory",
+        "feedback",
+        "server",
+        "evaluation",
+    }
 )
 MAX_ATTEMPTS = 5  # whatever settings or a run ask, no retry loop runs more often than this
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "default.yaml"
@@ -277,6 +287,14 @@ class ServerSettings(_Section):
         return value
 
 
+class FeedbackSettings(_Section):
+    # auto: PostgreSQL when memory.postgres_url / POSTGRES_URL is set, else SQLite beside the
+    # store; none: answers are not recorded and POST /feedback answers 503.
+    backend: Literal["auto", "sqlite", "postgres", "none"] = "auto"
+    sqlite_path: Path | None = None  # default: data_dir/feedback.sqlite
+    keep_days: float = Field(90, gt=0)  # answers nobody rated are forgotten after this
+
+
 class EvaluationSettings(_Section):
     # The Ragas judge: none (non-LLM metrics only), generator (the generator's model), or an
     # OpenAI-compatible endpoint of its own.
@@ -314,6 +332,7 @@ class Settings(BaseSettings):
     grader: GraderSettings = GraderSettings()
     cache: CacheSettings = CacheSettings()
     memory: MemorySettings = MemorySettings()
+    feedback: FeedbackSettings = FeedbackSettings()
     server: ServerSettings = ServerSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
 
@@ -348,6 +367,10 @@ class Settings(BaseSettings):
     @property
     def checkpoint_path(self) -> Path:
         return self.memory.sqlite_path or self.data_dir / "checkpoints.sqlite"
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.feedback.sqlite_path or self.data_dir / "feedback.sqlite"
 
     @classmethod
     def settings_customise_sources(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -16,9 +17,10 @@ log = logging.getLogger(__name__)
 def _data(args: argparse.Namespace, settings: Settings) -> int:
     from training.data import (
         build_examples,
-        from_service_log,
+        from_feedback,
         from_shared,
         from_user_jsonl,
+        read_feedback,
         write_examples,
     )
 
@@ -34,10 +36,18 @@ def _data(args: argparse.Namespace, settings: Settings) -> int:
             )
         )
     streams += [from_user_jsonl(Path(p)) for p in args.jsonl]
-    streams += [from_service_log(Path(p)) for p in args.service_log]
+    key = os.environ.get("VINARAG_API_KEY")
+    try:
+        streams += [
+            from_feedback(read_feedback(source, key), settings.graph.grounding_threshold)
+            for source in args.from_feedback
+        ]
+    except (ValueError, OSError) as exc:
+        print(f"vinarag train data: --from-feedback: {exc}", file=sys.stderr)
+        return 2
     if not streams:
         print(
-            "vinarag train data: give --shared-corpus/--shared-queries, --jsonl or --service-log",
+            "vinarag train data: give --shared-corpus/--shared-queries, --jsonl or --from-feedback",
             file=sys.stderr,
         )
         return 2
@@ -124,7 +134,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "data",
         help="build grounded-answer SFT examples (train.jsonl + eval.jsonl)",
         description="From a shared-format dataset (positive passage + retrieved distractors), "
-        "your JSONL of question/context/answer, and grounded answers the service logged.",
+        "your JSONL of question/context/answer, and users' feedback on the service's answers.",
     )
     p.add_argument("--shared-corpus")
     p.add_argument("--shared-queries")
@@ -132,7 +142,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--jsonl", action="append", default=[], help='{"question","context","answer"} lines'
     )
     p.add_argument(
-        "--service-log", action="append", default=[], help="answers logged by the service"
+        "--from-feedback",
+        action="append",
+        default=[],
+        metavar="FILE|URL",
+        help="users' feedback: the export of GET /feedback, as a file or the URL itself "
+        "(with the write key in VINARAG_API_KEY)",
     )
     p.add_argument("--out", default="data/sft")
     p.add_argument(

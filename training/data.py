@@ -2,10 +2,10 @@
 and the question in the user turn, and a target answer that cites them.
 
 Sources of examples: a dataset in the shared format (the positive passage plus distractors from
-BM25, so the model learns to pick), a user's JSONL of question / context / answer, and answers
-the service logged that passed the grounding check. Deduplicated, filtered by language and by
-tokenized length, split into train and held-out; every rejected line is reported with its line
-number."""
+BM25, so the model learns to pick), a user's JSONL of question / context / answer, and users'
+feedback on the service's answers (well-rated grounded answers, and supported corrections).
+Deduplicated, filtered by language and by tokenized length, split into train and held-out; every
+rejected line is reported with its line number."""
 
 from __future__ import annotations
 
@@ -144,28 +144,65 @@ def from_user_jsonl(path: Path) -> Iterable[Example]:
         yield Example(prompt, " " + cite(str(record["answer"]), 1), origin, content)
 
 
-def from_service_log(path: Path) -> Iterable[Example]:
-    """Answers the service logged ({"question", "answer", "sources", "grounded"}) that passed
-    the grounding check; the others are reported, never trained on."""
+def read_feedback(source: str, api_key: str | None = None) -> Path:
+    """The feedback export as a local file: a path as given, or a URL (`GET /feedback` of a
+    running service, with its write key) downloaded to a temporary file."""
+    if not source.startswith(("http://", "https://")):
+        return Path(source)
+    import tempfile
+
+    import httpx
+
+    headers = {"X-API-Key": api_key} if api_key else {}
+    response = httpx.get(source, headers=headers, timeout=60)
+    if response.status_code != 200:
+        raise ValueError(f"{source}: HTTP {response.status_code} ({response.text[:200]})")
+    with tempfile.NamedTemporaryFile(
+        "w", suffix=".jsonl", prefix="feedback-", delete=False, encoding="utf-8"
+    ) as handle:
+        handle.write(response.text)
+    return Path(handle.name)
+
+
+def from_feedback(path: Path, grounding_threshold: float) -> Iterable[Example]:
+    """Users' verdicts (the `GET /feedback` export): a well-rated answer that was grounded,
+    and a correction that its sources support (cited to the source that supports it best),
+    become examples; a thumbs-down without a correction is reported, never trained on."""
+    from tools.grade.grounding import check_grounding
+
     for number, record in _jsonl(path):
         origin = f"{path}:{number}"
         if isinstance(record, str):
             yield Example("", record, origin)
             continue
-        grounded = record.get("grounded")
-        grounded = grounded.get("value") if isinstance(grounded, dict) else grounded
-        if not grounded:
-            yield Example("", "not grounded: not used for training", origin)
+        sources = [s for s in record.get("sources") or [] if isinstance(s, dict)]
+        question, correction = record.get("question"), record.get("correction")
+        if not question or not sources or not isinstance(record.get("score"), int | float):
+            yield Example("", "needs question, score and sources", origin)
             continue
-        sources = [(s.get("title", ""), s.get("text", "")) for s in record.get("sources", [])]
-        if not record.get("question") or not record.get("answer") or not sources:
-            yield Example("", "needs question, answer and sources", origin)
+        if correction:
+            passages: list[Any] = [
+                {"title": s.get("title", ""), "text": s.get("text", "")} for s in sources
+            ]
+            target = str(correction)
+            if "[" not in target:
+                supports = [
+                    check_grounding(f"{target} [{n}]", passages, 0).score
+                    for n in range(1, len(passages) + 1)
+                ]
+                target = cite(target, supports.index(max(supports)) + 1)
+            if not check_grounding(target, passages, grounding_threshold).grounded:
+                yield Example("", "correction not supported by the sources: not used", origin)
+                continue
+        elif record["score"] >= 0.5 and record.get("answer") and record.get("grounded"):
+            target = str(record["answer"])
+        else:
+            reason = "rated down without a correction" if record["score"] < 0.5 else "not grounded"
+            yield Example("", f"{reason}: not used for training", origin)
             continue
-        content = " ".join(
-            [record["question"], *(text for _, text in sources), str(record["answer"])]
-        )
-        prompt = make_prompt(record["question"], sources)
-        yield Example(prompt, " " + str(record["answer"]), origin, content)
+        pairs = [(str(s.get("title", "")), str(s.get("text", ""))) for s in sources]
+        content = " ".join([question, *(text for _, text in pairs), target])
+        yield Example(make_prompt(question, pairs), " " + target, origin, content)
 
 
 def build_examples(
