@@ -131,7 +131,9 @@ def _calibrate(args: argparse.Namespace, settings: Settings) -> int:
 def _load(args: argparse.Namespace, settings: Settings) -> int:
     from evals.load_benchmark import format_runs, run_load_benchmark
 
-    result = run_load_benchmark(args.url, args.users, args.modes, args.seconds, args.tool)
+    result = run_load_benchmark(
+        args.url, args.users, args.modes, args.seconds, args.tool, tuple(args.routes)
+    )
     print(format_runs(result))
     write_json(args.json, result)
     return 1 if any(r["errors"] for r in result["runs"]) else 0
@@ -247,6 +249,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--url", default="http://127.0.0.1:8000", help="a server on this machine")
     p.add_argument("--users", type=int, nargs="+", default=[1, 8, 32])
     p.add_argument("--modes", nargs="+", choices=["hit", "miss"], default=["hit", "miss"])
+    p.add_argument(
+        "--routes",
+        nargs="+",
+        choices=["rag", "v1"],
+        default=["rag"],
+        help="rag: POST /rag/invoke; v1: POST /v1/chat/completions (both: compared in one run)",
+    )
     p.add_argument("--seconds", type=int, default=20, help="duration of each run")
     p.add_argument(
         "--tool", choices=["locust", "wrk"], default="locust", help="wrk (Debian) loads less CPU"

@@ -22,8 +22,12 @@ def test_short_runs_report_figures(settings, demo_services, tool):
     if tool == "wrk":
         need(shutil.which("wrk") is not None, "wrk not installed (make test installs it as root)")
     with LiveServer(create_app(settings, services=demo_services)) as server:
-        result = run_load_benchmark(server.url, [2], ["hit", "miss"], 2, tool=tool)
+        result = run_load_benchmark(
+            server.url, [2], ["hit", "miss"], 2, tool=tool, routes=("rag", "v1")
+        )
     for run in result["runs"]:
         assert run["requests"] > 0 and run["errors"] == 0 and run["rps"] > 0
         assert 0 < run["p50_ms"] <= run["p95_ms"] <= run["p99_ms"]
-    assert [r["mode"] for r in result["runs"]] == ["hit", "miss"]
+    assert [(r["mode"], r["route"]) for r in result["runs"]] == [
+        ("hit", "rag"), ("hit", "v1"), ("miss", "rag"), ("miss", "v1")
+    ]  # fmt: skip

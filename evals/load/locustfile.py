@@ -1,12 +1,14 @@
 """Locust users for `vinarag eval load`. VINARAG_LOAD_MODE=hit asks the same few questions
 (answered from the cache after the first time); miss makes every question new (the whole graph
-runs), by appending a request number the documents do not contain."""
+runs), by appending a request number the documents do not contain. VINARAG_LOAD_ROUTE=v1 asks
+through /v1/chat/completions instead of /rag/invoke."""
 
 from __future__ import annotations
 
 import itertools
 import os
 import random
+from typing import Any
 
 from locust import FastHttpUser, constant, task
 
@@ -29,13 +31,14 @@ class RagUser(FastHttpUser):
         question = random.choice(QUESTIONS)
         if os.environ.get("VINARAG_LOAD_MODE", "hit") == "miss":
             question = f"{question} (lượt {os.getpid()}-{next(_counter)})"
-        with self.client.post(
-            "/rag/invoke",
-            json={"input": {"question": question}},
-            name="/rag/invoke",
-            catch_response=True,
-        ) as response:
+        body: dict[str, Any]
+        if os.environ.get("VINARAG_LOAD_ROUTE", "rag") == "v1":
+            path, expect = "/v1/chat/completions", "choices"
+            body = {"model": "vinarag", "messages": [{"role": "user", "content": question}]}
+        else:
+            path, expect, body = "/rag/invoke", "answer", {"input": {"question": question}}
+        with self.client.post(path, json=body, name=path, catch_response=True) as response:
             if response.status_code != 200:
                 response.failure(f"HTTP {response.status_code}")
-            elif "answer" not in response.text:
+            elif expect not in response.text:
                 response.failure("no answer in the response")

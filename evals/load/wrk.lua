@@ -1,4 +1,5 @@
--- wrk script for `vinarag eval load --tool wrk`: POST /rag/invoke; VINARAG_LOAD_MODE=miss makes
+-- wrk script for `vinarag eval load --tool wrk`: POST /rag/invoke (or /v1/chat/completions with
+-- VINARAG_LOAD_ROUTE=v1); VINARAG_LOAD_MODE=miss makes
 -- every question new; done() prints one JSON line with the figures (wrk has no p95 of its own).
 local questions = {
   "Ai dời đô về Thăng Long?", "Phở ra đời ở đâu?", "Truyện Kiều có bao nhiêu câu thơ?",
@@ -6,12 +7,17 @@ local questions = {
   "Việt Nam có bao nhiêu dân tộc?",
 }
 local miss = os.getenv("VINARAG_LOAD_MODE") == "miss"
+local v1 = os.getenv("VINARAG_LOAD_ROUTE") == "v1"  -- /v1/chat/completions instead of /rag/invoke
 local counter = 0
 
 request = function()
   counter = counter + 1
   local q = questions[(counter % #questions) + 1]
   if miss then q = q .. " (lượt " .. tostring(counter) .. "-" .. tostring(math.random(1, 1e9)) .. ")" end
+  if v1 then
+    return wrk.format("POST", "/v1/chat/completions", {["Content-Type"] = "application/json"},
+      '{"model":"vinarag","messages":[{"role":"user","content":"' .. q .. '"}]}')
+  end
   return wrk.format("POST", "/rag/invoke", {["Content-Type"] = "application/json"},
     '{"input":{"question":"' .. q .. '"}}')
 end
