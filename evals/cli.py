@@ -185,7 +185,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Indexes the corpus into a temporary in-memory store, answers every question "
         "through the graph, asks them all again for the cache figures, runs the Ragas suite and a "
         "bm25s + extractive baseline in the same run. Data: --corpus + --queries (shared format), "
-        "--squad FILE, or --qa FILE (CSV/JSONL: question, answer, contexts) with --corpus.",
+        "--squad FILE, or --qa FILE (CSV/JSONL: question, answer, contexts; or the export of "
+        "GET /feedback) with --corpus (or the contexts the file carries).",
     )
     p.add_argument("--corpus", help='corpus.jsonl: {"id","title","text"} lines')
     p.add_argument("--queries", help='queries.jsonl: {"id","question","answers","positive_ids"}')
