@@ -100,6 +100,12 @@ def test_phogpt_loads_generates_and_streams(tiny_mpt):
     assert pieces and parse_citations("".join(pieces), request)[0] == streamed.answer
     assert streamed.answer == result.answer and result.generator == "phogpt"
     assert 1 <= streamed.tokens <= 6  # max_tokens reaches the model
+    # A request's own budget and temperature reach the pipeline (not only the settings').
+    short = generator.generate(
+        GenerationRequest("Núi nào cao nhất?", SOURCES, max_tokens=2, temperature=0.0),
+        on_token=lambda _: None,
+    )
+    assert 1 <= short.tokens <= 2
 
 
 def test_phogpt_loads_a_lora_adapter(tiny_mpt, tmp_path):

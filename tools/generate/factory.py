@@ -40,4 +40,8 @@ def build_generator(settings: GeneratorSettings, chat_model=None) -> Generator:
         return ExtractiveGenerator.from_settings(settings)
     model = chat_model or build_chat_model(settings)
     log.info("generator: %s (%s)", settings.kind, settings.model)
+    if settings.kind == "phogpt":
+        from tools.generate.phogpt import pipeline_arguments
+
+        return ChatModelGenerator(model, settings.kind, pipeline_arguments)
     return ChatModelGenerator(model, settings.kind)

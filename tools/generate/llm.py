@@ -44,15 +44,23 @@ def parse_citations(answer: str, request: GenerationRequest) -> tuple[str, list[
 class ChatModelGenerator:
     is_model = True
 
-    def __init__(self, chat_model: BaseChatModel, name: str) -> None:
+    def __init__(
+        self,
+        chat_model: BaseChatModel,
+        name: str,
+        call_arguments: Callable[[GenerationRequest], dict[str, Any]] | None = None,
+    ) -> None:
         self.chat_model = chat_model
         self.name = name
+        # How this model takes a request's sampling settings at call time (a local pipeline
+        # reads them from `pipeline_kwargs`); OpenAI's names by default.
+        self.call_arguments = call_arguments or (
+            lambda r: {"temperature": r.temperature, "max_tokens": r.max_tokens}
+        )
 
     def _bound(self, request: GenerationRequest) -> Runnable[Any, BaseMessage]:
         try:
-            return self.chat_model.bind(
-                temperature=request.temperature, max_tokens=request.max_tokens
-            )
+            return self.chat_model.bind(**self.call_arguments(request))
         except Exception:  # models that take no such arguments at call time
             return self.chat_model
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from tools.generate.base import GenerationRequest
 from tools.settings import GeneratorSettings
 
 log = logging.getLogger(__name__)
@@ -119,3 +120,16 @@ def build_phogpt_chat_model(settings: GeneratorSettings, adapter_path: str | Non
     )
     llm = HuggingFacePipeline(pipeline=generate)
     return ChatHuggingFace(llm=llm, tokenizer=tokenizer, model_id=settings.model)
+
+
+def pipeline_arguments(request: GenerationRequest) -> dict[str, Any]:
+    """A request's temperature and token budget, as the transformers pipeline takes them at
+    call time (it ignores OpenAI-style `temperature` / `max_tokens`)."""
+    sampled = request.temperature > 0
+    return {
+        "pipeline_kwargs": {
+            "max_new_tokens": request.max_tokens,
+            "do_sample": sampled,
+            "temperature": request.temperature if sampled else None,
+        }
+    }
