@@ -77,6 +77,11 @@ class _LangfuseRecorder(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def langfuse_server(monkeypatch):
+    from langfuse._client.resource_manager import LangfuseResourceManager
+
+    # Langfuse keeps one client per public key for the process, bound to the first base URL
+    # and dead after shutdown: each test starts from none, so its client sends here.
+    LangfuseResourceManager.reset()
     server = HTTPServer(("127.0.0.1", 0), _LangfuseRecorder)
     _LangfuseRecorder.received = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -86,6 +91,7 @@ def langfuse_server(monkeypatch):
     monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", "pk-lf-test")
     monkeypatch.setenv("LANGFUSE_SECRET_KEY", "sk-lf-test")
     yield _LangfuseRecorder.received
+    LangfuseResourceManager.reset()
     server.shutdown()
     server.server_close()
 
