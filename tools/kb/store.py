@@ -13,11 +13,11 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from qdrant_client import QdrantClient, models
@@ -67,6 +67,20 @@ def _add_point(docs: dict[str, _Stored], point_id: str, payload: Mapping[str, An
     entry.expected = payload.get("doc_chunks", entry.expected)
     for view, n in (payload.get("n_tokens") or {}).items():
         entry.tokens[view] = entry.tokens.get(view, 0) + n
+
+
+T = TypeVar("T")
+
+
+def _slices(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _sparse_row(vector: models.SparseVector) -> SparseRow:
@@ -461,7 +475,29 @@ class KnowledgeBase:
                 for v in set(stats.tokens) | set(token_delta)
             },
         )
-        points: list[models.PointStruct] = []
+        stale = [p for old in replaced for p in old.point_ids]
+        if stale:
+            self._delete_points(replaced_ids, stale)
+        # Built and written a slice at a time: a large document never holds all its points
+        # (vectors as Python lists) beside the store's own copy.
+        for points in _slices(self._points(todo, hashes, terms, vectors, rows, after), 256):
+            self.client.upsert(self.collection, points)
+            if self.index is not None:
+                self.index.upsert([self._indexed(str(p.id), p.vector) for p in points])
+            if self._docs is not None:
+                for point in points:
+                    self._catalogue(str(point.id), point.payload or {})
+        self._written(StatsDelta(chunk_delta, token_delta))
+
+    def _points(
+        self,
+        todo: Sequence[tuple[Document, Sequence[Chunk]]],
+        hashes: Mapping[str, str],
+        terms: Mapping[str, list[dict[str, list[str]]]],
+        vectors: np.ndarray | None,
+        rows: Mapping[str, range],
+        after: CorpusStats,
+    ) -> Iterator[models.PointStruct]:
         for doc, chunks in todo:
             for chunk, chunk_terms, row in zip(
                 chunks, terms[doc.doc_id], rows[doc.doc_id], strict=True
@@ -473,35 +509,22 @@ class KnowledgeBase:
                 }
                 if vectors is not None:
                     vector[DENSE_VIEW] = vectors[row].tolist()
-                points.append(
-                    models.PointStruct(
-                        id=chunk.point_id,
-                        vector=vector,
-                        payload={
-                            "doc_id": doc.doc_id,
-                            "title": chunk.title,
-                            "text": chunk.text,
-                            "source": chunk.source,
-                            "position": chunk.position,
-                            "metadata": chunk.metadata,
-                            "content_hash": hashes[doc.doc_id],
-                            "doc_chunks": len(chunks),
-                            "n_tokens": {v: len(t) for v, t in chunk_terms.items()},
-                            "ingested_at": time.time(),
-                        },
-                    )
+                yield models.PointStruct(
+                    id=chunk.point_id,
+                    vector=vector,
+                    payload={
+                        "doc_id": doc.doc_id,
+                        "title": chunk.title,
+                        "text": chunk.text,
+                        "source": chunk.source,
+                        "position": chunk.position,
+                        "metadata": chunk.metadata,
+                        "content_hash": hashes[doc.doc_id],
+                        "doc_chunks": len(chunks),
+                        "n_tokens": {v: len(t) for v, t in chunk_terms.items()},
+                        "ingested_at": time.time(),
+                    },
                 )
-        stale = [p for old in replaced for p in old.point_ids]
-        if stale:
-            self._delete_points(replaced_ids, stale)
-        for start in range(0, len(points), 256):
-            self.client.upsert(self.collection, points[start : start + 256])
-        if self.index is not None:
-            self.index.upsert([self._indexed(str(p.id), p.vector) for p in points])
-        if self._docs is not None:
-            for point in points:
-                self._catalogue(str(point.id), point.payload or {})
-        self._written(StatsDelta(chunk_delta, token_delta))
 
     def delete_document(self, doc_id: str) -> int:
         """Remove a document's chunks; returns how many there were (0: unknown id)."""
