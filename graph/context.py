@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from tools.generate.prompts import ANSWER_PROMPT
+from tools.ingest.documents import COLLECTION
 from tools.settings import MAX_ATTEMPTS, OPERATIONAL_SETTINGS, Settings
 
 GeneratorKind = Literal["extractive", "phogpt", "openai"]
@@ -72,6 +73,14 @@ class Context:
         str | None,
         Field(max_length=8000, description="the answer prompt ({sources}, {question})"),
     ] = None
+    collections: Annotated[
+        list[Annotated[str, Field(pattern=COLLECTION.pattern)]] | None,
+        Field(
+            max_length=64,
+            description="collections searched (None: all); the server narrows it to what the "
+            "request's key may read",
+        ),
+    ] = None
 
 
 CONTEXT_FIELDS = frozenset(f.name for f in fields(Context))
@@ -117,6 +126,7 @@ class ResolvedContext:
     max_tokens: int
     use_cache: bool
     answer_prompt: str
+    collections: tuple[str, ...] | None  # sorted; None: every collection
 
 
 def resolve_context(
@@ -138,6 +148,7 @@ def resolve_context(
         "temperature": settings.generator.temperature,
         "max_tokens": settings.generator.max_tokens,
         "answer_prompt": ANSWER_PROMPT,
+        "collections": None,
     }
     values = {
         f.name: getattr(context, f.name)
@@ -156,6 +167,8 @@ def resolve_context(
             raise ValueError(f"context.{name} must be at least 1, got {values[name]}")
     for name in ("max_retrieval_attempts", "max_generation_attempts"):
         values[name] = min(values[name], MAX_ATTEMPTS)
+    if values["collections"] is not None:
+        values["collections"] = tuple(sorted(set(values["collections"])))
     return ResolvedContext(**values)
 
 

@@ -17,7 +17,10 @@ def make_retrieve(services: Services):
         context = run_context(runtime, services.settings)
         top_k = state.get("top_k") or context.top_k
         hits = services.retrieval.retriever.retrieve(
-            state["query"], top_k=top_k, filters=state.get("search_filters")
+            state["query"],
+            top_k=top_k,
+            filters=state.get("search_filters"),
+            collections=context.collections,
         )
         attempt = state.get("retrieval_attempts", 0) + 1
         return {

@@ -153,6 +153,14 @@ def chunk_document(document: Document, size: int, overlap: int) -> list[Chunk]:
             "location": location(str(label), piece.place),
         }
         chunks.append(
-            Chunk(document.doc_id, i, piece.text, document.title, document.source, metadata)
+            Chunk(
+                document.doc_id,
+                i,
+                piece.text,
+                document.title,
+                document.source,
+                metadata,
+                document.collection,
+            )
         )
     return chunks

@@ -18,10 +18,29 @@ DOC_ID = re.compile(r"^[^\W_][\w.:-]{0,255}$")
 DOC_ID_RULE = "1-256 letters, digits and . : _ - (starting with a letter or digit)"
 
 
+# Collections: every document belongs to one; a key reads (and writes) only its own.
+DEFAULT_COLLECTION = "default"
+COLLECTION = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+COLLECTION_RULE = "1-64 lower-case letters, digits, _ and - (starting with a letter or digit)"
+
+
 def check_doc_id(doc_id: str) -> str:
     if not DOC_ID.fullmatch(doc_id):
         raise ValueError(f"id {doc_id[:80]!r}: use {DOC_ID_RULE}")
     return doc_id
+
+
+def check_collection(name: str) -> str:
+    if not COLLECTION.fullmatch(name):
+        raise ValueError(f"collection {name[:80]!r}: use {COLLECTION_RULE}")
+    return name
+
+
+def doc_key(collection: str, doc_id: str) -> str:
+    """The store's key of a document: its id within its collection (the same id in two
+    collections is two documents). The default collection's keys are the bare ids, as stores
+    written before collections existed hold them."""
+    return doc_id if collection == DEFAULT_COLLECTION else f"{collection}\x1f{doc_id}"
 
 
 @dataclass
@@ -43,6 +62,11 @@ class Document:
     source: str
     metadata: dict[str, Any] = field(default_factory=dict)
     parts: list[Part] = field(default_factory=list)  # empty: the text has no known layout
+    collection: str = DEFAULT_COLLECTION
+
+    @property
+    def key(self) -> str:
+        return doc_key(self.collection, self.doc_id)
 
     @classmethod
     def from_parts(
@@ -66,15 +90,17 @@ class Chunk:
     title: str
     source: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    collection: str = DEFAULT_COLLECTION
 
     @property
     def point_id(self) -> str:
-        return chunk_point_id(self.doc_id, self.position)
+        return chunk_point_id(doc_key(self.collection, self.doc_id), self.position)
 
 
-def chunk_point_id(doc_id: str, position: int) -> str:
-    """Deterministic Qdrant point id: re-ingesting the same chunk overwrites, never duplicates."""
-    return str(uuid.uuid5(_NAMESPACE, f"{doc_id}#{position}"))
+def chunk_point_id(key: str, position: int) -> str:
+    """Deterministic Qdrant point id (from the document's key): re-ingesting the same chunk
+    overwrites, never duplicates."""
+    return str(uuid.uuid5(_NAMESPACE, f"{key}#{position}"))
 
 
 def file_doc_id(path: Path, name: str | None = None) -> str:

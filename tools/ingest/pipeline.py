@@ -140,12 +140,12 @@ def ingest_documents(
     prepared: list[tuple[Document, list[Chunk]]] = []
     seen: set[str] = set()
     for document in documents:
-        if document.doc_id in seen:
+        if document.key in seen:
             report.skipped.append(
                 (document.source, f"duplicate id {document.doc_id} in this batch")
             )
             continue
-        seen.add(document.doc_id)
+        seen.add(document.key)
         chunks = prepare(document, settings, report)
         if chunks:
             prepared.append((document, chunks))
@@ -162,7 +162,7 @@ def ingest_documents(
         batch = prepared[start : start + size]
         statuses = kb.upsert(batch, on_embedded=embedding.update)
         for document, chunks in batch:
-            status = statuses[document.doc_id]
+            status = statuses[document.key]
             getattr(report, status).append(document.doc_id)
             if status != "unchanged":
                 report.chunks += len(chunks)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 
 from qdrant_client import models
 
 from tools.errors import one_line
+from tools.ingest.documents import DEFAULT_COLLECTION
 
 TOP_LEVEL_FIELDS = {"doc_id", "title", "source", "position"}
 _RANGE_KEYS = {"gt", "gte", "lt", "lte"}
@@ -70,3 +72,21 @@ def build_filter(filters: dict[str, Any] | None) -> models.Filter | None:
         except ValueError as exc:  # the client's own validation (a range of text, ...)
             raise FilterError(f"filter {key!r}: {one_line(exc)}") from None
     return models.Filter(must=conditions)
+
+
+def scoped_filter(
+    filters: dict[str, Any] | None, collections: Collection[str] | None
+) -> models.Filter | None:
+    """A user's filter restricted to the collections a caller may read (None: every one). The
+    restriction is a condition of its own beside the user's, so no filter can widen it; points
+    written before collections existed belong to the default one."""
+    base = build_filter(filters)
+    if collections is None:
+        return base
+    scope: list[models.Condition] = [
+        models.FieldCondition(key="collection", match=models.MatchAny(any=sorted(collections)))
+    ]
+    if DEFAULT_COLLECTION in collections:
+        scope.append(models.IsEmptyCondition(is_empty=models.PayloadField(key="collection")))
+    must = list(base.must or []) if base is not None else []
+    return models.Filter(must=[*must, models.Filter(should=scope)])

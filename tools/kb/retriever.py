@@ -5,7 +5,7 @@ views instead of the marked ones (the marked views cannot match it)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -90,10 +90,13 @@ class HybridRetriever:
         weights: Mapping[str, float],
         limit: int,
         filters: Mapping[str, Any] | None,
+        collections: Collection[str] | None = None,
     ) -> dict[str, list[tuple[str, float]]]:
         terms = query_terms(query)
         return {
-            view: self.kb.search(view, BM25Encoder.encode_query(terms[view]), limit, filters)
+            view: self.kb.search(
+                view, BM25Encoder.encode_query(terms[view]), limit, filters, collections
+            )
             for view, weight in weights.items()
             if view != DENSE_VIEW and weight > 0 and terms[view]
         }
@@ -123,14 +126,17 @@ class HybridRetriever:
         top_k: int | None = None,
         filters: Mapping[str, Any] | None = None,
         weights: Mapping[str, float] | None = None,
+        collections: Collection[str] | None = None,
     ) -> list[Passage]:
+        """The best passages; of the given collections only (None: every collection), a
+        restriction the store applies whatever the filters say."""
         top_k = top_k or self.retrieval.top_k
         weights = dict(weights) if weights is not None else self.weights(is_unmarked(query))
         limit = max(self.retrieval.candidate_k, top_k)
-        runs = self._lexical_runs(query, weights, limit, filters)
-        if weights.get(DENSE_VIEW, 0) > 0:
+        runs = self._lexical_runs(query, weights, limit, filters, collections)
+        if weights.get(DENSE_VIEW, 0) > 0 and (collections is None or collections):
             vector = self.kb.embed_query(self._dense_text(query, runs, weights))
-            runs[DENSE_VIEW] = self.kb.search(DENSE_VIEW, vector, limit, filters)
+            runs[DENSE_VIEW] = self.kb.search(DENSE_VIEW, vector, limit, filters, collections)
         fused = weighted_fusion(runs, weights, _NORMALIZATION)[:top_k]
         payloads = self.kb.payloads([point_id for point_id, _ in fused])
         view_scores: dict[str, dict[str, float]] = {}

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +22,9 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 from qdrant_client import QdrantClient, models
 
-from tools.ingest.documents import Chunk, Document
+from tools.ingest.documents import DEFAULT_COLLECTION, Chunk, Document, doc_key
 from tools.kb.embedders import Embedder, QueryCache
-from tools.kb.filters import build_filter
+from tools.kb.filters import scoped_filter
 from tools.kb.local_index import (
     IndexedPoint,
     LocalIndex,
@@ -58,11 +58,15 @@ class _Stored:
         return self.expected is None or len(self.point_ids) == self.expected
 
 
-_CATALOGUE_FIELDS = ["doc_id", "content_hash", "n_tokens", "doc_chunks"]
+_CATALOGUE_FIELDS = ["doc_id", "collection", "content_hash", "n_tokens", "doc_chunks"]
+
+
+def _key_of(payload: Mapping[str, Any]) -> str:
+    return doc_key(payload.get("collection") or DEFAULT_COLLECTION, payload["doc_id"])
 
 
 def _add_point(docs: dict[str, _Stored], point_id: str, payload: Mapping[str, Any]) -> None:
-    entry = docs.setdefault(payload["doc_id"], _Stored(payload.get("content_hash")))
+    entry = docs.setdefault(_key_of(payload), _Stored(payload.get("content_hash")))
     entry.point_ids.append(point_id)
     entry.expected = payload.get("doc_chunks", entry.expected)
     for view, n in (payload.get("n_tokens") or {}).items():
@@ -339,16 +343,20 @@ class KnowledgeBase:
             self._catalogue(str(point.id), point.payload or {})
         return self._docs
 
-    def _existing(self, doc_ids: Sequence[str]) -> dict[str, _Stored]:
+    def _existing(self, documents: Sequence[tuple[str, str]]) -> dict[str, _Stored]:
+        """What the store holds of these (collection, doc id) documents, by key."""
+        keys = {doc_key(c, d) for c, d in documents}
         if self.is_local:
             docs = self._docs if self._docs is not None else self._load_catalogue()
-            return {d: docs[d] for d in doc_ids if d in docs}
+            return {k: docs[k] for k in keys if k in docs}
         found: dict[str, _Stored] = {}
+        ids = sorted({d for _, d in documents})
         flt = models.Filter(
-            must=[models.FieldCondition(key="doc_id", match=models.MatchAny(any=list(doc_ids)))]
+            must=[models.FieldCondition(key="doc_id", match=models.MatchAny(any=ids))]
         )
         for point in self._scroll(scroll_filter=flt, with_payload=_CATALOGUE_FIELDS):
-            _add_point(found, str(point.id), point.payload or {})
+            if _key_of(point.payload or {}) in keys:
+                _add_point(found, str(point.id), point.payload or {})
         return found
 
     def _scroll(self, **kwargs: Any) -> Iterator[models.Record]:
@@ -362,13 +370,13 @@ class KnowledgeBase:
             if offset is None:
                 return
 
-    def _delete_points(self, doc_ids: Sequence[str], point_ids: Sequence[str]) -> None:
+    def _delete_points(self, keys: Sequence[str], point_ids: Sequence[str]) -> None:
         self.client.delete(self.collection, points_selector=models.PointIdsList(points=point_ids))
         if self.index is not None:
             self.index.delete(point_ids)
         if self._docs is not None:
-            for doc_id in doc_ids:
-                self._docs.pop(doc_id, None)
+            for key in keys:
+                self._docs.pop(key, None)
 
     def upsert(
         self,
@@ -380,7 +388,7 @@ class KnowledgeBase:
         if not batch:
             return {}
         # Each document's hash once (it reads the whole text), not once per chunk.
-        hashes = {doc.doc_id: doc.content_hash for doc, _ in batch}
+        hashes = {doc.key: doc.content_hash for doc, _ in batch}
         with self._lock:
             _ = self.index  # local mode: read the store as it is before this write changes it
             statuses, todo, _ = self._plan(batch, hashes)
@@ -388,7 +396,7 @@ class KnowledgeBase:
             return statuses
         # The slow part (segmenting, embedding) holds no lock: questions are answered meanwhile.
         terms = {
-            doc.doc_id: [self.encoder.document_terms(c.title, c.text) for c in chunks]
+            doc.key: [self.encoder.document_terms(c.title, c.text) for c in chunks]
             for doc, chunks in todo
         }
         flat = [c for _, chunks in todo for c in chunks]
@@ -399,7 +407,7 @@ class KnowledgeBase:
         )
         rows, offset = {}, 0
         for doc, chunks in todo:
-            rows[doc.doc_id] = range(offset, offset + len(chunks))
+            rows[doc.key] = range(offset, offset + len(chunks))
             offset += len(chunks)
         with self._lock:
             # Planned again: another writer may have stored one of these in the meantime.
@@ -424,11 +432,11 @@ class KnowledgeBase:
     ) -> tuple[dict[str, UpsertStatus], list[tuple[Document, Sequence[Chunk]]], dict[str, _Stored]]:
         """Each document's status, those to write (new, changed, or written in part), and what
         the store holds of them now."""
-        existing = self._existing([doc.doc_id for doc, _ in batch])
+        existing = self._existing([(doc.collection, doc.doc_id) for doc, _ in batch])
         statuses: dict[str, UpsertStatus] = {}
         todo: list[tuple[Document, Sequence[Chunk]]] = []
         for doc, chunks in batch:
-            old = existing.get(doc.doc_id)
+            old = existing.get(doc.key)
             if old and not old.complete:
                 log.warning(
                     "%s was written in part (%d of %d chunks): writing it again",
@@ -436,10 +444,10 @@ class KnowledgeBase:
                     len(old.point_ids),
                     old.expected,
                 )
-            if old and old.complete and old.content_hash == hashes[doc.doc_id]:
-                statuses[doc.doc_id] = "unchanged"
+            if old and old.complete and old.content_hash == hashes[doc.key]:
+                statuses[doc.key] = "unchanged"
             else:
-                statuses[doc.doc_id] = "replaced" if old else "added"
+                statuses[doc.key] = "replaced" if old else "added"
                 todo.append((doc, chunks))
         return statuses, todo, existing
 
@@ -456,14 +464,14 @@ class KnowledgeBase:
         stats = self.stats()
         chunk_delta = 0
         token_delta: dict[str, int] = {}
-        replaced_ids = [doc.doc_id for doc, _ in todo if doc.doc_id in existing]
+        replaced_ids = [doc.key for doc, _ in todo if doc.key in existing]
         replaced = [existing[d] for d in replaced_ids]
         for old in replaced:
             chunk_delta -= len(old.point_ids)
             for view, n in old.tokens.items():
                 token_delta[view] = token_delta.get(view, 0) - n
         for doc, _ in todo:
-            for chunk_terms in terms[doc.doc_id]:
+            for chunk_terms in terms[doc.key]:
                 chunk_delta += 1
                 for view, toks in chunk_terms.items():
                     token_delta[view] = token_delta.get(view, 0) + len(toks)
@@ -499,9 +507,7 @@ class KnowledgeBase:
         after: CorpusStats,
     ) -> Iterator[models.PointStruct]:
         for doc, chunks in todo:
-            for chunk, chunk_terms, row in zip(
-                chunks, terms[doc.doc_id], rows[doc.doc_id], strict=True
-            ):
+            for chunk, chunk_terms, row in zip(chunks, terms[doc.key], rows[doc.key], strict=True):
                 vector: dict[str, Any] = {
                     view: self.encoder.encode_document(toks, after.avg_len(view))
                     for view, toks in chunk_terms.items()
@@ -514,39 +520,48 @@ class KnowledgeBase:
                     vector=vector,
                     payload={
                         "doc_id": doc.doc_id,
+                        "collection": doc.collection,
                         "title": chunk.title,
                         "text": chunk.text,
                         "source": chunk.source,
                         "position": chunk.position,
                         "metadata": chunk.metadata,
-                        "content_hash": hashes[doc.doc_id],
+                        "content_hash": hashes[doc.key],
                         "doc_chunks": len(chunks),
                         "n_tokens": {v: len(t) for v, t in chunk_terms.items()},
                         "ingested_at": time.time(),
                     },
                 )
 
-    def delete_document(self, doc_id: str) -> int:
+    def delete_document(self, doc_id: str, collection: str = DEFAULT_COLLECTION) -> int:
         """Remove a document's chunks; returns how many there were (0: unknown id)."""
         with self._lock:
             _ = self.index  # local mode: read the store as it is before this write changes it
-            old = self._existing([doc_id]).get(doc_id)
+            key = doc_key(collection, doc_id)
+            old = self._existing([(collection, doc_id)]).get(key)
             if not old:
                 return 0
-            self._delete_points([doc_id], old.point_ids)
+            self._delete_points([key], old.point_ids)
             self._written(StatsDelta(-len(old.point_ids), {v: -n for v, n in old.tokens.items()}))
             return len(old.point_ids)
 
-    def list_documents(self, limit: int = 10_000) -> list[dict[str, Any]]:
+    def list_documents(
+        self, limit: int = 10_000, collections: Collection[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Documents (id, collection, title, source, chunks), of the given collections only
+        when named."""
         with self._lock:
             docs: dict[str, dict[str, Any]] = {}
-            for point in self._scroll(with_payload=["doc_id", "title", "source"]):
-                payload = point.payload or {}
-                if payload["doc_id"] not in docs and len(docs) >= limit:
+            for point in self._scroll(with_payload=["doc_id", "collection", "title", "source"]):
+                payload = {"collection": DEFAULT_COLLECTION, **(point.payload or {})}
+                if collections is not None and payload["collection"] not in collections:
+                    continue
+                key = _key_of(payload)
+                if key not in docs and len(docs) >= limit:
                     break
-                entry = docs.setdefault(payload["doc_id"], {**payload, "chunks": 0})
+                entry = docs.setdefault(key, {**payload, "chunks": 0})
                 entry["chunks"] += 1
-            return sorted(docs.values(), key=lambda d: d["doc_id"])
+            return sorted(docs.values(), key=lambda d: (d["collection"], d["doc_id"]))
 
     # -- reads ---------------------------------------------------------------------------
     def embed_query(self, text: str) -> np.ndarray:
@@ -554,15 +569,20 @@ class KnowledgeBase:
             raise StoreError("no dense embedder is configured")
         return self._queries.embed_query(text)
 
-    def _allowed(self, filters: Mapping[str, Any] | None) -> np.ndarray | None:
-        """Rows matching a payload filter, as Qdrant evaluates it (local mode)."""
-        if not filters or self.index is None:
+    def _allowed(
+        self, filters: Mapping[str, Any] | None, collections: Collection[str] | None
+    ) -> np.ndarray | None:
+        """Rows matching a payload filter and the readable collections, as Qdrant evaluates
+        them (local mode)."""
+        if (not filters and collections is None) or self.index is None:
             return None
-        key = json.dumps(filters, sort_keys=True, default=str)
+        scope = sorted(collections) if collections is not None else None
+        key = json.dumps([filters, scope], sort_keys=True, default=str)
         if key in self._filter_masks:
             self._filter_masks.move_to_end(key)
             return self._filter_masks[key]
-        matching = self._scroll(scroll_filter=build_filter(dict(filters)), with_payload=False)
+        flt = scoped_filter(dict(filters) if filters else None, collections)
+        matching = self._scroll(scroll_filter=flt, with_payload=False)
         mask = self.index.rows_of(str(p.id) for p in matching)
         self._filter_masks[key] = mask
         while len(self._filter_masks) > _FILTER_MASKS:
@@ -575,11 +595,15 @@ class KnowledgeBase:
         query: models.SparseVector | np.ndarray | Sequence[float],
         limit: int,
         filters: Mapping[str, Any] | None = None,
+        collections: Collection[str] | None = None,
     ) -> list[tuple[str, float]]:
-        """(point id, score) pairs, best first, as Qdrant's search would return them."""
+        """(point id, score) pairs, best first, as Qdrant's search would return them; only
+        points of `collections` when given (None: every collection)."""
+        if collections is not None and not collections:
+            return []
         with self._lock:
             if self.index is not None:
-                allowed = self._allowed(filters)
+                allowed = self._allowed(filters, collections)
                 if isinstance(query, models.SparseVector):
                     return self.index.search_sparse(view, _sparse_row(query), limit, allowed)
                 return self.index.search_dense(np.asarray(query), limit, allowed)
@@ -590,7 +614,7 @@ class KnowledgeBase:
                 else np.asarray(query).tolist(),
                 using=view,
                 limit=limit,
-                query_filter=build_filter(dict(filters) if filters else None),
+                query_filter=scoped_filter(dict(filters) if filters else None, collections),
                 with_payload=False,
             )
             return [(str(p.id), p.score) for p in response.points]
