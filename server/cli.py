@@ -63,3 +63,43 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None, help="several need QDRANT_URL")
     p.add_argument("--access-log", action="store_true", help="log every request")
     p.set_defaults(func=_serve)
+
+    p = subparsers.add_parser(
+        "keys",
+        help="API keys: make one, or hash one for api_keys' key_sha256",
+        description="`vinarag keys new NAME --read C... --write C...` prints a new random key "
+        "(shown once) and the api_keys entry that stores only its SHA-256; `vinarag keys hash` "
+        "reads a key from standard input and prints its SHA-256.",
+    )
+    keys = p.add_subparsers(dest="keys_command", metavar="KEYS", required=True)
+    q = keys.add_parser("hash", help="the SHA-256 of a key read from standard input")
+    q.set_defaults(func=_keys_hash)
+    q = keys.add_parser("new", help="a new random key and its api_keys entry")
+    q.add_argument("name")
+    q.add_argument("--read", nargs="*", default=[], metavar="COLLECTION", help='or "*"')
+    q.add_argument("--write", nargs="*", default=[], metavar="COLLECTION", help='or "*"')
+    q.set_defaults(func=_keys_new)
+
+
+def _keys_hash(args: argparse.Namespace, settings: Settings) -> int:
+    from server.access import hash_key
+
+    key = sys.stdin.readline().strip()
+    if not key:
+        print("vinarag keys hash: give the key on standard input", file=sys.stderr)
+        return 2
+    print(hash_key(key))
+    return 0
+
+
+def _keys_new(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+    import secrets
+
+    from server.access import hash_key
+
+    key = "vs-" + secrets.token_urlsafe(32)
+    entry = {"name": args.name, "key_sha256": hash_key(key), "read": args.read, "write": args.write}
+    print(f"key (shown once): {key}", file=sys.stderr)
+    print(json.dumps(entry, ensure_ascii=False))
+    return 0

@@ -1,12 +1,13 @@
-"""Typed dependencies: the app's state, settings and services, and API-key checks."""
+"""Typed dependencies: the app's state, settings and services, and the caller (who is asking
+and what they may read and write: server.access)."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Depends, Request
 
+from server.access import Caller, caller_of
 from server.state import AppState
 from tools.settings import Settings
 
@@ -29,31 +30,17 @@ async def get_settings(state: State) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def _check_key(settings: Settings, key: str | None) -> None:
-    if not settings.api_keys:
-        return
-    if key is None or not any(hmac.compare_digest(key, k) for k in settings.api_keys):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            detail="missing or wrong X-API-Key",
-            headers={"WWW-Authenticate": "API-Key"},
-        )
+async def read_caller(request: Request, state: State) -> Caller:
+    """A reader: 401 for a wrong key, or none with server.require_key_for_read."""
+    return caller_of(request, state.keys)
 
 
-async def require_write_key(
-    settings: SettingsDep, x_api_key: Annotated[str | None, Header()] = None
-) -> None:
-    """Writes always need a key when keys are configured."""
-    _check_key(settings, x_api_key)
+async def write_caller(request: Request, state: State) -> Caller:
+    """A writer: with keys configured, a key is needed (each route checks the collection)."""
+    return caller_of(request, state.keys, write=True)
 
 
-async def require_read_key(
-    settings: SettingsDep, x_api_key: Annotated[str | None, Header()] = None
-) -> None:
-    """Reading /rag needs a key only with server.require_key_for_read."""
-    if settings.server.require_key_for_read:
-        _check_key(settings, x_api_key)
-
-
-WriteKey = Depends(require_write_key)
-ReadKey = Depends(require_read_key)
+Reader = Annotated[Caller, Depends(read_caller)]
+Writer = Annotated[Caller, Depends(write_caller)]
+ReadKey = Depends(read_caller)
+WriteKey = Depends(write_caller)

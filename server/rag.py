@@ -3,6 +3,7 @@ config: Langfuse handler at the root, request id, thread id, session and user fr
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -11,6 +12,7 @@ from langserve import add_routes
 from langserve.server import EndpointName
 
 from graph.context import CONTEXT_FIELDS, ContextError, parse_context
+from server.access import Caller, caller_of
 from server.deps import ReadKey, get_state
 from tools.kb.filters import FilterError, build_filter
 
@@ -50,16 +52,43 @@ def check_filters(filters: Any, most: int) -> None:
         raise _unprocessable(str(exc)) from None
 
 
-def _check_run_settings(config: Any) -> None:
-    """Run settings in `config.configurable`, checked before a graph thread is spent."""
+def _check_run_settings(config: Any, caller: Caller) -> None:
+    """Run settings in `config.configurable`, checked before a graph thread is spent: within
+    bounds, and naming only collections the caller may read (403)."""
     configurable = config.get("configurable") if isinstance(config, dict) else None
     if not isinstance(configurable, dict):
         return
     named = {k: v for k, v in configurable.items() if k in CONTEXT_FIELDS and v is not None}
     try:
-        parse_context(named)
+        context = parse_context(named)
     except ContextError as exc:
         raise _unprocessable(str(exc)) from None
+    caller.searched(context.collections)
+    thread = configurable.get("thread_id")
+    if thread is not None:
+        _check_thread(thread)
+
+
+MAX_THREAD_CHARS = 128
+
+
+def _check_thread(thread: Any) -> None:
+    if not isinstance(thread, str) or not 1 <= len(thread) <= MAX_THREAD_CHARS:
+        raise _unprocessable(f"thread id: a string of 1 to {MAX_THREAD_CHARS} characters")
+    if not thread.isprintable():
+        raise _unprocessable("thread id: printable characters only")
+
+
+def thread_key(owner: str, thread: str) -> str:
+    """The stored thread of a caller's thread id: another key (or user) naming the same id
+    gets a conversation of its own, never this one's history."""
+    return hashlib.sha256(f"{owner}\x00{thread}".encode()).hexdigest()[:32]
+
+
+def _owner(request: Request, caller: Caller) -> str:
+    if caller.keyed:
+        return f"key:{caller.name}"
+    return f"user:{request.headers.get('x-user-id') or 'anonymous'}"
 
 
 async def check_limits(request: Request) -> None:
@@ -78,13 +107,15 @@ async def check_limits(request: Request) -> None:
         raise _unprocessable("body is JSON nested too deeply") from None
     if not isinstance(body, dict):
         raise _unprocessable('body must be a JSON object: {"input": {"question": "..."}}')
+    caller = caller_of(request, state.keys)
+    request.state.caller = caller
     config = body.get("config")
     for one in config if isinstance(config, list) else [config]:
-        _check_run_settings(one)
+        _check_run_settings(one, caller)
     configurable = config.get("configurable") if isinstance(config, dict) else None
-    thread = request.headers.get("x-thread-id") or (
-        configurable.get("thread_id") if isinstance(configurable, dict) else None
-    )
+    if header := request.headers.get("x-thread-id"):
+        _check_thread(header)
+    thread = header or (configurable.get("thread_id") if isinstance(configurable, dict) else None)
     if thread and state.memory_error:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -117,8 +148,13 @@ async def check_limits(request: Request) -> None:
         check_filters(item.get("filters"), settings.max_filter_values)
 
 
-def per_request_config(config: dict[str, Any], request: Request) -> dict[str, Any]:
+def per_request_config(
+    config: dict[str, Any], request: Request, caller: Caller | None = None
+) -> dict[str, Any]:
+    """The run's config: request metadata for tracing, the collections the caller may search
+    (set here, whatever the request said: it can only narrow them), the caller's own thread."""
     state = get_state(request)
+    caller = caller or getattr(request.state, "caller", None) or caller_of(request, state.keys)
     config = dict(config)
     metadata = dict(config.get("metadata") or {})
     metadata["request_id"] = getattr(request.state, "request_id", None)
@@ -130,8 +166,13 @@ def per_request_config(config: dict[str, Any], request: Request) -> dict[str, An
     metadata["langfuse_tags"] = ["vinarag", state.services.running.generator]
     config["metadata"] = metadata
     configurable = dict(config.get("configurable") or {})
-    if thread := request.headers.get("x-thread-id"):
-        configurable["thread_id"] = thread
+    requested = configurable.get("collections")
+    configurable["collections"] = caller.searched(requested if requested is not None else None)
+    thread = request.headers.get("x-thread-id") or configurable.get("thread_id")
+    if thread:
+        configurable["thread_id"] = thread_key(_owner(request, caller), str(thread))
+    else:
+        configurable.pop("thread_id", None)
     config["configurable"] = configurable
     handler = state.tracing.handler()
     if handler is not None:

@@ -7,6 +7,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from graph.builder import build_graph
+from server.access import Keys
 from server.metrics import RagMetrics
 from server.runnable import RagRunnable
 from server.schemas import question_input
@@ -31,6 +32,7 @@ class AppState:
     owns_services: bool = True
     memory_error: str | None = None  # memory is configured but could not be opened
     feedback: FeedbackStore | None = None
+    keys: Keys = field(default_factory=lambda: Keys(Settings()))
     feedback_error: str | None = None  # the feedback store is configured but could not open
 
     @property
@@ -80,6 +82,7 @@ def build_app_state(settings: Settings, services: Services | None = None) -> App
         backend = f"unavailable: {memory_error}"
     state = AppState(services, metrics, tracing, runnable, backend, resources, owns_services)
     state.memory_error = memory_error
+    state.keys = Keys(settings)
     try:
         state.feedback = open_feedback_store(settings)
     except Exception as exc:  # its database unreachable: answers still served, feedback 503

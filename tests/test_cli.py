@@ -20,7 +20,7 @@ def test_help_lists_every_command(vinarag):
         "ingest", "delete", "documents", "search", "demo",  # tools
         "ask", "chat",  # graph
         "eval", "data",  # evals
-        "serve",  # server
+        "serve", "keys",  # server
         "train",  # training
     )  # fmt: skip
     listed = set(re.findall(r"^    (\w+) ", result.stdout, re.MULTILINE))

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tools.ingest.documents import DEFAULT_COLLECTION, check_collection
 from tools.settings import Settings
 
 if TYPE_CHECKING:
@@ -27,7 +28,13 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 
     kb = build_knowledge_base(settings, embedder=configured_embedder(settings))
     try:
-        report = ingest_paths([Path(p) for p in args.paths], kb, settings, progress=not args.quiet)
+        report = ingest_paths(
+            [Path(p) for p in args.paths],
+            kb,
+            settings,
+            progress=not args.quiet,
+            collection=args.collection,
+        )
     finally:
         kb.close()
     if args.json:
@@ -49,12 +56,12 @@ def _delete(args: argparse.Namespace, settings: Settings) -> int:
     try:
         missing = []
         for doc_id in args.doc_ids:
-            removed = kb.delete_document(doc_id)
+            removed = kb.delete_document(doc_id, args.collection)
             if removed:
                 print(f"deleted {doc_id} ({removed} chunks)")
             else:
                 missing.append(doc_id)
-                print(f"no document with id {doc_id}", file=sys.stderr)
+                print(f"no document with id {doc_id} in {args.collection!r}", file=sys.stderr)
         return 1 if missing else 0
     finally:
         kb.close()
@@ -65,7 +72,7 @@ def _documents(args: argparse.Namespace, settings: Settings) -> int:
 
     kb = build_knowledge_base(settings)
     try:
-        docs = kb.list_documents()
+        docs = kb.list_documents(collections=[args.collection] if args.collection else None)
         stats = kb.stats()
     finally:
         kb.close()
@@ -75,8 +82,11 @@ def _documents(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 0
     for doc in docs:
-        print(f"{doc['doc_id']}\t{doc['chunks']} chunks\t{doc.get('title', '')}")
-    print(f"{len(docs)} documents, {stats.chunks} chunks, corpus version {stats.version}")
+        print(
+            f"{doc['collection']}\t{doc['doc_id']}\t{doc['chunks']} chunks\t{doc.get('title', '')}"
+        )
+    chunks = sum(d["chunks"] for d in docs)
+    print(f"{len(docs)} documents, {chunks} chunks, corpus version {stats.version}")
     return 0
 
 
@@ -124,6 +134,13 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         kb.close()
 
 
+def _collection(value: str) -> str:
+    try:
+        return check_collection(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "ingest",
@@ -132,15 +149,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "changes nothing; a changed file replaces its chunks. Exits 1 only when nothing went in.",
     )
     p.add_argument("paths", nargs="+", help="files or folders")
+    p.add_argument(
+        "--collection",
+        type=_collection,
+        default=DEFAULT_COLLECTION,
+        help="the collection they go in (default: default)",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_ingest)
 
     p = subparsers.add_parser("delete", help="remove documents by id")
     p.add_argument("doc_ids", nargs="+", metavar="DOC_ID")
+    p.add_argument("--collection", type=_collection, default=DEFAULT_COLLECTION)
     p.set_defaults(func=_delete)
 
     p = subparsers.add_parser("documents", help="list the documents in the knowledge base")
+    p.add_argument("--collection", type=_collection, default=None, help="only this collection")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_documents)
 

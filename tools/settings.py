@@ -267,6 +267,8 @@ class ServerSettings(_Section):
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64)
     require_key_for_read: bool = False  # true: /rag also needs an X-API-Key
+    # What a request without a key reads once any key is scoped to collections ("*": all).
+    anonymous_read: list[str] = Field(default_factory=list)
     cors_origins: list[str] = Field(default_factory=list)
     max_question_chars: int = Field(2000, ge=10)
     max_batch_size: int = Field(16, ge=1)
@@ -310,6 +312,23 @@ class EvaluationSettings(_Section):
         return self
 
 
+class ApiKey(_Section):
+    """A key scoped to collections; stored as the key itself or (better) its SHA-256
+    (`vinarag keys hash`)."""
+
+    name: str = Field(min_length=1, max_length=64)
+    key: str | None = Field(None, min_length=16)
+    key_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    read: list[str] = Field(default_factory=list)  # collections, or "*"
+    write: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> ApiKey:
+        if (self.key is None) == (self.key_sha256 is None):
+            raise ValueError(f"api key {self.name!r}: give one of key or key_sha256")
+        return self
+
+
 class Settings(BaseSettings):
     """The whole configuration; one instance per process, built by `get_settings()`."""
 
@@ -319,7 +338,10 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("data")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    api_keys: list[str] = Field(default_factory=list)  # VINARAG_API_KEYS='["k1","k2"]'; empty: open
+    # VINARAG_API_KEYS='["k1", {"name": "intern-bot", "key_sha256": "...", "read": ["public"]}]':
+    # a plain string has full access; an object reads / writes only the collections it names
+    # ("*": all). Empty: the API is open.
+    api_keys: list[str | ApiKey] = Field(default_factory=list)
     qdrant: QdrantSettings = QdrantSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     ingest: IngestSettings = IngestSettings()

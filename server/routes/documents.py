@@ -8,16 +8,24 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, HTTPException, UploadFile, status
+from fastapi import APIRouter, File, HTTPException, Query, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.routing import Match
 from starlette.types import Scope
 
-from server.deps import State, WriteKey
+from server.access import Caller, forbidden
+from server.deps import Reader, State, Writer
 from server.state import AppState
-from tools.ingest.documents import DOC_ID, DOC_ID_RULE, Document
+from tools.ingest.documents import (
+    COLLECTION,
+    COLLECTION_RULE,
+    DEFAULT_COLLECTION,
+    DOC_ID,
+    DOC_ID_RULE,
+    Document,
+)
 from tools.ingest.loaders import LOADERS
 from tools.ingest.metadata import check_metadata
 from tools.ingest.pipeline import IngestReport, ingest_documents, ingest_paths
@@ -98,14 +106,29 @@ def _safe_name(filename: str | None) -> str:
     return name if len(name) <= 200 else name[: 200 - len(suffix)] + suffix
 
 
+CollectionParam = Annotated[
+    str,
+    Query(pattern=COLLECTION.pattern, max_length=64, description=COLLECTION_RULE),
+]
+
+
+def _writable(caller: Caller, collection: str) -> str:
+    if not caller.may_write(collection):
+        raise forbidden("write", collection)
+    return collection
+
+
 async def add_files(
     state: State,
+    caller: Writer,
     files: Annotated[
         list[UploadFile], File(description="files in the formats `vinarag ingest` reads")
     ],
+    collection: CollectionParam = DEFAULT_COLLECTION,
 ) -> IngestOut:
-    """Upload files: the same loaders, ids and report as `vinarag ingest` (422 when nothing
-    went in; a broken file is reported and the others go in)."""
+    """Upload files into a collection: the same loaders, ids and report as `vinarag ingest`
+    (422 when nothing went in; a broken file is reported and the others go in)."""
+    _writable(caller, collection)
     settings = state.settings
     if len(files) > settings.server.max_files:
         raise HTTPException(
@@ -138,30 +161,35 @@ async def add_files(
             paths.append(path)
             names[path] = name
         kb = state.services.retrieval.kb
-        report = await run_in_threadpool(ingest_paths, paths, kb, settings, False, names)
+        report = await run_in_threadpool(
+            ingest_paths, paths, kb, settings, False, names, collection
+        )
         for bucket in (report.failed, report.skipped, report.warnings):
             bucket[:] = [(names.get(Path(source), source), reason) for source, reason in bucket]
         report.skipped += skipped
     return _respond(state, report)
 
 
-router.add_api_route(
-    "/documents/files", add_files, methods=["POST"], dependencies=[WriteKey], tags=["documents"]
-)
+router.add_api_route("/documents/files", add_files, methods=["POST"], tags=["documents"])
 router.add_api_route(
     "/documents",
     add_files,
     methods=["POST"],
-    dependencies=[WriteKey],
     route_class_override=MultipartRoute,
     include_in_schema=False,
 )
 
 
-@router.post("/documents", dependencies=[WriteKey])
-async def add_documents(payload: DocumentsIn, state: State) -> IngestOut:
-    """Texts as JSON: `{"documents": [{"id", "title", "text", "metadata"}]}` (files:
-    `POST /documents/files`)."""
+@router.post("/documents")
+async def add_documents(
+    payload: DocumentsIn,
+    state: State,
+    caller: Writer,
+    collection: CollectionParam = DEFAULT_COLLECTION,
+) -> IngestOut:
+    """Texts as JSON into a collection: `{"documents": [{"id", "title", "text", "metadata"}]}`
+    (files: `POST /documents/files`)."""
+    _writable(caller, collection)
     settings = state.settings
     most = settings.server.max_documents
     if len(payload.documents) > most:
@@ -170,32 +198,74 @@ async def add_documents(payload: DocumentsIn, state: State) -> IngestOut:
             detail=f"{len(payload.documents)} documents: at most {most} per request",
         )
     documents = [
-        Document(d.id, d.title, d.text, f"api:{d.id}", d.metadata) for d in payload.documents
+        Document(d.id, d.title, d.text, f"api:{d.id}", d.metadata, collection=collection)
+        for d in payload.documents
     ]
     kb = state.services.retrieval.kb
     report = await run_in_threadpool(ingest_documents, documents, kb, settings)
     return _respond(state, report)
 
 
-@router.delete("/documents/{doc_id:path}", dependencies=[WriteKey])
-async def delete_document(doc_id: str, state: State) -> dict[str, Any]:
+@router.delete("/documents/{doc_id:path}")
+async def delete_document(
+    doc_id: str, state: State, caller: Writer, collection: CollectionParam = DEFAULT_COLLECTION
+) -> dict[str, Any]:
+    _writable(caller, collection)
     kb = state.services.retrieval.kb
-    removed = await run_in_threadpool(kb.delete_document, doc_id)
+    removed = await run_in_threadpool(kb.delete_document, doc_id, collection)
     if not removed:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no document with id {doc_id}")
-    return {"deleted": doc_id, "chunks": removed, "corpus_version": kb.corpus_version}
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            detail=f"no document with id {doc_id} in collection {collection!r}",
+        )
+    return {
+        "deleted": doc_id,
+        "collection": collection,
+        "chunks": removed,
+        "corpus_version": kb.corpus_version,
+    }
+
+
+async def _readable_documents(state: AppState, caller: Caller) -> list[dict[str, Any]]:
+    kb = state.services.retrieval.kb
+    return await run_in_threadpool(lambda: kb.list_documents(collections=caller.read))
+
+
+@router.get("/collections")
+async def list_collections(state: State, caller: Reader) -> dict[str, Any]:
+    """The collections this key may read (with their documents and chunks), and whether it
+    may write each; a collection it cannot read is not named."""
+    counts: dict[str, dict[str, int]] = {}
+    for document in await _readable_documents(state, caller):
+        entry = counts.setdefault(document["collection"], {"documents": 0, "chunks": 0})
+        entry["documents"] += 1
+        entry["chunks"] += document["chunks"]
+    names = set(counts) | (set(caller.read) if caller.read is not None else set())
+    if caller.read is None:
+        names.add(DEFAULT_COLLECTION)
+    return {
+        "collections": [
+            {
+                "name": name,
+                **counts.get(name, {"documents": 0, "chunks": 0}),
+                "writable": caller.may_write(name),
+            }
+            for name in sorted(names)
+        ]
+    }
 
 
 @router.get("/collections/stats")
-async def collection_stats(state: State) -> dict[str, Any]:
+async def collection_stats(state: State, caller: Reader) -> dict[str, Any]:
+    """Totals over the collections this key may read (all of them for a full-access key)."""
     kb = state.services.retrieval.kb
     stats = await run_in_threadpool(kb.stats)
-    documents = await run_in_threadpool(kb.list_documents)
+    documents = await _readable_documents(state, caller)
     return {
         "collection": kb.collection,
         "backend": kb.backend,
         "documents": len(documents),
-        "chunks": stats.chunks,
+        "chunks": sum(d["chunks"] for d in documents) if caller.read is not None else stats.chunks,
         "corpus_version": stats.version,
         "dense": kb.has_dense,
         "sparse_views": list(kb.sparse_views),

@@ -8,7 +8,6 @@ clients ignore. Errors use OpenAI's error object."""
 
 from __future__ import annotations
 
-import hmac
 import json
 import time
 import uuid
@@ -22,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from graph.context import ContextError, parse_context
 from graph.state import OutputState
+from server.access import Caller, caller_of
 from server.deps import get_state
 from server.rag import check_filters, per_request_config
 from server.state import AppState
@@ -187,25 +187,12 @@ def _extra(output: OutputState) -> dict[str, Any]:
     }
 
 
-async def _key_ok(request: Request, state: AppState) -> None:
-    """`Authorization: Bearer <key>` (or X-API-Key). A key that is given must be right; none is
-    needed unless server.require_key_for_read."""
-    keys = state.settings.api_keys
-    if not keys:
-        return
-    given = request.headers.get("x-api-key")
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token:
-        given = token.strip()
-    if given is None and not state.settings.server.require_key_for_read:
-        return
-    if given is None or not any(hmac.compare_digest(given, k) for k in keys):
-        raise OpenAIError(
-            401,
-            "missing or wrong API key (Authorization: Bearer <key>)",
-            kind="invalid_request_error",
-            code="invalid_api_key",
-        )
+def _caller(request: Request, state: AppState) -> Caller:
+    """`Authorization: Bearer <key>` (or X-API-Key), as an OpenAI error when refused."""
+    try:
+        return caller_of(request, state.keys)
+    except HTTPException as exc:
+        raise OpenAIError(exc.status_code, str(exc.detail), code="invalid_api_key") from None
 
 
 async def _parse(request: Request) -> ChatRequest:
@@ -225,7 +212,7 @@ async def _parse(request: Request) -> ChatRequest:
 
 
 def _graph_call(
-    chat: ChatRequest, request: Request, state: AppState
+    chat: ChatRequest, request: Request, state: AppState, caller: Caller
 ) -> tuple[dict[str, Any], RunnableConfig, int]:
     """The graph's input and config for a chat request, checked as /rag checks its own."""
     _refuse_unsupported(chat)
@@ -246,13 +233,18 @@ def _graph_call(
     if (most := chat.max_completion_tokens or chat.max_tokens) is not None:
         options.setdefault("max_tokens", min(most, 4096))
     try:
-        parse_context(options)
+        context = parse_context(options)
+        options["collections"] = caller.searched(context.collections)
     except ContextError as exc:
         raise OpenAIError(400, str(exc), param="vinarag") from None
+    except HTTPException as exc:  # a collection the key may not read
+        raise OpenAIError(
+            exc.status_code, str(exc.detail), kind="permission_error", param="vinarag.collections"
+        ) from None
     graph_input: dict[str, Any] = {"question": question, "history": history}
     if filters:
         graph_input["filters"] = filters
-    config = per_request_config({"configurable": options}, request)
+    config = per_request_config({"configurable": options}, request, caller)
     if chat.user:
         config["metadata"]["langfuse_user_id"] = chat.user
     prompt_words = sum(_words(m.text()) for m in chat.messages if m.role in ("user", "system"))
@@ -261,8 +253,7 @@ def _graph_call(
 
 @router.get("/models")
 async def list_models(request: Request) -> dict[str, Any]:
-    state = get_state(request)
-    await _key_ok(request, state)
+    _caller(request, get_state(request))
     return {
         "object": "list",
         "data": [{"id": MODEL, "object": "model", "created": 0, "owned_by": "vinarag"}],
@@ -272,9 +263,9 @@ async def list_models(request: Request) -> dict[str, Any]:
 @router.post("/chat/completions", response_model=None)
 async def chat_completions(request: Request) -> JSONResponse | StreamingResponse:
     state = get_state(request)
-    await _key_ok(request, state)
+    caller = _caller(request, state)
     chat = await _parse(request)
-    graph_input, config, prompt_words = _graph_call(chat, request, state)
+    graph_input, config, prompt_words = _graph_call(chat, request, state, caller)
     created = int(time.time())
     if chat.stream:
         include_usage = bool(chat.stream_options and chat.stream_options.include_usage)

@@ -15,7 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from tools.ingest.chunk import chunk_document
-from tools.ingest.documents import Chunk, Document, file_doc_id
+from tools.ingest.documents import DEFAULT_COLLECTION, Chunk, Document, file_doc_id
 from tools.ingest.legal import parse_header
 from tools.ingest.loaders import LOADERS, LoadError, LoadSkipped
 from tools.ingest.reader import FileReader
@@ -190,9 +190,11 @@ def ingest_paths(
     settings: Settings,
     progress: bool = True,
     names: dict[Path, str] | None = None,
+    collection: str = DEFAULT_COLLECTION,
 ) -> IngestReport:
     """`names`: files known by another name than their path (uploads saved to a temporary
-    folder): their ids and sources come from that name."""
+    folder): their ids and sources come from that name. Every document goes into
+    `collection`."""
     report = IngestReport()
     documents: list[Document] = []
     limit = settings.ingest.max_file_mb * 1024 * 1024
@@ -217,6 +219,8 @@ def ingest_paths(
                 continue
             if names and path in names:
                 _known_as(loaded.documents, path, names[path])
+            for document in loaded.documents:
+                document.collection = collection
             documents.extend(loaded.documents)
             report.failed.extend((str(path), problem) for problem in loaded.problems)
             report.warnings.extend((str(path), note) for note in loaded.notes)
