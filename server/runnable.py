@@ -32,6 +32,7 @@ class RagRunnable(RunnableSerializable[dict, dict]):
     input_model: Any = None  # the published input (server.schemas); the graph's own if None
     # Called with (input, output, config) after every answer (the feedback store's recorder).
     on_answer: Any = None
+    clock: Any = None  # the threads' last turns (tools.memory.ThreadClock), for expiry
     _executor: ThreadPoolExecutor | None = None
 
     def _pool(self) -> ThreadPoolExecutor:
@@ -79,6 +80,8 @@ class RagRunnable(RunnableSerializable[dict, dict]):
         thread = ((config or {}).get("configurable") or {}).get("thread_id")
         if thread and self.stateful is not None:
             prune_thread(self.stateful.checkpointer, str(thread))
+            if self.clock is not None:
+                self.clock.touch(str(thread))
         if self.on_answer is not None:
             self.on_answer(input, output, config or {})
 

@@ -14,7 +14,7 @@ from server.schemas import question_input
 from server.tracing import Tracing
 from tools.errors import one_line
 from tools.feedback import FeedbackStore, open_feedback_store
-from tools.memory import open_checkpointer
+from tools.memory import ThreadClock, open_checkpointer
 from tools.services import Services, build_services
 from tools.settings import Settings
 
@@ -76,6 +76,7 @@ def build_app_state(settings: Settings, services: Services | None = None) -> App
         stateful=stateful,
         graph_threads=threads,
         input_model=question_input(settings.server),
+        clock=ThreadClock(checkpointer, settings.memory.thread_ttl_days) if checkpointer else None,
     )
     backend: str = settings.memory.backend if checkpointer is not None else "off"
     if memory_error:

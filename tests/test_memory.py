@@ -74,6 +74,46 @@ def test_postgres_memory(demo_services, settings, postgres_schema):
         assert len(history) == 2
 
 
+def _expiry(saver, demo_services) -> None:
+    """Two threads, one idle past the TTL: it is forgotten, the other keeps its history."""
+    import time
+
+    from tools.memory import ThreadClock
+
+    clock = ThreadClock(saver, ttl_days=1)
+    graph = build_graph(services=demo_services, checkpointer=saver)
+    for thread in ("old", "recent"):
+        _conversation(graph, thread, saver)
+        clock.touch(thread)
+    day = 86400
+    clock._execute("UPDATE vinarag_thread_seen SET seen = ? WHERE thread_id = ?",
+                   (time.time() - 2 * day, "old"))  # fmt: skip
+    assert clock.expire() == 1
+    history = {
+        t: graph.get_state({"configurable": {"thread_id": t}}).values.get("history", [])
+        for t in ("old", "recent")
+    }
+    assert history["old"] == [] and len(history["recent"]) == 2
+    assert clock.expire() == 0
+
+
+def test_idle_threads_expire_sqlite(demo_services, settings):
+    with open_checkpointer(settings) as saver:
+        _expiry(saver, demo_services)
+
+
+def test_idle_threads_expire_postgres(demo_services, settings, postgres_schema):
+    configured = settings.model_copy(
+        update={
+            "memory": settings.memory.model_copy(
+                update={"backend": "postgres", "postgres_url": postgres_schema}
+            )
+        }
+    )
+    with open_checkpointer(configured) as saver:
+        _expiry(saver, demo_services)
+
+
 def test_memory_off(settings):
     off = settings.model_copy(
         update={"memory": settings.memory.model_copy(update={"backend": "none"})}

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
@@ -68,6 +70,57 @@ def prune_thread(saver: BaseCheckpointSaver | None, thread_id: str) -> None:
         saver.prune([thread_id], strategy="keep_latest")
     except NotImplementedError:  # a saver that cannot prune keeps everything
         return
+
+
+class ThreadClock:
+    """When each thread last had a turn, beside the checkpoints (a table of its own in the same
+    database), so that threads idle longer than `memory.thread_ttl_days` are forgotten: checked
+    every EXPIRE_EVERY turns, each expired thread deleted through the saver."""
+
+    EXPIRE_EVERY = 200
+
+    def __init__(self, saver: BaseCheckpointSaver, ttl_days: float) -> None:
+        from langgraph.checkpoint.sqlite import SqliteSaver
+
+        self.saver = saver
+        self.ttl_s = ttl_days * 86400
+        self.sqlite = isinstance(saver, SqliteSaver)
+        self._turns = 0
+        self._execute(
+            "CREATE TABLE IF NOT EXISTS vinarag_thread_seen "
+            "(thread_id TEXT PRIMARY KEY, seen DOUBLE PRECISION NOT NULL)"
+        )
+
+    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        if self.sqlite:
+            with self.saver.cursor() as cursor:  # type: ignore[attr-defined]
+                cursor.execute(sql, params)
+                return cursor.fetchall()
+        with self.saver._cursor() as cursor:  # type: ignore[attr-defined]  # PostgresSaver
+            cursor.execute(sql.replace("?", "%s"), params)
+            return cursor.fetchall() if cursor.description else []
+
+    def touch(self, thread_id: str) -> None:
+        self._execute(
+            "INSERT INTO vinarag_thread_seen (thread_id, seen) VALUES (?, ?) "
+            "ON CONFLICT (thread_id) DO UPDATE SET seen = excluded.seen",
+            (thread_id, time.time()),
+        )
+        self._turns += 1
+        if self._turns % self.EXPIRE_EVERY == 0:
+            self.expire()
+
+    def expire(self, now: float | None = None) -> int:
+        """Forget threads idle past the TTL; how many."""
+        cutoff = (now or time.time()) - self.ttl_s
+        rows = self._execute("SELECT thread_id FROM vinarag_thread_seen WHERE seen < ?", (cutoff,))
+        for row in rows:
+            thread_id = row[0] if not isinstance(row, dict) else row["thread_id"]
+            self.saver.delete_thread(thread_id)
+            self._execute("DELETE FROM vinarag_thread_seen WHERE thread_id = ?", (thread_id,))
+        if rows:
+            log.info("conversation memory: %d idle threads forgotten", len(rows))
+        return len(rows)
 
 
 @contextmanager

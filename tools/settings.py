@@ -253,6 +253,7 @@ class MemorySettings(_Section):
     sqlite_path: Path | None = None  # default: data_dir/checkpoints.sqlite
     postgres_url: str | None = None  # also read from POSTGRES_URL
     pool_size: int = Field(4, ge=1, le=64)  # PostgreSQL connections
+    thread_ttl_days: float = Field(30, gt=0)  # a thread idle this long is forgotten
     timeout_s: float = Field(5, gt=0, le=60)  # to connect, or to wait for a free connection
 
     @model_validator(mode="after")
