@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from server import middleware
 from server.rag import add_rag_routes
-from server.routes import documents, feedback, health, metrics, openai_chat
+from server.routes import chat_page, documents, feedback, health, metrics, openai_chat
 from server.state import build_app_state
 from tools.logs import configure_logging, disable_telemetry
 from tools.services import Services
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(documents.router)
     app.include_router(feedback.router)
     openai_chat.install(app)
+    chat_page.install(app)
     state.runnable.on_answer = feedback.answer_recorder(state)
     add_rag_routes(app)
     return app

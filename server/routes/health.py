@@ -51,6 +51,11 @@ def readyz(state: State) -> JSONResponse:
             "healthy": cache.healthy() if cache else None,
         },
         "checkpointer": state.memory_backend,
+        "feedback": (
+            state.feedback.backend
+            if state.feedback is not None
+            else state.feedback_error or "off (feedback.backend none)"
+        ),
         "tracing": state.tracing.status,
         "auth": "api keys" if state.settings.api_keys else "open (no api_keys set)",
     }

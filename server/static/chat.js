@@ -1,0 +1,323 @@
+// The chat page: asks through /rag/stream (tokens shown as they come), opens each [n] source
+// with the cited sentence highlighted, uploads files into a writable collection, and sends
+// thumbs up / down and corrections to /feedback. The key lives in sessionStorage; the
+// conversation (its thread id and turns) in localStorage. Server text is only ever set as
+// text, never as HTML.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const store = {
+  get key() { return sessionStorage.getItem("vinarag.key") || ""; },
+  set key(value) { sessionStorage.setItem("vinarag.key", value); },
+  get thread() {
+    let id = localStorage.getItem("vinarag.thread");
+    if (!id) { id = newId(); localStorage.setItem("vinarag.thread", id); }
+    return id;
+  },
+  get turns() { return JSON.parse(localStorage.getItem("vinarag.turns") || "[]"); },
+  set turns(value) { localStorage.setItem("vinarag.turns", JSON.stringify(value.slice(-50))); },
+};
+const page = { collections: [], feedback: false };
+
+function newId() {
+  const random = crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
+  return random.replace(/[^0-9a-z]/gi, "").slice(0, 32);
+}
+
+function headers(extra = {}) {
+  return store.key ? { ...extra, "X-API-Key": store.key } : extra;
+}
+
+async function detail(response) {
+  try {
+    const body = await response.json();
+    const said = body.detail ?? body.error?.message ?? body;
+    return typeof said === "string" ? said : JSON.stringify(said);
+  } catch {
+    return `HTTP ${response.status}`;
+  }
+}
+
+function option(value, label) {
+  const element = document.createElement("option");
+  element.value = value;
+  element.textContent = label;
+  return element;
+}
+
+// -- collections, key, upload -------------------------------------------------------------
+async function loadCollections() {
+  const select = $("collection");
+  const response = await fetch("/collections", { headers: headers() });
+  select.textContent = "";
+  if (!response.ok) {
+    select.append(option("", response.status === 401 ? "Cần khóa API hợp lệ" : "Không tải được"));
+    page.collections = [];
+    updateUploadTarget();
+    return;
+  }
+  page.collections = (await response.json()).collections;
+  select.append(option("", "Tất cả bộ sưu tập được phép"));
+  for (const c of page.collections) {
+    select.append(option(c.name, `${c.name} (${c.documents} tài liệu)`));
+  }
+  const saved = localStorage.getItem("vinarag.collection") || "";
+  select.value = page.collections.some((c) => c.name === saved) ? saved : "";
+  updateUploadTarget();
+}
+
+function uploadTarget() {
+  const picked = page.collections.find((c) => c.name === $("collection").value);
+  if (picked) return picked.writable ? picked.name : null;
+  return page.collections.find((c) => c.writable)?.name ?? null;
+}
+
+function updateUploadTarget() {
+  const target = uploadTarget();
+  $("upload-target").textContent = target ?? "(khóa này không được tải lên)";
+  for (const element of $("upload-form").querySelectorAll("input, button")) {
+    element.disabled = target === null;
+  }
+}
+
+async function upload(event) {
+  event.preventDefault();
+  const target = uploadTarget();
+  const files = $("files").files;
+  if (!target || !files.length) return;
+  const form = new FormData();
+  for (const file of files) form.append("files", file);
+  const report = $("upload-report");
+  report.textContent = "Đang tải lên…";
+  const response = await fetch(`/documents/files?collection=${encodeURIComponent(target)}`, {
+    method: "POST", headers: headers(), body: form,
+  });
+  const body = await response.json().catch(() => ({}));
+  const result = response.ok ? body : (body.detail && typeof body.detail === "object" ? body.detail : null);
+  if (!result) {
+    report.textContent = `Lỗi: ${typeof body.detail === "string" ? body.detail : response.status}`;
+    return;
+  }
+  const lines = [
+    `Bộ sưu tập ${target}: thêm ${result.added.length}, thay thế ${result.replaced.length}, ` +
+      `không đổi ${result.unchanged.length}; ${result.chunks} đoạn.`,
+    ...result.failed.map((f) => `Lỗi — ${f.source}: ${f.reason}`),
+    ...result.skipped.map((f) => `Bỏ qua — ${f.source}: ${f.reason}`),
+  ];
+  report.textContent = lines.join("\n");
+  $("files").value = "";
+  await loadCollections();
+}
+
+// -- answers --------------------------------------------------------------------------------
+function render(turn, output) {
+  const answer = turn.querySelector(".answer");
+  answer.textContent = "";
+  for (const piece of (output.answer || "").split(/(\[\d+\])/)) {
+    const marker = piece.match(/^\[(\d+)\]$/);
+    if (marker && output.sources?.[Number(marker[1]) - 1]) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "cite";
+      button.textContent = piece;
+      button.addEventListener("click", () => openSource(output, Number(marker[1])));
+      answer.append(button);
+    } else {
+      answer.append(piece);
+    }
+  }
+  const list = turn.querySelector(".sources");
+  list.textContent = "";
+  (output.sources || []).forEach((source, index) => {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = `${source.title || source.doc_id}${source.location ? ` — ${source.location}` : ""}`;
+    button.addEventListener("click", () => openSource(output, index + 1));
+    item.append(button);
+    list.append(item);
+  });
+  if (page.feedback && output.answer_id) wireFeedback(turn, output.answer_id);
+}
+
+function sentences(text) {
+  return text.match(/[^.!?…]+(?:[.!?…]+|$)\s*/g) || [text];
+}
+
+function words(text) {
+  return new Set(text.toLowerCase().replace(/\[\d+\]/g, " ").split(/[^\p{L}\p{N}]+/u).filter(Boolean));
+}
+
+function citedSentence(sourceText, cited) {
+  // The source's sentence that backs the answer's: the same words (an extracted sentence),
+  // or the one sharing most words with it (a model's paraphrase).
+  let best = null;
+  let bestScore = 0;
+  for (const sentence of sentences(sourceText)) {
+    const mine = words(sentence);
+    let shared = 0;
+    for (const word of words(cited)) if (mine.has(word)) shared += 1;
+    const score = shared / Math.max(mine.size, 1);
+    if (score > bestScore) { best = sentence.trim(); bestScore = score; }
+  }
+  return best;
+}
+
+function openSource(output, marker) {
+  const source = output.sources[marker - 1];
+  $("source-title").textContent = `[${marker}] ${source.title || source.doc_id}`;
+  const meta = source.metadata || {};
+  const where = [source.location, meta.page ? `trang ${meta.page}` : null, meta.collection]
+    .filter(Boolean);
+  $("source-where").textContent = where.length ? where.join(" · ") : source.doc_id;
+  const text = $("source-text");
+  text.textContent = "";
+  const cited = (output.citations || []).filter((c) => c.marker === marker).map((c) => c.text);
+  const highlight = cited.length ? citedSentence(source.text, cited.join(" ")) : null;
+  const at = highlight ? source.text.indexOf(highlight) : -1;
+  let mark = null;
+  if (at < 0) {
+    text.append(source.text);
+  } else {
+    mark = document.createElement("mark");
+    mark.textContent = highlight;
+    text.append(source.text.slice(0, at), mark, source.text.slice(at + highlight.length));
+  }
+  $("source").hidden = false;
+  mark?.scrollIntoView?.({ block: "nearest" });
+}
+
+function wireFeedback(turn, answerId) {
+  const box = turn.querySelector(".feedback");
+  const thanks = box.querySelector(".thanks");
+  const correction = box.querySelector(".correction");
+  box.hidden = false;
+  const send = async (score, corrected) => {
+    const response = await fetch("/feedback", {
+      method: "POST",
+      headers: headers({ "Content-Type": "application/json" }),
+      body: JSON.stringify({ answer_id: answerId, score, correction: corrected || null }),
+    });
+    thanks.textContent = response.ok ? "Cảm ơn góp ý của bạn!" : `Không gửi được: ${await detail(response)}`;
+  };
+  box.querySelector(".up").onclick = () => send("up");
+  box.querySelector(".down").onclick = () => { correction.hidden = false; };
+  correction.onsubmit = (event) => {
+    event.preventDefault();
+    correction.hidden = true;
+    send("down", correction.querySelector("textarea").value.trim());
+  };
+}
+
+function newTurn(question) {
+  const turn = $("turn-template").content.firstElementChild.cloneNode(true);
+  turn.querySelector(".question").textContent = question;
+  $("conversation").append(turn);
+  return turn;
+}
+
+async function* events(response) {
+  // Server-sent events from a fetch body: (event name, data) pairs.
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    buffer += decoder.decode(value || new Uint8Array(), { stream: !done }).replace(/\r\n/g, "\n");
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      let name = "message";
+      const data = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) name = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).trim());
+      }
+      if (data.length) yield [name, data.join("\n")];
+    }
+    if (done) return;
+  }
+}
+
+async function ask(event) {
+  event.preventDefault();
+  const field = $("question");
+  const question = field.value.trim();
+  if (!question) return;
+  field.value = "";
+  $("ask").disabled = true;
+  const turn = newTurn(question);
+  const answer = turn.querySelector(".answer");
+  answer.textContent = "…";
+  const body = { input: { question } };
+  const picked = $("collection").value;
+  if (picked) body.config = { configurable: { collections: [picked] } };
+  try {
+    const response = await fetch("/rag/stream", {
+      method: "POST",
+      headers: headers({ "Content-Type": "application/json", "X-Thread-Id": store.thread }),
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(await detail(response));
+    let output = null;
+    let streamed = "";
+    for await (const [name, data] of events(response)) {
+      if (name === "error") throw new Error(JSON.parse(data).message || "lỗi máy chủ");
+      if (name !== "data") continue;
+      const chunk = JSON.parse(data);
+      if (typeof chunk.token === "string" && Object.keys(chunk).length === 1) {
+        streamed += chunk.token;
+        answer.textContent = streamed;
+      } else {
+        output = chunk;
+      }
+    }
+    if (!output) throw new Error("không nhận được câu trả lời");
+    render(turn, output);
+    store.turns = [...store.turns, { question, output }];
+  } catch (error) {
+    answer.textContent = `Không trả lời được: ${error.message}`;
+    answer.classList.add("error");
+  } finally {
+    $("ask").disabled = false;
+    field.focus();
+  }
+}
+
+// -- start ------------------------------------------------------------------------------------
+async function start() {
+  $("api-key").value = store.key;
+  const ready = await fetch("/readyz").then((r) => r.json()).catch(() => ({}));
+  page.feedback = Boolean(ready.feedback) && !String(ready.feedback).startsWith("off");
+  await loadCollections();
+  for (const { question, output } of store.turns) render(newTurn(question), output);
+  $("ask-form").addEventListener("submit", ask);
+  $("question").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) $("ask-form").requestSubmit();
+  });
+  $("key-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    store.key = $("api-key").value.trim();
+    await loadCollections();
+  });
+  $("upload-form").addEventListener("submit", upload);
+  $("collection").addEventListener("change", () => {
+    localStorage.setItem("vinarag.collection", $("collection").value);
+    updateUploadTarget();
+  });
+  $("settings-toggle").addEventListener("click", () => {
+    const panel = $("settings");
+    panel.hidden = !panel.hidden;
+    $("settings-toggle").setAttribute("aria-expanded", String(!panel.hidden));
+  });
+  $("source-close").addEventListener("click", () => { $("source").hidden = true; });
+  $("new-chat").addEventListener("click", () => {
+    localStorage.removeItem("vinarag.thread");
+    store.turns = [];
+    $("conversation").textContent = "";
+  });
+  if (!store.key && page.collections.length === 0) $("settings").hidden = false;
+}
+
+start();
