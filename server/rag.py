@@ -11,9 +11,10 @@ from fastapi import Depends, FastAPI, HTTPException, Request, status
 from langserve import add_routes
 from langserve.server import EndpointName
 
-from graph.context import CONTEXT_FIELDS, ContextError, parse_context
+from graph.context import ContextError, parse_context
 from server.access import Caller, caller_of
 from server.deps import ReadKey, get_state
+from server.runnable import READ_SCOPE, named_settings
 from tools.kb.filters import FilterError, build_filter
 
 # stream_log and config_schema are what the playground itself calls.
@@ -27,6 +28,7 @@ ENDPOINTS: tuple[EndpointName, ...] = (
     "output_schema",
     "config_schema",
     "playground",
+    "config_hashes",
 )
 
 
@@ -55,18 +57,14 @@ def check_filters(filters: Any, most: int) -> None:
 def _check_run_settings(config: Any, caller: Caller) -> None:
     """Run settings in `config.configurable`, checked before a graph thread is spent: within
     bounds, and naming only collections the caller may read (403)."""
-    configurable = config.get("configurable") if isinstance(config, dict) else None
-    if not isinstance(configurable, dict):
-        return
-    named = {k: v for k, v in configurable.items() if k in CONTEXT_FIELDS and v is not None}
     try:
-        context = parse_context(named)
+        context = parse_context(named_settings(config))
     except ContextError as exc:
         raise _unprocessable(str(exc)) from None
     caller.searched(context.collections)
-    thread = configurable.get("thread_id")
-    if thread is not None:
-        _check_thread(thread)
+    configurable = config.get("configurable") if isinstance(config, dict) else None
+    if isinstance(configurable, dict) and configurable.get("thread_id"):
+        _check_thread(configurable["thread_id"])
 
 
 MAX_THREAD_CHARS = 128
@@ -166,8 +164,8 @@ def per_request_config(
     metadata["langfuse_tags"] = ["vinarag", state.services.running.generator]
     config["metadata"] = metadata
     configurable = dict(config.get("configurable") or {})
-    requested = configurable.get("collections")
-    configurable["collections"] = caller.searched(requested if requested is not None else None)
+    configurable.pop("collections", None)
+    configurable[READ_SCOPE] = caller.searched(named_settings(config).get("collections"))
     thread = request.headers.get("x-thread-id") or configurable.get("thread_id")
     if thread:
         configurable["thread_id"] = thread_key(_owner(request, caller), str(thread))

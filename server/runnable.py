@@ -10,8 +10,9 @@ import contextvars
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import fields
-from typing import Any, get_type_hints
+from dataclasses import fields, replace
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
 from langchain_core.runnables import ConfigurableFieldSpec, RunnableConfig, RunnableSerializable
 from langchain_core.runnables.utils import AddableDict
@@ -20,6 +21,35 @@ from graph.context import CONTEXT_FIELDS, Context, parse_context
 from graph.state import InputState, OutputState
 from tools.errors import ServiceError, one_line
 from tools.memory import memory_unavailable, prune_thread
+
+# Where the server puts the collections a request may search (the caller's scope, narrowed by
+# what the request named): not a run setting, so no client can set it.
+READ_SCOPE = "vinarag_read_scope"
+
+
+def named_settings(config: Any) -> dict[str, Any]:
+    """The run settings a config names (`configurable`); an empty collections list is none."""
+    configurable = config.get("configurable") if isinstance(config, dict) else None
+    if not isinstance(configurable, dict):
+        return {}
+    return {
+        k: v
+        for k, v in configurable.items()
+        if k in CONTEXT_FIELDS and v is not None and not (k == "collections" and v == [])
+    }
+
+
+def _required(hint: Any) -> Any:
+    """`Annotated[X | None, bounds]` as `Annotated[X, bounds]` (the default stays None): the
+    playground cannot render a field that may be null."""
+    inner, *bounds = get_args(hint) if get_origin(hint) is Annotated else (hint,)
+    kept = (
+        [a for a in get_args(inner) if a is not type(None)]
+        if get_origin(inner) in (Union, UnionType)
+        else [inner]
+    )
+    base = kept[0] if len(kept) == 1 else Union[tuple(kept)]  # noqa: UP007
+    return Annotated[base, *bounds] if bounds else base
 
 
 class RagRunnable(RunnableSerializable[dict, dict]):
@@ -33,6 +63,9 @@ class RagRunnable(RunnableSerializable[dict, dict]):
     # Called with (input, output, config) after every answer (the feedback store's recorder).
     on_answer: Any = None
     clock: Any = None  # the threads' last turns (tools.memory.ThreadClock), for expiry
+    # What config_specs publish as each run setting's default: the settings' own values, so
+    # that the playground's form starts valid (and a value equal to them changes nothing).
+    defaults: dict[str, Any] = {}
     _executor: ThreadPoolExecutor | None = None
 
     def _pool(self) -> ThreadPoolExecutor:
@@ -61,18 +94,22 @@ class RagRunnable(RunnableSerializable[dict, dict]):
         hints = get_type_hints(Context, include_extras=True)
         return [
             ConfigurableFieldSpec(
-                id="thread_id", annotation=str | None, default=None, name="conversation id"
+                id="thread_id", annotation=str, default="", name="conversation id"
             ),
-            *(ConfigurableFieldSpec(id=f.name, annotation=hints[f.name], default=f.default)
+            *(ConfigurableFieldSpec(id=f.name, annotation=_required(hints[f.name]),
+                                    default=self.defaults.get(f.name, f.default))
               for f in fields(Context)),
         ]  # fmt: skip
 
     @staticmethod
     def run_context(config: RunnableConfig | None) -> Context | None:
         """The run settings a request named in `config.configurable` (None: all from settings)."""
+        context = parse_context(named_settings(config)) if named_settings(config) else None
         configurable = (config or {}).get("configurable") or {}
-        named = {k: v for k, v in configurable.items() if k in CONTEXT_FIELDS and v is not None}
-        return parse_context(named) if named else None
+        if READ_SCOPE not in configurable:  # in-process callers: as they named it
+            return context
+        scope = configurable[READ_SCOPE]  # set by the server for the caller: [] reads nothing
+        return replace(context or Context(), collections=scope)
 
     def _turn_done(self, input: dict, output: dict, config: RunnableConfig | None) -> None:
         """A thread keeps its latest checkpoint only (it holds the whole conversation); the

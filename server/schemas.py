@@ -24,13 +24,13 @@ def question_input(server: ServerSettings) -> type[BaseModel]:
         StrictStr,
         Field(min_length=1, max_length=server.max_question_chars, pattern=r"\S"),
     ]
-    filters = Annotated[
-        dict[Annotated[str, Field(min_length=1, pattern=r"^[^\"\\\\]+$")], FilterValue] | None,
+    filters = Annotated[  # not "| None": the playground cannot render a nullable field
+        dict[Annotated[str, Field(min_length=1, pattern=r'^[^"\\]+$')], FilterValue],
         Field(max_length=server.max_filter_values),
     ]
     return create_model(
         "QuestionInput",
         __config__=ConfigDict(extra="forbid"),
         question=(question, ...),
-        filters=(filters, None),
+        filters=(filters, {}),
     )

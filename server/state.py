@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from graph.builder import build_graph
+from graph.context import resolve_context
 from server.access import Keys
 from server.metrics import RagMetrics
 from server.runnable import RagRunnable
@@ -77,6 +78,7 @@ def build_app_state(settings: Settings, services: Services | None = None) -> App
         graph_threads=threads,
         input_model=question_input(settings.server),
         clock=ThreadClock(checkpointer, settings.memory.thread_ttl_days) if checkpointer else None,
+        defaults={**asdict(resolve_context(None, settings)), "collections": []},
     )
     backend: str = settings.memory.backend if checkpointer is not None else "off"
     if memory_error:

@@ -39,7 +39,7 @@ def test_playground_answers_a_vietnamese_question(settings, demo_services, brows
         errors = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(f"{server.url}/rag/playground/")
-        question = page.locator("textarea").first
+        question = page.locator("textarea[id='#/properties/question-input']")
         question.wait_for(timeout=30_000)
         question.fill("Ai là tác giả Truyện Kiều?")
         page.get_by_role("button", name="Start").click()
@@ -47,4 +47,66 @@ def test_playground_answers_a_vietnamese_question(settings, demo_services, brows
         page.screenshot(path=str(artifacts / "playground.png"), full_page=True)
         content = page.content()
         assert "[1]" in content and "Truyện Kiều" in content
+        assert not errors, errors
+
+
+def test_chat_page_for_the_people_who_ask(settings, demo_services, browser, tmp_path):
+    """The end users' page at /: a scoped key entered once, a Vietnamese question answered
+    with its tokens streamed, a citation opened on its highlighted sentence, a file uploaded
+    into the writable collection and counted, the collection switched, a thumbs up sent."""
+    from tools.settings import ApiKey
+
+    key = "team-key-0123456789abcdef"
+    scoped = ApiKey(name="team", key=key, read=["default", "hr"], write=["hr"])
+    configured = settings.model_copy(update={"api_keys": [scoped]})
+    demo_services.settings = configured
+    rule = tmp_path / "nghi_phep.txt"
+    rule.write_text("Quy định nghỉ phép: nhân viên được nghỉ phép 15 ngày mỗi năm.", "utf-8")
+    artifacts = REPO / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    with LiveServer(create_app(configured, services=demo_services)) as server:
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{server.url}/")
+        page.locator("#api-key").fill(key)  # no key yet: the key panel is open
+        page.locator("#key-form button").click()
+        page.locator("#collection option[value='hr']").wait_for(state="attached")
+        assert "customer" not in page.locator("#collection").inner_text()
+
+        page.locator("#question").fill("Ai là tác giả Truyện Kiều?")
+        page.locator("#ask").click()
+        answer = page.locator(".turn .answer").last
+        answer.locator(".cite").first.wait_for(timeout=30_000)
+        assert "Nguyễn Du" in answer.inner_text()
+        answer.locator(".cite").first.click()
+        highlighted = page.locator("#source-text mark")
+        highlighted.wait_for()
+        assert (
+            highlighted.inner_text().strip() and "Nguyễn Du" in page.locator("#source").inner_text()
+        )
+        page.screenshot(path=str(artifacts / "chat.png"), full_page=True)
+        page.locator("#source-close").click()
+
+        page.locator("#collection").select_option("hr")
+        assert page.locator("#upload-target").inner_text() == "hr"
+        page.locator("#files").set_input_files(str(rule))
+        page.locator("#upload-form button").click()
+        page.get_by_text("thêm 1", exact=False).wait_for(timeout=30_000)
+        page.locator("#collection option[value='hr']").filter(has_text="1 tài liệu").wait_for(
+            state="attached"
+        )
+        page.locator("#question").fill("Nhân viên được nghỉ phép bao nhiêu ngày?")
+        page.locator("#ask").click()
+        page.locator(".turn").nth(1).locator(".cite").first.wait_for(timeout=30_000)
+        assert "15 ngày" in page.locator(".turn").nth(1).locator(".answer").inner_text()
+        assert page.locator(".turn").nth(1).locator(".sources").inner_text().startswith("nghi phep")
+        page.locator(".turn").nth(1).locator(".up").click()
+        page.get_by_text("Cảm ơn góp ý", exact=False).wait_for()
+
+        page.set_viewport_size({"width": 390, "height": 844})  # a phone
+        page.reload()  # the conversation and the key are kept by the browser
+        page.locator(".turn").nth(1).locator(".cite").first.wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(artifacts / "chat-phone.png"), full_page=True)
         assert not errors, errors

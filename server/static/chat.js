@@ -141,7 +141,15 @@ function render(turn, output) {
 }
 
 function sentences(text) {
-  return text.match(/[^.!?…]+(?:[.!?…]+|$)\s*/g) || [text];
+  // Ends are . ! ? … followed by a space or the end ("3.254" is one number, not two sentences).
+  const out = [];
+  let start = 0;
+  for (const end of text.matchAll(/[.!?…]+(?=\s|$)/g)) {
+    out.push(text.slice(start, end.index + end[0].length));
+    start = end.index + end[0].length;
+  }
+  if (text.slice(start).trim()) out.push(text.slice(start));
+  return out.length ? out : [text];
 }
 
 function words(text) {

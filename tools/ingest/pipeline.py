@@ -175,13 +175,16 @@ def ingest_documents(
 
 
 def _known_as(documents: list[Document], path: Path, name: str) -> None:
-    """Ids and sources from the name a file is known by (an upload's file name) instead of the
-    folder it was saved in: the same upload twice is the same document."""
+    """Ids, sources and titles from the name a file is known by (an upload's file name) instead
+    of the name it was saved under: the same upload twice is the same document, and a file
+    without a title of its own is titled by its name, not by "0"."""
     saved, known = file_doc_id(path), file_doc_id(path, name)
     for document in documents:
         if document.doc_id.startswith(saved):
             document.doc_id = known + document.doc_id[len(saved) :]
         document.source = name + document.source[len(str(path)) :]
+        if document.title == path.stem.replace("_", " "):
+            document.title = Path(name).stem.replace("_", " ")
 
 
 def ingest_paths(
