@@ -144,6 +144,10 @@ class FeedbackStore:
             path = settings.feedback_path
             path.parent.mkdir(parents=True, exist_ok=True)
             self._sqlite = sqlite3.connect(str(path), check_same_thread=False)
+            # Every answer is a write: WAL without an fsync per commit (a crash of the process
+            # loses nothing; a power cut may lose the last answers, never corrupt the file).
+            self._sqlite.execute("PRAGMA journal_mode=WAL")
+            self._sqlite.execute("PRAGMA synchronous=NORMAL")
             self._sqlite.executescript(_SCHEMA.format(id_type="INTEGER"))
         log.info("feedback: %s", self.backend)
 
