@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
+from tools.errors import validation_problems
 from tools.generate.prompts import ANSWER_PROMPT
 from tools.ingest.documents import COLLECTION
 from tools.settings import MAX_ATTEMPTS, OPERATIONAL_SETTINGS, Settings
@@ -102,9 +103,7 @@ def parse_context(values: Mapping[str, Any]) -> Context:
     try:
         context = _context_adapter().validate_python(dict(values))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'context'}: {e['msg']}" for e in exc.errors()
-        )
+        problems = validation_problems(exc.errors(), "context")
         raise ContextError(f"invalid run settings: {problems}") from None
     if context.answer_prompt is not None:
         try:

@@ -56,14 +56,13 @@ def test_sqlite_memory_rewrites_follow_ups_and_persists(demo_services, settings)
         assert len(state["history"]) == 2
 
 
+def _on_postgres(settings, url: str):
+    memory = settings.memory.model_copy(update={"backend": "postgres", "postgres_url": url})
+    return settings.model_copy(update={"memory": memory})
+
+
 def test_postgres_memory(demo_services, settings, postgres_schema):
-    configured = settings.model_copy(
-        update={
-            "memory": settings.memory.model_copy(
-                update={"backend": "postgres", "postgres_url": postgres_schema}
-            )
-        }
-    )
+    configured = _on_postgres(settings, postgres_schema)
     with open_checkpointer(configured) as saver:
         graph = build_graph(services=demo_services, checkpointer=saver)
         _, follow = _conversation(graph, "pg-thread", saver)
@@ -103,13 +102,7 @@ def test_idle_threads_expire_sqlite(demo_services, settings):
 
 
 def test_idle_threads_expire_postgres(demo_services, settings, postgres_schema):
-    configured = settings.model_copy(
-        update={
-            "memory": settings.memory.model_copy(
-                update={"backend": "postgres", "postgres_url": postgres_schema}
-            )
-        }
-    )
+    configured = _on_postgres(settings, postgres_schema)
     with open_checkpointer(configured) as saver:
         _expiry(saver, demo_services)
 

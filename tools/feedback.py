@@ -123,19 +123,9 @@ class FeedbackStore:
         self._sqlite: sqlite3.Connection | None = None
         self._pool: Any = None
         if self.backend == "postgres":
-            from psycopg_pool import ConnectionPool
+            from tools.memory import postgres_pool
 
-            memory = settings.memory
-            self._pool = ConnectionPool(
-                memory.postgres_url or "",
-                min_size=1,
-                max_size=memory.pool_size,
-                timeout=memory.timeout_s,
-                kwargs={"autocommit": True, "connect_timeout": max(1, round(memory.timeout_s))},
-                check=ConnectionPool.check_connection,
-                open=False,
-            )
-            self._pool.open(wait=True, timeout=memory.timeout_s)
+            self._pool = postgres_pool(settings)
             with self._cursor() as cursor:
                 for statement in _SCHEMA.format(id_type="BIGSERIAL").split(";"):
                     if statement.strip():

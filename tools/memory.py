@@ -123,13 +123,9 @@ class ThreadClock:
         return len(rows)
 
 
-@contextmanager
-def _postgres_saver(settings: Settings) -> Iterator[BaseCheckpointSaver]:
-    """A saver over a small pool whose connections are checked before use: a database that
-    restarts (or a network that drops) costs the turns asked while it is gone, not every turn
-    after it is back, as one long-lived connection would."""
-    from langgraph.checkpoint.postgres import PostgresSaver
-    from psycopg.rows import dict_row
+def postgres_pool(settings: Settings, **connection: Any) -> Any:
+    """An open pool on memory.postgres_url whose connections are checked before use (shared by
+    conversation memory and the feedback store); `connection`: extra connection arguments."""
     from psycopg_pool import ConnectionPool
 
     memory = settings.memory
@@ -141,16 +137,27 @@ def _postgres_saver(settings: Settings) -> Iterator[BaseCheckpointSaver]:
         timeout=memory.timeout_s,
         kwargs={
             "autocommit": True,
-            "prepare_threshold": 0,
-            "row_factory": dict_row,
             "connect_timeout": max(1, round(memory.timeout_s)),
+            **connection,
         },
         check=ConnectionPool.check_connection,
         open=False,
     )
     pool.open(wait=True, timeout=memory.timeout_s)
+    return pool
+
+
+@contextmanager
+def _postgres_saver(settings: Settings) -> Iterator[BaseCheckpointSaver]:
+    """A saver over a small pool whose connections are checked before use: a database that
+    restarts (or a network that drops) costs the turns asked while it is gone, not every turn
+    after it is back, as one long-lived connection would."""
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg.rows import dict_row
+
+    pool = postgres_pool(settings, prepare_threshold=0, row_factory=dict_row)
     try:
-        saver = PostgresSaver(pool)  # type: ignore[arg-type]
+        saver = PostgresSaver(pool)
         saver.setup()
         yield saver
     finally:

@@ -26,6 +26,7 @@ from server.deps import get_state
 from server.rag import check_filters, per_request_config
 from server.runnable import READ_SCOPE
 from server.state import AppState
+from tools.errors import validation_problems
 from tools.grade.rewrite import Turn
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -206,9 +207,7 @@ async def _parse(request: Request) -> ChatRequest:
     try:
         return ChatRequest.model_validate(body)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
-        )
+        problems = validation_problems(exc.errors(), "body")
         raise OpenAIError(400, f"invalid request: {problems}") from None
 
 
