@@ -14,6 +14,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Literal, TypedDict
 
@@ -119,6 +120,7 @@ class FeedbackStore:
         self.keep_s = settings.feedback.keep_days * 86400
         self.backend = _backend(settings)
         self._recorded = 0
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="feedback")
         self._lock = threading.Lock()
         self._sqlite: sqlite3.Connection | None = None
         self._pool: Any = None
@@ -152,13 +154,24 @@ class FeedbackStore:
             yield self._sqlite.cursor()
 
     def record_answer(self, record: AnswerRecord) -> None:
+        """Queued to the store's writer: the answer is not held up by the write. Every later
+        read or verdict runs after it on the same writer, so it finds the answer."""
+        self._writer.submit(self._record, record, time.time())
+
+    def _record(self, record: AnswerRecord, at: float) -> None:
+        try:
+            self._insert(record, at)
+        except Exception as exc:  # noqa: BLE001 (the answer was given; its feedback is lost)
+            log.warning("answer %s not recorded for feedback: %s", record["answer_id"], exc)
+
+    def _insert(self, record: AnswerRecord, at: float) -> None:
         with self._cursor() as cursor:
             cursor.execute(
                 "INSERT INTO answers (answer_id, created_at, route, question, answer, grounded, "
                 "sources, settings, trace_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record["answer_id"],
-                    time.time(),
+                    at,
                     record["route"],
                     record["question"],
                     record["answer"],
@@ -174,6 +187,9 @@ class FeedbackStore:
 
     def trace_of(self, answer_id: str) -> str | None:
         """The answer's trace id; UnknownAnswer when it was not given here (or forgotten)."""
+        return self._writer.submit(self._trace_of, answer_id).result()
+
+    def _trace_of(self, answer_id: str) -> str | None:
         with self._cursor() as cursor:
             cursor.execute("SELECT trace_id FROM answers WHERE answer_id = ?", (answer_id,))
             row = cursor.fetchone()
@@ -183,7 +199,10 @@ class FeedbackStore:
 
     def add(self, verdict: Verdict) -> str:
         """Stores a verdict on an answer this service gave; its id."""
-        self.trace_of(verdict["answer_id"])  # UnknownAnswer for an id never given
+        return self._writer.submit(self._add, verdict).result()
+
+    def _add(self, verdict: Verdict) -> str:
+        self._trace_of(verdict["answer_id"])  # UnknownAnswer for an id never given
         with self._cursor() as cursor:
             cursor.execute(
                 "INSERT INTO feedback (answer_id, created_at, score, comment, correction, "
@@ -200,9 +219,7 @@ class FeedbackStore:
             return str(cursor.fetchone()[0])
 
     def export(self) -> Iterator[FeedbackRow]:
-        with self._cursor() as cursor:
-            cursor.execute(_EXPORT)
-            rows = cursor.fetchall()
+        rows = self._writer.submit(self._rows).result()
         for row in rows:
             (fid, answer_id, rated_at, score, comment, correction, user) = row[:7]
             question, answer, grounded, sources, settings = row[7:]
@@ -226,6 +243,11 @@ class FeedbackStore:
                 contexts=[s["text"] for s in sources],
             )
 
+    def _rows(self) -> list[Any]:
+        with self._cursor() as cursor:
+            cursor.execute(_EXPORT)
+            return list(cursor.fetchall())
+
     def prune(self) -> int:
         """Forget answers older than keep_days that nobody rated; how many."""
         with self._cursor() as cursor:
@@ -237,6 +259,7 @@ class FeedbackStore:
             return int(cursor.rowcount or 0)
 
     def close(self) -> None:
+        self._writer.shutdown(wait=True)  # the queued answers written first
         if self._pool is not None:
             self._pool.close()
         if self._sqlite is not None:

@@ -5,7 +5,6 @@ counted in `rag_feedback_total{value}` and sent to Langfuse as a score on the an
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
@@ -18,10 +17,7 @@ from pydantic import BaseModel, Field
 from graph.context import CONTEXT_FIELDS
 from server.deps import ReadKey, State, WriteKey
 from server.state import AppState
-from tools.errors import one_line
 from tools.feedback import AnswerRecord, UnknownAnswer, Verdict, rated_sources, verdict_value
-
-log = logging.getLogger("vinarag.server")
 
 router = APIRouter(tags=["feedback"])
 
@@ -112,8 +108,8 @@ async def export_feedback(state: State) -> StreamingResponse:
 
 
 def answer_recorder(state: AppState):
-    """The runnable's `on_answer`: every answer recorded under its id (a store that fails
-    costs the feedback on that answer, never the answer)."""
+    """The runnable's `on_answer`: every answer recorded under its id (queued: a store that
+    fails costs the feedback on that answer, never the answer)."""
 
     def record(graph_input: dict[str, Any], output: dict[str, Any], config: RunnableConfig):
         store = state.feedback
@@ -144,11 +140,6 @@ def answer_recorder(state: AppState):
             },
             trace_id=trace_id,
         )
-        try:
-            store.record_answer(record)
-        except Exception as exc:  # noqa: BLE001 (the answer stands; its feedback is lost)
-            log.warning(
-                "answer %s not recorded for feedback: %s", record["answer_id"], one_line(exc)
-            )
+        store.record_answer(record)
 
     return record
