@@ -121,6 +121,12 @@ def test_listing_and_stats_show_only_what_a_key_reads(client):
     }
     assert [stats[k]["documents"] for k in (ADMIN, HR, INTERN)] == [3, 2, 1]
     assert client.get("/collections", headers=_as("wrong-key-0123456789")).status_code == 401
+    # The feedback export holds answers from every collection: a full-access key only.
+    assert [client.get("/feedback", headers=_as(k)).status_code for k in (ADMIN, HR, INTERN)] == [
+        200,
+        403,
+        403,
+    ]
 
 
 def test_reads_are_searched_only_in_readable_collections(client):

@@ -15,7 +15,7 @@ from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, Field
 
 from graph.context import CONTEXT_FIELDS
-from server.deps import ReadKey, State, WriteKey
+from server.deps import ReadKey, State, Writer
 from server.state import AppState
 from tools.feedback import AnswerRecord, UnknownAnswer, Verdict, rated_sources, verdict_value
 
@@ -94,10 +94,16 @@ async def add_feedback(body: FeedbackIn, request: Request, state: State) -> Feed
     return FeedbackOut(id=feedback_id, answer_id=body.answer_id, value=value)
 
 
-@router.get("/feedback", dependencies=[WriteKey], response_class=StreamingResponse)
-async def export_feedback(state: State) -> StreamingResponse:
+@router.get("/feedback", response_class=StreamingResponse)
+async def export_feedback(state: State, caller: Writer) -> StreamingResponse:
     """Every verdict with its question, answer, sources and settings, one JSON object a line
-    (the file `vinarag eval rag --qa` and `vinarag train data --from-feedback` read)."""
+    (the file `vinarag eval rag --qa` and `vinarag train data --from-feedback` read). The
+    export holds answers from every collection: it needs a key that reads all of them."""
+    if caller.read is not None:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="exporting feedback needs a key that may read every collection",
+        )
     rows = await run_in_threadpool(lambda: list(_store(state).export()))
 
     def lines() -> Iterator[str]:
