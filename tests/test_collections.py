@@ -176,6 +176,8 @@ def test_the_openai_route_keeps_the_scope(client):
     assert "mười lăm" in chat(HR).json()["choices"][0]["message"]["content"]
     intern = chat(INTERN).json()
     assert "mười lăm" not in intern["choices"][0]["message"]["content"]
+    narrowed = chat(HR, vinarag={"collections": ["public"], "relevance_threshold": 0.0}).json()
+    assert {s["doc_id"] for s in narrowed["vinarag"]["sources"]} == {"gio-lam"}
     refused = chat(INTERN, vinarag={"collections": ["hr"]})
     assert refused.status_code == 403 and refused.json()["error"]["type"] == "permission_error"
     assert chat("wrong-key-0123456789").json()["error"]["code"] == "invalid_api_key"

@@ -24,7 +24,6 @@ from graph.state import OutputState
 from server.access import Caller, caller_of
 from server.deps import get_state
 from server.rag import check_filters, per_request_config
-from server.runnable import READ_SCOPE
 from server.state import AppState
 from tools.errors import validation_problems
 from tools.grade.rewrite import Turn
@@ -234,8 +233,7 @@ def _graph_call(
         options.setdefault("max_tokens", min(most, 4096))
     try:
         context = parse_context(options)
-        options.pop("collections", None)
-        options[READ_SCOPE] = caller.searched(context.collections or None)
+        caller.searched(context.collections or None)  # 403 for one it may not read
     except ContextError as exc:
         raise OpenAIError(400, str(exc), param="vinarag") from None
     except HTTPException as exc:  # a collection the key may not read
