@@ -9,7 +9,6 @@ from fastapi import Depends, Request
 
 from server.access import Caller, caller_of
 from server.state import AppState
-from tools.settings import Settings
 
 
 async def get_state_dep(request: Request) -> AppState:
@@ -21,13 +20,6 @@ def get_state(request: Request) -> AppState:
 
 
 State = Annotated[AppState, Depends(get_state_dep)]
-
-
-async def get_settings(state: State) -> Settings:
-    return state.settings
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 async def read_caller(request: Request, state: State) -> Caller:
@@ -43,4 +35,3 @@ async def write_caller(request: Request, state: State) -> Caller:
 Reader = Annotated[Caller, Depends(read_caller)]
 Writer = Annotated[Caller, Depends(write_caller)]
 ReadKey = Depends(read_caller)
-WriteKey = Depends(write_caller)

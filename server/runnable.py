@@ -40,8 +40,8 @@ def named_settings(config: Any) -> dict[str, Any]:
 
 
 def _required(hint: Any) -> Any:
-    """`Annotated[X | None, bounds]` as `Annotated[X, bounds]` (the default stays None): the
-    playground cannot render a field that may be null."""
+    """`Annotated[X | None, bounds]` as `Annotated[X, bounds]`: the playground cannot render a
+    field that may be null (config_specs give each one a value as its default)."""
     inner, *bounds = get_args(hint) if get_origin(hint) is Annotated else (hint,)
     kept = (
         [a for a in get_args(inner) if a is not type(None)]
@@ -104,7 +104,8 @@ class RagRunnable(RunnableSerializable[dict, dict]):
     @staticmethod
     def run_context(config: RunnableConfig | None) -> Context | None:
         """The run settings a request named in `config.configurable` (None: all from settings)."""
-        context = parse_context(named_settings(config)) if named_settings(config) else None
+        named = named_settings(config)
+        context = parse_context(named) if named else None
         configurable = (config or {}).get("configurable") or {}
         if READ_SCOPE not in configurable:  # in-process callers: as they named it
             return context

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from typing import Any, Literal, TypedDict
 
 from tools.kb.results import Passage
+from tools.memory import QmarkCursor, postgres_pool
 from tools.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -125,8 +126,6 @@ class FeedbackStore:
         self._sqlite: sqlite3.Connection | None = None
         self._pool: Any = None
         if self.backend == "postgres":
-            from tools.memory import postgres_pool
-
             self._pool = postgres_pool(settings)
             with self._cursor() as cursor:
                 for statement in _SCHEMA.format(id_type="BIGSERIAL").split(";"):
@@ -147,7 +146,7 @@ class FeedbackStore:
     def _cursor(self) -> Iterator[Any]:
         if self._pool is not None:
             with self._pool.connection() as connection, connection.cursor() as cursor:
-                yield _Placeholders(cursor)
+                yield QmarkCursor(cursor)
             return
         assert self._sqlite is not None
         with self._lock, self._sqlite:
@@ -264,19 +263,6 @@ class FeedbackStore:
             self._pool.close()
         if self._sqlite is not None:
             self._sqlite.close()
-
-
-class _Placeholders:
-    """psycopg's cursor taking the SQLite-style `?` placeholders the queries are written in."""
-
-    def __init__(self, cursor: Any) -> None:
-        self._cursor = cursor
-
-    def execute(self, query: str, params: tuple[Any, ...] = ()) -> None:
-        self._cursor.execute(query.replace("?", "%s"), params)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._cursor, name)
 
 
 def _backend(settings: Settings) -> Literal["sqlite", "postgres"]:

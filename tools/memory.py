@@ -72,6 +72,20 @@ def prune_thread(saver: BaseCheckpointSaver | None, thread_id: str) -> None:
         return
 
 
+class QmarkCursor:
+    """A psycopg cursor taking the SQLite-style `?` placeholders, so that one SQL text serves
+    both databases (thread expiry here, the feedback store)."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def execute(self, query: str, params: tuple[Any, ...] = ()) -> None:
+        self._cursor.execute(query.replace("?", "%s"), params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
 class ThreadClock:
     """When each thread last had a turn, beside the checkpoints (a table of its own in the same
     database), so that threads idle longer than `memory.thread_ttl_days` are forgotten: checked
@@ -97,8 +111,9 @@ class ThreadClock:
                 cursor.execute(sql, params)
                 return cursor.fetchall()
         with self.saver._cursor() as cursor:  # type: ignore[attr-defined]  # PostgresSaver
-            cursor.execute(sql.replace("?", "%s"), params)
-            return cursor.fetchall() if cursor.description else []
+            qmark = QmarkCursor(cursor)
+            qmark.execute(sql, params)
+            return qmark.fetchall() if qmark.description else []
 
     def touch(self, thread_id: str) -> None:
         self._execute(

@@ -172,20 +172,8 @@ def _usage(question_words: int, content: str, output: OutputState) -> dict[str, 
 
 
 def _extra(output: OutputState) -> dict[str, Any]:
-    return {
-        key: output[key]
-        for key in (
-            "answer_id",
-            "sources",
-            "citations",
-            "grounded",
-            "cache_hit",
-            "path",
-            "fallback_reason",
-            "standalone_question",
-        )
-        if key in output
-    }
+    """Every output field but the answer text (which is the message's content)."""
+    return {k: v for k, v in output.items() if k in OutputState.__annotations__ and k != "answer"}
 
 
 def _caller(request: Request, state: AppState) -> Caller:
