@@ -178,8 +178,15 @@ def test_postgres_lost_while_serving_and_back(settings, demo_services, postgres_
             plain = client.post("/rag/invoke", json=ask)
             assert plain.status_code == 200 and plain.json()["output"]["answer"]
             relay.restore()
+            # The pool reconnects on its own schedule (psycopg_pool backs off between tries):
+            # the client retries as the 503 says, each try bounded by memory.timeout_s.
+            retried = 0
             back = client.post("/rag/invoke", json=follow, headers=thread)
+            while back.status_code == 503 and retried < 30:
+                retried += 1
+                back = client.post("/rag/invoke", json=follow, headers=thread)
             assert back.status_code == 200, back.text
             assert "1994" in back.json()["output"]["answer"]  # rewritten from the first turn
             codes = client.get("/metrics").text
-            assert 'rag_requests_total{endpoint="/rag/invoke",status="503"} 1.0' in codes
+            refused = f'rag_requests_total{{endpoint="/rag/invoke",status="503"}} {1 + retried:.1f}'
+            assert refused in codes  # the cut turn, and any retry before the pool was back
