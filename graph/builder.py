@@ -14,6 +14,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from graph.context import Context
+from graph.guard import current_guard
 from graph.routing import make_routes
 from graph.state import InputState, OutputState, State
 from nodes.check_cache import make_check_cache
@@ -54,10 +55,12 @@ class NodeObserver(Protocol):
 
 
 def _observed(name: str, node: Callable[..., dict[str, Any]], observers: Sequence[NodeObserver]):
-    if not observers:
-        return node
+    """The node, stopped before it starts when its run's guard says so (graph.guard), and
+    reported to every observer."""
 
     def observed(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        if (guard := current_guard()) is not None:
+            guard.check(name)
         start = time.perf_counter()
         try:
             update = node(state, runtime)

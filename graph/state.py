@@ -57,6 +57,8 @@ class RetrieveStep(TypedDict):
     hits: int
     top_score: float | None
     mode: str
+    # stored chunks left out because they cannot be served ("collection/doc_id: why")
+    unreadable: NotRequired[list[str]]
 
 
 class RerankStep(TypedDict):

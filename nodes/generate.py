@@ -23,16 +23,14 @@ def make_generate(services: Services):
     extractive = ExtractiveGenerator.from_settings(services.settings.generator)
 
     def pick(kind: str) -> Generator:
-        if kind == services.generator.name or (
-            kind == "extractive" and not services.generator.is_model
-        ):
+        if kind not in services.generators:
+            raise ValueError(
+                f"generator {kind!r} is not configured here "
+                f"(generator.kind is {services.generator.name!r})"
+            )
+        if kind == services.generator.name:
             return services.generator
-        if kind == "extractive":
-            return extractive
-        raise ValueError(
-            f"generator {kind!r} is not configured here "
-            f"(generator.kind is {services.generator.name!r})"
-        )
+        return extractive
 
     def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         context = run_context(runtime, services.settings)

@@ -16,26 +16,28 @@ def make_retrieve(services: Services):
     def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         context = run_context(runtime, services.settings)
         top_k = state.get("top_k") or context.top_k
+        unreadable: list[str] = []
         hits = services.retrieval.retriever.retrieve(
             state["query"],
             top_k=top_k,
             filters=state.get("search_filters"),
             collections=context.collections,
+            on_unreadable=unreadable.append,
         )
         attempt = state.get("retrieval_attempts", 0) + 1
+        taken = RetrieveStep(
+            node="retrieve",
+            attempt=attempt,
+            hits=len(hits),
+            top_score=round(hits[0]["score"], 4) if hits else None,
+            mode=services.retrieval.retriever.mode,
+        )
+        if unreadable:  # `vinarag documents --check` lists them for the operator
+            taken["unreadable"] = unreadable
         return {
             "candidates": shown(hits),
             "retrieval_attempts": attempt,
-            "path": step(
-                state,
-                RetrieveStep(
-                    node="retrieve",
-                    attempt=attempt,
-                    hits=len(hits),
-                    top_score=round(hits[0]["score"], 4) if hits else None,
-                    mode=services.retrieval.retriever.mode,
-                ),
-            ),
+            "path": step(state, taken),
         }
 
     return retrieve

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from fastapi import HTTPException, Request, status
 
-from tools.settings import ApiKey, Settings
+from tools.settings import ApiKey, Settings, plain_key_name
 
 ALL = "*"
 
@@ -25,7 +25,9 @@ class Caller:
     name: str  # the key's name ("key-1"... for plain keys), or "anonymous"
     read: frozenset[str] | None  # None: every collection
     write: frozenset[str] | None
-    keyed: bool = False  # came with a key: its threads belong to it
+    # The key's SHA-256 when the caller came with one: its threads belong to it (a name can
+    # be reused or reordered; the key cannot be without being another key).
+    key_digest: str | None = None
 
     def may_read(self, collection: str) -> bool:
         return self.read is None or collection in self.read
@@ -68,11 +70,12 @@ class Keys:
         self._entries: list[tuple[str, Caller]] = []
         for number, entry in enumerate(settings.api_keys, start=1):
             if isinstance(entry, str):
-                caller = Caller(f"key-{number}", None, None, keyed=True)
-                self._entries.append((_digest(entry), caller))
-                continue
-            caller = Caller(entry.name, _scope(entry.read), _scope(entry.write), keyed=True)
-            self._entries.append((entry.key_sha256 or _digest(entry.key or ""), caller))
+                digest = _digest(entry)
+                caller = Caller(plain_key_name(number), None, None, digest)
+            else:
+                digest = entry.key_sha256 or _digest(entry.key or "")
+                caller = Caller(entry.name, _scope(entry.read), _scope(entry.write), digest)
+            self._entries.append((digest, caller))
         scoped = any(isinstance(e, ApiKey) for e in settings.api_keys)
         anonymous_read = _scope(settings.server.anonymous_read) if scoped else None
         open_api = not self._entries

@@ -9,12 +9,16 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from langserve import add_routes
+from langserve.lzstring import LZString
 from langserve.server import EndpointName
+from pydantic import ValidationError
 
 from graph.context import ContextError, parse_context
 from server.access import Caller, caller_of
 from server.deps import ReadKey, get_state
 from server.runnable import READ_SCOPE, named_settings
+from server.safe_json import json_problem
+from tools.errors import validation_problems
 from tools.kb.filters import FilterError, build_filter
 
 # stream_log and config_schema are what the playground itself calls.
@@ -54,17 +58,35 @@ def check_filters(filters: Any, most: int) -> None:
         raise _unprocessable(str(exc)) from None
 
 
-def _check_run_settings(config: Any, caller: Caller) -> None:
+def check_run_settings(config: Any, caller: Caller, generators: frozenset[str]) -> None:
     """Run settings in `config.configurable`, checked before a graph thread is spent: within
-    bounds, and naming only collections the caller may read (403)."""
+    bounds, a generator this server runs, and naming only collections the caller may read
+    (403)."""
     try:
         context = parse_context(named_settings(config))
     except ContextError as exc:
         raise _unprocessable(str(exc)) from None
+    if context.generator is not None and context.generator not in generators:
+        raise _unprocessable(
+            f"invalid run settings: generator {context.generator!r} is not configured here "
+            f"(this server runs {', '.join(sorted(generators))})"
+        )
     caller.searched(context.collections)
     configurable = config.get("configurable") if isinstance(config, dict) else None
     if isinstance(configurable, dict) and configurable.get("thread_id"):
         _check_thread(configurable["thread_id"])
+
+
+def _hashed_config(config_hash: str) -> dict[str, Any]:
+    """The config a `/rag/c/{config_hash}/...` route carries in its path (the playground's
+    links): checked like the body's own."""
+    try:
+        config = json.loads(LZString.decompressFromEncodedURIComponent(config_hash) or "")
+    except Exception:  # LZString fails in many ways on text it did not write
+        raise _unprocessable("the config hash in the path cannot be read") from None
+    if not isinstance(config, dict) or (problem := json_problem(json.dumps(config).encode())):
+        raise _unprocessable(f"the config hash in the path: {problem or 'not an object'}")
+    return config
 
 
 MAX_THREAD_CHARS = 128
@@ -84,8 +106,8 @@ def thread_key(owner: str, thread: str) -> str:
 
 
 def _owner(request: Request, caller: Caller) -> str:
-    if caller.keyed:
-        return f"key:{caller.name}"
+    if caller.key_digest is not None:
+        return f"key:{caller.key_digest}"
     return f"user:{request.headers.get('x-user-id') or 'anonymous'}"
 
 
@@ -108,9 +130,14 @@ async def check_limits(request: Request) -> None:
     caller = caller_of(request, state.keys)
     request.state.caller = caller
     config = body.get("config")
-    for one in config if isinstance(config, list) else [config]:
-        _check_run_settings(one, caller)
+    configs = config if isinstance(config, list) else [config]
     configurable = config.get("configurable") if isinstance(config, dict) else None
+    if config_hash := request.path_params.get("config_hash"):
+        hashed = _hashed_config(config_hash)
+        configs.append(hashed)
+        configurable = configurable or hashed.get("configurable")
+    for one in configs:
+        check_run_settings(one, caller, state.services.generators)
     if header := request.headers.get("x-thread-id"):
         _check_thread(header)
     thread = header or (configurable.get("thread_id") if isinstance(configurable, dict) else None)
@@ -131,6 +158,7 @@ async def check_limits(request: Request) -> None:
             status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             detail=f"batch of {len(inputs)}: at most {settings.max_batch_size} questions a request",
         )
+    published = state.runnable.get_input_schema()
     for item in inputs:
         if not isinstance(item, dict):
             raise _unprocessable('each input must be an object: {"question": "..."}')
@@ -144,6 +172,11 @@ async def check_limits(request: Request) -> None:
                 f"question of {len(question)} characters: at most {settings.max_question_chars}"
             )
         check_filters(item.get("filters"), settings.max_filter_values)
+        try:  # what the published schema says beyond that: no other fields, filters an object
+            published.model_validate(item)
+        except ValidationError as exc:
+            raise _unprocessable(validation_problems(exc.errors(), "input")) from None
+    state.runnable.admit()  # a full queue refuses now, before a stream has started
 
 
 def per_request_config(

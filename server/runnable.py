@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import fields, replace
@@ -18,6 +19,7 @@ from langchain_core.runnables import ConfigurableFieldSpec, RunnableConfig, Runn
 from langchain_core.runnables.utils import AddableDict
 
 from graph.context import CONTEXT_FIELDS, Context, parse_context
+from graph.guard import RunGuard, current_guard, guarded
 from graph.state import InputState, OutputState
 from tools.errors import ServiceError, one_line
 from tools.memory import memory_unavailable, prune_thread
@@ -25,6 +27,16 @@ from tools.memory import memory_unavailable, prune_thread
 # Where the server puts the collections a request may search (the caller's scope, narrowed by
 # what the request named): not a run setting, so no client can set it.
 READ_SCOPE = "vinarag_read_scope"
+
+
+class ServerBusy(ServiceError):
+    """Too many runs waiting: answered 503 with Retry-After."""
+
+    retry_after_s = 2
+
+
+class RunTimedOut(Exception):
+    """A run past server.request_timeout_s: answered 504."""
 
 
 def named_settings(config: Any) -> dict[str, Any]:
@@ -66,18 +78,49 @@ class RagRunnable(RunnableSerializable[dict, dict]):
     # What config_specs publish as each run setting's default: the settings' own values, so
     # that the playground's form starts valid (and a value equal to them changes nothing).
     defaults: dict[str, Any] = {}
+    # Runs waiting or running at once (server.graph_queue), and the time each may take
+    # (server.request_timeout_s), queueing included.
+    graph_queue: int = 64
+    timeout_s: float | None = None
     _executor: ThreadPoolExecutor | None = None
+    _pending: int = 0
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(self.graph_threads, thread_name_prefix="graph")
         return self._executor
 
-    async def _in_pool(self, fn, *args: Any) -> Any:
-        context = contextvars.copy_context()
-        return await asyncio.get_running_loop().run_in_executor(
-            self._pool(), context.run, fn, *args
-        )
+    async def _in_pool(self, fn: Callable[[], Any]) -> Any:
+        """`fn` in a graph thread, under the request's guard (graph.guard): refused at once past
+        the queue's bound, stopped at its next node when its client goes away (the awaiting
+        task is cancelled) or its time is up (504 here; the thread stops at the next node)."""
+        self.admit()
+        guard = current_guard() or RunGuard(self.timeout_s)
+        with guarded(guard):
+            context = contextvars.copy_context()
+        self._pending += 1
+        future = asyncio.get_running_loop().run_in_executor(self._pool(), context.run, fn)
+        future.add_done_callback(self._release)
+        remaining = None if guard.deadline is None else max(guard.deadline - time.monotonic(), 0)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), remaining)
+        except TimeoutError:
+            guard.cancel("its time limit passed")
+            raise RunTimedOut("no answer within server.request_timeout_s") from None
+        except asyncio.CancelledError:
+            guard.cancel("its client went away")
+            raise
+
+    def admit(self) -> None:
+        """Refuse a new run now (503) when the queue is full, before any response starts."""
+        if self._pending >= self.graph_queue + self.graph_threads:
+            raise ServerBusy(
+                f"{self._pending} questions are being answered or waiting: "
+                f"at most {self.graph_queue} wait (server.graph_queue); ask again shortly"
+            )
+
+    def _release(self, _: Any) -> None:
+        self._pending -= 1
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
@@ -201,8 +244,12 @@ class RagRunnable(RunnableSerializable[dict, dict]):
                 loop.call_soon_threadsafe(queue.put_nowait, done)
 
         worker = asyncio.create_task(self._in_pool(pump))
-        while (item := await queue.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-        await worker
+        try:
+            while (item := await queue.get()) is not done:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+            await worker
+        finally:  # the client went away mid-stream: the run stops at its next node
+            if not worker.done():
+                worker.cancel()

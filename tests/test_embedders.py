@@ -219,7 +219,9 @@ def test_unchanged_reingest_does_not_embed_again_and_progress_is_reported(settin
         assert report.replaced == ["a"] and counting.passages == 4
         progress: list[int] = []
         new = Document("d", "Sông", "Sông Hồng chảy qua Hà Nội.", "d")
-        assert kb.upsert([(new, _chunks(new))], on_embedded=progress.append) == {"d": "added"}
+        assert kb.upsert([(new, _chunks(new))], on_embedded=progress.append) == {
+            ("default", "d"): "added"
+        }
         assert progress == [1] and counting.passages == 5
     finally:
         kb.client.close()

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from tests.helpers import write_pdf
-from tools.ingest.documents import Document
+from tools.ingest.documents import DocRef, Document
 from tools.ingest.pipeline import ingest_documents, ingest_paths
 from tools.kb.factory import build_knowledge_base
 from tools.kb.filters import FilterError
@@ -79,8 +79,8 @@ def test_delete_document_and_version(settings, memory_kb):
         [Document("a", "A", FANSIPAN, "a"), Document("b", "B", HA_LONG, "b")], memory_kb, settings
     )
     version = memory_kb.corpus_version
-    assert memory_kb.delete_document("a") == 1
-    assert memory_kb.delete_document("a") == 0
+    assert memory_kb.delete_document(DocRef("default", "a")) == 1
+    assert memory_kb.delete_document(DocRef("default", "a")) == 0
     assert [d["doc_id"] for d in memory_kb.list_documents()] == ["b"]
     assert memory_kb.corpus_version == version + 1
     assert memory_kb.stats().chunks == 1
@@ -173,7 +173,7 @@ def test_corpus_statistics_from_several_writers_add_up(settings):
         points, _ = client.scroll("shared", with_payload=["n_tokens"], limit=10)
         for view in ("bm25", "bm25_plain"):
             assert totals.tokens[view] == sum(p.payload["n_tokens"][view] for p in points)
-        assert first.delete_document("a") == 1
+        assert first.delete_document(DocRef("default", "a")) == 1
         assert second.stats().chunks == 1 and second.corpus_version == 3
 
         # a store written by the previous version (one totals record) counts from there

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from qdrant_client import models
 
-from tools.ingest.documents import Document
+from tools.ingest.documents import DocRef, Document
 from tools.ingest.pipeline import ingest_documents, ingest_paths
 from tools.kb.factory import build_knowledge_base
 from tools.kb.filters import build_filter
@@ -94,7 +94,7 @@ def test_parity_on_real_documents_with_and_without_filters(demo_kb):
 def test_parity_after_replace_and_delete(demo_kb, settings):
     docs = demo_kb.list_documents()
     first, second = docs[0]["doc_id"], docs[1]["doc_id"]
-    assert demo_kb.delete_document(first) > 0
+    assert demo_kb.delete_document(DocRef("default", first)) > 0
     replaced = Document(
         second, "Thay thế", "Vịnh Hạ Long có hòn đảo Ti Tốp và hang Sửng Sốt.", second
     )

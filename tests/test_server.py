@@ -8,6 +8,8 @@ from fastapi.testclient import TestClient
 from server.main import create_app
 from tests.helpers import write_pdf
 
+KEY = "k-123-0123456789abcdef"
+
 
 def _client(settings, services, **overrides):
     configured = settings.model_copy(update=overrides) if overrides else settings
@@ -179,20 +181,21 @@ def test_openapi_documents_both_ways_of_adding_documents(client):
 
 
 def test_api_keys(settings, demo_services):
-    with _client(settings, demo_services, api_keys=["k-123"]) as c:
+    with _client(settings, demo_services, api_keys=[KEY]) as c:
         doc = {"documents": [{"id": "x", "text": "Văn bản thử nghiệm tiếng Việt."}]}
         assert c.post("/documents", json=doc).status_code == 401
         assert c.post("/documents", json=doc, headers={"X-API-Key": "wrong"}).status_code == 401
-        assert c.post("/documents", json=doc, headers={"X-API-Key": "k-123"}).status_code == 200
+        keyed = c.post("/documents", json=doc, headers={"X-API-Key": KEY})
+        assert keyed.status_code == 200
         assert c.delete("/documents/x").status_code == 401
         assert c.post("/rag/invoke", json={"input": {"question": "Phở là gì?"}}).status_code == 200
     server = settings.server.model_copy(update={"require_key_for_read": True})
-    with _client(settings, demo_services, api_keys=["k-123"], server=server) as c:
+    with _client(settings, demo_services, api_keys=[KEY], server=server) as c:
         assert c.post("/rag/invoke", json={"input": {"question": "Phở là gì?"}}).status_code == 401
         ok = c.post(
             "/rag/invoke",
             json={"input": {"question": "Phở là gì?"}},
-            headers={"X-API-Key": "k-123"},
+            headers={"X-API-Key": KEY},
         )
         assert ok.status_code == 200
 

@@ -9,7 +9,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tools.ingest.documents import DEFAULT_COLLECTION, check_collection
+from tools.ingest.documents import (
+    DEFAULT_COLLECTION,
+    DocKey,
+    DocRef,
+    check_collection,
+    check_doc_id,
+)
+from tools.ingest.metadata import spelled_out
 from tools.settings import Settings
 
 if TYPE_CHECKING:
@@ -56,7 +63,7 @@ def _delete(args: argparse.Namespace, settings: Settings) -> int:
     try:
         missing = []
         for doc_id in args.doc_ids:
-            removed = kb.delete_document(doc_id, args.collection)
+            removed = kb.delete_document(DocRef(args.collection, doc_id))
             if removed:
                 print(f"deleted {doc_id} ({removed} chunks)")
             else:
@@ -74,8 +81,11 @@ def _documents(args: argparse.Namespace, settings: Settings) -> int:
     try:
         docs = kb.list_documents(collections=[args.collection] if args.collection else None)
         stats = kb.stats()
+        unreadable = kb.unreadable_documents() if args.check else {}
     finally:
         kb.close()
+    if args.check:
+        return _report_unreadable(docs, unreadable, args.json)
     if args.json:
         print(
             json.dumps({"version": stats.version, "documents": docs}, ensure_ascii=False, indent=2)
@@ -88,6 +98,26 @@ def _documents(args: argparse.Namespace, settings: Settings) -> int:
     chunks = sum(d["chunks"] for d in docs)
     print(f"{len(docs)} documents, {chunks} chunks, corpus version {stats.version}")
     return 0
+
+
+def _report_unreadable(docs: list[dict], unreadable: dict[DocKey, str], as_json: bool) -> int:
+    """`documents --check`: the documents answers leave out (exit 1 when there are some)."""
+    listed = {(d["collection"], d["doc_id"]) for d in docs}
+    bad = [
+        {"collection": c, "doc_id": spelled_out(d), "reason": spelled_out(reason)}
+        for (c, d), reason in sorted(unreadable.items())
+        if (c, d) in listed
+    ]
+    if as_json:
+        print(json.dumps({"unreadable": bad}, ensure_ascii=False, indent=2))
+    for entry in bad:
+        print(f"UNREADABLE {entry['collection']}\t{entry['doc_id']}: {entry['reason']}")
+    print(
+        f"{len(docs)} documents checked, {len(bad)} cannot be served "
+        "(left out of answers; delete or re-ingest them)",
+        file=sys.stderr,
+    )
+    return 1 if bad else 0
 
 
 def _print_hits(question: str, stack: RetrievalStack, top_n: int) -> None:
@@ -141,6 +171,13 @@ def _collection(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _doc_id(value: str) -> str:
+    try:
+        return check_doc_id(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "ingest",
@@ -160,13 +197,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_ingest)
 
     p = subparsers.add_parser("delete", help="remove documents by id")
-    p.add_argument("doc_ids", nargs="+", metavar="DOC_ID")
+    p.add_argument("doc_ids", nargs="+", metavar="DOC_ID", type=_doc_id)
     p.add_argument("--collection", type=_collection, default=DEFAULT_COLLECTION)
     p.set_defaults(func=_delete)
 
     p = subparsers.add_parser("documents", help="list the documents in the knowledge base")
     p.add_argument("--collection", type=_collection, default=None, help="only this collection")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="list documents that cannot be served (bad text from an older release): answers "
+        "leave them out; exit 1 when there are some",
+    )
     p.set_defaults(func=_documents)
 
     p = subparsers.add_parser(

@@ -59,6 +59,12 @@ class Services:
     semantic: SemanticIndex | None = None
     grader: LLMGrader | None = None
 
+    @property
+    def generators(self) -> frozenset[str]:
+        """What a run may ask for as `generator`: the configured one, and always the
+        extractive answerer."""
+        return frozenset({self.generator.name, "extractive"})
+
     def close(self) -> None:
         if self.cache is not None:
             self.cache.close()

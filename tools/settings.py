@@ -29,6 +29,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from tools.ingest.documents import COLLECTION, COLLECTION_RULE
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Settings that never change an answer (where the service runs, how it serves, caches,
 # remembers and ingests; secrets): left out of the answer cache's key, every other one is in.
@@ -281,6 +283,19 @@ class ServerSettings(_Section):
     # Threads running graphs: None = 1 for local compute (extractive, PhoGPT: more only fight
     # over the GIL), 16 for a generator that waits on a server (openai).
     graph_threads: int | None = Field(None, ge=1, le=256)
+    # Graph runs waiting for a thread past this are refused at once (503 with Retry-After)
+    # instead of queueing behind each other without end.
+    graph_queue: int = Field(64, ge=1, le=10_000)
+    # A run still unanswered after this (queueing included) answers 504 and stops at its next
+    # node; a run whose client went away stops the same way.
+    request_timeout_s: float = Field(60, gt=0, le=3600)
+    # Earlier turns of a /v1 conversation (all messages but the question), in characters: past
+    # this the request is refused; turns kept for a follow-up are also cut to graph.history_turns.
+    max_conversation_chars: int = Field(100_000, ge=1000)
+    # Slow clients: seconds to send a request's headers, and between two parts of its body.
+    header_timeout_s: float = Field(10, gt=0, le=600)
+    body_timeout_s: float = Field(30, gt=0, le=600)
+    max_header_kb: int = Field(32, ge=4, le=1024)  # all of a request's headers together
 
     @field_validator("cors_origins")
     @classmethod
@@ -313,12 +328,20 @@ class EvaluationSettings(_Section):
         return self
 
 
+MIN_KEY_CHARS = 16  # a shorter key can be guessed
+
+
+def plain_key_name(number: int) -> str:
+    """How a plain (full-access) key is named in logs and audit: by its place in api_keys."""
+    return f"key-{number}"
+
+
 class ApiKey(_Section):
     """A key scoped to collections; stored as the key itself or (better) its SHA-256
     (`vinarag keys hash`)."""
 
     name: str = Field(min_length=1, max_length=64)
-    key: str | None = Field(None, min_length=16)
+    key: str | None = Field(None, min_length=MIN_KEY_CHARS)
     key_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
     read: list[str] = Field(default_factory=list)  # collections, or "*"
     write: list[str] = Field(default_factory=list)
@@ -328,6 +351,16 @@ class ApiKey(_Section):
         if (self.key is None) == (self.key_sha256 is None):
             raise ValueError(f"api key {self.name!r}: give one of key or key_sha256")
         return self
+
+    @field_validator("read", "write")
+    @classmethod
+    def _collection_names(cls, names: list[str]) -> list[str]:
+        """A name that no collection can have (`HR`, `"public "`) would silently match
+        nothing: refused, with the rule."""
+        for name in names:
+            if name != "*" and not COLLECTION.fullmatch(name):
+                raise ValueError(f"collection {name!r} cannot exist: use {COLLECTION_RULE} or '*'")
+        return names
 
 
 class Settings(BaseSettings):
@@ -358,6 +391,27 @@ class Settings(BaseSettings):
     feedback: FeedbackSettings = FeedbackSettings()
     server: ServerSettings = ServerSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
+
+    @field_validator("api_keys")
+    @classmethod
+    def _keys_distinct(cls, keys: list[str | ApiKey]) -> list[str | ApiKey]:
+        """Plain keys long enough not to be guessed; every key's name its own (logs and the
+        audit name keys; a name shared by two keys would make them one)."""
+        names: set[str] = set()
+        for number, entry in enumerate(keys, start=1):
+            if isinstance(entry, str):
+                if len(entry) < MIN_KEY_CHARS:
+                    raise ValueError(
+                        f"key {number} is {len(entry)} characters: at least {MIN_KEY_CHARS} "
+                        "(`vinarag keys new NAME` makes one)"
+                    )
+                name = plain_key_name(number)
+            else:
+                name = entry.name
+            if name in names:
+                raise ValueError(f"two keys are named {name!r}: give each key its own name")
+            names.add(name)
+        return keys
 
     @model_validator(mode="before")
     @classmethod
@@ -417,7 +471,10 @@ def _describe(error: ErrorDetails) -> str:
     loc = ".".join(str(p) for p in error["loc"] if not str(p).startswith("function-after"))
     env = "VINARAG_" + "__".join(str(p).upper() for p in error["loc"] if isinstance(p, str))
     got = error.get("input")
-    got_text = "" if isinstance(got, dict) else f" (got {got!r})"
+    secret = error["loc"][:1] == ("api_keys",) or any(
+        str(p).endswith("api_key") for p in error["loc"]
+    )  # keys are never printed
+    got_text = "" if isinstance(got, dict) or secret else f" (got {got!r})"
     return f"invalid setting {loc or '<root>'} ({env}): {error['msg']}{got_text}"
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, HTTPException, Query, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from starlette.routing import Match
 from starlette.types import Scope
 
@@ -24,7 +24,9 @@ from tools.ingest.documents import (
     DEFAULT_COLLECTION,
     DOC_ID,
     DOC_ID_RULE,
+    DocRef,
     Document,
+    check_doc_id,
 )
 from tools.ingest.loaders import LOADERS
 from tools.ingest.metadata import check_metadata
@@ -36,7 +38,9 @@ router = APIRouter(tags=["documents"])
 class DocumentIn(BaseModel):
     model_config = ConfigDict(regex_engine="python-re")  # Unicode letters in the id pattern
 
-    id: Annotated[str, Field(pattern=DOC_ID.pattern, description=DOC_ID_RULE)]
+    id: Annotated[
+        str, Field(pattern=DOC_ID.pattern, description=DOC_ID_RULE), AfterValidator(check_doc_id)
+    ]
     title: Annotated[str, Field(max_length=1000)] = ""
     text: Annotated[str, Field(min_length=1)]
     metadata: dict[str, Any] = Field(
@@ -206,24 +210,38 @@ async def add_documents(
     return _respond(state, report)
 
 
+class DeletedOut(BaseModel):
+    deleted: str
+    collection: str
+    chunks: int
+    corpus_version: int
+
+
 @router.delete("/documents/{doc_id:path}")
 async def delete_document(
     doc_id: str, state: State, caller: Writer, collection: CollectionParam = DEFAULT_COLLECTION
-) -> dict[str, Any]:
+) -> DeletedOut:
+    """Remove a document from a collection. 404 alike for an id that does not exist and for a
+    collection the key may not read (nothing learnt of either); 403 for one it reads but may
+    not write."""
+    try:
+        ref = DocRef(collection, doc_id)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from None
+    missing = HTTPException(
+        status.HTTP_404_NOT_FOUND,
+        detail=f"no document with id {doc_id} in collection {collection!r}",
+    )
+    if not caller.may_read(collection) and not caller.may_write(collection):
+        raise missing
     _writable(caller, collection)
     kb = state.services.retrieval.kb
-    removed = await run_in_threadpool(kb.delete_document, doc_id, collection)
+    removed = await run_in_threadpool(kb.delete_document, ref)
     if not removed:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND,
-            detail=f"no document with id {doc_id} in collection {collection!r}",
-        )
-    return {
-        "deleted": doc_id,
-        "collection": collection,
-        "chunks": removed,
-        "corpus_version": kb.corpus_version,
-    }
+        raise missing
+    return DeletedOut(
+        deleted=doc_id, collection=collection, chunks=removed, corpus_version=kb.corpus_version
+    )
 
 
 async def _readable_documents(state: AppState, caller: Caller) -> list[dict[str, Any]]:

@@ -19,11 +19,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from graph.context import ContextError, parse_context
 from graph.state import OutputState
 from server.access import Caller, caller_of
 from server.deps import get_state
-from server.rag import check_filters, per_request_config
+from server.rag import check_filters, check_run_settings, per_request_config
 from server.state import AppState
 from tools.errors import validation_problems
 from tools.grade.rewrite import Turn
@@ -75,7 +74,13 @@ class Message(BaseModel):
                     code="unsupported_content",
                     param="messages",
                 )
-            texts.append(TextPart.model_validate(part).text)
+            try:
+                texts.append(TextPart.model_validate(part).text)
+            except ValidationError as exc:
+                problems = validation_problems(exc.errors(), "part")
+                raise OpenAIError(
+                    400, f"a text part of a message: {problems}", param="messages"
+                ) from None
         return "\n".join(texts)
 
 
@@ -121,22 +126,38 @@ def _refuse_unsupported(request: ChatRequest) -> None:
         )
 
 
-def _conversation(messages: list[Message]) -> tuple[str, list[Turn]]:
-    """The question (the last user message) and the earlier user/assistant pairs."""
+def _conversation(
+    messages: list[Message], most_chars: int, turns: int, question_chars: int
+) -> tuple[str, list[Turn]]:
+    """The question (the last user message) and the earlier user/assistant pairs: at most
+    `most_chars` of earlier text (server.max_conversation_chars, else 400), of which the last
+    `turns` pairs are kept, each cut to what a question may hold (the follow-up rewrite reads
+    them: an unbounded turn would be an unbounded query)."""
     if messages[-1].role != "user":
         raise OpenAIError(400, "the last message must be the user's question", param="messages")
     question = messages[-1].text().strip()
     if not question:
         raise OpenAIError(400, "the question (last user message) is empty", param="messages")
+    earlier = [(m.role, m.text()) for m in messages[:-1]]
+    size = sum(len(text) for _, text in earlier)
+    if size > most_chars:
+        raise OpenAIError(
+            400,
+            f"the earlier messages hold {size} characters: at most {most_chars} "
+            "(server.max_conversation_chars); start a new conversation",
+            code="context_length_exceeded",
+            param="messages",
+        )
     history: list[Turn] = []
     asked: str | None = None
-    for message in messages[:-1]:
-        if message.role == "user":
-            asked = message.text().strip()
-        elif message.role == "assistant" and asked:
-            history.append(Turn(question=asked, answer=_without_sources(message.text())))
+    for role, text in earlier:
+        if role == "user":
+            asked = text.strip()[:question_chars]
+        elif role == "assistant" and asked:
+            answer = _without_sources(text)[: question_chars * 2]
+            history.append(Turn(question=asked, answer=answer))
             asked = None
-    return question, history
+    return question, history[-turns:] if turns else []
 
 
 def _without_sources(answer: str) -> str:
@@ -203,8 +224,11 @@ def _graph_call(
 ) -> tuple[dict[str, Any], RunnableConfig, int]:
     """The graph's input and config for a chat request, checked as /rag checks its own."""
     _refuse_unsupported(chat)
-    question, history = _conversation(chat.messages)
-    limit = state.settings.server.max_question_chars
+    settings = state.settings
+    limit = settings.server.max_question_chars
+    question, history = _conversation(
+        chat.messages, settings.server.max_conversation_chars, settings.graph.history_turns, limit
+    )
     if len(question) > limit:
         raise OpenAIError(
             400, f"question of {len(question)} characters: at most {limit}", param="messages"
@@ -220,14 +244,13 @@ def _graph_call(
     if (most := chat.max_completion_tokens or chat.max_tokens) is not None:
         options.setdefault("max_tokens", min(most, 4096))
     try:
-        context = parse_context(options)
-        caller.searched(context.collections or None)  # 403 for one it may not read
-    except ContextError as exc:
-        raise OpenAIError(400, str(exc), param="vinarag") from None
-    except HTTPException as exc:  # a collection the key may not read
-        raise OpenAIError(
-            exc.status_code, str(exc.detail), kind="permission_error", param="vinarag.collections"
-        ) from None
+        check_run_settings({"configurable": options}, caller, state.services.generators)
+    except HTTPException as exc:
+        if exc.status_code == 403:  # a collection the key may not read
+            raise OpenAIError(
+                403, str(exc.detail), kind="permission_error", param="vinarag.collections"
+            ) from None
+        raise OpenAIError(400, str(exc.detail), param="vinarag") from None
     graph_input: dict[str, Any] = {"question": question, "history": history}
     if filters:
         graph_input["filters"] = filters
@@ -253,6 +276,7 @@ async def chat_completions(request: Request) -> JSONResponse | StreamingResponse
     caller = _caller(request, state)
     chat = await _parse(request)
     graph_input, config, prompt_words = _graph_call(chat, request, state, caller)
+    state.runnable.admit()  # a full queue refuses now, before a stream has started
     created = int(time.time())
     if chat.stream:
         include_usage = bool(chat.stream_options and chat.stream_options.include_usage)

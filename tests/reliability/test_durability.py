@@ -36,7 +36,7 @@ def test_a_document_written_in_part_is_written_again(tmp_path):
     kb = build_knowledge_base(settings, None, None)
     try:
         ingest_documents(_documents(), kb, settings)
-        stored = kb._existing([("default", "doc2")])["doc2"]
+        stored = kb._existing([("default", "doc2")])[("default", "doc2")]
         assert stored.complete and len(stored.point_ids) > 2
         kb.client.delete(kb.collection, points_selector=stored.point_ids[1:])  # the kill
     finally:
@@ -45,7 +45,7 @@ def test_a_document_written_in_part_is_written_again(tmp_path):
     try:
         report = ingest_documents(_documents(), kb, settings)
         assert report.replaced == ["doc2"] and len(report.unchanged) == 5
-        assert kb._existing([("default", "doc2")])["doc2"].complete
+        assert kb._existing([("default", "doc2")])[("default", "doc2")].complete
         assert kb.stats().chunks == kb.count()
     finally:
         kb.close()

@@ -21,6 +21,11 @@ _FOLLOW_UP = re.compile(
 )
 
 
+# A follow-up carries at most this many of the previous question's terms: enough to name what
+# it refers to, and never a query as long as whatever a client sent as its earlier turn.
+MAX_CARRIED_TERMS = 16
+
+
 class Turn(TypedDict):
     """One question and answer of a conversation, as the thread keeps it."""
 
@@ -39,8 +44,9 @@ def condense(question: str, history: Sequence[Turn]) -> str:
         return question
     previous = history[-1]["question"]
     own = set(content_terms(question))
-    carried = [t for t in content_terms(previous) if t not in own]
-    return f"{question} {' '.join(dict.fromkeys(carried))}".strip() if carried else question
+    carried = list(dict.fromkeys(t for t in content_terms(previous) if t not in own))
+    carried = carried[:MAX_CARRIED_TERMS]
+    return f"{question} {' '.join(carried)}".strip() if carried else question
 
 
 def strip_question_words(question: str) -> str:

@@ -14,6 +14,7 @@ _NAMESPACE = uuid.UUID("6c1f5a2e-4d0b-4f8e-9a57-3b1d2f7c9e10")
 # Document ids a user gives: letters (any script), digits and . : _ -, up to 256, starting with a
 # letter or digit; nothing that is a path, a control or a direction override, so that every id
 # stored can be named again in a URL, a command line and a log line.
+# Checked with fullmatch (Python's `$` also matches before a final newline: "a\n" would pass).
 DOC_ID = re.compile(r"^[^\W_][\w.:-]{0,255}$")
 DOC_ID_RULE = "1-256 letters, digits and . : _ - (starting with a letter or digit)"
 
@@ -36,11 +37,24 @@ def check_collection(name: str) -> str:
     return name
 
 
-def doc_key(collection: str, doc_id: str) -> str:
-    """The store's key of a document: its id within its collection (the same id in two
-    collections is two documents). The default collection's keys are the bare ids, as stores
-    written before collections existed hold them."""
-    return doc_id if collection == DEFAULT_COLLECTION else f"{collection}\x1f{doc_id}"
+DocKey = tuple[str, str]  # (collection, doc id): how the store knows a document
+
+
+@dataclass(frozen=True)
+class DocRef:
+    """A document named from outside (a URL, a command line, a request): the pair is checked
+    where it enters and stays a pair, so that no id can be read as another collection's."""
+
+    collection: str
+    doc_id: str
+
+    def __post_init__(self) -> None:
+        check_collection(self.collection)
+        check_doc_id(self.doc_id)
+
+    @property
+    def key(self) -> DocKey:
+        return (self.collection, self.doc_id)
 
 
 @dataclass
@@ -65,8 +79,8 @@ class Document:
     collection: str = DEFAULT_COLLECTION
 
     @property
-    def key(self) -> str:
-        return doc_key(self.collection, self.doc_id)
+    def key(self) -> DocKey:
+        return (self.collection, self.doc_id)
 
     @classmethod
     def from_parts(
@@ -94,19 +108,24 @@ class Chunk:
 
     @property
     def point_id(self) -> str:
-        return chunk_point_id(doc_key(self.collection, self.doc_id), self.position)
+        return chunk_point_id((self.collection, self.doc_id), self.position)
 
 
-def chunk_point_id(key: str, position: int) -> str:
-    """Deterministic Qdrant point id (from the document's key): re-ingesting the same chunk
-    overwrites, never duplicates."""
-    return str(uuid.uuid5(_NAMESPACE, f"{key}#{position}"))
+def chunk_point_id(key: DocKey, position: int) -> str:
+    """Deterministic Qdrant point id: re-ingesting the same chunk overwrites, never duplicates.
+    The name hashed is the one stores written before collections use (the bare id in the
+    default collection); it is only hashed, never parsed back, and neither part can hold the
+    separator (both are checked where they enter)."""
+    collection, doc_id = key
+    name = doc_id if collection == DEFAULT_COLLECTION else f"{collection}\x1f{doc_id}"
+    return str(uuid.uuid5(_NAMESPACE, f"{name}#{position}"))
 
 
 def file_doc_id(path: Path, name: str | None = None) -> str:
     """A readable, stable id for a file: its name plus a hash of its absolute path (or of the
     name it is known by: an upload's file name, the same whatever folder it was saved in)."""
-    stem = re.sub(r"[^\w-]+", "-", path.stem, flags=re.UNICODE).strip("-").lower() or "doc"
+    shown = Path(name).stem if name is not None else path.stem  # an upload: its own name
+    stem = re.sub(r"[^\w-]+", "-", shown, flags=re.UNICODE).strip("-").lower() or "doc"
     key = f"upload:{name}" if name is not None else str(path.resolve())
     digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:8]
     return f"{stem[:48]}-{digest}"

@@ -15,9 +15,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from tools.ingest.chunk import chunk_document
-from tools.ingest.documents import DEFAULT_COLLECTION, Chunk, Document, file_doc_id
+from tools.ingest.documents import DEFAULT_COLLECTION, Chunk, DocKey, Document, file_doc_id
 from tools.ingest.legal import parse_header
 from tools.ingest.loaders import LOADERS, LoadError, LoadSkipped
+from tools.ingest.metadata import payload_problem
 from tools.ingest.reader import FileReader
 from tools.kb.store import KnowledgeBase
 from tools.settings import Settings
@@ -117,6 +118,10 @@ def prepare(document: Document, settings: Settings, report: IngestReport) -> lis
     if not document.text:
         report.skipped.append((document.source, "empty: no text after cleanup"))
         return None
+    stored = {"doc_id": document.doc_id, "title": document.title, "text": document.text}
+    if problem := payload_problem({**stored, "metadata": document.metadata}):
+        report.failed.append((document.source, problem))
+        return None
     score = vietnamese_score(document.text)
     document.metadata.setdefault("language_score", round(score, 3))
     if score < settings.ingest.min_vietnamese_score:
@@ -138,7 +143,7 @@ def ingest_documents(
     report = report or IngestReport()
     began = time.perf_counter()
     prepared: list[tuple[Document, list[Chunk]]] = []
-    seen: set[str] = set()
+    seen: set[DocKey] = set()
     for document in documents:
         if document.key in seen:
             report.skipped.append(

@@ -5,10 +5,12 @@ views instead of the marked ones (the marked views cannot match it)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
+from tools.ingest.documents import DEFAULT_COLLECTION
+from tools.ingest.metadata import payload_problem, spelled_out
 from tools.kb.fusion import Normalization, weighted_fusion
 from tools.kb.results import Passage
 from tools.kb.sparse import (
@@ -127,9 +129,11 @@ class HybridRetriever:
         filters: Mapping[str, Any] | None = None,
         weights: Mapping[str, float] | None = None,
         collections: Collection[str] | None = None,
+        on_unreadable: Callable[[str], None] | None = None,
     ) -> list[Passage]:
         """The best passages; of the given collections only (None: every collection), a
-        restriction the store applies whatever the filters say."""
+        restriction the store applies whatever the filters say. A stored chunk that cannot be
+        served (bad text from an older release) is left out and named to `on_unreadable`."""
         top_k = top_k or self.retrieval.top_k
         weights = dict(weights) if weights is not None else self.weights(is_unmarked(query))
         limit = max(self.retrieval.candidate_k, top_k)
@@ -143,19 +147,29 @@ class HybridRetriever:
         for view, run in runs.items():
             for point_id, score in run:
                 view_scores.setdefault(point_id, {})[view] = score
-        return [
-            Passage(
-                id=point_id,
-                doc_id=payload.get("doc_id", ""),
-                title=payload.get("title", ""),
-                text=payload.get("text", ""),
-                source=payload.get("source", ""),
-                position=int(payload.get("position", 0)),
-                location=passage_location(payload),
-                score=score,
-                metadata=payload.get("metadata") or {},
-                view_scores=view_scores[point_id],
+        passages: list[Passage] = []
+        for point_id, score in fused:
+            if (payload := payloads.get(point_id)) is None:
+                continue
+            if problem := payload_problem(payload):
+                named = spelled_out(f"{payload.get('collection', DEFAULT_COLLECTION)}/"
+                              f"{payload.get('doc_id', point_id)}: {problem}")  # fmt: skip
+                log.warning("left out of the answer, cannot be served: %s", named)
+                if on_unreadable is not None:
+                    on_unreadable(named)
+                continue
+            passages.append(
+                Passage(
+                    id=point_id,
+                    doc_id=payload.get("doc_id", ""),
+                    title=payload.get("title", ""),
+                    text=payload.get("text", ""),
+                    source=payload.get("source", ""),
+                    position=int(payload.get("position", 0)),
+                    location=passage_location(payload),
+                    score=score,
+                    metadata=payload.get("metadata") or {},
+                    view_scores=view_scores[point_id],
+                )
             )
-            for point_id, score in fused
-            if (payload := payloads.get(point_id)) is not None
-        ]
+        return passages

@@ -22,7 +22,8 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 from qdrant_client import QdrantClient, models
 
-from tools.ingest.documents import DEFAULT_COLLECTION, Chunk, Document, doc_key
+from tools.ingest.documents import DEFAULT_COLLECTION, Chunk, DocKey, DocRef, Document
+from tools.ingest.metadata import payload_problem
 from tools.kb.embedders import Embedder, QueryCache
 from tools.kb.filters import scoped_filter
 from tools.kb.local_index import (
@@ -61,11 +62,11 @@ class _Stored:
 _CATALOGUE_FIELDS = ["doc_id", "collection", "content_hash", "n_tokens", "doc_chunks"]
 
 
-def _key_of(payload: Mapping[str, Any]) -> str:
-    return doc_key(payload.get("collection") or DEFAULT_COLLECTION, payload["doc_id"])
+def _key_of(payload: Mapping[str, Any]) -> DocKey:
+    return (payload.get("collection") or DEFAULT_COLLECTION, payload["doc_id"])
 
 
-def _add_point(docs: dict[str, _Stored], point_id: str, payload: Mapping[str, Any]) -> None:
+def _add_point(docs: dict[DocKey, _Stored], point_id: str, payload: Mapping[str, Any]) -> None:
     entry = docs.setdefault(_key_of(payload), _Stored(payload.get("content_hash")))
     entry.point_ids.append(point_id)
     entry.expected = payload.get("doc_chunks", entry.expected)
@@ -114,7 +115,7 @@ class KnowledgeBase:
         self._filter_masks: OrderedDict[str, np.ndarray] = OrderedDict()
         # Local mode: this process is the only writer, so the catalogue of documents and the
         # corpus statistics are kept here instead of scanning payloads for every write.
-        self._docs: dict[str, _Stored] | None = None
+        self._docs: dict[DocKey, _Stored] | None = None
         self._stats: CorpusStats | None = None
         with self._lock:
             self.stats_store = CorpusStatsStore(client, f"{collection}_meta")
@@ -336,20 +337,20 @@ class KnowledgeBase:
         self._filter_masks.clear()
 
     # -- writes --------------------------------------------------------------------------
-    def _load_catalogue(self) -> dict[str, _Stored]:
+    def _load_catalogue(self) -> dict[DocKey, _Stored]:
         """Local mode: what each stored document holds, read once, on the first write."""
         self._docs = {}
         for point in self._scroll(with_payload=_CATALOGUE_FIELDS):
             self._catalogue(str(point.id), point.payload or {})
         return self._docs
 
-    def _existing(self, documents: Sequence[tuple[str, str]]) -> dict[str, _Stored]:
+    def _existing(self, documents: Sequence[DocKey]) -> dict[DocKey, _Stored]:
         """What the store holds of these (collection, doc id) documents, by key."""
-        keys = {doc_key(c, d) for c, d in documents}
+        keys = set(documents)
         if self.is_local:
             docs = self._docs if self._docs is not None else self._load_catalogue()
             return {k: docs[k] for k in keys if k in docs}
-        found: dict[str, _Stored] = {}
+        found: dict[DocKey, _Stored] = {}
         ids = sorted({d for _, d in documents})
         flt = models.Filter(
             must=[models.FieldCondition(key="doc_id", match=models.MatchAny(any=ids))]
@@ -370,7 +371,7 @@ class KnowledgeBase:
             if offset is None:
                 return
 
-    def _delete_points(self, keys: Sequence[str], point_ids: Sequence[str]) -> None:
+    def _delete_points(self, keys: Sequence[DocKey], point_ids: Sequence[str]) -> None:
         self.client.delete(self.collection, points_selector=models.PointIdsList(points=point_ids))
         if self.index is not None:
             self.index.delete(point_ids)
@@ -382,7 +383,7 @@ class KnowledgeBase:
         self,
         batch: Sequence[tuple[Document, Sequence[Chunk]]],
         on_embedded: Callable[[int], None] | None = None,
-    ) -> dict[str, UpsertStatus]:
+    ) -> dict[DocKey, UpsertStatus]:
         """Add or replace documents; an unchanged document (same content hash) is left alone
         (and not embedded again). `on_embedded` hears how many chunks each embedding batch did."""
         if not batch:
@@ -428,12 +429,14 @@ class KnowledgeBase:
         return np.concatenate(out) if out else np.zeros((0, self.embedder.dim), np.float32)
 
     def _plan(
-        self, batch: Sequence[tuple[Document, Sequence[Chunk]]], hashes: Mapping[str, str]
-    ) -> tuple[dict[str, UpsertStatus], list[tuple[Document, Sequence[Chunk]]], dict[str, _Stored]]:
+        self, batch: Sequence[tuple[Document, Sequence[Chunk]]], hashes: Mapping[DocKey, str]
+    ) -> tuple[
+        dict[DocKey, UpsertStatus], list[tuple[Document, Sequence[Chunk]]], dict[DocKey, _Stored]
+    ]:
         """Each document's status, those to write (new, changed, or written in part), and what
         the store holds of them now."""
         existing = self._existing([(doc.collection, doc.doc_id) for doc, _ in batch])
-        statuses: dict[str, UpsertStatus] = {}
+        statuses: dict[DocKey, UpsertStatus] = {}
         todo: list[tuple[Document, Sequence[Chunk]]] = []
         for doc, chunks in batch:
             old = existing.get(doc.key)
@@ -454,11 +457,11 @@ class KnowledgeBase:
     def _write(
         self,
         todo: Sequence[tuple[Document, Sequence[Chunk]]],
-        existing: Mapping[str, _Stored],
-        hashes: Mapping[str, str],
-        terms: Mapping[str, list[dict[str, list[str]]]],
+        existing: Mapping[DocKey, _Stored],
+        hashes: Mapping[DocKey, str],
+        terms: Mapping[DocKey, list[dict[str, list[str]]]],
         vectors: np.ndarray | None,
-        rows: Mapping[str, range],
+        rows: Mapping[DocKey, range],
     ) -> None:
         """Store the planned documents (their old chunks removed) and the statistics' delta."""
         stats = self.stats()
@@ -500,10 +503,10 @@ class KnowledgeBase:
     def _points(
         self,
         todo: Sequence[tuple[Document, Sequence[Chunk]]],
-        hashes: Mapping[str, str],
-        terms: Mapping[str, list[dict[str, list[str]]]],
+        hashes: Mapping[DocKey, str],
+        terms: Mapping[DocKey, list[dict[str, list[str]]]],
         vectors: np.ndarray | None,
-        rows: Mapping[str, range],
+        rows: Mapping[DocKey, range],
         after: CorpusStats,
     ) -> Iterator[models.PointStruct]:
         for doc, chunks in todo:
@@ -533,17 +536,30 @@ class KnowledgeBase:
                     },
                 )
 
-    def delete_document(self, doc_id: str, collection: str = DEFAULT_COLLECTION) -> int:
-        """Remove a document's chunks; returns how many there were (0: unknown id)."""
+    def delete_document(self, ref: DocRef) -> int:
+        """Remove a document's chunks; returns how many there were (0: no such document in
+        that collection)."""
         with self._lock:
             _ = self.index  # local mode: read the store as it is before this write changes it
-            key = doc_key(collection, doc_id)
-            old = self._existing([(collection, doc_id)]).get(key)
+            old = self._existing([ref.key]).get(ref.key)
             if not old:
                 return 0
-            self._delete_points([key], old.point_ids)
+            self._delete_points([ref.key], old.point_ids)
             self._written(StatsDelta(-len(old.point_ids), {v: -n for v, n in old.tokens.items()}))
             return len(old.point_ids)
+
+    def unreadable_documents(self) -> dict[DocKey, str]:
+        """Documents with a chunk that cannot be served (written by an older release that
+        checked less), with the first reason: answers leave them out; an operator deletes or
+        re-ingests them."""
+        found: dict[DocKey, str] = {}
+        with self._lock:
+            for point in self._scroll(with_payload=True):
+                payload = point.payload or {}
+                key = _key_of({"doc_id": str(point.id), **payload})
+                if key not in found and (problem := payload_problem(payload)):
+                    found[key] = problem
+        return found
 
     def list_documents(
         self, limit: int = 10_000, collections: Collection[str] | None = None
@@ -551,7 +567,7 @@ class KnowledgeBase:
         """Documents (id, collection, title, source, chunks), of the given collections only
         when named."""
         with self._lock:
-            docs: dict[str, dict[str, Any]] = {}
+            docs: dict[DocKey, dict[str, Any]] = {}
             for point in self._scroll(with_payload=["doc_id", "collection", "title", "source"]):
                 payload = {"collection": DEFAULT_COLLECTION, **(point.payload or {})}
                 if collections is not None and payload["collection"] not in collections:
