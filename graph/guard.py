@@ -21,10 +21,17 @@ class RunGuard:
         self.deadline = time.monotonic() + timeout_s if timeout_s is not None else None
         self._why: str | None = None
         self._lock = threading.Lock()
+        self._cancelled = threading.Event()
 
     def cancel(self, why: str) -> None:
         with self._lock:
             self._why = self._why or why
+        self._cancelled.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Blocks until the run is cancelled (True) or `timeout` passes (False): work that
+        waits on something else can wait on this too."""
+        return self._cancelled.wait(timeout)
 
     @property
     def stopped(self) -> str | None:

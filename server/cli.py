@@ -39,8 +39,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         from server.main import create_app
 
         app = create_app(settings)
+    from server.protocol import bounded_protocol
+
     uvicorn.run(
         app,
+        http=bounded_protocol(settings.server),
         factory=workers > 1,
         host=host,
         port=port,

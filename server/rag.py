@@ -141,11 +141,12 @@ async def check_limits(request: Request) -> None:
     if header := request.headers.get("x-thread-id"):
         _check_thread(header)
     thread = header or (configurable.get("thread_id") if isinstance(configurable, dict) else None)
-    if thread and state.memory_error:
+    if thread and (down := state.memory_down):
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
-            detail="conversation memory is unavailable (PostgreSQL): ask without a thread, "
+            detail=f"conversation memory unavailable ({down}): ask without a thread, "
             "or again once it is back",
+            headers={"Retry-After": "5"},
         )
     if request.url.path.endswith("/batch"):
         inputs = body.get("inputs")

@@ -119,8 +119,10 @@ class RagRunnable(RunnableSerializable[dict, dict]):
                 f"at most {self.graph_queue} wait (server.graph_queue); ask again shortly"
             )
 
-    def _release(self, _: Any) -> None:
+    def _release(self, future: asyncio.Future) -> None:
         self._pending -= 1
+        if not future.cancelled():
+            future.exception()  # a run nobody waits for any more (timed out): seen, not logged
 
     @classmethod
     def is_lc_serializable(cls) -> bool:

@@ -15,7 +15,7 @@ from server.schemas import question_input
 from server.tracing import Tracing
 from tools.errors import one_line
 from tools.feedback import FeedbackStore, open_feedback_store
-from tools.memory import ThreadClock, open_checkpointer
+from tools.memory import ThreadClock, open_checkpointer, unreachable
 from tools.services import Services, build_services
 from tools.settings import Settings
 
@@ -35,6 +35,15 @@ class AppState:
     feedback: FeedbackStore | None = None
     keys: Keys = field(default_factory=lambda: Keys(Settings()))
     feedback_error: str | None = None  # the feedback store is configured but could not open
+
+    @property
+    def memory_down(self) -> str | None:
+        """Why conversation memory cannot be used now: it never opened, or PostgreSQL went
+        away after start (threads then fail at once with 503 until it answers again)."""
+        if self.memory_error:
+            return self.memory_error
+        stateful = self.runnable.stateful
+        return unreachable(stateful.checkpointer) if stateful is not None else None
 
     @property
     def settings(self) -> Settings:
@@ -83,8 +92,6 @@ def build_app_state(settings: Settings, services: Services | None = None) -> App
         defaults={**asdict(resolve_context(None, settings)), "collections": []},
     )
     backend: str = settings.memory.backend if checkpointer is not None else "off"
-    if memory_error:
-        backend = f"unavailable: {memory_error}"
     state = AppState(services, metrics, tracing, runnable, backend, resources, owns_services)
     state.memory_error = memory_error
     state.keys = Keys(settings)

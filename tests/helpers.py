@@ -134,8 +134,9 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """The app served by uvicorn in a thread on a free 127.0.0.1 port, for a browser or a
-    Prometheus that must reach it over the network. Readiness is signalled by uvicorn's own
+    """The app served by uvicorn in a thread on a free 127.0.0.1 port with the protocol
+    `vinarag serve` uses, for a browser, Prometheus or a raw socket that must reach it over the
+    network. Readiness is signalled by uvicorn's own
     startup, not waited for with sleeps."""
 
     def __init__(self, app) -> None:
@@ -152,7 +153,12 @@ class LiveServer:
                 await super().startup(sockets)
                 started.set()
 
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        from server.protocol import bounded_protocol
+
+        protocol = bounded_protocol(app.state.vinarag.settings.server)  # as `vinarag serve`
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", http=protocol
+        )
         self._server = _Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 

@@ -18,8 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Literal, TypedDict
 
+from tools.errors import ServiceError, one_line
 from tools.kb.results import Passage
-from tools.memory import QmarkCursor, postgres_pool
+from tools.memory import QmarkCursor, postgres_pool, unreachable
 from tools.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -145,8 +146,13 @@ class FeedbackStore:
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
         if self._pool is not None:
-            with self._pool.connection() as connection, connection.cursor() as cursor:
-                yield QmarkCursor(cursor)
+            from psycopg import OperationalError
+
+            try:
+                with self._pool.connection() as connection, connection.cursor() as cursor:
+                    yield QmarkCursor(cursor)
+            except OperationalError as exc:  # answered 503 with the reason, never a 500
+                raise ServiceError(f"feedback store unavailable ({one_line(exc)})") from None
             return
         assert self._sqlite is not None
         with self._lock, self._sqlite:
@@ -256,6 +262,11 @@ class FeedbackStore:
                 (time.time() - self.keep_s,),
             )
             return int(cursor.rowcount or 0)
+
+    @property
+    def unavailable(self) -> str | None:
+        """Why the store cannot be written now (PostgreSQL unreachable); None when it can."""
+        return unreachable(self._pool) if self._pool is not None else None
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)  # the queued answers written first

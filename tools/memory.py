@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,9 +11,11 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from tools.errors import one_line
 from tools.settings import Settings
 
 log = logging.getLogger(__name__)
+PROBE_EVERY_S = 1.0  # while PostgreSQL is unreachable: how often it is tried again
 
 
 @contextmanager
@@ -140,12 +143,60 @@ class ThreadClock:
 
 def postgres_pool(settings: Settings, **connection: Any) -> Any:
     """An open pool on memory.postgres_url whose connections are checked before use (shared by
-    conversation memory and the feedback store); `connection`: extra connection arguments."""
+    conversation memory and the feedback store); `connection`: extra connection arguments.
+    Once PostgreSQL cannot be reached, calls fail at once instead of each waiting for the pool,
+    and a probe every PROBE_EVERY_S seconds brings the pool back as soon as it answers again."""
+    from psycopg import OperationalError, connect
     from psycopg_pool import ConnectionPool
+
+    class CheckedPool(ConnectionPool):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self.down: str | None = None  # why PostgreSQL cannot be reached now (None: it can)
+            self._probe_lock = threading.Lock()
+            self._closing = threading.Event()
+            super().__init__(*args, **kwargs)
+
+        def getconn(self, timeout: float | None = None) -> Any:
+            if self.down is not None:
+                raise OperationalError(f"PostgreSQL unreachable: {self.down}")
+            try:
+                return super().getconn(timeout)
+            except OperationalError as exc:  # PoolTimeout included
+                self._lost(one_line(exc, 200) or type(exc).__name__)
+                raise
+
+        def _lost(self, why: str) -> None:
+            with self._probe_lock:
+                if self.down is None:
+                    self.down = why
+                    log.warning(
+                        "PostgreSQL unreachable (%s): probing every %s s", why, PROBE_EVERY_S
+                    )
+                    threading.Thread(target=self._probe, name="postgres-probe", daemon=True).start()
+
+        def probe(self) -> bool:
+            """One try to reach PostgreSQL on a connection of its own; on success the pool's
+            broken connections are replaced and calls go through again."""
+            try:
+                connect(memory.postgres_url or "", connect_timeout=1).close()
+            except OperationalError:
+                return False
+            self.check()  # broken idle connections out, fresh ones in (no back-off)
+            self.down = None
+            log.info("PostgreSQL reachable again")
+            return True
+
+        def _probe(self) -> None:
+            while self.down is not None and not self._closing.wait(PROBE_EVERY_S):
+                self.probe()
+
+        def close(self, timeout: float = 5.0) -> None:
+            self._closing.set()
+            super().close(timeout)
 
     memory = settings.memory
     assert memory.postgres_url  # the settings refuse postgres without one
-    pool = ConnectionPool(
+    pool = CheckedPool(
         memory.postgres_url,
         min_size=1,
         max_size=memory.pool_size,
@@ -156,6 +207,8 @@ def postgres_pool(settings: Settings, **connection: Any) -> Any:
             **connection,
         },
         check=ConnectionPool.check_connection,
+        # the pool's own reconnection backs off up to minutes; the probe above does not
+        reconnect_timeout=memory.timeout_s,
         open=False,
     )
     pool.open(wait=True, timeout=memory.timeout_s)
@@ -177,6 +230,14 @@ def _postgres_saver(settings: Settings) -> Iterator[BaseCheckpointSaver]:
         yield saver
     finally:
         pool.close()
+
+
+def unreachable(saver_or_pool: Any) -> str | None:
+    """Why a PostgreSQL-backed checkpointer (or pool) cannot reach its database now; None when
+    it can, or for SQLite."""
+    pool = getattr(saver_or_pool, "conn", saver_or_pool)  # PostgresSaver keeps its pool there
+    down = getattr(pool, "down", None)
+    return down if isinstance(down, str) else None
 
 
 def memory_unavailable(exc: BaseException) -> bool:

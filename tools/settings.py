@@ -256,7 +256,7 @@ class MemorySettings(_Section):
     postgres_url: str | None = None  # also read from POSTGRES_URL
     pool_size: int = Field(4, ge=1, le=64)  # PostgreSQL connections
     thread_ttl_days: float = Field(30, gt=0)  # a thread idle this long is forgotten
-    timeout_s: float = Field(5, gt=0, le=60)  # to connect, or to wait for a free connection
+    timeout_s: float = Field(2, gt=0, le=60)  # to connect, or to wait for a free connection
 
     @model_validator(mode="after")
     def _postgres_needs_url(self) -> MemorySettings:
@@ -285,7 +285,7 @@ class ServerSettings(_Section):
     graph_threads: int | None = Field(None, ge=1, le=256)
     # Graph runs waiting for a thread past this are refused at once (503 with Retry-After)
     # instead of queueing behind each other without end.
-    graph_queue: int = Field(64, ge=1, le=10_000)
+    graph_queue: int = Field(64, ge=0, le=10_000)
     # A run still unanswered after this (queueing included) answers 504 and stops at its next
     # node; a run whose client went away stops the same way.
     request_timeout_s: float = Field(60, gt=0, le=3600)

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from server.deps import State
+from server.state import AppState
 
 router = APIRouter(tags=["health"])
 
@@ -50,13 +51,19 @@ def readyz(state: State) -> JSONResponse:
             "backend": cache.backend if cache else "off",
             "healthy": cache.healthy() if cache else None,
         },
-        "checkpointer": state.memory_backend,
-        "feedback": (
-            state.feedback.backend
-            if state.feedback is not None
-            else state.feedback_error or "off (feedback.backend none)"
-        ),
+        "checkpointer": f"unavailable: {down}"
+        if (down := state.memory_down)
+        else state.memory_backend,
+        "feedback": _feedback_status(state),
         "tracing": state.tracing.status,
         "auth": "api keys" if state.settings.api_keys else "open (no api_keys set)",
     }
     return JSONResponse(body, status_code=200 if ready else 503)
+
+
+def _feedback_status(state: AppState) -> str:
+    if state.feedback is None:
+        return state.feedback_error or "off (feedback.backend none)"
+    if down := state.feedback.unavailable:
+        return f"unavailable: {down}"
+    return state.feedback.backend
