@@ -44,16 +44,17 @@ def make_check_cache(services: Services):
                 value = cache.get(near[0])
                 similarity = near[1]
         if value is None:
-            miss = CacheStep(node="check_cache", looked_up=True, hit=False, corpus_version=version)
+            miss = CacheStep(node="check_cache", looked_up=True, hit=False)
+            _show_version(miss, version, context.collections)
             return {"cache_key": key, "cache_scope": scope, "path": [miss]}
         cached = cast(CachedAnswer, value)  # written by write_cache
         hit = CacheStep(
             node="check_cache",
             looked_up=True,
             hit=True,
-            corpus_version=version,
             answered_by=[p["node"] for p in cached.get("path", [])],
         )
+        _show_version(hit, version, context.collections)
         if similarity < 1.0:
             hit["similarity"] = round(similarity, 3)
         # The turn joins the thread's history like any other: its follow-ups are rewritten.
@@ -61,3 +62,10 @@ def make_check_cache(services: Services):
         return {**cached, "cache_hit": True, "path": [hit], "history": history}
 
     return check_cache
+
+
+def _show_version(step: CacheStep, version: int, collections: tuple[str, ...] | None) -> None:
+    """The store's version counts writes to every collection: shown only to runs that read
+    them all (a scoped key learns nothing of the others' writes)."""
+    if collections is None:
+        step["corpus_version"] = version

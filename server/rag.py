@@ -84,8 +84,10 @@ def _hashed_config(config_hash: str) -> dict[str, Any]:
         config = json.loads(LZString.decompressFromEncodedURIComponent(config_hash) or "")
     except Exception:  # LZString fails in many ways on text it did not write
         raise _unprocessable("the config hash in the path cannot be read") from None
-    if not isinstance(config, dict) or (problem := json_problem(json.dumps(config).encode())):
-        raise _unprocessable(f"the config hash in the path: {problem or 'not an object'}")
+    if not isinstance(config, dict):
+        raise _unprocessable("the config hash in the path: not an object")
+    if problem := json_problem(json.dumps(config).encode()):
+        raise _unprocessable(f"the config hash in the path: {problem}")
     return config
 
 

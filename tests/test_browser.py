@@ -57,8 +57,9 @@ def test_chat_page_for_the_people_who_ask(settings, demo_services, browser, tmp_
     from tools.settings import ApiKey
 
     key = "team-key-0123456789abcdef"
+    other = "other-key-0123456789abcdef"
     scoped = ApiKey(name="team", key=key, read=["default", "hr"], write=["hr"])
-    configured = settings.model_copy(update={"api_keys": [scoped]})
+    configured = settings.model_copy(update={"api_keys": [scoped, other]})
     demo_services.settings = configured
     rule = tmp_path / "nghi_phep.txt"
     rule.write_text("Quy định nghỉ phép: nhân viên được nghỉ phép 15 ngày mỗi năm.", "utf-8")
@@ -68,7 +69,13 @@ def test_chat_page_for_the_people_who_ask(settings, demo_services, browser, tmp_
         page = browser.new_page(viewport={"width": 1100, "height": 900})
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(f"{server.url}/")
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        opened = page.goto(f"{server.url}/")
+        assert opened is not None
+        policy = opened.headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "script-src 'self'" in policy
+        assert opened.headers["x-frame-options"] == "DENY"
+        assert opened.headers["x-content-type-options"] == "nosniff"
         page.locator("#api-key").fill(key)  # no key yet: the key panel is open
         page.locator("#key-form button").click()
         page.locator("#collection option[value='hr']").wait_for(state="attached")
@@ -109,4 +116,14 @@ def test_chat_page_for_the_people_who_ask(settings, demo_services, browser, tmp_
         page.locator(".turn").nth(1).locator(".cite").first.wait_for()
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         page.screenshot(path=str(artifacts / "chat-phone.png"), full_page=True)
-        assert not errors, errors
+
+        # Another key on the same browser: the stored conversation is not shown to it.
+        if not page.locator("#api-key").is_visible():
+            page.locator("#settings-toggle").click()
+        page.locator("#api-key").fill(other)
+        page.locator("#key-form button").click()
+        page.wait_for_function("document.querySelectorAll('.turn').length === 0")
+        assert page.evaluate("localStorage.getItem('vinarag.turns')") is None
+        page.reload()
+        assert page.locator(".turn").count() == 0
+        assert not errors, errors  # a Content-Security-Policy violation would show here

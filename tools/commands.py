@@ -110,8 +110,9 @@ def _report_unreadable(docs: list[dict], unreadable: dict[DocKey, str], as_json:
     ]
     if as_json:
         print(json.dumps({"unreadable": bad}, ensure_ascii=False, indent=2))
-    for entry in bad:
-        print(f"UNREADABLE {entry['collection']}\t{entry['doc_id']}: {entry['reason']}")
+    else:
+        for entry in bad:
+            print(f"UNREADABLE {entry['collection']}\t{entry['doc_id']}: {entry['reason']}")
     print(
         f"{len(docs)} documents checked, {len(bad)} cannot be served "
         "(left out of answers; delete or re-ingest them)",

@@ -3,6 +3,8 @@ ingestion as `vinarag ingest`: same ids, same report of skipped and failed files
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import tempfile
 from pathlib import Path
@@ -279,18 +281,38 @@ async def list_collections(state: State, caller: Reader) -> dict[str, Any]:
     }
 
 
+class StatsOut(BaseModel):
+    collection: str
+    backend: str
+    documents: int
+    chunks: int
+    corpus_version: int
+    dense: bool
+    sparse_views: list[str]
+
+
 @router.get("/collections/stats")
-async def collection_stats(state: State, caller: Reader) -> dict[str, Any]:
-    """Totals over the collections this key may read (all of them for a full-access key)."""
+async def collection_stats(state: State, caller: Reader) -> StatsOut:
+    """Totals over the collections this key may read (all of them for a full-access key); a
+    scoped key's version counts only its collections' documents."""
     kb = state.services.retrieval.kb
     stats = await run_in_threadpool(kb.stats)
     documents = await _readable_documents(state, caller)
-    return {
-        "collection": kb.collection,
-        "backend": kb.backend,
-        "documents": len(documents),
-        "chunks": sum(d["chunks"] for d in documents) if caller.read is not None else stats.chunks,
-        "corpus_version": stats.version,
-        "dense": kb.has_dense,
-        "sparse_views": list(kb.sparse_views),
-    }
+    scoped = caller.read is not None
+    return StatsOut(
+        collection=kb.collection,
+        backend=kb.backend,
+        documents=len(documents),
+        chunks=sum(d["chunks"] for d in documents) if scoped else stats.chunks,
+        corpus_version=_version_of(documents) if scoped else stats.version,
+        dense=kb.has_dense,
+        sparse_views=list(kb.sparse_views),
+    )
+
+
+def _version_of(documents: list[dict[str, Any]]) -> int:
+    """A version of just these documents: it changes when one of them is added, replaced or
+    removed, and says nothing of writes elsewhere."""
+    listed = sorted((d["collection"], d["doc_id"], d.get("content_hash") or "") for d in documents)
+    digest = hashlib.sha256(json.dumps(listed).encode()).hexdigest()
+    return int(digest[:12], 16)

@@ -1,8 +1,9 @@
 // The chat page: asks through /rag/stream (tokens shown as they come), opens each [n] source
 // with the cited sentence highlighted, uploads files into a writable collection, and sends
 // thumbs up / down and corrections to /feedback. The key lives in sessionStorage; the
-// conversation (its thread id and turns) in localStorage. Server text is only ever set as
-// text, never as HTML.
+// conversation (its thread id and turns) in localStorage, marked with a digest of the key that
+// made it: another key (or none) on the same browser starts from an empty conversation, never
+// sees it. Server text is only ever set as text, never as HTML.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -18,6 +19,34 @@ const store = {
   set turns(value) { localStorage.setItem("vinarag.turns", JSON.stringify(value.slice(-50))); },
 };
 const page = { collections: [], feedback: false };
+
+// Whose conversation is stored: a digest of the key (SHA-256 where the page is a secure
+// context, else FNV-1a), never the key itself.
+async function owner(key) {
+  if (!key) return "anonymous";
+  if (window.crypto && crypto.subtle) {
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
+    return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(key)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return `fnv-${hash.toString(16)}`;
+}
+
+function forgetConversation() {
+  localStorage.removeItem("vinarag.thread");
+  localStorage.removeItem("vinarag.turns");
+  $("conversation").textContent = "";
+}
+
+// The stored conversation kept only when the key now in use made it.
+async function claimConversation() {
+  const current = await owner(store.key);
+  if (localStorage.getItem("vinarag.owner") !== current) {
+    forgetConversation();
+    localStorage.setItem("vinarag.owner", current);
+  }
+}
 
 function newId() {
   const random = crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
@@ -296,6 +325,7 @@ async function ask(event) {
 // -- start ------------------------------------------------------------------------------------
 async function start() {
   $("api-key").value = store.key;
+  await claimConversation();
   const ready = await fetch("/readyz").then((r) => r.json()).catch(() => ({}));
   page.feedback = Boolean(ready.feedback) && !String(ready.feedback).startsWith("off");
   await loadCollections();
@@ -307,6 +337,7 @@ async function start() {
   $("key-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     store.key = $("api-key").value.trim();
+    await claimConversation();
     await loadCollections();
   });
   $("upload-form").addEventListener("submit", upload);
@@ -320,11 +351,7 @@ async function start() {
     $("settings-toggle").setAttribute("aria-expanded", String(!panel.hidden));
   });
   $("source-close").addEventListener("click", () => { $("source").hidden = true; });
-  $("new-chat").addEventListener("click", () => {
-    localStorage.removeItem("vinarag.thread");
-    store.turns = [];
-    $("conversation").textContent = "";
-  });
+  $("new-chat").addEventListener("click", forgetConversation);
   if (!store.key && page.collections.length === 0) $("settings").hidden = false;
 }
 

@@ -152,3 +152,125 @@ def test_filters_the_store_would_refuse_are_a_422(client, filters):
     for route in ("/rag/invoke", "/rag/stream"):
         response = client.post(route, json=body)
         assert response.status_code == 422 and "filter" in response.json()["detail"], route
+
+
+BIG = "1" * 5000  # past Python's 4,300-digit conversion limit
+SURROGATE = '"\\udc00"'  # JSON text for a lone surrogate
+FILTERS = '{"input": {"question": "phở", "filters": @}}'
+DOCUMENT = '{"documents": [{"id": "a", "text": "x", @}]}'
+
+
+def _with(template: str, value: str) -> str:
+    return template.replace("@", value)
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "field"),
+    [
+        ("/rag/invoke", _with(FILTERS, f'{{"year": {BIG}}}'), "input.filters.year"),
+        ("/rag/stream", _with(FILTERS, '{"year": ' + "9" * 25 + "}"), "input.filters.year"),
+        ("/rag/stream_events", _with(FILTERS, '{"n": 18446744073709551616}'), "input.filters.n"),
+        ("/rag/invoke", "NaN", "body"),
+        ("/rag/invoke", "Infinity", "body"),
+        ("/rag/invoke", _with(FILTERS, '{"y": {"gte": -Infinity}}'), "input.filters.y.gte"),
+        ("/rag/invoke", _with(FILTERS, '{"y": 1e999}'), "input.filters.y"),
+        ("/documents", _with(DOCUMENT, '"metadata": {"v": NaN}'), "documents[0].metadata.v"),
+        ("/rag/invoke", _with('{"input": {"question": @}}', SURROGATE), "input.question"),
+        ("/rag/batch", _with('{"inputs": [{"question": "phở", "filters": {"a": @}}]}', SURROGATE),
+         "inputs[0].filters.a"),
+        ("/documents", _with(DOCUMENT, f'"title": {SURROGATE}'), "documents[0].title"),
+        ("/feedback", _with('{"answer_id": "x", "score": "up", "comment": @}', SURROGATE),
+         "comment"),
+        ("/v1/chat/completions",
+         _with('{"model": "vinarag", "messages": [{"role": "user", "content": @}]}', SURROGATE),
+         "messages[0].content"),
+        ("/rag/invoke", _with(FILTERS, f"{{{SURROGATE}: 1}}"), "input.filters"),
+    ],
+)  # fmt: skip
+def test_json_no_field_can_hold_is_refused_naming_the_field(client, route, body, field):
+    response = client.post(route, content=body, headers={"content-type": "application/json"})
+    expected = 400 if route.startswith("/v1/") else 422
+    assert response.status_code == expected, response.text
+    detail = response.json()["error"]["message"] if expected == 400 else response.json()["detail"]
+    assert detail.startswith(f"{field}: "), detail
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        ("/rag/invoke", {"input": {"question": "phở"},
+                         "config": {"configurable": {"generator": "phogpt"}}}),
+        ("/rag/batch", {"inputs": [{"question": "phở", "extra": 1}]}),
+        ("/rag/batch", {"inputs": [{"question": "phở", "filters": None}]}),
+        ("/rag/invoke", {"input": {"question": "phở", "filters": None}}),
+        ("/rag/stream", {"input": {"question": "phở",
+                                   "history": [{"question": "a", "answer": "b"}]}}),
+        ("/v1/chat/completions", {"model": "vinarag", "messages": [
+            {"role": "user", "content": [{"type": "text"}]}]}),
+        ("/v1/chat/completions", {"model": "vinarag", "vinarag": {"generator": "openai"},
+                                  "messages": [{"role": "user", "content": "phở"}]}),
+    ],
+)  # fmt: skip
+def test_requests_the_service_cannot_run_are_refused_not_500(client, route, body):
+    response = client.post(route, json=body)
+    assert response.status_code in (400, 422), response.text
+    if "generator" in json.dumps(body):
+        text = response.text
+        assert "not configured here" in text and "extractive" in text
+
+
+def _hashed(config: dict) -> str:
+    from langserve.lzstring import LZString
+
+    return LZString.compressToEncodedURIComponent(json.dumps(config))
+
+
+@pytest.mark.parametrize(
+    "configurable",
+    [
+        {"top_k": 100_000},
+        {"temperature": -1},
+        {"generator": "phogpt"},
+        {"thread_id": "t" * 5000},
+        {"thread_id": "a\x00b"},
+        {"collections": ["Không Hợp Lệ"]},
+    ],
+)
+def test_config_hash_routes_are_checked_like_the_plain_ones(client, configurable):
+    path = _hashed({"configurable": configurable})
+    for route in ("invoke", "stream", "batch"):
+        body = (
+            {"inputs": [{"question": "phở"}]}
+            if route == "batch"
+            else {"input": {"question": "phở"}}
+        )
+        plain = client.post(
+            f"/rag/{route}", json={**body, "config": {"configurable": configurable}}
+        )
+        hashed = client.post(f"/rag/c/{path}/{route}", json=body)
+        assert hashed.status_code == plain.status_code == 422, (route, hashed.text)
+
+
+def test_config_hash_routes_still_answer_and_a_hash_that_is_no_config_is_a_422(client):
+    good = _hashed({"configurable": {"rerank_top_n": 2}})
+    answered = client.post(f"/rag/c/{good}/invoke", json={"input": {"question": "Phở là gì?"}})
+    assert answered.status_code == 200 and len(answered.json()["output"]["sources"]) <= 2
+    for bad in ("%%%", "abc", _hashed(["not", "an", "object"])):
+        refused = client.post(f"/rag/c/{bad}/invoke", json={"input": {"question": "phở"}})
+        assert refused.status_code == 422, refused.text
+
+
+def test_an_upload_is_the_same_document_whatever_its_place_in_the_request(client):
+    """Ids come from the file's name (and its collection), not its position among the files."""
+    first = [("files", ("bao-cao.txt", "Báo cáo quý một của công ty.".encode(), "text/plain"))]
+    added = client.post("/documents/files", files=first).json()["added"]
+    second = [
+        ("files", ("khac.txt", "Một tài liệu khác hẳn.".encode(), "text/plain")),
+        ("files", ("bao-cao.txt", "Báo cáo quý một của công ty.".encode(), "text/plain")),
+    ]
+    again = client.post("/documents/files", files=second).json()
+    assert again["unchanged"] == added and added[0].startswith("bao-cao-")
+    elsewhere = client.post("/documents/files?collection=kho", files=first).json()
+    assert elsewhere["added"] == added  # the same id, a document of that collection
+    listed = {(d["name"], d["documents"]) for d in client.get("/collections").json()["collections"]}
+    assert ("kho", 1) in listed

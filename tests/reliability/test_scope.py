@@ -139,3 +139,24 @@ def test_keys_that_cannot_work_stop_the_start(settings, keys, message):
     with pytest.raises(SettingsError, match=message) as refused:
         load_settings(data_dir=settings.data_dir, api_keys=keys)
     assert "abc" not in str(refused.value) and WRITER not in str(refused.value)  # never printed
+
+
+def test_a_scoped_key_sees_only_its_collections_versions(client):
+    def version(key: str) -> int:
+        return client.get("/collections/stats", headers=_as(key)).json()["corpus_version"]
+
+    before, full = version(OUTSIDER), version(ADMIN)
+    body = {"documents": [{"id": "moi", "title": "Mới", "text": "Quy chế lương mới năm nay."}]}
+    assert client.post("/documents?collection=hr", json=body, headers=_as(ADMIN)).status_code == 200
+    assert version(OUTSIDER) == before  # a write to hr says nothing to a key that reads public
+    assert version(ADMIN) != full
+    assert (
+        client.post("/documents?collection=public", json=body, headers=_as(ADMIN)).status_code
+        == 200
+    )
+    assert version(OUTSIDER) != before
+    asked = client.post(
+        "/rag/invoke", json={"input": {"question": "Quy chế lương?"}}, headers=_as(OUTSIDER)
+    )
+    cache_step = asked.json()["output"]["path"][0]
+    assert cache_step["node"] == "check_cache" and "corpus_version" not in cache_step

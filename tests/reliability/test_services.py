@@ -156,9 +156,11 @@ def test_postgres_unreachable_for_memory(settings, demo_services):
 
 @pytest.mark.integration
 def test_postgres_lost_while_serving_and_back(settings, demo_services, postgres_schema):
-    """Memory on the machine's PostgreSQL, through a relay the test cuts after startup: turns in
-    a thread get a 503 that says why while it is gone (turns without a thread still answer),
-    and once it is back the same thread goes on with its history."""
+    """Memory and feedback on the machine's PostgreSQL, through a relay the test cuts after
+    startup: the first turn in a thread waits at most memory.timeout_s, later ones fail at once
+    (503 that says why, Retry-After), /readyz and feedback say so; turns without a thread still
+    answer; once it is back, the probe (every second; called here directly) brings the same
+    thread back with its history."""
     with CuttableRelay(5432) as relay:
         url = postgres_schema.replace("127.0.0.1:5432", f"127.0.0.1:{relay.port}")
         memory = settings.memory.model_copy(
@@ -169,24 +171,34 @@ def test_postgres_lost_while_serving_and_back(settings, demo_services, postgres_
         thread = {"X-Thread-Id": "lost-and-back"}
         ask = {"input": {"question": "Vịnh Hạ Long có bao nhiêu hòn đảo?"}}
         follow = {"input": {"question": "Còn được UNESCO công nhận năm nào?"}}
-        with TestClient(create_app(configured, services=demo_services)) as client:
-            assert client.post("/rag/invoke", json=ask, headers=thread).status_code == 200
+        app = create_app(configured, services=demo_services)
+        state = app.state.vinarag
+        with TestClient(app) as client:
+            first = client.post("/rag/invoke", json=ask, headers=thread)
+            assert first.status_code == 200
+            answer_id = first.json()["output"]["answer_id"]
             relay.cut()
             lost = client.post("/rag/invoke", json=follow, headers=thread)
             assert lost.status_code == 503, lost.text
             assert lost.json()["detail"].startswith("conversation memory unavailable (")
+            again = client.post("/rag/invoke", json=follow, headers=thread)
+            assert again.status_code == 503 and again.headers["retry-after"] == "5"
+            # refused before any graph run or pool wait, with the reason the first turn met
+            assert again.json()["detail"].endswith("ask without a thread, or again once it is back")
+            assert client.get("/readyz").json()["checkpointer"].startswith("unavailable: ")
             plain = client.post("/rag/invoke", json=ask)
             assert plain.status_code == 200 and plain.json()["output"]["answer"]
+            verdict = {"answer_id": answer_id, "score": "up"}
+            assert client.post("/feedback", json=verdict).status_code == 503
+            assert client.get("/readyz").json()["feedback"].startswith("unavailable: ")
             relay.restore()
-            # The pool reconnects on its own schedule (psycopg_pool backs off between tries):
-            # the client retries as the 503 says, each try bounded by memory.timeout_s.
-            retried = 0
+            assert state.runnable.stateful.checkpointer.conn.probe()
+            assert state.feedback._pool.probe()
+            assert client.get("/readyz").json()["checkpointer"] == "postgres"
             back = client.post("/rag/invoke", json=follow, headers=thread)
-            while back.status_code == 503 and retried < 30:
-                retried += 1
-                back = client.post("/rag/invoke", json=follow, headers=thread)
             assert back.status_code == 200, back.text
             assert "1994" in back.json()["output"]["answer"]  # rewritten from the first turn
+            assert client.post("/feedback", json=verdict).status_code == 201
             codes = client.get("/metrics").text
-            refused = f'rag_requests_total{{endpoint="/rag/invoke",status="503"}} {1 + retried:.1f}'
-            assert refused in codes  # the cut turn, and any retry before the pool was back
+            assert 'rag_requests_total{endpoint="/rag/invoke",status="503"} 2.0' in codes
+            assert 'rag_requests_total{endpoint="/rag/invoke",status="500"}' not in codes

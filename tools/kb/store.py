@@ -568,7 +568,8 @@ class KnowledgeBase:
         when named."""
         with self._lock:
             docs: dict[DocKey, dict[str, Any]] = {}
-            for point in self._scroll(with_payload=["doc_id", "collection", "title", "source"]):
+            fields = ["doc_id", "collection", "title", "source", "content_hash"]
+            for point in self._scroll(with_payload=fields):
                 payload = {"collection": DEFAULT_COLLECTION, **(point.payload or {})}
                 if collections is not None and payload["collection"] not in collections:
                     continue

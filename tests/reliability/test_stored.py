@@ -1,0 +1,99 @@
+"""A document stored by an older release with text no response can carry (a lone surrogate in
+its metadata or title) never fails a question: it is left out, the answer's path says so, and
+`vinarag documents --check` names it. Today's ingestion refuses such text on every path."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from server.main import create_app
+from tools.ingest.chunk import chunk_document
+from tools.ingest.documents import Document
+from tools.ingest.pipeline import ingest_documents, ingest_paths
+from tools.kb.factory import build_knowledge_base
+
+QUESTION = "Vịnh Hạ Long có bao nhiêu hòn đảo?"
+POISON = Document(
+    "ha-long-cu",
+    "Vịnh Hạ Long (bản cũ)",
+    "Vịnh Hạ Long có gần 2.000 hòn đảo đá vôi lớn nhỏ, theo bản ghi cũ.",
+    "cu.jsonl:1",
+    {"ghi_chu": "\udc00"},
+)
+
+
+def _store_as_an_older_release_did(kb) -> None:
+    """Straight into the store, past today's checks (as an older release wrote it)."""
+    kb.upsert([(POISON, chunk_document(POISON, 900, 150))])
+
+
+def test_a_poisoned_document_is_left_out_of_every_answer(settings, demo_services):
+    _store_as_an_older_release_did(demo_services.retrieval.kb)
+    demo_services.settings = settings
+    with TestClient(create_app(settings, services=demo_services)) as client:
+        invoked = client.post("/rag/invoke", json={"input": {"question": QUESTION}})
+        assert invoked.status_code == 200, invoked.text
+        output = invoked.json()["output"]
+        assert "ha-long-cu" not in {s["doc_id"] for s in output["sources"]}
+        assert "2.000" in output["answer"]  # answered from the demo's own document
+        retrieved = next(s for s in output["path"] if s["node"] == "retrieve")
+        assert retrieved["unreadable"] == [
+            "default/ha-long-cu: metadata 'ghi_chu': not valid Unicode "
+            "(a lone surrogate at character 0)"
+        ]
+        chat = {"model": "vinarag", "messages": [{"role": "user", "content": QUESTION}]}
+        assert client.post("/v1/chat/completions", json=chat).status_code == 200
+        streamed = client.post("/v1/chat/completions", json={**chat, "stream": True})
+        assert streamed.status_code == 200 and "event: error" not in streamed.text
+        stream = client.post("/rag/stream", json={"input": {"question": QUESTION}})
+        assert stream.status_code == 200 and "event: error" not in stream.text
+
+
+def test_documents_check_names_what_answers_leave_out(vinarag, tmp_path):
+    from tools.settings import load_settings
+
+    settings = load_settings(data_dir=tmp_path / "data", dense={"backend": "none"})
+    kb = build_knowledge_base(settings)
+    try:
+        ingest_documents([Document("tot", "Tốt", "Phở là món ăn Hà Nội.", "x")], kb, settings)
+        _store_as_an_older_release_did(kb)
+    finally:
+        kb.close()
+    checked = vinarag("documents", "--check", "--json")
+    assert checked.returncode == 1
+    assert json.loads(checked.stdout)["unreadable"] == [
+        {
+            "collection": "default",
+            "doc_id": "ha-long-cu",
+            "reason": "metadata 'ghi_chu': not valid Unicode (a lone surrogate at character 0)",
+        }
+    ]
+    assert "2 documents checked, 1 cannot be served" in checked.stderr
+    assert vinarag("delete", "ha-long-cu").returncode == 0
+    assert vinarag("documents", "--check").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("title", "metadata"), [("\ud800 tiêu đề", {}), ("Tiêu đề", {"k\udfff": "v"})]
+)
+def test_ingestion_refuses_text_no_response_could_carry(settings, memory_kb, title, metadata):
+    document = Document("x", title, "Một văn bản tiếng Việt.", "x.jsonl:1", metadata)
+    report = ingest_documents([document], memory_kb, settings)
+    assert not report.accepted and "not valid Unicode" in report.failed[0][1]
+
+
+def test_a_jsonl_line_with_a_lone_surrogate_is_reported_and_the_rest_go_in(
+    settings, memory_kb, tmp_path
+):
+    path = tmp_path / "docs.jsonl"
+    path.write_text(
+        '{"id": "a", "text": "Phở bò Hà Nội.", "nguon": "\\udc00"}\n'
+        '{"id": "b", "text": "Bún chả Hà Nội."}\n',
+        encoding="utf-8",
+    )
+    report = ingest_paths([path], memory_kb, settings, progress=False)
+    assert report.added == ["b"]
+    assert any("not valid Unicode" in reason for _, reason in report.failed + report.skipped)
