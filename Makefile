@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 DATA ?= ../shared/data/xquad-vi
 
-.PHONY: help install tools run chat system-deps check test lint format bench-retrieval bench-scale bench-rag bench-load clean
+.PHONY: help install tools run chat system-deps check test lint format bench-retrieval bench-scale bench-rag bench-load bench-soak clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -80,6 +80,9 @@ bench-rag: $(STAMP)  ## the whole graph on the shared XQuAD-vi paragraphs (JSON 
 
 bench-load: $(STAMP)  ## load benchmark against a server started with `make run` (JSON in reports/)
 	$(BIN)/vinarag eval load --url http://127.0.0.1:8000 --json reports/load.json
+
+bench-soak: $(STAMP)  ## 30 minutes of mixed load on a server of its own: errors, p95, memory (JSON in reports/)
+	$(BIN)/vinarag eval soak --minutes 30 --json reports/soak.json
 
 bench-retrieval: $(STAMP)  ## retrieval on the shared XQuAD-vi sets, with and without tone marks (JSON in reports/)
 	$(BIN)/vinarag eval retrieval --corpus $(DATA)/sentences_corpus.jsonl --queries $(DATA)/sentences_queries.jsonl --json reports/retrieval-sentences.json

@@ -139,6 +139,15 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if any(r["errors"] for r in result["runs"]) else 0
 
 
+def _soak(args: argparse.Namespace, settings: Settings) -> int:
+    from evals.soak_benchmark import format_soak, soak
+
+    result = soak(args.url, args.pid, args.minutes * 60, args.users)
+    print(format_soak(result))
+    write_json(args.json, result)
+    return 0 if result["passed"] else 1
+
+
 def _documents(args: argparse.Namespace, settings: Settings) -> int:
     from evals.documents_benchmark import format_report, run_documents_benchmark
 
@@ -263,3 +272,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--json", default=None, metavar="OUT")
     p.set_defaults(func=_load)
+
+    p = evals.add_parser(
+        "soak",
+        help="long mixed load (hits, misses, threads, /v1 streams, uploads, deletes): errors, "
+        "p95 and the server's memory over time",
+        description="Sends a mix of requests from --users threads for --minutes against --url "
+        "(a server on this machine; its RSS read from --pid or the process listening on the "
+        "port), or against a `vinarag serve` of its own on a fresh demo knowledge base. Exits 1 "
+        "on any error or when RSS at the end is more than 10 %% off its value after warm-up "
+        "(the first tenth of the run).",
+    )
+    p.add_argument("--url", default=None, help="a running server (default: start one)")
+    p.add_argument("--pid", type=int, default=None, help="the server's process (default: found)")
+    p.add_argument("--minutes", type=float, default=30.0, help="default 30")
+    p.add_argument("--users", type=int, default=4, help="concurrent clients (default 4)")
+    p.add_argument("--json", default=None, metavar="OUT")
+    p.set_defaults(func=_soak)

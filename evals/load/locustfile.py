@@ -12,14 +12,8 @@ from typing import Any
 
 from locust import FastHttpUser, constant, task
 
-QUESTIONS = [
-    "Ai dời đô về Thăng Long?",
-    "Phở ra đời ở đâu?",
-    "Truyện Kiều có bao nhiêu câu thơ?",
-    "Vịnh Hạ Long có bao nhiêu hòn đảo?",
-    "Ngô Bảo Châu nhận Huy chương Fields năm nào?",
-    "Việt Nam có bao nhiêu dân tộc?",
-]
+from evals.load.questions import QUESTIONS
+
 _counter = itertools.count()
 
 

@@ -77,12 +77,19 @@ def test_documents_check_names_what_answers_leave_out(vinarag, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("title", "metadata"), [("\ud800 tiêu đề", {}), ("Tiêu đề", {"k\udfff": "v"})]
+    ("text", "metadata"), [("\ud800 Một văn bản.", {}), ("Một văn bản.", {"k\udfff": "v"})]
 )
-def test_ingestion_refuses_text_no_response_could_carry(settings, memory_kb, title, metadata):
-    document = Document("x", title, "Một văn bản tiếng Việt.", "x.jsonl:1", metadata)
+def test_ingestion_refuses_text_no_response_could_carry(settings, memory_kb, text, metadata):
+    document = Document("x", "Tiêu đề", text, "x.jsonl:1", metadata)
     report = ingest_documents([document], memory_kb, settings)
     assert not report.accepted and "not valid Unicode" in report.failed[0][1]
+
+
+def test_a_title_or_source_from_an_undecodable_file_name_is_spelled_out(settings, memory_kb):
+    document = Document("x", "b\udce1o c\udce1o", "Báo cáo quý một.", "/srv/b\udce1o.txt")
+    assert ingest_documents([document], memory_kb, settings).added == ["x"]
+    (listed,) = memory_kb.list_documents()
+    assert listed["title"] == "b\\udce1o c\\udce1o" and listed["source"] == "/srv/b\\udce1o.txt"
 
 
 def test_a_jsonl_line_with_a_lone_surrogate_is_reported_and_the_rest_go_in(

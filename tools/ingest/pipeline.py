@@ -18,7 +18,7 @@ from tools.ingest.chunk import chunk_document
 from tools.ingest.documents import DEFAULT_COLLECTION, Chunk, DocKey, Document, file_doc_id
 from tools.ingest.legal import parse_header
 from tools.ingest.loaders import LOADERS, LoadError, LoadSkipped
-from tools.ingest.metadata import payload_problem
+from tools.ingest.metadata import payload_problem, spelled_out
 from tools.ingest.reader import FileReader
 from tools.kb.store import KnowledgeBase
 from tools.settings import Settings
@@ -118,8 +118,11 @@ def prepare(document: Document, settings: Settings, report: IngestReport) -> lis
     if not document.text:
         report.skipped.append((document.source, "empty: no text after cleanup"))
         return None
-    stored = {"doc_id": document.doc_id, "title": document.title, "text": document.text}
-    if problem := payload_problem({**stored, "metadata": document.metadata}):
+    # A title or source taken from a file name may hold bytes the file system did not decode:
+    # spelled out. The text and metadata are the document: refused if no response can carry them.
+    document.title, document.source = spelled_out(document.title), spelled_out(document.source)
+    stored = {"doc_id": document.doc_id, "text": document.text, "metadata": document.metadata}
+    if problem := payload_problem(stored):
         report.failed.append((document.source, problem))
         return None
     score = vietnamese_score(document.text)
