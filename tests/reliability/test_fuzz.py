@@ -131,3 +131,98 @@ def test_a_body_that_follows_the_published_schema_is_answered(app):
         probe()
     refused = [c for c in codes if c != 200]
     assert len(codes) >= EXAMPLES // 2 and len(refused) <= len(codes) // 10, sorted(set(refused))
+
+
+# JSON no field may hold, written as raw JSON text (json.dumps cannot write most of them).
+HOSTILE = ["NaN", "Infinity", "-Infinity", "1e999", "9" * 5000, "18446744073709551616",
+           '"\\udc00"', '"a\\ud800b"', '{"k\\udfff": 1}']  # fmt: skip
+_MARK = "\x1ehostile\x1e"
+
+
+def _plant(body: object, where: int) -> object:
+    """`body` with one of its values (counted depth-first, wrapping around) or, for an empty
+    body, the whole of it replaced by the mark."""
+    leaves: list[tuple[object, object]] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for key in value:
+                leaves.append((value, key))
+                walk(value[key])
+        elif isinstance(value, list):
+            for index in range(len(value)):
+                leaves.append((value, index))
+                walk(value[index])
+
+    walk(body)
+    if not leaves:
+        return _MARK
+    container, key = leaves[where % len(leaves)]
+    container[key] = _MARK  # type: ignore[index]
+    return body
+
+
+def _fuzz(path: str, bodies, send, failures: list) -> None:
+    """`send(path, example...)` over examples drawn from `bodies` (a strategy of tuples)."""
+
+    @settings(max_examples=EXAMPLES // 2, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(example=bodies)
+    def probe(example: tuple) -> None:
+        if (failure := send(path, *example)) is not None:
+            failures.append(failure)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        probe()
+
+
+@pytest.mark.slow
+def test_hostile_values_anywhere_in_a_generated_body_are_refused_at_the_edge(app):
+    """Bodies from each route's schema with one value (anywhere) replaced by NaN, an infinity,
+    a number past 64 bits or a lone surrogate: always 422 (400 on /v1), never a server error
+    and never a route that read it."""
+
+    def send(path: str, body: object, where: int, token: str) -> tuple | None:
+        try:
+            text = json.dumps(_plant(body, where), allow_nan=False)
+        except ValueError:
+            return None
+        content = text.replace(json.dumps(_MARK), token)
+        headers = {"content-type": "application/json", "X-API-Key": KEY}
+        code = app.post(path, content=content, headers=headers).status_code
+        return (
+            None
+            if code == (400 if path.startswith("/v1/") else 422)
+            else (path, content[:200], code)
+        )
+
+    failures: list[tuple] = []
+    for path, schema in _json_routes(app):
+        examples = st.tuples(from_schema(schema), st.integers(0, 50), st.sampled_from(HOSTILE))
+        _fuzz(path, examples, send, failures)
+    assert failures == [], failures[:5]
+
+
+@pytest.mark.slow
+def test_extra_keys_in_a_generated_body_are_never_a_server_error(app):
+    def send(path: str, body: object, key: str, value: object) -> tuple | None:
+        if isinstance(body, dict):
+            body = {**body, key: value}
+            for inner in body.values():  # and one level down (an input, a message...)
+                if isinstance(inner, dict):
+                    inner[key] = value
+                    break
+        try:
+            content = json.dumps(body, allow_nan=False)
+        except ValueError:
+            return None
+        headers = {"content-type": "application/json", "X-API-Key": KEY}
+        code = app.post(path, content=content, headers=headers).status_code
+        return (path, body, code) if code >= 500 else None
+
+    failures: list[tuple] = []
+    for path, schema in _json_routes(app):
+        examples = st.tuples(from_schema(schema), st.text(min_size=1, max_size=12), json_values)
+        _fuzz(path, examples, send, failures)
+    assert failures == [], failures[:5]
