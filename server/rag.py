@@ -19,7 +19,8 @@ from server.deps import ReadKey, get_state
 from server.runnable import READ_SCOPE, named_settings
 from server.safe_json import json_problem
 from tools.errors import validation_problems
-from tools.kb.filters import FilterError, build_filter
+from tools.kb.filters import FilterError
+from tools.kb.store import KnowledgeBase
 
 # stream_log and config_schema are what the playground itself calls.
 ENDPOINTS: tuple[EndpointName, ...] = (
@@ -40,8 +41,9 @@ def _unprocessable(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=detail)
 
 
-def check_filters(filters: Any, most: int) -> None:
-    """The filter's shape and size here, before a graph thread is spent on it."""
+def check_filters(filters: Any, most: int, kb: KnowledgeBase) -> None:
+    """The filter's shape and size here, before a graph thread is spent on it, as the store
+    will apply it."""
     if filters is None:
         return
     if not isinstance(filters, dict):
@@ -53,7 +55,7 @@ def check_filters(filters: Any, most: int) -> None:
             detail=f"filters with {values} values: at most {most} (server.max_filter_values)",
         )
     try:
-        build_filter(filters)
+        kb.check_filter(filters)
     except FilterError as exc:
         raise _unprocessable(str(exc)) from None
 
@@ -174,7 +176,7 @@ async def check_limits(request: Request) -> None:
             raise _unprocessable(
                 f"question of {len(question)} characters: at most {settings.max_question_chars}"
             )
-        check_filters(item.get("filters"), settings.max_filter_values)
+        check_filters(item.get("filters"), settings.max_filter_values, state.services.retrieval.kb)
         try:  # what the published schema says beyond that: no other fields, filters an object
             published.model_validate(item)
         except ValidationError as exc:

@@ -257,3 +257,28 @@ class CuttableRelay:
 
     def __exit__(self, *exc: object) -> None:
         self.cut()
+
+
+def write_previous_release_store(settings, paths: list[Path], raw_documents=()) -> None:
+    """A store as the previous release wrote it: qdrant-client's local mode under
+    data_dir/qdrant, the same collection layout, sparse-only; `raw_documents` written past
+    today's ingestion checks (as an older release accepted them)."""
+    from qdrant_client import QdrantClient
+
+    from tools.ingest.chunk import chunk_document
+    from tools.ingest.pipeline import ingest_paths
+    from tools.kb.sparse import BM25Encoder
+    from tools.kb.store import KnowledgeBase
+
+    settings.qdrant_path.mkdir(parents=True, exist_ok=True)
+    client = QdrantClient(path=str(settings.qdrant_path))
+    sparse = settings.sparse
+    encoder = BM25Encoder(sparse.k1, sparse.b, sparse.index_title)
+    kb = KnowledgeBase(client, settings.qdrant.collection, encoder, None, local=False)
+    try:
+        if paths:
+            ingest_paths(paths, kb, settings, progress=False)
+        for document in raw_documents:
+            kb.upsert([(document, chunk_document(document, 900, 150))])
+    finally:
+        client.close()

@@ -17,7 +17,7 @@ def test_help_lists_every_command(vinarag):
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     every = (
-        "ingest", "delete", "documents", "search", "demo",  # tools
+        "ingest", "delete", "documents", "search", "demo", "kb",  # tools
         "ask", "chat",  # graph
         "eval", "data",  # evals
         "serve", "keys",  # server
@@ -28,6 +28,7 @@ def test_help_lists_every_command(vinarag):
     assert "--corpus" in vinarag("eval", "retrieval", "--help").stdout
     assert "--strip-tones" in vinarag("eval", "rag", "--help").stdout
     assert "promote" in vinarag("train", "--help").stdout
+    assert {"migrate", "backup", "restore"} <= set(vinarag("kb", "--help").stdout.split())
 
 
 def test_ingest_reports_failures_and_exit_codes(vinarag, tmp_path):

@@ -165,6 +165,24 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         kb.close()
 
 
+def _kb(args: argparse.Namespace, settings: Settings) -> int:
+    """`vinarag kb migrate|backup|restore`: the embedded store across releases and machines."""
+    from tools.kb import migrate
+
+    if args.kb_command == "migrate":
+        counts = migrate.migrate(settings)
+        what = "converted"
+    elif args.kb_command == "backup":
+        counts = migrate.backup(settings, Path(args.folder))
+        what = f"backed up to {args.folder}"
+    else:
+        counts = migrate.restore(settings, Path(args.folder), force=args.force)
+        what = f"restored from {args.folder}"
+    chunks = counts.points.get(settings.qdrant.collection, 0)
+    print(f"{what}: {counts.documents} documents, {chunks} chunks")
+    return 0
+
+
 def _collection(value: str) -> str:
     try:
         return check_collection(value)
@@ -221,6 +239,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("question", nargs="*")
     p.add_argument("--top-n", type=int, default=None)
     p.set_defaults(func=_search)
+
+    p = subparsers.add_parser(
+        "kb",
+        help="the embedded store: convert the previous release's, back up, restore",
+        description="The embedded store (Qdrant Edge, under data_dir/edge) is used by one "
+        "process at a time: stop the server before a backup or a restore.",
+    )
+    kb = p.add_subparsers(dest="kb_command", metavar="KB", required=True)
+    q = kb.add_parser(
+        "migrate",
+        help="convert the previous release's store (data_dir/qdrant); also done on first open",
+        description="Every document, collection, metadata field and vector is carried over "
+        "(nothing is embedded again) and checked before the new store is used; the old folder "
+        "is kept until you delete it.",
+    )
+    q.set_defaults(func=_kb)
+    q = kb.add_parser("backup", help="copy the store to a new folder (checked)")
+    q.add_argument("folder", help="a folder that does not exist yet (or is empty)")
+    q.set_defaults(func=_kb)
+    q = kb.add_parser("restore", help="make a backup the store (checked first)")
+    q.add_argument("folder", help="a folder written by `vinarag kb backup`")
+    q.add_argument(
+        "--force", action="store_true", help="replace a store that is there (kept aside)"
+    )
+    q.set_defaults(func=_kb)
 
     p = subparsers.add_parser("demo", help="load the bundled demo knowledge base if empty")
     p.add_argument("--force", action="store_true", help="load even if documents are present")

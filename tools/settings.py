@@ -70,10 +70,12 @@ class _Section(BaseModel):
 
 
 class QdrantSettings(_Section):
-    url: str | None = None  # None: embedded local mode on disk under data_dir
+    url: str | None = None  # None: the embedded store (Qdrant Edge) on disk under data_dir/edge
     api_key: str | None = None
     collection: str = "vinarag"
     timeout_s: float = Field(10.0, gt=0)
+    # Embedded store: threads of its search pool (more add tail latency on a busy machine).
+    search_threads: int = Field(1, ge=1, le=64)
 
 
 class ChunkingSettings(_Section):
@@ -439,7 +441,13 @@ class Settings(BaseSettings):
 
     @property
     def qdrant_path(self) -> Path:
+        """Where the previous release kept its store (qdrant-client's local mode)."""
         return self.data_dir / "qdrant"
+
+    @property
+    def edge_path(self) -> Path:
+        """The embedded store (Qdrant Edge): one folder per collection."""
+        return self.data_dir / "edge"
 
     @property
     def checkpoint_path(self) -> Path:

@@ -236,7 +236,7 @@ def _graph_call(
     options = dict(chat.vinarag or {})
     filters = options.pop("filters", None)
     try:
-        check_filters(filters, state.settings.server.max_filter_values)
+        check_filters(filters, state.settings.server.max_filter_values, state.services.retrieval.kb)
     except HTTPException as exc:
         raise OpenAIError(400, str(exc.detail), param="vinarag.filters") from None
     if chat.temperature is not None:

@@ -87,9 +87,9 @@ def test_one_bad_jsonl_line_loses_only_itself(tmp_path):
 
 
 def test_a_store_held_by_another_process_is_one_clear_line(tmp_path, vinarag):
-    from tools.kb.qdrant import build_qdrant_client
+    from tools.kb.factory import build_knowledge_base
 
-    held = build_qdrant_client(load_settings(data_dir=str(tmp_path / "data")))
+    held = build_knowledge_base(load_settings(data_dir=str(tmp_path / "data")))
     try:
         result = vinarag("documents")
     finally:

@@ -1,6 +1,9 @@
-"""A document stored by an older release with text no response can carry (a lone surrogate in
-its metadata or title) never fails a question: it is left out, the answer's path says so, and
-`vinarag documents --check` names it. Today's ingestion refuses such text on every path."""
+"""Stored text that a response could not carry never fails a question. A store written by the
+previous release, which checked less, is converted with lone surrogates spelled out (no UTF-8
+encoder, the new store's included, takes them); a chunk that still cannot be served (metadata an
+older release accepted and today's checks refuse) is left out of answers, the answer's path says
+so, and `vinarag documents --check` names it. Today's ingestion refuses such text on every
+path."""
 
 from __future__ import annotations
 
@@ -10,46 +13,61 @@ import pytest
 from fastapi.testclient import TestClient
 
 from server.main import create_app
+from tests.helpers import write_previous_release_store
 from tools.ingest.chunk import chunk_document
 from tools.ingest.documents import Document
 from tools.ingest.pipeline import ingest_documents, ingest_paths
 from tools.kb.factory import build_knowledge_base
+from tools.services import build_services
 
 QUESTION = "Vịnh Hạ Long có bao nhiêu hòn đảo?"
-POISON = Document(
-    "ha-long-cu",
-    "Vịnh Hạ Long (bản cũ)",
-    "Vịnh Hạ Long có gần 2.000 hòn đảo đá vôi lớn nhỏ, theo bản ghi cũ.",
-    "cu.jsonl:1",
-    {"ghi_chu": "\udc00"},
+TEXT = "Vịnh Hạ Long có gần 2.000 hòn đảo đá vôi lớn nhỏ, theo bản ghi cũ."
+SURROGATE = Document(
+    "ha-long-cu", "Vịnh Hạ Long (bản cũ)", TEXT, "cu.jsonl:1", {"ghi_chu": "\udc00"}
 )
+TOO_DEEP = Document("ha-long-sau", "Vịnh Hạ Long (sâu)", TEXT, "sau.jsonl:1",
+                    {"a": {"b": {"c": {"d": {"e": 1}}}}})  # fmt: skip
+REASON = "metadata 'a'.b.c: nested deeper than 3 levels"
 
 
-def _store_as_an_older_release_did(kb) -> None:
+def _store_as_an_older_release_did(kb, document: Document) -> None:
     """Straight into the store, past today's checks (as an older release wrote it)."""
-    kb.upsert([(POISON, chunk_document(POISON, 900, 150))])
+    kb.upsert([(document, chunk_document(document, 900, 150))])
 
 
-def test_a_poisoned_document_is_left_out_of_every_answer(settings, demo_services):
-    _store_as_an_older_release_did(demo_services.retrieval.kb)
+def test_a_previous_release_store_with_a_lone_surrogate_is_converted_and_answers(settings):
+    from tools.commands import DEMO_DIR
+
+    write_previous_release_store(settings, [DEMO_DIR / "documents.jsonl"], [SURROGATE])
+    services = build_services(settings, embedder=None)  # converted on open
+    try:
+        kb = services.retrieval.kb
+        assert len(kb.list_documents()) == 41  # the demo's 40 and the old one
+        payload = next(iter(kb.payloads(kb._existing([("default", "ha-long-cu")])[
+            ("default", "ha-long-cu")].point_ids).values()))  # fmt: skip
+        assert payload["metadata"]["ghi_chu"] == "\\udc00"  # spelled out
+        assert kb.unreadable_documents() == {}
+        with TestClient(create_app(settings, services=services)) as client:
+            for route in ("/rag/invoke", "/rag/stream"):
+                asked = client.post(route, json={"input": {"question": QUESTION}})
+                assert asked.status_code == 200 and "event: error" not in asked.text
+    finally:
+        services.close()
+
+
+def test_a_chunk_that_cannot_be_served_is_left_out_of_every_answer(settings, demo_services):
+    _store_as_an_older_release_did(demo_services.retrieval.kb, TOO_DEEP)
     demo_services.settings = settings
     with TestClient(create_app(settings, services=demo_services)) as client:
         invoked = client.post("/rag/invoke", json={"input": {"question": QUESTION}})
         assert invoked.status_code == 200, invoked.text
         output = invoked.json()["output"]
-        assert "ha-long-cu" not in {s["doc_id"] for s in output["sources"]}
+        assert "ha-long-sau" not in {s["doc_id"] for s in output["sources"]}
         assert "2.000" in output["answer"]  # answered from the demo's own document
         retrieved = next(s for s in output["path"] if s["node"] == "retrieve")
-        assert retrieved["unreadable"] == [
-            "default/ha-long-cu: metadata 'ghi_chu': not valid Unicode "
-            "(a lone surrogate at character 0)"
-        ]
+        assert retrieved["unreadable"] == [f"default/ha-long-sau: {REASON}"]
         chat = {"model": "vinarag", "messages": [{"role": "user", "content": QUESTION}]}
         assert client.post("/v1/chat/completions", json=chat).status_code == 200
-        streamed = client.post("/v1/chat/completions", json={**chat, "stream": True})
-        assert streamed.status_code == 200 and "event: error" not in streamed.text
-        stream = client.post("/rag/stream", json={"input": {"question": QUESTION}})
-        assert stream.status_code == 200 and "event: error" not in stream.text
 
 
 def test_documents_check_names_what_answers_leave_out(vinarag, tmp_path):
@@ -59,20 +77,16 @@ def test_documents_check_names_what_answers_leave_out(vinarag, tmp_path):
     kb = build_knowledge_base(settings)
     try:
         ingest_documents([Document("tot", "Tốt", "Phở là món ăn Hà Nội.", "x")], kb, settings)
-        _store_as_an_older_release_did(kb)
+        _store_as_an_older_release_did(kb, TOO_DEEP)
     finally:
         kb.close()
     checked = vinarag("documents", "--check", "--json")
     assert checked.returncode == 1
     assert json.loads(checked.stdout)["unreadable"] == [
-        {
-            "collection": "default",
-            "doc_id": "ha-long-cu",
-            "reason": "metadata 'ghi_chu': not valid Unicode (a lone surrogate at character 0)",
-        }
+        {"collection": "default", "doc_id": "ha-long-sau", "reason": REASON}
     ]
     assert "2 documents checked, 1 cannot be served" in checked.stderr
-    assert vinarag("delete", "ha-long-cu").returncode == 0
+    assert vinarag("delete", "ha-long-sau").returncode == 0
     assert vinarag("documents", "--check").returncode == 0
 
 

@@ -37,18 +37,13 @@ def build_knowledge_base(
     """A knowledge base with the given embedder (build it with `configured_embedder`, or pass
     None for sparse-only: listing and deleting never need one)."""
     encoder = BM25Encoder(settings.sparse.k1, settings.sparse.b, settings.sparse.index_title)
-    client = build_qdrant_client(settings, location)
-    on_disk = location is None and not settings.qdrant.url
     return KnowledgeBase(
-        client,
+        build_qdrant_client(settings, location),
         settings.qdrant.collection,
         encoder,
         embedder,
         local=is_local(settings, location),
         query_cache_size=settings.dense.query_cache_size,
-        snapshot=settings.qdrant_path / f"{settings.qdrant.collection}.index.npz"
-        if on_disk
-        else None,
     )
 
 

@@ -1,10 +1,11 @@
-"""The Qdrant client: a server or cluster by URL, or the embedded local store on disk."""
+"""The Qdrant client: a server or cluster by URL, or the embedded store (Qdrant Edge) on disk."""
 
 from __future__ import annotations
 
 import math
-
-from qdrant_client import QdrantClient
+import tempfile
+from pathlib import Path
+from typing import Any
 
 from tools.errors import ServiceError
 from tools.settings import Settings
@@ -14,27 +15,29 @@ class StoreError(ServiceError):
     """The store cannot be used as configured; the message says what to change."""
 
 
-def build_qdrant_client(settings: Settings, location: str | None = None) -> QdrantClient:
-    """A client for QDRANT_URL, the given location (":memory:"), or the local store on disk."""
+def build_qdrant_client(settings: Settings, location: str | None = None) -> Any:
+    """A qdrant-client for QDRANT_URL, or the embedded store (Qdrant Edge) on disk under
+    data_dir/edge (":memory:": in a temporary folder, removed when closed). A store written by
+    the previous release (qdrant-client's local mode under data_dir/qdrant) is converted on
+    first open (`tools.kb.migrate`)."""
+    from tools.kb.edge import EdgeClient
+
+    threads = settings.qdrant.search_threads
     if location is not None:
-        return QdrantClient(location=location)
+        folder = Path(tempfile.mkdtemp(prefix="vinarag-edge-"))
+        return EdgeClient(folder, threads, temporary=True)
     if settings.qdrant.url:
+        from qdrant_client import QdrantClient
+
         return QdrantClient(
             url=settings.qdrant.url,
             api_key=settings.qdrant.api_key,
             timeout=math.ceil(settings.qdrant.timeout_s),
         )
-    path = settings.qdrant_path
-    path.mkdir(parents=True, exist_ok=True)
-    try:
-        return QdrantClient(path=str(path))
-    except RuntimeError as exc:
-        if "already accessed" in str(exc):
-            raise StoreError(
-                f"the local store {path} is open in another process (a running server?): "
-                "stop it, or use a Qdrant server (QDRANT_URL) for several processes"
-            ) from None
-        raise
+    from tools.kb.migrate import migrate_if_needed
+
+    migrate_if_needed(settings)
+    return EdgeClient(settings.edge_path, threads)
 
 
 def is_local(settings: Settings, location: str | None = None) -> bool:

@@ -1,38 +1,28 @@
 """The knowledge base: one Qdrant collection with named sparse (BM25 views) and dense vectors.
 
-The same code talks to the embedded local store (one process per path) and to a Qdrant server or
-cluster. Searches in local mode go through an in-process index of the stored vectors
-(`local_index.py`: Qdrant's own local search scans every point in Python); a server searches
-with its own indexes. Corpus statistics live in a companion collection (`stats.py`).
+The same code talks to the embedded store (Qdrant's engine in this process, `edge.py`: one
+process per store) and to a Qdrant server or cluster (qdrant-client); both search with Qdrant's
+own indexes. Corpus statistics live in a companion collection (`stats.py`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import numpy as np
-from qdrant_client import QdrantClient, models
+from qdrant_client import models
 
 from tools.ingest.documents import DEFAULT_COLLECTION, Chunk, DocKey, DocRef, Document
 from tools.ingest.metadata import payload_problem
+from tools.kb.edge import edge_filter
 from tools.kb.embedders import Embedder, QueryCache
 from tools.kb.filters import scoped_filter
-from tools.kb.local_index import (
-    IndexedPoint,
-    LocalIndex,
-    SparseRow,
-    export_index,
-    import_index,
-)
 from tools.kb.qdrant import StoreError
 from tools.kb.sparse import VIEWS, BM25Encoder
 from tools.kb.stats import CorpusStats, CorpusStatsStore, StatsDelta
@@ -41,7 +31,6 @@ log = logging.getLogger(__name__)
 
 DENSE_VIEW = "dense"
 UpsertStatus = Literal["added", "replaced", "unchanged"]
-_FILTER_MASKS = 32  # filters whose matching rows are kept between writes (local mode)
 
 
 @dataclass
@@ -88,40 +77,32 @@ def _slices(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
-def _sparse_row(vector: models.SparseVector) -> SparseRow:
-    return SparseRow(np.asarray(vector.indices, np.int64), np.asarray(vector.values, np.float64))
-
-
 class KnowledgeBase:
     def __init__(
         self,
-        client: QdrantClient,
+        client: Any,  # qdrant-client's QdrantClient, or the embedded store's EdgeClient
         collection: str,
         encoder: BM25Encoder,
         embedder: Embedder | None = None,
         local: bool = True,
         query_cache_size: int = 4096,
-        snapshot: Path | None = None,
     ) -> None:
-        """`snapshot`: where a local store on disk keeps its in-process index between runs."""
+        """`local`: the store runs in this process (embedded), which is then its only user."""
         self.client = client
         self.collection = collection
         self.encoder = encoder
         self.embedder = embedder
         self.is_local = local
-        # Local mode is a single-threaded Python engine (and our index is not thread-safe).
+        # One process owns an embedded store: its writes are serialised here.
         self._lock: AbstractContextManager[Any] = threading.RLock() if local else nullcontext()
         self._queries = QueryCache(embedder, query_cache_size) if embedder else None
-        self._filter_masks: OrderedDict[str, np.ndarray] = OrderedDict()
-        # Local mode: this process is the only writer, so the catalogue of documents and the
+        # Embedded: this process is the only writer, so the catalogue of documents and the
         # corpus statistics are kept here instead of scanning payloads for every write.
         self._docs: dict[DocKey, _Stored] | None = None
         self._stats: CorpusStats | None = None
         with self._lock:
             self.stats_store = CorpusStatsStore(client, f"{collection}_meta")
             self._ensure_collection()
-        self._index: LocalIndex | None = None  # local mode: loaded on first search or write
-        self.snapshot = snapshot if local else None
 
     # -- collection ----------------------------------------------------------------------
     def _ensure_collection(self) -> None:
@@ -142,11 +123,10 @@ class KnowledgeBase:
                     view: models.SparseVectorParams(modifier=models.Modifier.IDF) for view in VIEWS
                 },
             )
-            if not self.is_local:  # local mode has no payload indexes
-                for key in ("doc_id", "source"):
-                    self.client.create_payload_index(
-                        self.collection, key, models.PayloadSchemaType.KEYWORD
-                    )
+            for key in ("doc_id", "source", "collection"):
+                self.client.create_payload_index(
+                    self.collection, key, models.PayloadSchemaType.KEYWORD
+                )
             if self.embedder:
                 self.stats_store.remember_build({"dense_model": self.embedder.name})
             log.info("created collection %s (dense: %s)", self.collection, bool(self.embedder))
@@ -192,89 +172,8 @@ class KnowledgeBase:
                 embedder.name,
             )
 
-    @property
-    def index(self) -> LocalIndex | None:
-        """The in-process index (local mode only), loaded from the store on first use."""
-        if self.is_local and self._index is None:
-            self._index = self._load_index()
-        return self._index
-
-    def _snapshot_check(self, dim: int | None) -> dict[str, Any]:
-        """What a snapshot must have been written for to be used: this very corpus."""
-        return {
-            "version": self.stats().version,
-            "count": self.client.count(self.collection, exact=True).count,
-            "views": ",".join(self.sparse_views),
-            "dim": dim or 0,
-        }
-
-    def _read_snapshot(self, dim: int | None) -> LocalIndex | None:
-        if self.snapshot is None or not self.snapshot.is_file():
-            return None
-        try:
-            with np.load(self.snapshot) as arrays:
-                written = json.loads(str(arrays["check"]))
-                if written != self._snapshot_check(dim):
-                    log.info("index snapshot %s is stale: rebuilding from the store", self.snapshot)
-                    return None
-                return import_index(dict(arrays), self.sparse_views, dim)
-        except (OSError, ValueError, KeyError) as exc:
-            log.warning("index snapshot %s unreadable (%s): rebuilding", self.snapshot, exc)
-            return None
-
-    def save_snapshot(self) -> None:
-        """Write the in-process index beside the local store (atomically), if it was loaded."""
-        if self.snapshot is None or self._index is None:
-            return
-        with self._lock:
-            dim = self._index.dense.dim if self._index.dense is not None else None
-            arrays: dict[str, Any] = export_index(self._index)
-            arrays["check"] = np.array(json.dumps(self._snapshot_check(dim)))
-            partial = self.snapshot.with_name(self.snapshot.name + ".partial.npz")
-            np.savez(partial, **arrays)
-            partial.replace(self.snapshot)
-
     def close(self) -> None:
-        self.save_snapshot()
         self.client.close()
-
-    def _load_index(self) -> LocalIndex:
-        start = time.perf_counter()
-        dim = self.embedder.dim if self.embedder is not None and self.has_dense else None
-        restored = self._read_snapshot(dim)
-        if restored is not None:
-            log.info(
-                "in-process index of %d chunks restored from %s in %.1f s",
-                len(restored),
-                self.snapshot,
-                time.perf_counter() - start,
-            )
-            return restored
-        index = LocalIndex(self.sparse_views, dim)
-        wanted = [*self.sparse_views, *([DENSE_VIEW] if self.has_dense else [])]
-        batch: list[IndexedPoint] = []
-        for point in self._scroll(with_payload=False, with_vectors=wanted):
-            batch.append(self._indexed(str(point.id), point.vector))
-            if len(batch) == 2048:
-                index.upsert(batch)
-                batch = []
-        index.upsert(batch)
-        if len(index):
-            log.info(
-                "in-process index of %d chunks loaded in %.1f s",
-                len(index),
-                time.perf_counter() - start,
-            )
-        return index
-
-    @staticmethod
-    def _indexed(point_id: str, vector: Any) -> IndexedPoint:
-        vectors = vector if isinstance(vector, dict) else {}
-        return IndexedPoint(
-            point_id,
-            {v: _sparse_row(s) for v, s in vectors.items() if isinstance(s, models.SparseVector)},
-            vectors.get(DENSE_VIEW),
-        )
 
     def _catalogue(self, point_id: str, payload: Mapping[str, Any]) -> None:
         assert self._docs is not None
@@ -293,8 +192,8 @@ class KnowledgeBase:
     def _reconciled(self, stats: CorpusStats) -> CorpusStats:
         """Statistics that agree with the points. A write cut short between storing its points
         and recording its delta leaves them off, and BM25's length normalisation drifts: when
-        the chunk count disagrees with the store, they are recounted from the points (local mode,
-        where this process is the only writer; checked when the store is opened)."""
+        the chunk count disagrees with the store, they are recounted from the points (embedded:
+        this process is the only writer; checked when the store is opened)."""
         actual = self.client.count(self.collection, exact=True).count
         if actual == stats.chunks:
             return stats
@@ -314,7 +213,7 @@ class KnowledgeBase:
 
     @property
     def backend(self) -> str:
-        return "qdrant-local" if self.is_local else "qdrant-server"
+        return "qdrant-edge" if self.is_local else "qdrant-server"
 
     @property
     def corpus_version(self) -> int:
@@ -327,18 +226,17 @@ class KnowledgeBase:
 
     def _written(self, delta: StatsDelta) -> None:
         self.stats_store.record(delta)
-        if self._stats is not None:  # local mode: the new totals follow from the delta
+        if self._stats is not None:  # the embedded store: the new totals follow from the delta
             tokens = dict(self._stats.tokens)
             for view, n in delta.tokens.items():
                 tokens[view] = tokens.get(view, 0) + n
             self._stats = CorpusStats(
                 self._stats.version + 1, self._stats.chunks + delta.chunks, tokens
             )
-        self._filter_masks.clear()
 
     # -- writes --------------------------------------------------------------------------
     def _load_catalogue(self) -> dict[DocKey, _Stored]:
-        """Local mode: what each stored document holds, read once, on the first write."""
+        """Embedded: what each stored document holds, read once, on the first write."""
         self._docs = {}
         for point in self._scroll(with_payload=_CATALOGUE_FIELDS):
             self._catalogue(str(point.id), point.payload or {})
@@ -372,9 +270,9 @@ class KnowledgeBase:
                 return
 
     def _delete_points(self, keys: Sequence[DocKey], point_ids: Sequence[str]) -> None:
-        self.client.delete(self.collection, points_selector=models.PointIdsList(points=point_ids))
-        if self.index is not None:
-            self.index.delete(point_ids)
+        self.client.delete(
+            self.collection, points_selector=models.PointIdsList(points=list(point_ids))
+        )
         if self._docs is not None:
             for key in keys:
                 self._docs.pop(key, None)
@@ -391,7 +289,6 @@ class KnowledgeBase:
         # Each document's hash once (it reads the whole text), not once per chunk.
         hashes = {doc.key: doc.content_hash for doc, _ in batch}
         with self._lock:
-            _ = self.index  # local mode: read the store as it is before this write changes it
             statuses, todo, _ = self._plan(batch, hashes)
         if not todo:
             return statuses
@@ -493,12 +390,11 @@ class KnowledgeBase:
         # (vectors as Python lists) beside the store's own copy.
         for points in _slices(self._points(todo, hashes, terms, vectors, rows, after), 256):
             self.client.upsert(self.collection, points)
-            if self.index is not None:
-                self.index.upsert([self._indexed(str(p.id), p.vector) for p in points])
             if self._docs is not None:
                 for point in points:
                     self._catalogue(str(point.id), point.payload or {})
         self._written(StatsDelta(chunk_delta, token_delta))
+        self._vacuum()
 
     def _points(
         self,
@@ -540,13 +436,19 @@ class KnowledgeBase:
         """Remove a document's chunks; returns how many there were (0: no such document in
         that collection)."""
         with self._lock:
-            _ = self.index  # local mode: read the store as it is before this write changes it
             old = self._existing([ref.key]).get(ref.key)
             if not old:
                 return 0
             self._delete_points([ref.key], old.point_ids)
             self._written(StatsDelta(-len(old.point_ids), {v: -n for v, n in old.tokens.items()}))
+            self._vacuum()
             return len(old.point_ids)
+
+    def _vacuum(self) -> None:
+        """Embedded: deleted and replaced points leave the segments now, so that IDF (which
+        counts them until a vacuum) stays exact."""
+        if self.is_local:
+            self.client.optimize(self.collection)
 
     def unreadable_documents(self) -> dict[DocKey, str]:
         """Documents with a chunk that cannot be served (written by an older release that
@@ -586,25 +488,12 @@ class KnowledgeBase:
             raise StoreError("no dense embedder is configured")
         return self._queries.embed_query(text)
 
-    def _allowed(
-        self, filters: Mapping[str, Any] | None, collections: Collection[str] | None
-    ) -> np.ndarray | None:
-        """Rows matching a payload filter and the readable collections, as Qdrant evaluates
-        them (local mode)."""
-        if (not filters and collections is None) or self.index is None:
-            return None
-        scope = sorted(collections) if collections is not None else None
-        key = json.dumps([filters, scope], sort_keys=True, default=str)
-        if key in self._filter_masks:
-            self._filter_masks.move_to_end(key)
-            return self._filter_masks[key]
-        flt = scoped_filter(dict(filters) if filters else None, collections)
-        matching = self._scroll(scroll_filter=flt, with_payload=False)
-        mask = self.index.rows_of(str(p.id) for p in matching)
-        self._filter_masks[key] = mask
-        while len(self._filter_masks) > _FILTER_MASKS:
-            self._filter_masks.popitem(last=False)
-        return mask
+    def check_filter(self, filters: Mapping[str, Any]) -> None:
+        """FilterError unless this store can apply `filters` (the embedded store cannot match
+        true/false values)."""
+        built = scoped_filter(dict(filters), None)
+        if self.is_local:
+            edge_filter(built)
 
     def search(
         self,
@@ -618,25 +507,16 @@ class KnowledgeBase:
         points of `collections` when given (None: every collection)."""
         if collections is not None and not collections:
             return []
-        with self._lock:
-            if self.index is not None:
-                allowed = self._allowed(filters, collections)
-                if isinstance(query, models.SparseVector):
-                    return self.index.search_sparse(view, _sparse_row(query), limit, allowed)
-                return self.index.search_dense(np.asarray(query), limit, allowed)
-            response = self.client.query_points(
-                self.collection,
-                query=query
-                if isinstance(query, models.SparseVector)
-                else np.asarray(query).tolist(),
-                using=view,
-                limit=limit,
-                query_filter=scoped_filter(dict(filters) if filters else None, collections),
-                with_payload=False,
-            )
-            return [(str(p.id), p.score) for p in response.points]
+        response = self.client.query_points(
+            self.collection,
+            query=query if isinstance(query, models.SparseVector) else np.asarray(query).tolist(),
+            using=view,
+            limit=limit,
+            query_filter=scoped_filter(dict(filters) if filters else None, collections),
+            with_payload=False,
+        )
+        return [(str(p.id), p.score) for p in response.points]
 
     def payloads(self, point_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        with self._lock:
-            found = self.client.retrieve(self.collection, list(point_ids), with_payload=True)
+        found = self.client.retrieve(self.collection, list(point_ids), with_payload=True)
         return {str(p.id): p.payload or {} for p in found}
