@@ -259,10 +259,13 @@ class CuttableRelay:
         self.cut()
 
 
-def write_previous_release_store(settings, paths: list[Path], raw_documents=()) -> None:
+def write_previous_release_store(
+    settings, paths: list[Path], raw_documents=(), embedder=None
+) -> None:
     """A store as the previous release wrote it: qdrant-client's local mode under
-    data_dir/qdrant, the same collection layout, sparse-only; `raw_documents` written past
-    today's ingestion checks (as an older release accepted them)."""
+    data_dir/qdrant, the same collection layout (dense vectors with `embedder`);
+    `raw_documents` written past today's ingestion checks (as an older release accepted
+    them)."""
     from qdrant_client import QdrantClient
 
     from tools.ingest.chunk import chunk_document
@@ -274,7 +277,7 @@ def write_previous_release_store(settings, paths: list[Path], raw_documents=()) 
     client = QdrantClient(path=str(settings.qdrant_path))
     sparse = settings.sparse
     encoder = BM25Encoder(sparse.k1, sparse.b, sparse.index_title)
-    kb = KnowledgeBase(client, settings.qdrant.collection, encoder, None, local=False)
+    kb = KnowledgeBase(client, settings.qdrant.collection, encoder, embedder, local=False)
     try:
         if paths:
             ingest_paths(paths, kb, settings, progress=False)
