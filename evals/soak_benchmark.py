@@ -97,6 +97,12 @@ def _rss_mb(pid: int) -> float:
     return psutil.Process(pid).memory_info().rss / 2**20
 
 
+def _uss_mb(pid: int) -> float:
+    """Memory only this process holds (no shared library or mapped model pages): what a leak
+    grows."""
+    return psutil.Process(pid).memory_full_info().uss / 2**20
+
+
 def _listening_pid(url: str) -> int:
     port = urlparse(url).port or 80
     for connection in psutil.net_connections("tcp"):
@@ -151,6 +157,7 @@ def run_soak(
     deadline = began + seconds
     stop = threading.Event()
     samples: list[tuple[float, float]] = [(0.0, _rss_mb(pid))]
+    unique: list[tuple[float, float]] = [(0.0, _uss_mb(pid))]
     kinds, weights = list(MIX), list(MIX.values())
 
     def user(number: int) -> None:
@@ -172,7 +179,9 @@ def run_soak(
 
     def sample() -> None:
         while not stop.wait(sample_every_s):
-            samples.append((round(time.monotonic() - began, 1), round(_rss_mb(pid), 1)))
+            at = round(time.monotonic() - began, 1)
+            samples.append((at, round(_rss_mb(pid), 1)))
+            unique.append((at, round(_uss_mb(pid), 1)))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -183,8 +192,10 @@ def run_soak(
         worker.join()
     stop.set()
     sampler.join()
-    samples.append((round(time.monotonic() - began, 1), round(_rss_mb(pid), 1)))
-    return _summary(url, seconds, users, tallies, samples, warmup_share)
+    at = round(time.monotonic() - began, 1)
+    samples.append((at, round(_rss_mb(pid), 1)))
+    unique.append((at, round(_uss_mb(pid), 1)))
+    return _summary(url, seconds, users, tallies, samples, unique, warmup_share)
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -199,11 +210,23 @@ def _summary(
     users: int,
     tallies: dict[str, _Tally],
     samples: list[tuple[float, float]],
+    unique: list[tuple[float, float]],
     warmup_share: float,
 ) -> dict[str, Any]:
     warm_at = seconds * warmup_share
-    after_warmup = next((rss for t, rss in samples if t >= warm_at), samples[-1][1])
-    final = samples[-1][1]
+
+    def memory(series: list[tuple[float, float]]) -> dict[str, Any]:
+        warm = next((mb for t, mb in series if t >= warm_at), series[-1][1])
+        return {
+            "start": series[0][1],
+            "after_warmup": warm,
+            "end": series[-1][1],
+            "max": max(mb for _, mb in series),
+            "drift_pct": round((series[-1][1] - warm) / warm * 100, 1),
+            "samples": series,
+        }
+
+    rss, uss = memory(samples), memory(unique)
     every = [s for t in tallies.values() for s in t.seconds]
     errors = sum(len(t.errors) for t in tallies.values())
     return {
@@ -224,20 +247,13 @@ def _summary(
             }
             for kind, t in tallies.items()
         },
-        "rss_mb": {
-            "start": samples[0][1],
-            "after_warmup": after_warmup,
-            "end": final,
-            "max": max(rss for _, rss in samples),
-            "drift_pct": round((final - after_warmup) / after_warmup * 100, 1),
-            "samples": samples,
-        },
-        "passed": errors == 0 and abs(final - after_warmup) <= 0.1 * after_warmup,
+        "rss_mb": rss,
+        "uss_mb": uss,
+        "passed": errors == 0 and abs(rss["drift_pct"]) <= 10,
     }
 
 
 def format_soak(result: dict[str, Any]) -> str:
-    rss = result["rss_mb"]
     lines = [
         f"{result['requests']} requests in {result['seconds']:g} s by {result['users']} users: "
         f"{result['errors']} errors, p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms",
@@ -247,10 +263,12 @@ def format_soak(result: dict[str, Any]) -> str:
         lines.append(
             f"{kind:14}{row['requests']:>9}{row['errors']:>8}{row['p50_ms']:>9}{row['p95_ms']:>9}"
         )
-    lines.append(
-        f"server RSS: {rss['start']} MB at start, {rss['after_warmup']} MB after warm-up, "
-        f"{rss['end']} MB at the end (max {rss['max']}; drift {rss['drift_pct']:+} %)"
-    )
+    for name, key in (("RSS", "rss_mb"), ("USS (its own pages)", "uss_mb")):
+        mem = result[key]
+        lines.append(
+            f"server {name}: {mem['start']} MB at start, {mem['after_warmup']} MB after warm-up, "
+            f"{mem['end']} MB at the end (max {mem['max']}; drift {mem['drift_pct']:+} %)"
+        )
     lines.append("PASSED" if result["passed"] else "FAILED (errors, or RSS drift over 10 %)")
     return "\n".join(lines)
 

@@ -88,6 +88,19 @@ def test_memory_cache_ttl_and_lru():
     assert cache.get("a") is None
 
 
+def test_memory_cache_is_bounded_by_bytes_and_hands_out_copies():
+    cache = MemoryCache(ttl_s=60, max_entries=1000, max_mb=0.01)  # about 10 KB
+    answer = {"answer": "Vịnh Hạ Long có gần 2.000 hòn đảo. " * 40}  # about 1.6 KB as JSON
+    for i in range(20):
+        cache.set(f"k{i}", answer)
+    assert cache.size_bytes <= 0.01 * 1024 * 1024
+    assert cache.get("k0") is None and cache.get("k19") == answer  # the oldest went first
+    cache.get("k19")["answer"] = "changed by a caller"
+    assert cache.get("k19") == answer
+    cache.set("huge", {"answer": "x" * 20_000})  # larger than the whole cache: not kept
+    assert cache.get("huge") is None and cache.get("k19") == answer
+
+
 @pytest.fixture
 def redis_cache():
     cache = RedisCache(REDIS_URL, ttl_s=60)

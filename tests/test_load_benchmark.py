@@ -49,4 +49,5 @@ def test_a_short_soak_reports_every_kind_of_request_and_memory(settings, demo_se
     assert result["requests"] == sum(k["requests"] for k in result["by_kind"].values()) > 0
     rss = result["rss_mb"]
     assert len(rss["samples"]) >= 3 and rss["max"] >= rss["start"] > 0
+    assert 0 < result["uss_mb"]["end"] <= rss["end"]
     assert "server RSS" in format_soak(result)

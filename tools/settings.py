@@ -242,6 +242,7 @@ class CacheSettings(_Section):
     redis_retry_after_s: float = Field(30, gt=0, description="a down Redis is tried again after")
     ttl_s: int = Field(3600, ge=1)
     max_entries: int = Field(10_000, ge=1, description="in-process cache size")
+    max_mb: float = Field(64, gt=0, description="in-process cache: its answers' bytes at most")
     semantic: bool = False  # also answer near-duplicate questions from the cache
     semantic_threshold: float = Field(0.9, gt=0, le=1)
 

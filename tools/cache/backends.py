@@ -27,35 +27,55 @@ class AnswerCache(Protocol):
 
 
 class MemoryCache:
-    """LRU with a TTL, for one process."""
+    """LRU with a TTL, for one process, bounded by entries and by bytes. Answers are kept as
+    compact JSON: a few KB each, where the same answer as Python objects takes several times
+    more, so the cache's memory is what `max_mb` says (and a hit hands out a copy no caller can
+    change under the next one)."""
 
     backend = "memory"
 
-    def __init__(self, ttl_s: float, max_entries: int, clock=time.monotonic) -> None:
+    def __init__(
+        self, ttl_s: float, max_entries: int, max_mb: float = 64.0, clock=time.monotonic
+    ) -> None:
         self.ttl_s = ttl_s
         self.max_entries = max_entries
+        self.max_bytes = int(max_mb * 1024 * 1024)
         self._clock = clock
-        self._data: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+        self._data: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
+
+    def _drop(self, key: str) -> None:
+        _, data = self._data.pop(key)
+        self._bytes -= len(data)
 
     def get(self, key: str) -> dict[str, Any] | None:
         with self._lock:
             item = self._data.get(key)
             if item is None:
                 return None
-            expires, value = item
+            expires, data = item
             if expires < self._clock():
-                del self._data[key]
+                self._drop(key)
                 return None
             self._data.move_to_end(key)
-            return value
+        return json.loads(data)
 
     def set(self, key: str, value: dict[str, Any]) -> None:
+        data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        if len(data) > self.max_bytes:
+            return
         with self._lock:
-            self._data[key] = (self._clock() + self.ttl_s, value)
-            self._data.move_to_end(key)
-            while len(self._data) > self.max_entries:
-                self._data.popitem(last=False)
+            if key in self._data:
+                self._drop(key)
+            self._data[key] = (self._clock() + self.ttl_s, data)
+            self._bytes += len(data)
+            while len(self._data) > self.max_entries or self._bytes > self.max_bytes:
+                self._drop(next(iter(self._data)))
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
 
     def healthy(self) -> bool:
         return True
@@ -63,6 +83,7 @@ class MemoryCache:
     def close(self) -> None:
         with self._lock:
             self._data.clear()
+            self._bytes = 0
 
 
 class RedisCache:

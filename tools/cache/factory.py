@@ -27,4 +27,4 @@ def build_cache(settings: CacheSettings) -> AnswerCache | None:
                 settings.redis_url,
             )
         return cache
-    return MemoryCache(settings.ttl_s, settings.max_entries)
+    return MemoryCache(settings.ttl_s, settings.max_entries, settings.max_mb)
