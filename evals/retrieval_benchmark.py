@@ -253,9 +253,11 @@ def format_table(result: dict[str, Any]) -> str:
         system = result["system"]
         names = [n for n in system if not isinstance(system[n], dict)]
         rows = [("system", system), *result["baselines"].items()]
-        lines.append(f"{'':10}" + "".join(f"{n:>12}" for n in names))
+        widths = [max(12, len(n) + 2) for n in names]
+        lines.append(f"{'':10}" + "".join(f"{n:>{w}}" for n, w in zip(names, widths, strict=True)))
         for label, m in rows:
-            lines.append(f"{label:10}" + "".join(f"{m.get(n, '')!s:>12}" for n in names))
+            cells = (f"{m.get(n, '')!s:>{w}}" for n, w in zip(names, widths, strict=True))
+            lines.append(f"{label:10}" + "".join(cells))
         return "\n".join(lines)
     quality = [q for q in _QUALITY if q in result["sizes"][0]["system"]]
     columns = [
@@ -265,6 +267,7 @@ def format_table(result: dict[str, Any]) -> str:
         "query_embed_p50_ms",
         "index_s",
         "open_s",
+        "first_search_ms",
         "rss_after_open_mb",
         "rss_mb",
     ]
