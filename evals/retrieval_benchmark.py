@@ -274,6 +274,6 @@ def format_table(result: dict[str, Any]) -> str:
     lines.append(f"{'chunks':>8} {'method':8}" + "".join(f"{c:>20}" for c in columns))
     for run in result["sizes"]:
         for label, m in [("system", run["system"]), ("bm25s", run["baselines"]["bm25s"])]:
-            cells = "".join(f"{m.get(c, '-')!s:>20}" for c in columns)
-            lines.append(f"{run['passages']:>8} {label:8}" + cells)
+            row = "".join(f"{m.get(c, '-')!s:>20}" for c in columns)
+            lines.append(f"{run['passages']:>8} {label:8}" + row)
     return "\n".join(lines)

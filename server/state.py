@@ -87,7 +87,7 @@ def build_app_state(settings: Settings, services: Services | None = None) -> App
         graph_threads=threads,
         graph_queue=settings.server.graph_queue,
         timeout_s=settings.server.request_timeout_s,
-        input_model=question_input(settings.server),
+        input_model=question_input(settings.server, booleans=not services.retrieval.kb.is_local),
         clock=ThreadClock(checkpointer, settings.memory.thread_ttl_days) if checkpointer else None,
         defaults={**asdict(resolve_context(None, settings)), "collections": []},
     )

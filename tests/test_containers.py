@@ -142,7 +142,7 @@ def test_the_image_settings_serve_healthz_and_pass_its_healthcheck(tmp_path):
         command = [part.replace("127.0.0.1:8000", f"127.0.0.1:{port}") for part in command]
         command[0] = sys.executable  # the image's `python`
         assert subprocess.run(command, timeout=30).returncode == 0
-        assert (tmp_path / "data" / "qdrant").is_dir(), "state goes under VINARAG_DATA_DIR"
+        assert (tmp_path / "data" / "edge").is_dir(), "state goes under VINARAG_DATA_DIR"
     finally:
         server.terminate()
         output = server.communicate(timeout=30)[0]
