@@ -97,19 +97,15 @@ kb.client.close()
 
 def _open_in_a_fresh_process(kb: KnowledgeBase, word: str) -> dict[str, float]:
     """The embedded store reopened by another process (this one lets go of it first)."""
-    root = kb.client.root
-    kb.client.release()
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", _OPEN_PROBE, str(root), kb.collection, word],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=600,
-        )
-        return json.loads(done.stdout.strip().splitlines()[-1])
-    finally:
-        kb.client.reopen()
+    kb.client.release()  # its shards open again on the next use
+    done = subprocess.run(
+        [sys.executable, "-c", _OPEN_PROBE, str(kb.client.root), kb.collection, word],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def run_system(

@@ -322,15 +322,13 @@ class EdgeClient:
                 return
 
     def release(self) -> None:
-        """Every shard flushed and closed (another process may open them), the files kept."""
+        """Every shard flushed and closed (another process may open them), the files kept; the
+        next call opens them again."""
         with self._lock:
             for shard in self._shards.values():
                 shard.flush()
                 shard.close()
             self._shards.clear()
-
-    def reopen(self) -> None:
-        """After `release`: shards open again on next use (nothing to do until then)."""
 
     def close(self) -> None:
         self.release()
