@@ -8,8 +8,9 @@ What Edge does differently from a server, handled here:
   share, and `optimize()` runs after each write (the knowledge base calls it), so IDF stays
   exact.
 - A boolean in a filter is sent as the integer 1 and matches nothing: refused (FilterError).
-- Dense search is exact (no HNSW graph is built): measured recall of a default HNSW on this
-  data was too low to trade for speed at the sizes one machine holds.
+- Dense search is exact (no HNSW graph is built): a default HNSW's recall was poor on random
+  vectors and with filters (platform notes), and its recall on our embeddings at 50k is not
+  measured yet.
 - The search pool defaults to one thread per CPU, which adds tail latency on a busy machine:
   `qdrant.search_threads` (default 1).
 - One process per store (the WAL is locked): several server workers need QDRANT_URL."""
@@ -20,7 +21,7 @@ import json
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -312,14 +313,6 @@ class EdgeClient:
         )
         found = self._shard(collection_name).query(request)
         return QueryResponse([ScoredPoint(_id(p.id), p.score) for p in found])
-
-    def scroll_all(self, collection_name: str, **kwargs: Any) -> Iterator[Record]:
-        offset = None
-        while True:
-            records, offset = self.scroll(collection_name, limit=2048, offset=offset, **kwargs)
-            yield from records
-            if offset is None:
-                return
 
     def release(self) -> None:
         """Every shard flushed and closed (another process may open them), the files kept; the
