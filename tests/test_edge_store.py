@@ -124,7 +124,7 @@ def test_a_previous_release_store_is_converted_with_everything_it_held(settings)
     before = _old_points(settings)
     kb = build_knowledge_base(settings, embedder=embedder)  # converted on open
     try:
-        listed = {(d["collection"], d["doc_id"]): d for d in kb.list_documents()}
+        listed = {(d.collection, d.doc_id): d for d in kb.list_documents()}
         assert set(listed) == {("hr", "d0"), ("hr", "d1"), ("hr", "d2"),
                                ("default", "d0"), ("default", "d1"), ("default", "d2")}  # fmt: skip
         after = {str(p.id): p for p in kb.client.scroll(kb.collection, limit=1000,

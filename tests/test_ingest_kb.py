@@ -58,7 +58,7 @@ def test_reingest_is_idempotent_and_a_change_replaces(tmp_path, settings, memory
     changed = ingest_paths([folder], memory_kb, settings, progress=False)
     assert len(changed.replaced) == 1 and len(changed.unchanged) == 1
     assert memory_kb.corpus_version == version + 1
-    texts = [d["title"] for d in memory_kb.list_documents()]
+    texts = [d.title for d in memory_kb.list_documents()]
     assert len(texts) == 2
     retriever = HybridRetriever(memory_kb, settings.retrieval, settings.sparse)
     assert "cáp treo" in retriever.retrieve("cáp treo Sa Pa")[0]["text"]
@@ -81,7 +81,7 @@ def test_delete_document_and_version(settings, memory_kb):
     version = memory_kb.corpus_version
     assert memory_kb.delete_document(DocRef("default", "a")) == 1
     assert memory_kb.delete_document(DocRef("default", "a")) == 0
-    assert [d["doc_id"] for d in memory_kb.list_documents()] == ["b"]
+    assert [d.doc_id for d in memory_kb.list_documents()] == ["b"]
     assert memory_kb.corpus_version == version + 1
     assert memory_kb.stats().chunks == 1
 

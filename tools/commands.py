@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from tools.ingest.metadata import spelled_out
 from tools.settings import Settings
 
 if TYPE_CHECKING:
+    from tools.kb.catalogue import ListedDocument
     from tools.kb.factory import RetrievalStack
 
 # Qdrant, the embedder and ingestion are imported inside each command: `vinarag --help` and the
@@ -88,21 +90,25 @@ def _documents(args: argparse.Namespace, settings: Settings) -> int:
         return _report_unreadable(docs, unreadable, args.json)
     if args.json:
         print(
-            json.dumps({"version": stats.version, "documents": docs}, ensure_ascii=False, indent=2)
+            json.dumps(
+                {"version": stats.version, "documents": [asdict(d) for d in docs]},
+                ensure_ascii=False,
+                indent=2,
+            )
         )
         return 0
     for doc in docs:
-        print(
-            f"{doc['collection']}\t{doc['doc_id']}\t{doc['chunks']} chunks\t{doc.get('title', '')}"
-        )
-    chunks = sum(d["chunks"] for d in docs)
+        print(f"{doc.collection}\t{doc.doc_id}\t{doc.chunks} chunks\t{doc.title}")
+    chunks = sum(d.chunks for d in docs)
     print(f"{len(docs)} documents, {chunks} chunks, corpus version {stats.version}")
     return 0
 
 
-def _report_unreadable(docs: list[dict], unreadable: dict[DocKey, str], as_json: bool) -> int:
+def _report_unreadable(
+    docs: list[ListedDocument], unreadable: dict[DocKey, str], as_json: bool
+) -> int:
     """`documents --check`: the documents answers leave out (exit 1 when there are some)."""
-    listed = {(d["collection"], d["doc_id"]) for d in docs}
+    listed = {(d.collection, d.doc_id) for d in docs}
     bad = [
         {"collection": c, "doc_id": spelled_out(d), "reason": spelled_out(reason)}
         for (c, d), reason in sorted(unreadable.items())

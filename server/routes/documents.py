@@ -33,6 +33,7 @@ from tools.ingest.documents import (
 from tools.ingest.loaders import LOADERS
 from tools.ingest.metadata import check_metadata
 from tools.ingest.pipeline import IngestReport, ingest_documents, ingest_paths
+from tools.kb.catalogue import ListedDocument
 
 router = APIRouter(tags=["documents"])
 
@@ -252,7 +253,7 @@ async def delete_document(
     )
 
 
-async def _readable_documents(state: AppState, caller: Caller) -> list[dict[str, Any]]:
+async def _readable_documents(state: AppState, caller: Caller) -> list[ListedDocument]:
     kb = state.services.retrieval.kb
     return await run_in_threadpool(lambda: kb.list_documents(collections=caller.read))
 
@@ -263,9 +264,9 @@ async def list_collections(state: State, caller: Reader) -> dict[str, Any]:
     may write each; a collection it cannot read is not named."""
     counts: dict[str, dict[str, int]] = {}
     for document in await _readable_documents(state, caller):
-        entry = counts.setdefault(document["collection"], {"documents": 0, "chunks": 0})
+        entry = counts.setdefault(document.collection, {"documents": 0, "chunks": 0})
         entry["documents"] += 1
-        entry["chunks"] += document["chunks"]
+        entry["chunks"] += document.chunks
     names = set(counts) | (set(caller.read) if caller.read is not None else set())
     if caller.read is None:
         names.add(DEFAULT_COLLECTION)
@@ -303,16 +304,16 @@ async def collection_stats(state: State, caller: Reader) -> StatsOut:
         collection=kb.collection,
         backend=kb.backend,
         documents=len(documents),
-        chunks=sum(d["chunks"] for d in documents) if scoped else stats.chunks,
+        chunks=sum(d.chunks for d in documents) if scoped else stats.chunks,
         corpus_version=_version_of(documents) if scoped else stats.version,
         dense=kb.has_dense,
         sparse_views=list(kb.sparse_views),
     )
 
 
-def _version_of(documents: list[dict[str, Any]]) -> int:
+def _version_of(documents: list[ListedDocument]) -> int:
     """A version of just these documents: it changes when one of them is added, replaced or
     removed, and says nothing of writes elsewhere."""
-    listed = sorted((d["collection"], d["doc_id"], d.get("content_hash") or "") for d in documents)
+    listed = sorted((d.collection, d.doc_id, d.content_hash or "") for d in documents)
     digest = hashlib.sha256(json.dumps(listed).encode()).hexdigest()
     return int(digest[:12], 16)

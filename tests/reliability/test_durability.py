@@ -36,7 +36,7 @@ def test_a_document_written_in_part_is_written_again(tmp_path):
     kb = build_knowledge_base(settings, None, None)
     try:
         ingest_documents(_documents(), kb, settings)
-        stored = kb._existing([("default", "doc2")])[("default", "doc2")]
+        stored = kb.existing([("default", "doc2")])[("default", "doc2")]
         assert stored.complete and len(stored.point_ids) > 2
         kb.client.delete(kb.collection, points_selector=stored.point_ids[1:])  # the kill
     finally:
@@ -45,7 +45,7 @@ def test_a_document_written_in_part_is_written_again(tmp_path):
     try:
         report = ingest_documents(_documents(), kb, settings)
         assert report.replaced == ["doc2"] and len(report.unchanged) == 5
-        assert kb._existing([("default", "doc2")])[("default", "doc2")].complete
+        assert kb.existing([("default", "doc2")])[("default", "doc2")].complete
         assert kb.stats().chunks == kb.count()
     finally:
         kb.close()
@@ -117,7 +117,7 @@ def test_kill_9_during_an_ingest_leaves_no_half_document(tmp_path):
             assert kb.stats().chunks == kb.count()
             report = ingest_documents(_documents(400), kb, settings)
             assert report.accepted == 400 and not report.failed
-            docs = kb._existing([("default", f"doc{i}") for i in range(400)])
+            docs = kb.existing([("default", f"doc{i}") for i in range(400)])
             assert len(docs) == 400 and all(d.complete for d in docs.values())
             assert kb.count() == sum(len(d.point_ids) for d in docs.values())
         finally:
@@ -181,7 +181,7 @@ def test_kill_9_of_the_server_during_a_post_of_documents(tmp_path):
         assert kb.stats().chunks == kb.count()
         report = ingest_documents(_documents(300), kb, settings)
         assert report.accepted == 300
-        docs = kb._existing([("default", f"doc{i}") for i in range(300)])
+        docs = kb.existing([("default", f"doc{i}") for i in range(300)])
         assert len(docs) == 300 and all(d.complete for d in docs.values())
         assert kb.count() == sum(len(d.point_ids) for d in docs.values())
     finally:

@@ -43,9 +43,9 @@ def test_a_previous_release_store_with_a_lone_surrogate_is_converted_and_answers
     try:
         kb = services.retrieval.kb
         assert len(kb.list_documents()) == 41  # the demo's 40 and the old one
-        payload = next(iter(kb.payloads(kb._existing([("default", "ha-long-cu")])[
+        payload = next(iter(kb.payloads(kb.existing([("default", "ha-long-cu")])[
             ("default", "ha-long-cu")].point_ids).values()))  # fmt: skip
-        assert payload["metadata"]["ghi_chu"] == "\\udc00"  # spelled out
+        assert payload.metadata["ghi_chu"] == "\\udc00"  # spelled out
         assert kb.unreadable_documents() == {}
         with TestClient(create_app(settings, services=services)) as client:
             for route in ("/rag/invoke", "/rag/stream"):
@@ -103,7 +103,7 @@ def test_a_title_or_source_from_an_undecodable_file_name_is_spelled_out(settings
     document = Document("x", "b\udce1o c\udce1o", "Báo cáo quý một.", "/srv/b\udce1o.txt")
     assert ingest_documents([document], memory_kb, settings).added == ["x"]
     (listed,) = memory_kb.list_documents()
-    assert listed["title"] == "b\\udce1o c\\udce1o" and listed["source"] == "/srv/b\\udce1o.txt"
+    assert listed.title == "b\\udce1o c\\udce1o" and listed.source == "/srv/b\\udce1o.txt"
 
 
 def test_a_jsonl_line_with_a_lone_surrogate_is_reported_and_the_rest_go_in(

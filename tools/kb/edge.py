@@ -248,6 +248,42 @@ class EdgeClient:
         shard.update(edge.UpdateOperation.delete_points(ids))
         shard.flush()
 
+    def update_vectors(self, collection_name: str, points: Sequence[models.PointVectors]) -> None:
+        converted = [
+            edge.PointVectors(
+                _id(p.id),
+                {n: _vector(v) for n, v in p.vector.items()}
+                if isinstance(p.vector, dict)
+                else {"": _vector(p.vector)},
+            )
+            for p in points
+        ]
+        shard = self._shard(collection_name)
+        shard.update(edge.UpdateOperation.update_vectors(converted))
+        shard.flush()
+
+    def set_payload(
+        self, collection_name: str, payload: dict[str, Any], points: Sequence[Any]
+    ) -> None:
+        shard = self._shard(collection_name)
+        shard.update(edge.UpdateOperation.set_payload([_id(p) for p in points], payload))
+        shard.flush()
+
+    def facet(
+        self,
+        collection_name: str,
+        key: str,
+        facet_filter: Any = None,
+        limit: int = 10,
+        exact: bool = False,
+    ) -> SimpleNamespace:
+        """Values of a keyword-indexed field with their point counts, most first."""
+        request = edge.FacetRequest(key, limit=limit, exact=exact, filter=edge_filter(facet_filter))
+        found = self._shard(collection_name).facet(request)
+        return SimpleNamespace(
+            hits=[SimpleNamespace(value=h.value, count=h.count) for h in found.hits]
+        )
+
     def optimize(self, collection_name: str) -> None:
         """Vacuum what writes left deleted (IDF counts deleted points until then)."""
         self._shard(collection_name).optimize()

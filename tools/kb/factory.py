@@ -44,6 +44,7 @@ def build_knowledge_base(
         embedder,
         local=is_local(settings, location),
         query_cache_size=settings.dense.query_cache_size,
+        embed_batch=settings.dense.batch_size,
     )
 
 

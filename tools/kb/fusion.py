@@ -6,7 +6,7 @@ break ties, and a weight of 0 turns it off."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Literal
 
 Normalization = Literal["max", "minmax"]
@@ -27,8 +27,11 @@ def weighted_fusion(
     runs: Mapping[str, Sequence[tuple[str, float]]],
     weights: Mapping[str, float],
     normalization: Mapping[str, Normalization],
+    lacking: Mapping[str, Collection[str]] | None = None,
 ) -> list[tuple[str, float]]:
-    """Sum of weighted normalised scores; an id missing from a view scores 0 there."""
+    """Sum of weighted normalised scores; an id missing from a view scores 0 there, unless the
+    view cannot hold it yet (`lacking`: view -> ids, e.g. chunks whose dense vector is still
+    being computed): its score is then fused over the views it can take part in."""
     fused: dict[str, float] = {}
     for view, run in runs.items():
         weight = weights.get(view, 0.0)
@@ -37,4 +40,11 @@ def weighted_fusion(
         normalized = normalize_scores([s for _, s in run], normalization.get(view, "max"))
         for (point_id, _), score in zip(run, normalized, strict=True):
             fused[point_id] = fused.get(point_id, 0.0) + weight * score
+    absent = {v: ids for v, ids in (lacking or {}).items() if ids and weights.get(v, 0.0) > 0}
+    if absent:
+        total = sum(w for v, w in weights.items() if w > 0 and (v in runs or v in absent))
+        for point_id in fused:
+            missing = sum(weights[v] for v, ids in absent.items() if point_id in ids)
+            if 0 < missing < total:
+                fused[point_id] *= total / (total - missing)
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))

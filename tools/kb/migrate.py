@@ -17,6 +17,7 @@ from typing import Any
 
 from qdrant_client import models
 
+from tools.ingest.documents import DEFAULT_COLLECTION
 from tools.ingest.metadata import spelled_out
 from tools.kb.edge import EdgeClient
 from tools.kb.qdrant import StoreError
@@ -148,12 +149,22 @@ def _copy(old: Any, new: EdgeClient, name: str, keyword_fields: bool) -> None:
         new.upsert(
             name,
             [
-                models.PointStruct(id=r.id, vector=r.vector, payload=_writable(r.payload))
+                models.PointStruct(
+                    id=r.id, vector=r.vector, payload=_writable(_collection_named(r.payload))
+                )
                 for r in records
             ],
         )
         if offset is None:
             return
+
+
+def _collection_named(payload: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Chunks of releases before collections carry the default one's name (documents are
+    listed by facets over it)."""
+    if payload and "doc_id" in payload and "collection" not in payload:
+        return {**payload, "collection": DEFAULT_COLLECTION}
+    return payload
 
 
 def _writable(value: Any) -> Any:

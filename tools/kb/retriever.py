@@ -9,9 +9,9 @@ from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from tools.ingest.documents import DEFAULT_COLLECTION
 from tools.ingest.metadata import payload_problem, spelled_out
 from tools.kb.fusion import Normalization, weighted_fusion
+from tools.kb.payload import ChunkPayload
 from tools.kb.results import Passage
 from tools.kb.sparse import (
     BIGRAM_VIEW,
@@ -22,7 +22,7 @@ from tools.kb.sparse import (
     BM25Encoder,
     query_terms,
 )
-from tools.kb.store import DENSE_VIEW, KnowledgeBase
+from tools.kb.store import DENSE_VIEW, KnowledgeBase, passage_text
 from tools.settings import RetrievalSettings, SparseSettings
 from tools.text.tones import is_unmarked, restore_tones
 
@@ -40,10 +40,10 @@ _NORMALIZATION: dict[str, Normalization] = {
 }
 
 
-def passage_location(payload: Mapping[str, Any]) -> str:
+def passage_location(payload: ChunkPayload) -> str:
     """Where the chunk is: what ingestion recorded, else its file's name (older chunks)."""
-    located = (payload.get("metadata") or {}).get("location")
-    return str(located) if located else Path(str(payload.get("source", ""))).name
+    located = payload.metadata.get("location")
+    return str(located) if located else Path(payload.source).name
 
 
 class HybridRetriever:
@@ -113,7 +113,7 @@ class HybridRetriever:
             return query
         best = weighted_fusion(lexical, weights, _NORMALIZATION)[:_RESTORE_FROM]
         payloads = self.kb.payloads([point_id for point_id, _ in best])
-        texts = [f"{p.get('title', '')}. {p.get('text', '')}" for p in payloads.values()]
+        texts = [passage_text(p) for p in payloads.values()]
         return restore_tones(query, texts)
 
     def dense_query_text(self, query: str, filters: Mapping[str, Any] | None = None) -> str:
@@ -141,19 +141,21 @@ class HybridRetriever:
         if weights.get(DENSE_VIEW, 0) > 0 and (collections is None or collections):
             vector = self.kb.embed_query(self._dense_text(query, runs, weights))
             runs[DENSE_VIEW] = self.kb.search(DENSE_VIEW, vector, limit, filters, collections)
-        fused = weighted_fusion(runs, weights, _NORMALIZATION)[:top_k]
-        payloads = self.kb.payloads([point_id for point_id, _ in fused])
+        # Chunks still waiting for their dense vector are fused over their sparse views only.
+        lacking = {DENSE_VIEW: self.kb.pending_ids()} if DENSE_VIEW in runs else None
+        fused = weighted_fusion(runs, weights, _NORMALIZATION, lacking)[:top_k]
+        payloads = self.kb.raw_payloads([point_id for point_id, _ in fused])
         view_scores: dict[str, dict[str, float]] = {}
         for view, run in runs.items():
             for point_id, score in run:
                 view_scores.setdefault(point_id, {})[view] = score
         passages: list[Passage] = []
         for point_id, score in fused:
-            if (payload := payloads.get(point_id)) is None:
+            if (stored := payloads.get(point_id)) is None:
                 continue
-            if problem := payload_problem(payload):
-                named = spelled_out(f"{payload.get('collection', DEFAULT_COLLECTION)}/"
-                              f"{payload.get('doc_id', point_id)}: {problem}")  # fmt: skip
+            payload = ChunkPayload.read(stored, point_id)
+            if problem := payload_problem(stored):
+                named = spelled_out(f"{payload.collection}/{payload.doc_id}: {problem}")
                 log.warning("left out of the answer, cannot be served: %s", named)
                 if on_unreadable is not None:
                     on_unreadable(named)
@@ -161,14 +163,14 @@ class HybridRetriever:
             passages.append(
                 Passage(
                     id=point_id,
-                    doc_id=payload.get("doc_id", ""),
-                    title=payload.get("title", ""),
-                    text=payload.get("text", ""),
-                    source=payload.get("source", ""),
-                    position=int(payload.get("position", 0)),
+                    doc_id=payload.doc_id,
+                    title=payload.title,
+                    text=payload.text,
+                    source=payload.source,
+                    position=payload.position,
                     location=passage_location(payload),
                     score=score,
-                    metadata=payload.get("metadata") or {},
+                    metadata=dict(payload.metadata),
                     view_scores=view_scores[point_id],
                 )
             )

@@ -2,78 +2,64 @@
 
 The same code talks to the embedded store (Qdrant's engine in this process, `edge.py`: one
 process per store) and to a Qdrant server or cluster (qdrant-client); both search with Qdrant's
-own indexes. Corpus statistics live in a companion collection (`stats.py`).
+own indexes. What the store holds is read by the catalogue (`catalogue.py`), writes are planned
+by `writes.py`, corpus statistics live in a companion collection (`stats.py`).
+
+A document can be written before its dense vectors exist (ingestion jobs: searchable through its
+sparse views within seconds); its chunks are then marked `dense_pending` until `add_dense`.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from qdrant_client import models
 
-from tools.ingest.documents import DEFAULT_COLLECTION, Chunk, DocKey, DocRef, Document
+from tools.ingest.documents import Chunk, DocKey, DocRef, Document
 from tools.ingest.metadata import payload_problem
+from tools.kb.catalogue import Catalogue, ListedDocument, StoredDocument
 from tools.kb.edge import edge_filter
 from tools.kb.embedders import Embedder, QueryCache
 from tools.kb.filters import scoped_filter
+from tools.kb.payload import ChunkPayload
 from tools.kb.qdrant import StoreError
 from tools.kb.sparse import VIEWS, BM25Encoder
 from tools.kb.stats import CorpusStats, CorpusStatsStore, StatsDelta
+from tools.kb.writes import (
+    ChunkedDocument,
+    EncodedDocument,
+    UpsertStatus,
+    applied,
+    delta_of,
+    plan,
+)
 
 log = logging.getLogger(__name__)
 
 DENSE_VIEW = "dense"
-UpsertStatus = Literal["added", "replaced", "unchanged"]
+_POINTS_PER_CALL = 256  # a large document never holds all its points beside the store's copy
 
 
-@dataclass
-class _Stored:
-    """What the store holds of one document."""
+@dataclass(frozen=True)
+class PendingChunk:
+    """A chunk waiting for its dense vector, as of one write: a vector computed for an older
+    write of the same chunk id (the document replaced meanwhile) is not applied."""
 
-    content_hash: str | None
-    point_ids: list[str] = field(default_factory=list)
-    tokens: dict[str, int] = field(default_factory=dict)
-    expected: int | None = None  # the chunks it was written with (None: an older write)
-
-    @property
-    def complete(self) -> bool:
-        """All its chunks are there: a write cut short (a killed process) left fewer."""
-        return self.expected is None or len(self.point_ids) == self.expected
+    point_id: str
+    key: DocKey
+    write: int
 
 
-_CATALOGUE_FIELDS = ["doc_id", "collection", "content_hash", "n_tokens", "doc_chunks"]
-
-
-def _key_of(payload: Mapping[str, Any]) -> DocKey:
-    return (payload.get("collection") or DEFAULT_COLLECTION, payload["doc_id"])
-
-
-def _add_point(docs: dict[DocKey, _Stored], point_id: str, payload: Mapping[str, Any]) -> None:
-    entry = docs.setdefault(_key_of(payload), _Stored(payload.get("content_hash")))
-    entry.point_ids.append(point_id)
-    entry.expected = payload.get("doc_chunks", entry.expected)
-    for view, n in (payload.get("n_tokens") or {}).items():
-        entry.tokens[view] = entry.tokens.get(view, 0) + n
-
-
-T = TypeVar("T")
-
-
-def _slices(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    batch: list[T] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
+def _slices(items: Iterator[models.PointStruct], size: int) -> Iterator[list[models.PointStruct]]:
+    while batch := list(itertools.islice(items, size)):
         yield batch
 
 
@@ -86,20 +72,26 @@ class KnowledgeBase:
         embedder: Embedder | None = None,
         local: bool = True,
         query_cache_size: int = 4096,
+        embed_batch: int = 32,
     ) -> None:
-        """`local`: the store runs in this process (embedded), which is then its only user."""
+        """`local`: the store runs in this process (embedded), which is then its only user;
+        `embed_batch`: passages per call to the embedder."""
         self.client = client
         self.collection = collection
         self.encoder = encoder
         self.embedder = embedder
         self.is_local = local
-        # One process owns an embedded store: its writes are serialised here.
+        self.embed_batch = embed_batch
+        self.catalogue = Catalogue(client, collection)
+        # Writes are serialised in this process (and are the only ones for an embedded store).
         self._lock: AbstractContextManager[Any] = threading.RLock() if local else nullcontext()
+        self._write_lock = threading.RLock()
         self._queries = QueryCache(embedder, query_cache_size) if embedder else None
-        # Embedded: this process is the only writer, so the catalogue of documents and the
-        # corpus statistics are kept here instead of scanning payloads for every write.
-        self._docs: dict[DocKey, _Stored] | None = None
+        # Embedded: this process is the only writer, so the corpus statistics are kept here
+        # instead of reading the log for every write.
         self._stats: CorpusStats | None = None
+        self._pending: dict[str, PendingChunk] | None = None
+        self._writes = 0
         with self._lock:
             self.stats_store = CorpusStatsStore(client, f"{collection}_meta")
             self._ensure_collection()
@@ -175,10 +167,6 @@ class KnowledgeBase:
     def close(self) -> None:
         self.client.close()
 
-    def _catalogue(self, point_id: str, payload: Mapping[str, Any]) -> None:
-        assert self._docs is not None
-        _add_point(self._docs, point_id, payload)
-
     # -- corpus statistics and version ---------------------------------------------------
     def stats(self) -> CorpusStats:
         with self._lock:
@@ -198,8 +186,8 @@ class KnowledgeBase:
         if actual == stats.chunks:
             return stats
         tokens: dict[str, int] = {}
-        for point in self._scroll(with_payload=["n_tokens"]):
-            for view, n in ((point.payload or {}).get("n_tokens") or {}).items():
+        for point in self.catalogue.scroll(with_payload=["n_tokens"]):
+            for view, n in ChunkPayload.read(point.payload).n_tokens.items():
                 tokens[view] = tokens.get(view, 0) + n
         views = set(tokens) | set(stats.tokens)
         delta = StatsDelta(
@@ -227,219 +215,214 @@ class KnowledgeBase:
     def _written(self, delta: StatsDelta) -> None:
         self.stats_store.record(delta)
         if self._stats is not None:  # the embedded store: the new totals follow from the delta
-            tokens = dict(self._stats.tokens)
-            for view, n in delta.tokens.items():
-                tokens[view] = tokens.get(view, 0) + n
-            self._stats = CorpusStats(
-                self._stats.version + 1, self._stats.chunks + delta.chunks, tokens
-            )
+            self._stats = applied(self._stats, delta)
 
     # -- writes --------------------------------------------------------------------------
-    def _load_catalogue(self) -> dict[DocKey, _Stored]:
-        """Embedded: what each stored document holds, read once, on the first write."""
-        self._docs = {}
-        for point in self._scroll(with_payload=_CATALOGUE_FIELDS):
-            self._catalogue(str(point.id), point.payload or {})
-        return self._docs
+    def existing(self, keys: Sequence[DocKey]) -> dict[DocKey, StoredDocument]:
+        with self._lock:
+            return self.catalogue.existing(keys)
 
-    def _existing(self, documents: Sequence[DocKey]) -> dict[DocKey, _Stored]:
-        """What the store holds of these (collection, doc id) documents, by key."""
-        keys = set(documents)
-        if self.is_local:
-            docs = self._docs if self._docs is not None else self._load_catalogue()
-            return {k: docs[k] for k in keys if k in docs}
-        found: dict[DocKey, _Stored] = {}
-        ids = sorted({d for _, d in documents})
-        flt = models.Filter(
-            must=[models.FieldCondition(key="doc_id", match=models.MatchAny(any=ids))]
-        )
-        for point in self._scroll(scroll_filter=flt, with_payload=_CATALOGUE_FIELDS):
-            if _key_of(point.payload or {}) in keys:
-                _add_point(found, str(point.id), point.payload or {})
-        return found
+    def plan(
+        self, batch: Sequence[ChunkedDocument]
+    ) -> tuple[dict[DocKey, UpsertStatus], list[ChunkedDocument]]:
+        """Each document's status and those that need writing (unchanged ones are never
+        encoded or embedded again)."""
+        return plan(batch, self.existing([item.key for item in batch]))
 
-    def _scroll(self, **kwargs: Any) -> Iterator[models.Record]:
-        """Every point of the collection (matching `scroll_filter`), page by page."""
-        offset = None
-        while True:
-            points, offset = self.client.scroll(
-                self.collection, limit=2048, offset=offset, **kwargs
+    def encode(self, batch: Sequence[ChunkedDocument]) -> list[EncodedDocument]:
+        """Each chunk's sparse terms (word segmentation: the slow part of a sparse write)."""
+        return [
+            EncodedDocument(
+                item, [self.encoder.document_terms(c.title, c.text) for c in item.chunks]
             )
-            yield from points
-            if offset is None:
-                return
-
-    def _delete_points(self, keys: Sequence[DocKey], point_ids: Sequence[str]) -> None:
-        self.client.delete(
-            self.collection, points_selector=models.PointIdsList(points=list(point_ids))
-        )
-        if self._docs is not None:
-            for key in keys:
-                self._docs.pop(key, None)
+            for item in batch
+        ]
 
     def upsert(
         self,
         batch: Sequence[tuple[Document, Sequence[Chunk]]],
         on_embedded: Callable[[int], None] | None = None,
     ) -> dict[DocKey, UpsertStatus]:
-        """Add or replace documents; an unchanged document (same content hash) is left alone
-        (and not embedded again). `on_embedded` hears how many chunks each embedding batch did."""
-        if not batch:
-            return {}
-        # Each document's hash once (it reads the whole text), not once per chunk.
-        hashes = {doc.key: doc.content_hash for doc, _ in batch}
-        with self._lock:
-            statuses, todo, _ = self._plan(batch, hashes)
+        """Add or replace documents with all their vectors; an unchanged document (same content
+        hash) is left alone. `on_embedded` hears how many chunks each embedding batch did."""
+        chunked = [ChunkedDocument(doc, chunks, doc.content_hash) for doc, chunks in batch]
+        statuses, todo = self.plan(chunked)
         if not todo:
             return statuses
         # The slow part (segmenting, embedding) holds no lock: questions are answered meanwhile.
-        terms = {
-            doc.key: [self.encoder.document_terms(c.title, c.text) for c in chunks]
-            for doc, chunks in todo
-        }
-        flat = [c for _, chunks in todo for c in chunks]
+        encoded = self.encode(todo)
         vectors = (
-            self._embed([f"{c.title}. {c.text}" for c in flat], on_embedded)
+            self.embed_passages(
+                [passage_text(c) for item in todo for c in item.chunks], on_embedded
+            )
             if self.has_dense
             else None
         )
-        rows, offset = {}, 0
-        for doc, chunks in todo:
-            rows[doc.key] = range(offset, offset + len(chunks))
-            offset += len(chunks)
-        with self._lock:
-            # Planned again: another writer may have stored one of these in the meantime.
-            again, todo, existing = self._plan(todo, hashes)
-            statuses.update(again)
-            if todo:
-                self._write(todo, existing, hashes, terms, vectors, rows)
-        return statuses
+        return {**statuses, **self.write(encoded, vectors)}
 
-    def _embed(self, texts: list[str], on_embedded: Callable[[int], None] | None) -> np.ndarray:
-        assert self.embedder is not None
+    def embed_passages(
+        self, texts: Sequence[str], on_embedded: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        if self.embedder is None:
+            raise StoreError("no dense embedder is configured")
         out = []
-        size = 32
+        size = self.embed_batch
         for start in range(0, len(texts), size):
-            out.append(self.embedder.embed_passages(texts[start : start + size]))
+            part = list(texts[start : start + size])
+            out.append(self.embedder.embed_passages(part))
             if on_embedded:
-                on_embedded(len(texts[start : start + size]))
+                on_embedded(len(part))
         return np.concatenate(out) if out else np.zeros((0, self.embedder.dim), np.float32)
 
-    def _plan(
-        self, batch: Sequence[tuple[Document, Sequence[Chunk]]], hashes: Mapping[DocKey, str]
-    ) -> tuple[
-        dict[DocKey, UpsertStatus], list[tuple[Document, Sequence[Chunk]]], dict[DocKey, _Stored]
-    ]:
-        """Each document's status, those to write (new, changed, or written in part), and what
-        the store holds of them now."""
-        existing = self._existing([(doc.collection, doc.doc_id) for doc, _ in batch])
-        statuses: dict[DocKey, UpsertStatus] = {}
-        todo: list[tuple[Document, Sequence[Chunk]]] = []
-        for doc, chunks in batch:
-            old = existing.get(doc.key)
-            if old and not old.complete:
-                log.warning(
-                    "%s was written in part (%d of %d chunks): writing it again",
-                    doc.doc_id,
-                    len(old.point_ids),
-                    old.expected,
-                )
-            if old and old.complete and old.content_hash == hashes[doc.key]:
-                statuses[doc.key] = "unchanged"
-            else:
-                statuses[doc.key] = "replaced" if old else "added"
-                todo.append((doc, chunks))
-        return statuses, todo, existing
+    def write(
+        self, encoded: Sequence[EncodedDocument], vectors: np.ndarray | None = None
+    ) -> dict[DocKey, UpsertStatus]:
+        """Store encoded documents (their old chunks removed) and the statistics' delta.
+        `vectors`: one dense vector per chunk, in order; None with a dense store: the chunks are
+        searchable through their sparse views and wait for `add_dense`."""
+        rows: dict[DocKey, int] = {}
+        offset = 0
+        for item in encoded:
+            rows[item.key] = offset
+            offset += len(item.chunked.chunks)
+        with self._lock, self._write_lock:
+            # Planned again: another writer may have stored one of these in the meantime.
+            statuses, todo = self.plan([item.chunked for item in encoded])
+            keep = {item.key for item in todo}
+            todo_encoded = [item for item in encoded if item.key in keep]
+            if todo_encoded:
+                self._write(todo_encoded, vectors, rows)
+        return statuses
 
     def _write(
         self,
-        todo: Sequence[tuple[Document, Sequence[Chunk]]],
-        existing: Mapping[DocKey, _Stored],
-        hashes: Mapping[DocKey, str],
-        terms: Mapping[DocKey, list[dict[str, list[str]]]],
+        encoded: Sequence[EncodedDocument],
         vectors: np.ndarray | None,
-        rows: Mapping[DocKey, range],
+        rows: Mapping[DocKey, int],
     ) -> None:
-        """Store the planned documents (their old chunks removed) and the statistics' delta."""
-        stats = self.stats()
-        chunk_delta = 0
-        token_delta: dict[str, int] = {}
-        replaced_ids = [doc.key for doc, _ in todo if doc.key in existing]
-        replaced = [existing[d] for d in replaced_ids]
-        for old in replaced:
-            chunk_delta -= len(old.point_ids)
-            for view, n in old.tokens.items():
-                token_delta[view] = token_delta.get(view, 0) - n
-        for doc, _ in todo:
-            for chunk_terms in terms[doc.key]:
-                chunk_delta += 1
-                for view, toks in chunk_terms.items():
-                    token_delta[view] = token_delta.get(view, 0) + len(toks)
-        after = CorpusStats(
-            stats.version + 1,
-            stats.chunks + chunk_delta,
-            {
-                v: stats.tokens.get(v, 0) + token_delta.get(v, 0)
-                for v in set(stats.tokens) | set(token_delta)
-            },
-        )
+        existing = self.catalogue.existing([item.key for item in encoded])
+        replaced = [existing[item.key] for item in encoded if item.key in existing]
+        delta = delta_of(encoded, replaced)
+        after = applied(self.stats(), delta)
         stale = [p for old in replaced for p in old.point_ids]
         if stale:
-            self._delete_points(replaced_ids, stale)
-        # Built and written a slice at a time: a large document never holds all its points
-        # (vectors as Python lists) beside the store's own copy.
-        for points in _slices(self._points(todo, hashes, terms, vectors, rows, after), 256):
-            self.client.upsert(self.collection, points)
-            if self._docs is not None:
-                for point in points:
-                    self._catalogue(str(point.id), point.payload or {})
-        self._written(StatsDelta(chunk_delta, token_delta))
+            self.client.delete(self.collection, points_selector=models.PointIdsList(points=stale))
+        self._writes += 1
+        pending = self.has_dense and vectors is None
+        points = self._points(encoded, vectors, rows, after, pending)
+        for batch in _slices(points, _POINTS_PER_CALL):
+            self.client.upsert(self.collection, batch)
+        self._written(delta)
         self._vacuum()
+        if self._pending is not None:
+            for point_id in stale:
+                self._pending.pop(point_id, None)
+            if pending:
+                for item in encoded:
+                    for chunk in item.chunked.chunks:
+                        self._pending[chunk.point_id] = PendingChunk(
+                            chunk.point_id, item.key, self._writes
+                        )
 
     def _points(
         self,
-        todo: Sequence[tuple[Document, Sequence[Chunk]]],
-        hashes: Mapping[DocKey, str],
-        terms: Mapping[DocKey, list[dict[str, list[str]]]],
+        encoded: Sequence[EncodedDocument],
         vectors: np.ndarray | None,
-        rows: Mapping[DocKey, range],
+        rows: Mapping[DocKey, int],
         after: CorpusStats,
+        pending: bool,
     ) -> Iterator[models.PointStruct]:
-        for doc, chunks in todo:
-            for chunk, chunk_terms, row in zip(chunks, terms[doc.key], rows[doc.key], strict=True):
+        now = time.time()
+        for item in encoded:
+            doc = item.chunked.document
+            for i, (chunk, terms) in enumerate(zip(item.chunked.chunks, item.terms, strict=True)):
                 vector: dict[str, Any] = {
                     view: self.encoder.encode_document(toks, after.avg_len(view))
-                    for view, toks in chunk_terms.items()
+                    for view, toks in terms.items()
                     if view in self.sparse_views
                 }
                 if vectors is not None:
-                    vector[DENSE_VIEW] = vectors[row].tolist()
-                yield models.PointStruct(
-                    id=chunk.point_id,
-                    vector=vector,
-                    payload={
-                        "doc_id": doc.doc_id,
-                        "collection": doc.collection,
-                        "title": chunk.title,
-                        "text": chunk.text,
-                        "source": chunk.source,
-                        "position": chunk.position,
-                        "metadata": chunk.metadata,
-                        "content_hash": hashes[doc.key],
-                        "doc_chunks": len(chunks),
-                        "n_tokens": {v: len(t) for v, t in chunk_terms.items()},
-                        "ingested_at": time.time(),
-                    },
+                    vector[DENSE_VIEW] = vectors[rows[item.key] + i].tolist()
+                payload = ChunkPayload(
+                    doc_id=doc.doc_id,
+                    collection=doc.collection,
+                    title=chunk.title,
+                    text=chunk.text,
+                    source=chunk.source,
+                    position=chunk.position,
+                    metadata=chunk.metadata,
+                    content_hash=item.chunked.content_hash,
+                    doc_chunks=len(item.chunked.chunks),
+                    n_tokens={v: len(t) for v, t in terms.items()},
+                    ingested_at=now,
+                    dense_pending=int(pending),
                 )
+                yield models.PointStruct(id=chunk.point_id, vector=vector, payload=payload.stored())
+
+    # -- dense vectors written later -------------------------------------------------------
+    def pending_dense(self) -> list[PendingChunk]:
+        """Chunks searchable through their sparse views only, oldest write first (read from
+        the store when first asked: a restart resumes the backfill)."""
+        with self._lock:
+            if self._pending is None:
+                self._pending = {
+                    point_id: PendingChunk(point_id, key, 0)
+                    for point_id, key in self.catalogue.pending_dense().items()
+                }
+            return sorted(self._pending.values(), key=lambda p: p.write)
+
+    def pending_ids(self) -> frozenset[str]:
+        if self._pending is None:
+            self.pending_dense()
+        return frozenset(self._pending or ())
+
+    def passage_texts(self, point_ids: Sequence[str]) -> dict[str, str]:
+        """What the dense view embeds of each chunk (title and text)."""
+        return {pid: passage_text(p) for pid, p in self.payloads(point_ids).items()}
+
+    def add_dense(self, chunks: Sequence[PendingChunk], vectors: np.ndarray) -> int:
+        """Give waiting chunks their dense vectors; returns how many were still waiting (a
+        chunk deleted or rewritten since is left alone). The corpus version moves on, so no
+        answer computed before is served as if it were final."""
+        with self._lock, self._write_lock:
+            self.pending_dense()  # read from the store if not yet
+            pending = self._pending if self._pending is not None else {}
+            rows = [
+                (chunk, row)
+                for row, chunk in enumerate(chunks)
+                if (now := pending.get(chunk.point_id)) is not None and now.write == chunk.write
+            ]
+            if not rows:
+                return 0
+            self.client.update_vectors(
+                self.collection,
+                [
+                    models.PointVectors(
+                        id=chunk.point_id, vector={DENSE_VIEW: vectors[row].tolist()}
+                    )
+                    for chunk, row in rows
+                ],
+            )
+            ids = [chunk.point_id for chunk, _ in rows]
+            self.client.set_payload(self.collection, {"dense_pending": 0}, points=ids)
+            for point_id in ids:
+                pending.pop(point_id, None)
+            self._written(StatsDelta(0, {}))
+            return len(rows)
 
     def delete_document(self, ref: DocRef) -> int:
         """Remove a document's chunks; returns how many there were (0: no such document in
         that collection)."""
-        with self._lock:
-            old = self._existing([ref.key]).get(ref.key)
+        with self._lock, self._write_lock:
+            old = self.catalogue.existing([ref.key]).get(ref.key)
             if not old:
                 return 0
-            self._delete_points([ref.key], old.point_ids)
+            self.client.delete(
+                self.collection, points_selector=models.PointIdsList(points=old.point_ids)
+            )
+            if self._pending is not None:
+                for point_id in old.point_ids:
+                    self._pending.pop(point_id, None)
             self._written(StatsDelta(-len(old.point_ids), {v: -n for v, n in old.tokens.items()}))
             self._vacuum()
             return len(old.point_ids)
@@ -456,31 +439,20 @@ class KnowledgeBase:
         re-ingests them."""
         found: dict[DocKey, str] = {}
         with self._lock:
-            for point in self._scroll(with_payload=True):
+            for point in self.catalogue.scroll(with_payload=True):
                 payload = point.payload or {}
-                key = _key_of({"doc_id": str(point.id), **payload})
+                key = ChunkPayload.read(payload, str(point.id)).key
                 if key not in found and (problem := payload_problem(payload)):
                     found[key] = problem
         return found
 
     def list_documents(
         self, limit: int = 10_000, collections: Collection[str] | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[ListedDocument]:
         """Documents (id, collection, title, source, chunks), of the given collections only
         when named."""
         with self._lock:
-            docs: dict[DocKey, dict[str, Any]] = {}
-            fields = ["doc_id", "collection", "title", "source", "content_hash"]
-            for point in self._scroll(with_payload=fields):
-                payload = {"collection": DEFAULT_COLLECTION, **(point.payload or {})}
-                if collections is not None and payload["collection"] not in collections:
-                    continue
-                key = _key_of(payload)
-                if key not in docs and len(docs) >= limit:
-                    break
-                entry = docs.setdefault(key, {**payload, "chunks": 0})
-                entry["chunks"] += 1
-            return sorted(docs.values(), key=lambda d: (d["collection"], d["doc_id"]))
+            return self.catalogue.documents(collections, limit)
 
     # -- reads ---------------------------------------------------------------------------
     def embed_query(self, text: str) -> np.ndarray:
@@ -517,6 +489,15 @@ class KnowledgeBase:
         )
         return [(str(p.id), p.score) for p in response.points]
 
-    def payloads(self, point_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    def raw_payloads(self, point_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Payloads as stored (to check what an older release may have stored)."""
         found = self.client.retrieve(self.collection, list(point_ids), with_payload=True)
         return {str(p.id): p.payload or {} for p in found}
+
+    def payloads(self, point_ids: Sequence[str]) -> dict[str, ChunkPayload]:
+        return {pid: ChunkPayload.read(p, pid) for pid, p in self.raw_payloads(point_ids).items()}
+
+
+def passage_text(chunk: Chunk | ChunkPayload) -> str:
+    """What the dense view embeds of a chunk."""
+    return f"{chunk.title}. {chunk.text}"
