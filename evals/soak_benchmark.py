@@ -87,7 +87,7 @@ class _Mix:
         n = next(self.count)
         name = f"soak-{self.user}-{n}.txt"
         files = [("files", (name, UPLOAD.format(n=n).encode(), "text/plain"))]
-        added = self.client.post("/documents/files", files=files)
+        added = self.client.post("/documents/files?wait=true", files=files)
         self._ok(added, "added")
         for doc_id in added.json()["added"]:
             self._ok(self.client.delete(f"/documents/{doc_id}"), "deleted")

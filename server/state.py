@@ -15,6 +15,8 @@ from server.schemas import question_input
 from server.tracing import Tracing
 from tools.errors import one_line
 from tools.feedback import FeedbackStore, open_feedback_store
+from tools.ingest.jobs import IngestJobs
+from tools.ingest.worker import build_workers
 from tools.memory import ThreadClock, open_checkpointer, unreachable
 from tools.services import Services, build_services
 from tools.settings import Settings
@@ -35,6 +37,7 @@ class AppState:
     feedback: FeedbackStore | None = None
     keys: Keys = field(default_factory=lambda: Keys(Settings()))
     feedback_error: str | None = None  # the feedback store is configured but could not open
+    jobs: IngestJobs | None = None
 
     @property
     def memory_down(self) -> str | None:
@@ -51,6 +54,8 @@ class AppState:
         return self.services.settings
 
     def close(self) -> None:
+        if self.jobs is not None:
+            self.jobs.close()
         self.tracing.flush()
         self._resources.close()
         if self.owns_services:  # services handed in are closed by whoever built them
@@ -102,4 +107,15 @@ def build_app_state(settings: Settings, services: Services | None = None) -> App
         log.error("%s", state.feedback_error)
     if state.feedback is not None:
         resources.callback(state.feedback.close)
+    kb = services.retrieval.kb
+    state.jobs = IngestJobs(
+        kb,
+        build_workers(settings, kb),
+        settings.data_dir / "jobs",
+        kept=settings.ingest.jobs_kept,
+        encode_slice=settings.ingest.encode_slice,
+        embed_batch=settings.dense.batch_size,
+        on_report=metrics.count_ingest,
+    )
+    state.jobs.start()
     return state

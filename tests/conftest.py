@@ -115,7 +115,11 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
             monkeypatch.delenv(key)
     from tools.settings import load_settings
 
-    return load_settings(data_dir=tmp_path / "data", dense={"backend": "none"})
+    # Uploads run their steps in the server's process here (no worker process per test app);
+    # the job tests run the worker processes.
+    return load_settings(
+        data_dir=tmp_path / "data", dense={"backend": "none"}, ingest={"worker": "thread"}
+    )
 
 
 @pytest.fixture

@@ -108,18 +108,18 @@ BUN_CHA = {
 
 def test_documents_json_upload_delete_and_stats(client, tmp_path):
     added = client.post(
-        "/documents",
+        "/documents?wait=true",
         json=BUN_CHA,
     )
     assert added.status_code == 200 and added.json()["added"] == ["bun-cha"]
     again = client.post(
-        "/documents",
+        "/documents?wait=true",
         json=BUN_CHA,
     )
     assert again.json()["unchanged"] == ["bun-cha"]
     pdf = write_pdf(tmp_path / "broken.pdf", ["x"]).read_bytes()[:40]
     upload = client.post(
-        "/documents/files",
+        "/documents/files?wait=true",
         files=[
             ("files", ("com-tam.txt", "Cơm tấm là món ăn Sài Gòn.".encode(), "text/plain")),
             ("files", ("broken.pdf", pdf, "application/pdf")),
@@ -144,24 +144,24 @@ def test_documents_json_upload_delete_and_stats(client, tmp_path):
 def test_upload_limits_and_types(settings, demo_services):
     server = settings.server.model_copy(update={"max_files": 1, "max_upload_mb": 0.0001})
     with _client(settings, demo_services, server=server) as c:
-        too_many = c.post("/documents", files=[("files", ("a.txt", b"a", "text/plain"))] * 2)
+        too_many = c.post("/documents?wait=true", files=[("files", ("a.txt", b"a", "text/plain"))] * 2)
         assert too_many.status_code == 413 and "at most 1" in too_many.json()["detail"]
         too_big = c.post(
-            "/documents", files=[("files", ("a.txt", "Xin chào ".encode() * 100, "text/plain"))]
+            "/documents?wait=true", files=[("files", ("a.txt", "Xin chào ".encode() * 100, "text/plain"))]
         )
         assert too_big.status_code == 413 and "MB" in too_big.json()["detail"]
         wrong = c.post(
-            "/documents", files=[("files", ("a.exe", b"MZ", "application/octet-stream"))]
+            "/documents?wait=true", files=[("files", ("a.exe", b"MZ", "application/octet-stream"))]
         )
         assert wrong.status_code == 422 and "unsupported file type" in wrong.json()["detail"]
-        nothing = c.post("/documents", files=[("files", ("empty.txt", b"", "text/plain"))])
+        nothing = c.post("/documents?wait=true", files=[("files", ("empty.txt", b"", "text/plain"))])
         assert (
             nothing.status_code == 422
             and nothing.json()["detail"]["failed"][0]["reason"] == "empty: 0 bytes"
         )
-        bad_json = c.post("/documents", json={"documents": []})
+        bad_json = c.post("/documents?wait=true", json={"documents": []})
         assert bad_json.status_code == 422
-        no_files = c.post("/documents/files", data={"other": "x"})
+        no_files = c.post("/documents/files?wait=true", data={"other": "x"})
         assert no_files.status_code == 422 and "files" in str(no_files.json()["detail"])
 
 
@@ -183,9 +183,9 @@ def test_openapi_documents_both_ways_of_adding_documents(client):
 def test_api_keys(settings, demo_services):
     with _client(settings, demo_services, api_keys=[KEY]) as c:
         doc = {"documents": [{"id": "x", "text": "Văn bản thử nghiệm tiếng Việt."}]}
-        assert c.post("/documents", json=doc).status_code == 401
-        assert c.post("/documents", json=doc, headers={"X-API-Key": "wrong"}).status_code == 401
-        keyed = c.post("/documents", json=doc, headers={"X-API-Key": KEY})
+        assert c.post("/documents?wait=true", json=doc).status_code == 401
+        assert c.post("/documents?wait=true", json=doc, headers={"X-API-Key": "wrong"}).status_code == 401
+        keyed = c.post("/documents?wait=true", json=doc, headers={"X-API-Key": KEY})
         assert keyed.status_code == 200
         assert c.delete("/documents/x").status_code == 401
         assert c.post("/rag/invoke", json={"input": {"question": "Phở là gì?"}}).status_code == 200
@@ -257,7 +257,7 @@ def test_metrics_after_requests(client):
     client.post("/rag/invoke", json={"input": {"question": "Truyện Kiều có bao nhiêu câu thơ?"}})
     client.post("/rag/invoke", json={"input": {"question": "Thủ đô của nước Pháp là gì?"}})
     client.post(
-        "/documents", json={"documents": [{"id": "m", "text": "Một văn bản tiếng Việt mới."}]}
+        "/documents?wait=true", json={"documents": [{"id": "m", "text": "Một văn bản tiếng Việt mới."}]}
     )
     text = client.get("/metrics").text
     for expected in (

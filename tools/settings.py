@@ -107,6 +107,12 @@ class IngestSettings(_Section):
     ocr_dpi: int = Field(300, ge=72, le=1200)
     ocr_languages: str = "vie"  # Tesseract models, e.g. "vie+eng"
     ocr_page_timeout_s: float = Field(120, gt=0)
+    # Server uploads run as jobs. process: reading, chunking, word segmentation and embedding
+    # in worker processes (the server keeps answering at full speed; a second copy of the
+    # dense model); thread: in the server's own process.
+    worker: Literal["process", "thread"] = "process"
+    jobs_kept: int = Field(200, ge=1, description="finished jobs listed by GET /jobs")
+    encode_slice: int = Field(256, ge=1, description="chunks per step of a job's progress")
 
 
 class SparseSettings(_Section):

@@ -6,11 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile, status
+from fastapi import APIRouter, File, HTTPException, Query, Request, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
@@ -30,9 +29,9 @@ from tools.ingest.documents import (
     Document,
     check_doc_id,
 )
+from tools.ingest.jobs import IngestJobs, Job
 from tools.ingest.loaders import LOADERS
 from tools.ingest.metadata import check_metadata
-from tools.ingest.pipeline import IngestReport, ingest_documents, ingest_paths
 from tools.kb.catalogue import ListedDocument
 
 router = APIRouter(tags=["documents"])
@@ -95,14 +94,86 @@ class MultipartRoute(APIRoute):
         return match, child
 
 
-def _respond(state: AppState, report: IngestReport) -> IngestOut:
-    body = report.to_dict()
-    state.metrics.count_ingest(body)
-    if not report.accepted:
+def _report(report: dict[str, object]) -> IngestOut:
+    """A job's report, as `?wait=true` answers it (422 when nothing went in)."""
+    if not report.get("added") and not report.get("replaced") and not report.get("unchanged"):
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, detail={"message": "nothing went in", **body}
+            status.HTTP_422_UNPROCESSABLE_ENTITY, detail={"message": "nothing went in", **report}
         )
-    return IngestOut.model_validate(body)
+    return IngestOut.model_validate(report)
+
+
+class JobOut(BaseModel):
+    """An ingestion job: `searchable` once its documents are written (their sparse views),
+    `done` once their dense vectors are too."""
+
+    id: str
+    url: str
+    state: str
+    collection: str
+    files: list[str]
+    files_done: int
+    chunks_total: int
+    chunks_written: int
+    chunks_embedded: int
+    chunks_per_s: float
+    eta_s: float | None
+    created_at: float
+    started_at: float | None
+    searchable_at: float | None
+    ended_at: float | None
+    error: str | None
+    report: IngestOut | None
+
+
+def _job_out(job: Job) -> JobOut:
+    return JobOut(
+        id=job.id,
+        url=f"/jobs/{job.id}",
+        state=job.state,
+        collection=job.collection,
+        files=job.names,
+        files_done=job.files_done,
+        chunks_total=job.chunks_total,
+        chunks_written=job.chunks_written,
+        chunks_embedded=job.chunks_embedded,
+        chunks_per_s=job.chunks_per_s,
+        eta_s=job.eta_s,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        searchable_at=job.searchable_at,
+        ended_at=job.ended_at,
+        error=job.error,
+        report=IngestOut.model_validate(job.report) if job.report else None,
+    )
+
+
+def _jobs(state: AppState) -> IngestJobs:
+    if state.jobs is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="ingestion is off")
+    return state.jobs
+
+
+async def _accepted(state: AppState, job: Job, wait: bool) -> Response:
+    """202 with the job, or with `wait` today's synchronous report once the job has ended."""
+    if not wait:
+        body = _job_out(job).model_dump_json()
+        headers = {"Location": f"/jobs/{job.id}"}
+        return Response(body, status.HTTP_202_ACCEPTED, headers, "application/json")
+    jobs = _jobs(state)
+    await run_in_threadpool(jobs.wait, job.id)
+    ended = jobs.get(job.id) or job
+    if ended.error and not ended.report:
+        raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, detail=ended.error)
+    return Response(
+        _report(ended.report).model_dump_json(), status.HTTP_200_OK, media_type="application/json"
+    )
+
+
+WaitParam = Annotated[
+    bool,
+    Query(description="answer when the job has ended, with its report (200), instead of 202"),
+]
 
 
 def _safe_name(filename: str | None) -> str:
@@ -132,9 +203,11 @@ async def add_files(
         list[UploadFile], File(description="files in the formats `vinarag ingest` reads")
     ],
     collection: CollectionParam = DEFAULT_COLLECTION,
-) -> IngestOut:
-    """Upload files into a collection: the same loaders, ids and report as `vinarag ingest`
-    (422 when nothing went in; a broken file is reported and the others go in)."""
+    wait: WaitParam = False,
+) -> Response:
+    """Upload files into a collection as a job (202; `GET /jobs/{id}` follows it): the same
+    loaders, ids and report as `vinarag ingest`; a broken file is reported and the others go
+    in. With `wait=true`: the report when the job has ended (422 when nothing went in)."""
     _writable(caller, collection)
     settings = state.settings
     if len(files) > settings.server.max_files:
@@ -143,41 +216,36 @@ async def add_files(
             detail=f"{len(files)} files: at most {settings.server.max_files} per request",
         )
     limit = settings.server.max_upload_mb * 1024 * 1024
-    skipped: list[tuple[str, str]] = []
-    with tempfile.TemporaryDirectory(prefix="vinarag-upload-") as folder:
-        paths: list[Path] = []
-        names: dict[Path, str] = {}
-        for upload in files:
-            name = _safe_name(upload.filename)
-            if name in names.values():
-                skipped.append((name, "another file of the same name is in this request"))
-                continue
-            if Path(name).suffix.lower() not in LOADERS:
-                raise HTTPException(
-                    status.HTTP_422_UNPROCESSABLE_ENTITY,
-                    detail=f"{name}: unsupported file type; use {' '.join(sorted(LOADERS))}",
-                )
-            data = await upload.read()
-            if len(data) > limit:
-                raise HTTPException(
-                    status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-                    detail=f"{name}: over {settings.server.max_upload_mb} MB",
-                )
-            path = Path(folder) / f"{len(paths)}{Path(name).suffix.lower()}"
-            path.write_bytes(data)
-            paths.append(path)
-            names[path] = name
-        kb = state.services.retrieval.kb
-        report = await run_in_threadpool(
-            ingest_paths, paths, kb, settings, False, names, collection
-        )
-        for bucket in (report.failed, report.skipped, report.warnings):
-            bucket[:] = [(names.get(Path(source), source), reason) for source, reason in bucket]
-        report.skipped += skipped
-    return _respond(state, report)
+    refused: list[tuple[str, str]] = []
+    accepted: list[tuple[str, bytes]] = []
+    for upload in files:
+        name = _safe_name(upload.filename)
+        if name in {n for n, _ in accepted}:
+            refused.append((name, "another file of the same name is in this request"))
+            continue
+        if Path(name).suffix.lower() not in LOADERS:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_ENTITY,
+                detail=f"{name}: unsupported file type; use {' '.join(sorted(LOADERS))}",
+            )
+        data = await upload.read()
+        if len(data) > limit:
+            raise HTTPException(
+                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                detail=f"{name}: over {settings.server.max_upload_mb} MB",
+            )
+        accepted.append((name, data))
+    job = await run_in_threadpool(_jobs(state).submit_files, accepted, collection, refused)
+    return await _accepted(state, job, wait)
 
 
-router.add_api_route("/documents/files", add_files, methods=["POST"], tags=["documents"])
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": IngestOut, "description": "with wait=true: the job's report"},
+    202: {"model": JobOut, "description": "the job, to follow at GET /jobs/{id}"},
+}
+router.add_api_route(
+    "/documents/files", add_files, methods=["POST"], tags=["documents"], responses=_RESPONSES
+)
 router.add_api_route(
     "/documents",
     add_files,
@@ -187,15 +255,17 @@ router.add_api_route(
 )
 
 
-@router.post("/documents")
+@router.post("/documents", responses=_RESPONSES)
 async def add_documents(
     payload: DocumentsIn,
     state: State,
     caller: Writer,
     collection: CollectionParam = DEFAULT_COLLECTION,
-) -> IngestOut:
-    """Texts as JSON into a collection: `{"documents": [{"id", "title", "text", "metadata"}]}`
-    (files: `POST /documents/files`)."""
+    wait: WaitParam = False,
+) -> Response:
+    """Texts as JSON into a collection as a job (202; `GET /jobs/{id}` follows it):
+    `{"documents": [{"id", "title", "text", "metadata"}]}` (files: `POST /documents/files`).
+    With `wait=true`: the report when the job has ended (422 when nothing went in)."""
     _writable(caller, collection)
     settings = state.settings
     most = settings.server.max_documents
@@ -208,9 +278,35 @@ async def add_documents(
         Document(d.id, d.title, d.text, f"api:{d.id}", d.metadata, collection=collection)
         for d in payload.documents
     ]
-    kb = state.services.retrieval.kb
-    report = await run_in_threadpool(ingest_documents, documents, kb, settings)
-    return _respond(state, report)
+    job = await run_in_threadpool(_jobs(state).submit_documents, documents, collection)
+    return await _accepted(state, job, wait)
+
+
+def _visible(caller: Caller, job: Job) -> bool:
+    return caller.may_read(job.collection) or caller.may_write(job.collection)
+
+
+@router.get("/jobs/{job_id}")
+async def get_job(job_id: str, state: State, caller: Reader) -> JobOut:
+    """An ingestion job's state and progress (404 alike for a job that does not exist and for
+    one in a collection the key cannot read or write)."""
+    job = _jobs(state).get(job_id)
+    if job is None or not _visible(caller, job):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no job {job_id}")
+    return _job_out(job)
+
+
+class JobsOut(BaseModel):
+    jobs: list[JobOut]
+
+
+@router.get("/jobs")
+async def list_jobs(
+    state: State, caller: Reader, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> JobsOut:
+    """Recent ingestion jobs of the collections this key may read or write, newest first."""
+    jobs = [j for j in _jobs(state).recent(_jobs(state).kept) if _visible(caller, j)]
+    return JobsOut(jobs=[_job_out(j) for j in jobs[:limit]])
 
 
 class DeletedOut(BaseModel):
@@ -260,8 +356,9 @@ async def _readable_documents(state: AppState, caller: Caller) -> list[ListedDoc
 
 @router.get("/collections")
 async def list_collections(state: State, caller: Reader) -> dict[str, Any]:
-    """The collections this key may read (with their documents and chunks), and whether it
-    may write each; a collection it cannot read is not named."""
+    """The collections this key may read (with their documents, chunks, and chunks still
+    waiting for their dense vector), and whether it may write each; a collection it cannot
+    read is not named."""
     counts: dict[str, dict[str, int]] = {}
     for document in await _readable_documents(state, caller):
         entry = counts.setdefault(document.collection, {"documents": 0, "chunks": 0})
@@ -270,11 +367,13 @@ async def list_collections(state: State, caller: Reader) -> dict[str, Any]:
     names = set(counts) | (set(caller.read) if caller.read is not None else set())
     if caller.read is None:
         names.add(DEFAULT_COLLECTION)
+    waiting = await run_in_threadpool(_jobs(state).dense_waiting)
     return {
         "collections": [
             {
                 "name": name,
                 **counts.get(name, {"documents": 0, "chunks": 0}),
+                "dense_waiting": waiting.get(name, 0),
                 "writable": caller.may_write(name),
             }
             for name in sorted(names)

@@ -32,6 +32,9 @@ def readyz(state: State) -> JSONResponse:
             "collection": kb.collection,
             "chunks": chunks,
             "corpus_version": stats.version,
+            # chunks searchable through their sparse views only, until the backfill reaches them
+            "dense_waiting": len(kb.pending_dense()),
+            "dense_backfill": (state.jobs.backfill_error if state.jobs else None) or "ok",
         }
     except Exception as exc:  # the store is down: not ready, and say why
         chunks = 0

@@ -122,9 +122,46 @@ async function upload(event) {
     method: "POST", headers: headers(), body: form,
   });
   const body = await response.json().catch(() => ({}));
-  const result = response.ok ? body : (body.detail && typeof body.detail === "object" ? body.detail : null);
-  if (!result) {
+  if (!response.ok) {
     report.textContent = `Lỗi: ${typeof body.detail === "string" ? body.detail : response.status}`;
+    return;
+  }
+  $("files").value = "";
+  await followJob(body, target, report);
+}
+
+function jobProgress(job) {
+  const rate = job.chunks_per_s ? `, ${job.chunks_per_s} đoạn/giây` : "";
+  const eta = job.eta_s != null && job.state !== "done" ? `, còn khoảng ${Math.ceil(job.eta_s)} giây` : "";
+  if (job.state === "queued") return "Đang chờ xử lý…";
+  if (job.state === "running") {
+    return `Đang đọc và đánh chỉ mục: ${job.files_done}/${job.files.length} tệp, ` +
+      `${job.chunks_written}/${job.chunks_total} đoạn${rate}${eta}`;
+  }
+  if (job.state === "searchable") {
+    return `Đã có thể hỏi (tìm theo từ khóa). Đang tạo vector ngữ nghĩa: ` +
+      `${job.chunks_embedded}/${job.chunks_written} đoạn${rate}${eta}`;
+  }
+  return "";
+}
+
+// A job is followed until its documents are searchable, then until they are embedded.
+async function followJob(job, target, report) {
+  while (job.state !== "done" && job.state !== "failed") {
+    report.textContent = jobProgress(job);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const response = await fetch(job.url, { headers: headers() });
+    if (!response.ok) {
+      report.textContent = `Lỗi: ${response.status}`;
+      return;
+    }
+    const previous = job.state;
+    job = await response.json();
+    if (previous !== job.state && job.state === "searchable") await loadCollections();
+  }
+  const result = job.report;
+  if (!result) {
+    report.textContent = `Lỗi: ${job.error}`;
     return;
   }
   const lines = [
@@ -134,7 +171,6 @@ async function upload(event) {
     ...result.skipped.map((f) => `Bỏ qua — ${f.source}: ${f.reason}`),
   ];
   report.textContent = lines.join("\n");
-  $("files").value = "";
   await loadCollections();
 }
 

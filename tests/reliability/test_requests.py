@@ -82,7 +82,7 @@ def test_a_chunked_body_over_the_limit_is_refused_as_it_arrives(settings, demo_s
 
     with TestClient(create_app(configured, services=demo_services)) as c:
         response = c.post(
-            "/documents", content=chunks(), headers={"content-type": "application/json"}
+            "/documents?wait=true", content=chunks(), headers={"content-type": "application/json"}
         )
         assert response.status_code == 413 and "over 0.01 MB" in response.json()["detail"]
         assert c.get("/collections/stats").json()["documents"] == 40  # the demo set only
@@ -93,13 +93,13 @@ def test_a_chunked_body_over_the_limit_is_refused_as_it_arrives(settings, demo_s
 )
 def test_ids_that_could_not_be_used_again_are_refused(client, doc_id):
     body = {"documents": [{"id": doc_id, "text": "Một văn bản tiếng Việt."}]}
-    assert client.post("/documents", json=body).status_code == 422
+    assert client.post("/documents?wait=true", json=body).status_code == 422
 
 
 def test_every_accepted_id_can_be_deleted(client):
     for doc_id in ("luật:24-2018", "Điều_8.v2", "so-24-2018-QH14"):
         body = {"documents": [{"id": doc_id, "text": "Một văn bản tiếng Việt."}]}
-        assert client.post("/documents", json=body).status_code == 200, doc_id
+        assert client.post("/documents?wait=true", json=body).status_code == 200, doc_id
         assert client.delete(f"/documents/{doc_id}").status_code == 200, doc_id
 
 
@@ -113,22 +113,22 @@ def test_every_accepted_id_can_be_deleted(client):
 )
 def test_metadata_that_could_not_be_served_is_refused(client, metadata):
     body = {"documents": [{"id": "m", "text": "Một văn bản tiếng Việt.", "metadata": metadata}]}
-    response = client.post("/documents", json=body)
+    response = client.post("/documents?wait=true", json=body)
     assert response.status_code == 422 and "metadata" in json.dumps(response.json())
 
 
 def test_the_same_upload_twice_is_one_document(client):
     files = [("files", ("same.txt", "Cơm tấm là món ăn Sài Gòn.".encode(), "text/plain"))]
-    first = client.post("/documents/files", files=files).json()
-    again = client.post("/documents/files", files=files).json()
+    first = client.post("/documents/files?wait=true", files=files).json()
+    again = client.post("/documents/files?wait=true", files=files).json()
     assert again["unchanged"] == first["added"]
     changed = [("files", ("same.txt", "Cơm tấm có sườn nướng.".encode(), "text/plain"))]
-    assert client.post("/documents/files", files=changed).json()["replaced"] == first["added"]
+    assert client.post("/documents/files?wait=true", files=changed).json()["replaced"] == first["added"]
     two = [
         ("files", ("dup.txt", "Phở bò Hà Nội.".encode(), "text/plain")),
         ("files", ("dup.txt", "Bún chả Hà Nội.".encode(), "text/plain")),
     ]
-    body = client.post("/documents/files", files=two).json()
+    body = client.post("/documents/files?wait=true", files=two).json()
     assert len(body["added"]) == 1
     assert body["skipped"] == [
         {"source": "dup.txt", "reason": "another file of the same name is in this request"}
@@ -138,7 +138,7 @@ def test_the_same_upload_twice_is_one_document(client):
 def test_a_file_name_longer_than_the_file_system_allows(client):
     name = "tài liệu " * 60 + ".txt"
     files = [("files", (name, "Hồ Gươm ở Hà Nội.".encode(), "text/plain"))]
-    response = client.post("/documents/files", files=files)
+    response = client.post("/documents/files?wait=true", files=files)
     assert response.status_code == 200 and len(response.json()["added"]) == 1
 
 
@@ -263,14 +263,14 @@ def test_config_hash_routes_still_answer_and_a_hash_that_is_no_config_is_a_422(c
 def test_an_upload_is_the_same_document_whatever_its_place_in_the_request(client):
     """Ids come from the file's name (and its collection), not its position among the files."""
     first = [("files", ("bao-cao.txt", "Báo cáo quý một của công ty.".encode(), "text/plain"))]
-    added = client.post("/documents/files", files=first).json()["added"]
+    added = client.post("/documents/files?wait=true", files=first).json()["added"]
     second = [
         ("files", ("khac.txt", "Một tài liệu khác hẳn.".encode(), "text/plain")),
         ("files", ("bao-cao.txt", "Báo cáo quý một của công ty.".encode(), "text/plain")),
     ]
-    again = client.post("/documents/files", files=second).json()
+    again = client.post("/documents/files?wait=true", files=second).json()
     assert again["unchanged"] == added and added[0].startswith("bao-cao-")
-    elsewhere = client.post("/documents/files?collection=kho", files=first).json()
+    elsewhere = client.post("/documents/files?wait=true&collection=kho", files=first).json()
     assert elsewhere["added"] == added  # the same id, a document of that collection
     listed = {(d["name"], d["documents"]) for d in client.get("/collections").json()["collections"]}
     assert ("kho", 1) in listed

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from tools.ingest.loaders import LOADERS, LoadError, LoadSkipped
 from tools.ingest.metadata import payload_problem, spelled_out
 from tools.ingest.reader import FileReader
 from tools.kb.store import KnowledgeBase
+from tools.kb.writes import ChunkedDocument, UpsertStatus
 from tools.settings import Settings
 from tools.text.clean import clean_text
 from tools.text.language import vietnamese_score
@@ -136,16 +137,11 @@ def prepare(document: Document, settings: Settings, report: IngestReport) -> lis
     return chunk_document(document, settings.chunking.size, settings.chunking.overlap)
 
 
-def ingest_documents(
-    documents: Sequence[Document],
-    kb: KnowledgeBase,
-    settings: Settings,
-    report: IngestReport | None = None,
-    progress: bool = False,
-) -> IngestReport:
-    report = report or IngestReport()
-    began = time.perf_counter()
-    prepared: list[tuple[Document, list[Chunk]]] = []
+def chunked_documents(
+    documents: Sequence[Document], settings: Settings, report: IngestReport
+) -> list[ChunkedDocument]:
+    """Each document cleaned, checked and chunked (a second one of an id is skipped)."""
+    chunked: list[ChunkedDocument] = []
     seen: set[DocKey] = set()
     for document in documents:
         if document.key in seen:
@@ -156,24 +152,44 @@ def ingest_documents(
         seen.add(document.key)
         chunks = prepare(document, settings, report)
         if chunks:
-            prepared.append((document, chunks))
+            chunked.append(ChunkedDocument(document, chunks, document.content_hash))
+    return chunked
+
+
+def record(report: IngestReport, item: ChunkedDocument, status: UpsertStatus) -> None:
+    getattr(report, status).append(item.document.doc_id)
+    if status != "unchanged":
+        report.chunks += len(item.chunks)
+
+
+def ingest_documents(
+    documents: Sequence[Document],
+    kb: KnowledgeBase,
+    settings: Settings,
+    report: IngestReport | None = None,
+    progress: bool = False,
+) -> IngestReport:
+    """Everything in this process, dense vectors included (the CLI; the server runs ingestion
+    as jobs, `jobs.py`)."""
+    report = report or IngestReport()
+    began = time.perf_counter()
+    prepared = chunked_documents(documents, settings, report)
     size = max(settings.ingest.batch_size, 1)
     bar = tqdm(total=len(prepared), desc="indexing", unit="doc", disable=not progress)
     # Embedding is most of the time when a dense model runs: its own bar shows chunks/s.
     embedding = tqdm(
-        total=sum(len(c) for _, c in prepared),
+        total=sum(len(item.chunks) for item in prepared),
         desc="embedding",
         unit="chunk",
         disable=not (progress and kb.has_dense),
     )
     for start in range(0, len(prepared), size):
         batch = prepared[start : start + size]
-        statuses = kb.upsert(batch, on_embedded=embedding.update)
-        for document, chunks in batch:
-            status = statuses[document.key]
-            getattr(report, status).append(document.doc_id)
-            if status != "unchanged":
-                report.chunks += len(chunks)
+        statuses = kb.upsert(
+            [(item.document, item.chunks) for item in batch], on_embedded=embedding.update
+        )
+        for item in batch:
+            record(report, item, statuses[item.key])
         bar.update(len(batch))
     bar.close()
     embedding.close()
@@ -195,18 +211,18 @@ def _known_as(documents: list[Document], path: Path, name: str) -> None:
             document.title = Path(name).stem.replace("_", " ")
 
 
-def ingest_paths(
+def load_files(
     paths: Sequence[Path],
-    kb: KnowledgeBase,
     settings: Settings,
+    report: IngestReport,
     progress: bool = True,
-    names: dict[Path, str] | None = None,
+    names: Mapping[Path, str] | None = None,
     collection: str = DEFAULT_COLLECTION,
-) -> IngestReport:
-    """`names`: files known by another name than their path (uploads saved to a temporary
+) -> list[Document]:
+    """The documents in these files and folders (a file that cannot be read is reported).
+    `names`: files known by another name than their path (uploads saved to a temporary
     folder): their ids and sources come from that name. Every document goes into
     `collection`."""
-    report = IngestReport()
     documents: list[Document] = []
     limit = settings.ingest.max_file_mb * 1024 * 1024
     files = find_files(paths, report)
@@ -235,4 +251,17 @@ def ingest_paths(
             documents.extend(loaded.documents)
             report.failed.extend((str(path), problem) for problem in loaded.problems)
             report.warnings.extend((str(path), note) for note in loaded.notes)
+    return documents
+
+
+def ingest_paths(
+    paths: Sequence[Path],
+    kb: KnowledgeBase,
+    settings: Settings,
+    progress: bool = True,
+    names: Mapping[Path, str] | None = None,
+    collection: str = DEFAULT_COLLECTION,
+) -> IngestReport:
+    report = IngestReport()
+    documents = load_files(paths, settings, report, progress, names, collection)
     return ingest_documents(documents, kb, settings, report, progress=progress)

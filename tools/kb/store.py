@@ -410,6 +410,13 @@ class KnowledgeBase:
             self._written(StatsDelta(0, {}))
             return len(rows)
 
+    def drop_pending(self, chunks: Sequence[PendingChunk]) -> None:
+        """Forget waiting chunks that are gone from the store (deleted meanwhile)."""
+        with self._lock:
+            for chunk in chunks:
+                if self._pending is not None:
+                    self._pending.pop(chunk.point_id, None)
+
     def delete_document(self, ref: DocRef) -> int:
         """Remove a document's chunks; returns how many there were (0: no such document in
         that collection)."""

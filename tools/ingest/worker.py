@@ -1,0 +1,208 @@
+"""The ingestion worker: reading, cleaning, chunking, word segmentation and embedding, in a
+process of its own (`ingest.worker: process`), so that a large ingest never holds the GIL of
+the server that answers questions. The server keeps only the store writes (the embedded store
+belongs to one process). Each function here runs in the worker; `start` builds its models once.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+
+from tools.ingest.documents import Chunk, Document
+from tools.ingest.pipeline import IngestReport, chunked_documents, load_files
+from tools.kb.embedders import Embedder
+from tools.kb.sparse import BM25Encoder
+from tools.kb.store import KnowledgeBase
+from tools.kb.writes import ChunkedDocument, Terms
+from tools.settings import Settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass
+class Prepared:
+    """Documents read and chunked, and what the report says of the files so far."""
+
+    chunked: list[ChunkedDocument]
+    report: IngestReport
+
+
+class _Worker:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        sparse = settings.sparse
+        self.encoder = BM25Encoder(sparse.k1, sparse.b, sparse.index_title)
+        self._embedder: Embedder | None = None
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            from tools.kb.factory import configured_embedder
+
+            self._embedder = configured_embedder(self.settings)
+            if self._embedder is None:
+                raise RuntimeError("the ingestion worker has no dense embedder to run")
+        return self._embedder
+
+
+_worker: _Worker | None = None
+
+
+def start(settings: Settings, nice: int = 0) -> None:
+    """The worker process's initializer: its settings and models."""
+    global _worker
+    if nice:
+        os.nice(nice)  # questions first: the server's process keeps its priority
+    logging.basicConfig(level=logging.WARNING)
+    _worker = _Worker(settings)
+
+
+def _current() -> _Worker:
+    if _worker is None:
+        raise RuntimeError("the ingestion worker was not started")
+    return _worker
+
+
+def prepare_files(
+    settings: Settings, paths: Sequence[Path], names: Mapping[Path, str], collection: str
+) -> Prepared:
+    report = IngestReport()
+    documents = load_files(paths, settings, report, False, names, collection)
+    return Prepared(chunked_documents(documents, settings, report), report)
+
+
+def prepare_documents(settings: Settings, documents: Sequence[Document]) -> Prepared:
+    report = IngestReport()
+    return Prepared(chunked_documents(documents, settings, report), report)
+
+
+def _read_files(paths: Sequence[Path], names: Mapping[Path, str], collection: str) -> Prepared:
+    return prepare_files(_current().settings, paths, names, collection)
+
+
+def _read_documents(documents: Sequence[Document]) -> Prepared:
+    return prepare_documents(_current().settings, documents)
+
+
+def _encode(chunks: Sequence[Chunk]) -> list[Terms]:
+    encoder = _current().encoder
+    return [encoder.document_terms(c.title, c.text) for c in chunks]
+
+
+def _embed(texts: Sequence[str]) -> np.ndarray:
+    return _current().embedder.embed_passages(list(texts))
+
+
+class WorkerStopped(RuntimeError):
+    """The worker process ended mid-task (killed, out of memory); a new one is started."""
+
+
+class IngestWorkers(Protocol):
+    """Where ingestion's slow steps run. Each call blocks its (job or backfill) thread."""
+
+    def read_files(
+        self, paths: Sequence[Path], names: Mapping[Path, str], collection: str
+    ) -> Prepared: ...
+
+    def read_documents(self, documents: Sequence[Document]) -> Prepared: ...
+
+    def encode(self, chunks: Sequence[Chunk]) -> list[Terms]: ...
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def close(self) -> None: ...
+
+
+class ProcessWorkers:
+    """Two worker processes: one reads and encodes, one embeds (at a lower priority), so a
+    backfill of dense vectors never delays a new upload becoming searchable. Started on first
+    use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._pools: dict[str, ProcessPoolExecutor] = {}
+        self._lock = threading.Lock()
+
+    def _pool(self, name: str) -> ProcessPoolExecutor:
+        with self._lock:
+            if name not in self._pools:
+                self._pools[name] = ProcessPoolExecutor(
+                    1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=start,
+                    initargs=(self.settings, 10 if name == "embed" else 0),
+                )
+            return self._pools[name]
+
+    def _call(self, name: str, fn: Callable[..., T], *args: Any) -> T:
+        try:
+            return self._pool(name).submit(fn, *args).result()
+        except BrokenProcessPool:
+            with self._lock:
+                self._pools.pop(name).shutdown(wait=False, cancel_futures=True)
+            raise WorkerStopped("the ingestion worker stopped (killed, or out of memory)") from None
+
+    def read_files(
+        self, paths: Sequence[Path], names: Mapping[Path, str], collection: str
+    ) -> Prepared:
+        return self._call("prepare", _read_files, list(paths), dict(names), collection)
+
+    def read_documents(self, documents: Sequence[Document]) -> Prepared:
+        return self._call("prepare", _read_documents, list(documents))
+
+    def encode(self, chunks: Sequence[Chunk]) -> list[Terms]:
+        return self._call("prepare", _encode, list(chunks))
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self._call("embed", _embed, list(texts))
+
+    def close(self) -> None:
+        with self._lock:
+            for pool in self._pools.values():
+                pool.shutdown(wait=True, cancel_futures=True)
+            self._pools.clear()
+
+
+class ThreadWorkers:
+    """The same steps in the server's own process (`ingest.worker: thread`): no second copy of
+    the models, for small machines and tests; a large ingest then competes for the GIL."""
+
+    def __init__(self, settings: Settings, kb: KnowledgeBase) -> None:
+        self.settings = settings
+        self.kb = kb
+
+    def read_files(
+        self, paths: Sequence[Path], names: Mapping[Path, str], collection: str
+    ) -> Prepared:
+        return prepare_files(self.settings, paths, names, collection)
+
+    def read_documents(self, documents: Sequence[Document]) -> Prepared:
+        return prepare_documents(self.settings, documents)
+
+    def encode(self, chunks: Sequence[Chunk]) -> list[Terms]:
+        return [self.kb.encoder.document_terms(c.title, c.text) for c in chunks]
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.kb.embed_passages(texts)
+
+    def close(self) -> None:
+        return None
+
+
+def build_workers(settings: Settings, kb: KnowledgeBase) -> IngestWorkers:
+    if settings.ingest.worker == "process":
+        return ProcessWorkers(settings)
+    return ThreadWorkers(settings, kb)
