@@ -139,6 +139,18 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if any(r["errors"] for r in result["runs"]) else 0
 
 
+def _jobs(args: argparse.Namespace, settings: Settings) -> int:
+    from evals.jobs_benchmark import format_jobs, run_jobs_benchmark
+
+    result = run_jobs_benchmark(
+        args.corpus, args.queries, args.documents, args.mb, args.idle_seconds,
+        args.backfill_seconds,
+    )  # fmt: skip
+    print(format_jobs(result))
+    write_json(args.json, result)
+    return 0
+
+
 def _soak(args: argparse.Namespace, settings: Settings) -> int:
     from evals.soak_benchmark import format_soak, soak
 
@@ -289,3 +301,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--users", type=int, default=4, help="concurrent clients (default 4)")
     p.add_argument("--json", default=None, metavar="OUT")
     p.set_defaults(func=_soak)
+
+    p = evals.add_parser(
+        "jobs",
+        help="ingestion jobs: upload to a correct answer (20-page text), /rag/invoke latency "
+        "idle and during a large ingest",
+        description="Starts a `vinarag serve` of its own on a fresh demo knowledge base (this "
+        "process's settings), uploads --documents 20-page texts built from the corpus and asks "
+        "one question of each until the answer cites it, then times /rag/invoke idle for "
+        "--idle-seconds and while a --mb text is ingested.",
+    )
+    p.add_argument("--corpus", required=True, type=Path, help="corpus.jsonl (id, text)")
+    p.add_argument("--queries", required=True, type=Path, help="queries.jsonl with answers")
+    p.add_argument("--documents", type=int, default=3, help="20-page uploads (default 3)")
+    p.add_argument("--mb", type=float, default=8.0, help="the large text's size (default 8)")
+    p.add_argument("--idle-seconds", type=float, default=60.0, help="default 60")
+    p.add_argument("--backfill-seconds", type=float, default=60.0, help="default 60")
+    p.add_argument("--json", default=None, metavar="OUT")
+    p.set_defaults(func=_jobs)

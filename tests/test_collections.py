@@ -79,17 +79,23 @@ def test_writes_need_write_scope_on_the_collection(client):
         ("wrong-key-0123456789", "hr", 401),
     ]
     for key, collection, code in table:
-        response = client.post(f"/documents?wait=true&collection={collection}", json=one, headers=_as(key))
+        response = client.post(
+            f"/documents?wait=true&collection={collection}", json=one, headers=_as(key)
+        )
         assert response.status_code == code, (key, collection, response.text)
     refused = client.post("/documents?wait=true&collection=secret-x", json=one, headers=_as(HR))
     assert refused.json()["detail"] == "this key may not write collection 'secret-x'"
     files = {"files": ("them.txt", "Quy định mới về nghỉ phép.".encode(), "text/plain")}
     assert (
-        client.post("/documents/files?wait=true&collection=hr", files=files, headers=_as(HR)).status_code
+        client.post(
+            "/documents/files?wait=true&collection=hr", files=files, headers=_as(HR)
+        ).status_code
         == 200
     )
     assert (
-        client.post("/documents/files?wait=true&collection=public", files=files, headers=_as(HR)).status_code
+        client.post(
+            "/documents/files?wait=true&collection=public", files=files, headers=_as(HR)
+        ).status_code
         == 403
     )
     # a collection the key cannot read: 404, as for an id that does not exist (nothing learnt)
@@ -102,7 +108,9 @@ def test_writes_need_write_scope_on_the_collection(client):
         == 200
     )
     assert (
-        client.post("/documents?wait=true&collection=Bad/Name", json=one, headers=_as(ADMIN)).status_code
+        client.post(
+            "/documents?wait=true&collection=Bad/Name", json=one, headers=_as(ADMIN)
+        ).status_code
         == 422
     )
 

@@ -56,9 +56,11 @@ def test_an_upload_answers_202_and_its_job_reports_progress_and_failures(
     with _app(settings, services) as client:
         response = client.post(
             "/documents/files",
-            files=[*_files(("com-tam.txt", TEXT.encode())),
-                   ("files", ("broken.pdf", broken, "application/pdf")),
-                   *_files(("com-tam.txt", b"the same name again"))],  # fmt: skip
+            files=[
+                *_files(("com-tam.txt", TEXT.encode())),
+                ("files", ("broken.pdf", broken, "application/pdf")),
+                *_files(("com-tam.txt", b"the same name again")),
+            ],  # fmt: skip
         )
         assert response.status_code == 202
         job = response.json()
@@ -119,9 +121,7 @@ def embedder() -> BundledEmbedder:
     return BundledEmbedder(threads=1)
 
 
-def test_a_document_answers_before_its_dense_vectors_and_the_cache_moves_on(
-    settings, embedder
-):
+def test_a_document_answers_before_its_dense_vectors_and_the_cache_moves_on(settings, embedder):
     configured = settings.model_copy(
         update={"retrieval": settings.retrieval.model_copy(update={"mode": "hybrid"})}
     )
@@ -159,9 +159,7 @@ def test_a_document_answers_before_its_dense_vectors_and_the_cache_moves_on(
         services.close()
 
 
-def test_a_chunk_waiting_for_its_dense_vector_is_fused_over_its_sparse_views(
-    settings, embedder
-):
+def test_a_chunk_waiting_for_its_dense_vector_is_fused_over_its_sparse_views(settings, embedder):
     configured = settings.model_copy(
         update={"retrieval": settings.retrieval.model_copy(update={"mode": "hybrid"})}
     )
@@ -250,11 +248,16 @@ def test_worker_processes_read_encode_and_embed_and_a_killed_one_fails_only_its_
             os.kill(pid, signal.SIGKILL)  # the worker dies (out of memory, an operator)
             second = client.post(
                 "/documents/files",
-                files=_files(("a.txt", OTHER.encode()), ("b.txt", "Bánh mì Sài Gòn giòn.".encode())),
+                files=_files(
+                    ("a.txt", OTHER.encode()), ("b.txt", "Bánh mì Sài Gòn giòn.".encode())
+                ),
             )
             report = _finished(client, second.json()["id"])["report"]
             assert report["failed"] == [
-                {"source": "a.txt", "reason": "the ingestion worker stopped (killed, or out of memory)"}
+                {
+                    "source": "a.txt",
+                    "reason": "the ingestion worker stopped (killed, or out of memory)",
+                }
             ]
             assert len(report["added"]) == 1  # a new worker took the next file
             assert services.retrieval.kb.pending_dense() == []

@@ -144,17 +144,22 @@ def test_documents_json_upload_delete_and_stats(client, tmp_path):
 def test_upload_limits_and_types(settings, demo_services):
     server = settings.server.model_copy(update={"max_files": 1, "max_upload_mb": 0.0001})
     with _client(settings, demo_services, server=server) as c:
-        too_many = c.post("/documents?wait=true", files=[("files", ("a.txt", b"a", "text/plain"))] * 2)
+        too_many = c.post(
+            "/documents?wait=true", files=[("files", ("a.txt", b"a", "text/plain"))] * 2
+        )
         assert too_many.status_code == 413 and "at most 1" in too_many.json()["detail"]
         too_big = c.post(
-            "/documents?wait=true", files=[("files", ("a.txt", "Xin chào ".encode() * 100, "text/plain"))]
+            "/documents?wait=true",
+            files=[("files", ("a.txt", "Xin chào ".encode() * 100, "text/plain"))],
         )
         assert too_big.status_code == 413 and "MB" in too_big.json()["detail"]
         wrong = c.post(
             "/documents?wait=true", files=[("files", ("a.exe", b"MZ", "application/octet-stream"))]
         )
         assert wrong.status_code == 422 and "unsupported file type" in wrong.json()["detail"]
-        nothing = c.post("/documents?wait=true", files=[("files", ("empty.txt", b"", "text/plain"))])
+        nothing = c.post(
+            "/documents?wait=true", files=[("files", ("empty.txt", b"", "text/plain"))]
+        )
         assert (
             nothing.status_code == 422
             and nothing.json()["detail"]["failed"][0]["reason"] == "empty: 0 bytes"
@@ -184,7 +189,10 @@ def test_api_keys(settings, demo_services):
     with _client(settings, demo_services, api_keys=[KEY]) as c:
         doc = {"documents": [{"id": "x", "text": "Văn bản thử nghiệm tiếng Việt."}]}
         assert c.post("/documents?wait=true", json=doc).status_code == 401
-        assert c.post("/documents?wait=true", json=doc, headers={"X-API-Key": "wrong"}).status_code == 401
+        assert (
+            c.post("/documents?wait=true", json=doc, headers={"X-API-Key": "wrong"}).status_code
+            == 401
+        )
         keyed = c.post("/documents?wait=true", json=doc, headers={"X-API-Key": KEY})
         assert keyed.status_code == 200
         assert c.delete("/documents/x").status_code == 401
@@ -257,7 +265,8 @@ def test_metrics_after_requests(client):
     client.post("/rag/invoke", json={"input": {"question": "Truyện Kiều có bao nhiêu câu thơ?"}})
     client.post("/rag/invoke", json={"input": {"question": "Thủ đô của nước Pháp là gì?"}})
     client.post(
-        "/documents?wait=true", json={"documents": [{"id": "m", "text": "Một văn bản tiếng Việt mới."}]}
+        "/documents?wait=true",
+        json={"documents": [{"id": "m", "text": "Một văn bản tiếng Việt mới."}]},
     )
     text = client.get("/metrics").text
     for expected in (

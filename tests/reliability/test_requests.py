@@ -123,7 +123,10 @@ def test_the_same_upload_twice_is_one_document(client):
     again = client.post("/documents/files?wait=true", files=files).json()
     assert again["unchanged"] == first["added"]
     changed = [("files", ("same.txt", "Cơm tấm có sườn nướng.".encode(), "text/plain"))]
-    assert client.post("/documents/files?wait=true", files=changed).json()["replaced"] == first["added"]
+    assert (
+        client.post("/documents/files?wait=true", files=changed).json()["replaced"]
+        == first["added"]
+    )
     two = [
         ("files", ("dup.txt", "Phở bò Hà Nội.".encode(), "text/plain")),
         ("files", ("dup.txt", "Bún chả Hà Nội.".encode(), "text/plain")),

@@ -34,7 +34,9 @@ def client(settings):
     with TestClient(create_app(configured, services=services)) as client:
         collection, doc_id, text = SECRET
         body = {"documents": [{"id": doc_id, "title": "Lương", "text": text}]}
-        added = client.post(f"/documents?wait=true&collection={collection}", json=body, headers=_as(ADMIN))
+        added = client.post(
+            f"/documents?wait=true&collection={collection}", json=body, headers=_as(ADMIN)
+        )
         assert added.status_code == 200, added.text
         yield client
     services.close()
@@ -110,7 +112,10 @@ def test_threads_belong_to_the_key_not_its_name(settings):
         with TestClient(create_app(configured, services=services)) as client:
             text = "Vịnh Hạ Long thuộc tỉnh Quảng Ninh, có gần 2.000 hòn đảo đá vôi."
             body = {"documents": [{"id": "ha-long", "title": "Hạ Long", "text": text}]}
-            assert client.post("/documents?wait=true", json=body, headers=_as(ADMIN)).status_code == 200
+            assert (
+                client.post("/documents?wait=true", json=body, headers=_as(ADMIN)).status_code
+                == 200
+            )
             thread = {"X-Thread-Id": "shared-name"}
             ask = {"input": {"question": "Vịnh Hạ Long có bao nhiêu hòn đảo?"}}
             first = client.post("/rag/invoke", json=ask, headers={**_as(ADMIN), **thread})
@@ -147,11 +152,16 @@ def test_a_scoped_key_sees_only_its_collections_versions(client):
 
     before, full = version(OUTSIDER), version(ADMIN)
     body = {"documents": [{"id": "moi", "title": "Mới", "text": "Quy chế lương mới năm nay."}]}
-    assert client.post("/documents?wait=true&collection=hr", json=body, headers=_as(ADMIN)).status_code == 200
+    assert (
+        client.post("/documents?wait=true&collection=hr", json=body, headers=_as(ADMIN)).status_code
+        == 200
+    )
     assert version(OUTSIDER) == before  # a write to hr says nothing to a key that reads public
     assert version(ADMIN) != full
     assert (
-        client.post("/documents?wait=true&collection=public", json=body, headers=_as(ADMIN)).status_code
+        client.post(
+            "/documents?wait=true&collection=public", json=body, headers=_as(ADMIN)
+        ).status_code
         == 200
     )
     assert version(OUTSIDER) != before
