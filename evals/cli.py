@@ -151,6 +151,17 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _embedding(args: argparse.Namespace, settings: Settings) -> int:
+    from evals.embedding_benchmark import format_embedding, run_embedding_benchmark
+
+    result = run_embedding_benchmark(
+        args.corpus, args.passages, args.batches, args.threads, args.repeats
+    )
+    print(format_embedding(result))
+    write_json(args.json, result)
+    return 0
+
+
 def _soak(args: argparse.Namespace, settings: Settings) -> int:
     from evals.soak_benchmark import format_soak, soak
 
@@ -319,3 +330,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--backfill-seconds", type=float, default=60.0, help="default 60")
     p.add_argument("--json", default=None, metavar="OUT")
     p.set_defaults(func=_jobs)
+
+    p = evals.add_parser(
+        "embedding",
+        help="the bundled dense model's chunks/s per batch size and threads, against the "
+        "cores' measured FLOP/s",
+        description="Embeds --passages paragraphs of --corpus and as many law-article chunks "
+        "(the sample law) at each batch size and thread count, --repeats times each (median); "
+        "prints chunks/s, the model's arithmetic per passage, and the share of the machine's "
+        "float32 matrix-multiply speed it reaches.",
+    )
+    p.add_argument("--corpus", required=True, type=Path, help="corpus.jsonl (id, title, text)")
+    p.add_argument("--passages", type=int, default=32, help="per set (default 32)")
+    p.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32, 64])
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--repeats", type=int, default=3, help="default 3")
+    p.add_argument("--json", default=None, metavar="OUT")
+    p.set_defaults(func=_embedding)

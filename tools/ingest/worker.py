@@ -52,7 +52,11 @@ class _Worker:
         if self._embedder is None:
             from tools.kb.factory import configured_embedder
 
-            self._embedder = configured_embedder(self.settings)
+            # One engine thread unless dense.threads says otherwise: a second one added 7 %
+            # (`vinarag eval embedding`) and would take the core the server answers on.
+            dense = self.settings.dense
+            one = dense.model_copy(update={"threads": dense.threads or 1})
+            self._embedder = configured_embedder(self.settings.model_copy(update={"dense": one}))
             if self._embedder is None:
                 raise RuntimeError("the ingestion worker has no dense embedder to run")
         return self._embedder
@@ -99,7 +103,7 @@ def _read_documents(documents: Sequence[Document]) -> Prepared:
 
 def _encode(chunks: Sequence[Chunk]) -> list[Terms]:
     encoder = _current().encoder
-    return [encoder.document_terms(c.title, c.text) for c in chunks]
+    return [encoder.document_counts(c.title, c.text) for c in chunks]
 
 
 def _embed(texts: Sequence[str]) -> np.ndarray:
@@ -126,6 +130,11 @@ class IngestWorkers(Protocol):
     def close(self) -> None: ...
 
 
+# Questions first: the server keeps its priority, a new upload's segmentation comes next, the
+# dense backfill last.
+_NICE = {"prepare": 5, "embed": 10}
+
+
 class ProcessWorkers:
     """Two worker processes: one reads and encodes, one embeds (at a lower priority), so a
     backfill of dense vectors never delays a new upload becoming searchable. Started on first
@@ -143,7 +152,7 @@ class ProcessWorkers:
                     1,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=start,
-                    initargs=(self.settings, 10 if name == "embed" else 0),
+                    initargs=(self.settings, _NICE[name]),
                 )
             return self._pools[name]
 
@@ -193,7 +202,7 @@ class ThreadWorkers:
         return prepare_documents(self.settings, documents)
 
     def encode(self, chunks: Sequence[Chunk]) -> list[Terms]:
-        return [self.kb.encoder.document_terms(c.title, c.text) for c in chunks]
+        return [self.kb.encoder.document_counts(c.title, c.text) for c in chunks]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         return self.kb.embed_passages(texts)

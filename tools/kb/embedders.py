@@ -18,7 +18,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -85,12 +85,20 @@ class BundledEmbedder:
         self._lock = threading.Lock()  # one C engine: one call at a time
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        with self._lock:
-            return _normalized(self._model.query(list(texts)).reshape(len(texts), -1))
+        return self._one_by_one(self._model.query, texts)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._one_by_one(self._model.passage, texts)
+
+    def _one_by_one(self, encode: Any, texts: Sequence[str]) -> np.ndarray:
+        """One text per engine call: a batch is padded to its longest text, and one at a time
+        measured fastest here (`vinarag eval embedding`: 4.1 paragraphs/s against 3.3 in
+        batches of 32)."""
         with self._lock:
-            return _normalized(self._model.passage(list(texts)).reshape(len(texts), -1))
+            rows = [np.asarray(encode([t]), dtype=np.float32).reshape(-1) for t in texts]
+        if not rows:
+            return np.zeros((0, self.dim), np.float32)
+        return _normalized(np.stack(rows))
 
 
 def _segment(texts: Sequence[str]) -> list[str]:

@@ -40,6 +40,24 @@ def query_terms(text: str) -> dict[str, list[str]]:
 
 
 @dataclass(frozen=True)
+class TermCounts:
+    """A chunk's terms in one view: hashed term ids with their counts, and its length in tokens
+    (what the ingestion worker hands over: only the length normalisation is left to the
+    writer, which knows the corpus's average length)."""
+
+    indices: tuple[int, ...]
+    counts: tuple[int, ...]
+    length: int
+
+    @classmethod
+    def of(cls, tokens: list[str]) -> TermCounts:
+        counted: Counter[int] = Counter()
+        for token, tf in Counter(tokens).items():
+            counted[term_id(token)] += tf  # a hash collision merges counts: rare and harmless
+        return cls(tuple(counted), tuple(counted.values()), len(tokens))
+
+
+@dataclass(frozen=True)
 class BM25Encoder:
     k1: float = 1.2
     b: float = 0.75
@@ -49,14 +67,17 @@ class BM25Encoder:
         body = f"{title} . {text}" if self.index_title and title else text
         return query_terms(body)
 
+    def document_counts(self, title: str, text: str) -> dict[str, TermCounts]:
+        return {view: TermCounts.of(t) for view, t in self.document_terms(title, text).items()}
+
+    def weigh(self, terms: TermCounts, avg_len: float) -> models.SparseVector:
+        """BM25's term-frequency part (Qdrant's IDF modifier supplies the rest)."""
+        norm = self.k1 * (1 - self.b + self.b * terms.length / max(avg_len, 1e-9))
+        values = [tf * (self.k1 + 1) / (tf + norm) for tf in terms.counts]
+        return models.SparseVector(indices=list(terms.indices), values=values)
+
     def encode_document(self, tokens: list[str], avg_len: float) -> models.SparseVector:
-        counts: Counter[int] = Counter()
-        for token, tf in Counter(tokens).items():
-            counts[term_id(token)] += tf  # a hash collision merges counts: rare and harmless
-        norm = self.k1 * (1 - self.b + self.b * len(tokens) / max(avg_len, 1e-9))
-        indices = list(counts)
-        values = [tf * (self.k1 + 1) / (tf + norm) for tf in counts.values()]
-        return models.SparseVector(indices=indices, values=values)
+        return self.weigh(TermCounts.of(tokens), avg_len)
 
     @staticmethod
     def encode_query(tokens: list[str]) -> models.SparseVector:

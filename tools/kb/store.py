@@ -233,7 +233,7 @@ class KnowledgeBase:
         """Each chunk's sparse terms (word segmentation: the slow part of a sparse write)."""
         return [
             EncodedDocument(
-                item, [self.encoder.document_terms(c.title, c.text) for c in item.chunks]
+                item, [self.encoder.document_counts(c.title, c.text) for c in item.chunks]
             )
             for item in batch
         ]
@@ -337,8 +337,8 @@ class KnowledgeBase:
             doc = item.chunked.document
             for i, (chunk, terms) in enumerate(zip(item.chunked.chunks, item.terms, strict=True)):
                 vector: dict[str, Any] = {
-                    view: self.encoder.encode_document(toks, after.avg_len(view))
-                    for view, toks in terms.items()
+                    view: self.encoder.weigh(counted, after.avg_len(view))
+                    for view, counted in terms.items()
                     if view in self.sparse_views
                 }
                 if vectors is not None:
@@ -353,7 +353,7 @@ class KnowledgeBase:
                     metadata=chunk.metadata,
                     content_hash=item.chunked.content_hash,
                     doc_chunks=len(item.chunked.chunks),
-                    n_tokens={v: len(t) for v, t in terms.items()},
+                    n_tokens={v: t.length for v, t in terms.items()},
                     ingested_at=now,
                     dense_pending=int(pending),
                 )

@@ -11,12 +11,13 @@ from typing import Literal
 
 from tools.ingest.documents import Chunk, DocKey, Document
 from tools.kb.catalogue import StoredDocument
+from tools.kb.sparse import TermCounts
 from tools.kb.stats import CorpusStats, StatsDelta
 
 log = logging.getLogger(__name__)
 
 UpsertStatus = Literal["added", "replaced", "unchanged"]
-Terms = dict[str, list[str]]  # sparse view -> the chunk's tokens in it
+Terms = dict[str, TermCounts]  # sparse view -> the chunk's terms in it
 
 
 @dataclass
@@ -80,8 +81,8 @@ def delta_of(written: Sequence[EncodedDocument], replaced: Sequence[StoredDocume
     for item in written:
         for chunk_terms in item.terms:
             chunks += 1
-            for view, toks in chunk_terms.items():
-                tokens[view] = tokens.get(view, 0) + len(toks)
+            for view, counted in chunk_terms.items():
+                tokens[view] = tokens.get(view, 0) + counted.length
     return StatsDelta(chunks, tokens)
 
 
