@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import statistics
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from evals.law_sample import LAW_LABEL, LAW_TEXT
-from tools.ingest.chunk import chunk_document
-from tools.ingest.documents import Document
+from evals.law_sample import LAW_TEXT
+from tools.ingest.pipeline import IngestReport, chunked_documents, load_files
 from tools.kb.store import passage_text
+from tools.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +64,17 @@ def paragraphs(corpus: Path, n: int) -> list[str]:
     return [f"{r.get('title', '')}. {r['text']}" for r in rows[:n]]
 
 
-def law_articles(n: int, size: int = 900, overlap: int = 150) -> list[str]:
-    document = Document("law", LAW_LABEL, LAW_TEXT, "law.txt")
-    texts = [passage_text(c) for c in chunk_document(document, size, overlap)]
+def law_articles(n: int) -> list[str]:
+    """The sample law's chunks as `vinarag ingest` makes them from a .txt (one per article or
+    clause), repeated to `n`."""
+    settings = Settings()
+    report = IngestReport()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "luat.txt"
+        path.write_text(LAW_TEXT, "utf-8")
+        documents = load_files([path], settings, report, progress=False)
+        chunked = chunked_documents(documents, settings, report)
+    texts = [passage_text(c) for item in chunked for c in item.chunks]
     return [texts[i % len(texts)] for i in range(n)]
 
 
