@@ -65,13 +65,22 @@ class _Worker:
 _worker: _Worker | None = None
 
 
-def start(settings: Settings, nice: int = 0) -> None:
-    """The worker process's initializer: its settings and models."""
+def start(settings: Settings, background: bool = True) -> None:
+    """The worker process's initializer: its priority, settings and models."""
     global _worker
-    if nice:
-        os.nice(nice)  # questions first: the server's process keeps its priority
+    if background:
+        _run_in_background()
     logging.basicConfig(level=logging.WARNING)
     _worker = _Worker(settings)
+
+
+def _run_in_background() -> None:
+    """Questions first: the worker runs on what the server leaves of the CPU (Linux's idle
+    scheduling class; the lowest priority elsewhere)."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        os.nice(19)
 
 
 def _current() -> _Worker:
@@ -130,15 +139,10 @@ class IngestWorkers(Protocol):
     def close(self) -> None: ...
 
 
-# Questions first: the server keeps its priority, a new upload's segmentation comes next, the
-# dense backfill last.
-_NICE = {"prepare": 5, "embed": 10}
-
-
 class ProcessWorkers:
-    """Two worker processes: one reads and encodes, one embeds (at a lower priority), so a
-    backfill of dense vectors never delays a new upload becoming searchable. Started on first
-    use."""
+    """Two worker processes, both running only on CPU time the server leaves: one reads and
+    encodes, one embeds, so a backfill of dense vectors never queues ahead of a new upload
+    becoming searchable. Started on first use."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -152,7 +156,7 @@ class ProcessWorkers:
                     1,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=start,
-                    initargs=(self.settings, _NICE[name]),
+                    initargs=(self.settings,),
                 )
             return self._pools[name]
 

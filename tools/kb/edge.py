@@ -60,7 +60,7 @@ def _id(value: Any) -> int | str:
 
 def _vector(value: Any) -> Any:
     if isinstance(value, models.SparseVector):
-        return edge.SparseVector(list(value.indices), [float(v) for v in value.values])
+        return edge.SparseVector(list(value.indices), list(value.values))
     if hasattr(value, "tolist"):
         return value.tolist()
     return value

@@ -312,8 +312,10 @@ class KnowledgeBase:
         points = self._points(encoded, vectors, rows, after, pending)
         for batch in _slices(points, _POINTS_PER_CALL):
             self.client.upsert(self.collection, batch)
+            time.sleep(0)  # a large write lets the threads answering questions in between
         self._written(delta)
-        self._vacuum()
+        if stale:  # only deleted points skew IDF; a vacuum holds the interpreter a while
+            self._vacuum()
         if self._pending is not None:
             for point_id in stale:
                 self._pending.pop(point_id, None)
@@ -357,7 +359,9 @@ class KnowledgeBase:
                     ingested_at=now,
                     dense_pending=int(pending),
                 )
-                yield models.PointStruct(id=chunk.point_id, vector=vector, payload=payload.stored())
+                yield models.PointStruct.model_construct(
+                    id=chunk.point_id, vector=vector, payload=payload.stored()
+                )
 
     # -- dense vectors written later -------------------------------------------------------
     def pending_dense(self) -> list[PendingChunk]:
