@@ -263,3 +263,32 @@ def test_worker_processes_read_encode_and_embed_and_a_killed_one_fails_only_its_
             assert services.retrieval.kb.pending_dense() == []
     finally:
         services.close()
+
+
+def test_chunks_waiting_for_dense_vectors_are_found_again_when_the_store_reopens(
+    settings, embedder
+):
+    """The backfill resumes after a restart from the store itself (chunks marked waiting)."""
+    from tools.kb.factory import build_knowledge_base
+
+    document = Document("d", "Món", TEXT, "api")
+    chunked = [ChunkedDocument(document, chunk_document(document, 900, 150),
+                               document.content_hash)]  # fmt: skip
+    kb = build_knowledge_base(settings, embedder=embedder)
+    kb.write(kb.encode(chunked))
+    kb.close()
+    kb = build_knowledge_base(settings, embedder=embedder)
+    try:
+        (waiting,) = kb.pending_dense()
+        assert waiting.key == ("default", "d")
+        vector = embedder.embed_passages([kb.passage_texts([waiting.point_id])[waiting.point_id]])
+        assert kb.add_dense([waiting], vector) == 1
+    finally:
+        kb.close()
+    kb = build_knowledge_base(settings, embedder=embedder)
+    try:
+        assert kb.pending_dense() == []
+        (stored,) = kb.client.retrieve(kb.collection, [waiting.point_id], with_vectors=True)
+        assert np.allclose(stored.vector[DENSE_VIEW], vector[0], atol=1e-6)
+    finally:
+        kb.close()
