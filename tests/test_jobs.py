@@ -121,93 +121,86 @@ def embedder() -> BundledEmbedder:
     return BundledEmbedder(threads=1)
 
 
-def test_a_document_answers_before_its_dense_vectors_and_the_cache_moves_on(settings, embedder):
+@pytest.fixture
+def hybrid(settings, embedder):
+    """Services with the bundled dense model, fused with the sparse views."""
     configured = settings.model_copy(
         update={"retrieval": settings.retrieval.model_copy(update={"mode": "hybrid"})}
     )
-    services = build_services(configured, location=":memory:", embedder=embedder)
-    try:
-        app = create_app(configured, services=services)
-        state = app.state.vinarag
-        held = HeldEmbedding(configured, services.retrieval.kb)
-        state.jobs.close()
-        state.jobs = IngestJobs(services.retrieval.kb, held, configured.data_dir / "held")
-        state.jobs.start()
-        with TestClient(app) as client:
-            job = client.post("/documents", json={"documents": [{"id": "com", "text": TEXT}]})
-            jobs = state.jobs
-            job_id = job.json()["id"]
-            assert not jobs.wait(job_id, timeout=0.5)  # held: dense vectors do not exist yet
-            seen = client.get(f"/jobs/{job_id}").json()
-            assert seen["state"] == "searchable" and seen["chunks_embedded"] == 0
-            question = {"input": {"question": "Cơm tấm ăn với gì?"}}
-            first = client.post("/rag/invoke", json=question).json()["output"]
-            assert "sườn" in first["answer"]
-            (collection,) = client.get("/collections").json()["collections"]
-            assert collection["dense_waiting"] == 1
-            assert client.get("/readyz").json()["knowledge_base"]["dense_waiting"] == 1
-            version = client.get("/collections/stats").json()["corpus_version"]
-            held.release.set()
-            done = _finished(client, job_id)
-            assert done["state"] == "done" and done["chunks_embedded"] == 1
-            assert client.get("/collections/stats").json()["corpus_version"] > version
-            again = client.post("/rag/invoke", json=question).json()["output"]
-            assert again["cache_hit"] is False  # the answer before the vectors is not final
-            final = client.post("/rag/invoke", json=question).json()["output"]
-            assert final["cache_hit"] is True
-    finally:
-        services.close()
+    built = build_services(configured, location=":memory:", embedder=embedder)
+    yield built
+    built.close()
 
 
-def test_a_chunk_waiting_for_its_dense_vector_is_fused_over_its_sparse_views(settings, embedder):
-    configured = settings.model_copy(
-        update={"retrieval": settings.retrieval.model_copy(update={"mode": "hybrid"})}
-    )
-    stack = build_services(configured, location=":memory:", embedder=embedder).retrieval
-    try:
-        kb, retriever = stack.kb, stack.retriever
-        docs = [Document(f"d{i}", f"Món {i}", t, "api") for i, t in enumerate([TEXT, OTHER])]
-        chunked = [ChunkedDocument(d, chunk_document(d, 900, 150), d.content_hash) for d in docs]
-        kb.write(kb.encode(chunked))  # no vectors: searchable through the sparse views only
-        (hit, *_) = retriever.retrieve("cơm tấm sườn nướng")
-        assert hit["doc_id"] == "d0" and DENSE_VIEW not in hit["view_scores"]
-        sparse_only = retriever.retrieve("cơm tấm sườn nướng", weights={
-            v: w for v, w in retriever.weights().items() if v != DENSE_VIEW})  # fmt: skip
-        weight = retriever.weights()[DENSE_VIEW]
-        # the same fused score a sparse-only search gives, scaled back to the views it is in
-        assert hit["score"] == pytest.approx(sparse_only[0]["score"] / (1 - weight))
-        pending = kb.pending_dense()
-        assert {p.key for p in pending} == {("default", "d0"), ("default", "d1")}
-        vectors = embedder.embed_passages([kb.passage_texts([p.point_id])[p.point_id]
-                                           for p in pending])  # fmt: skip
-        version = kb.corpus_version
-        assert kb.add_dense(pending, vectors) == 2 and kb.pending_dense() == []
-        assert kb.corpus_version == version + 1
-        (hit, *_) = retriever.retrieve("cơm tấm sườn nướng")
-        assert hit["doc_id"] == "d0" and DENSE_VIEW in hit["view_scores"]
-        assert kb.add_dense(pending, vectors) == 0  # nothing waits any more
-    finally:
-        stack.close()
+def test_a_document_answers_before_its_dense_vectors_and_the_cache_moves_on(hybrid):
+    services, configured = hybrid, hybrid.settings
+    app = create_app(configured, services=services)
+    state = app.state.vinarag
+    held = HeldEmbedding(configured, services.retrieval.kb)
+    state.jobs.close()
+    state.jobs = IngestJobs(services.retrieval.kb, held, configured.data_dir / "held")
+    state.jobs.start()
+    with TestClient(app) as client:
+        job = client.post("/documents", json={"documents": [{"id": "com", "text": TEXT}]})
+        jobs = state.jobs
+        job_id = job.json()["id"]
+        assert not jobs.wait(job_id, timeout=0.5)  # held: dense vectors do not exist yet
+        seen = client.get(f"/jobs/{job_id}").json()
+        assert seen["state"] == "searchable" and seen["chunks_embedded"] == 0
+        question = {"input": {"question": "Cơm tấm ăn với gì?"}}
+        first = client.post("/rag/invoke", json=question).json()["output"]
+        assert "sườn" in first["answer"]
+        (collection,) = client.get("/collections").json()["collections"]
+        assert collection["dense_waiting"] == 1
+        assert client.get("/readyz").json()["knowledge_base"]["dense_waiting"] == 1
+        version = client.get("/collections/stats").json()["corpus_version"]
+        held.release.set()
+        done = _finished(client, job_id)
+        assert done["state"] == "done" and done["chunks_embedded"] == 1
+        assert client.get("/collections/stats").json()["corpus_version"] > version
+        again = client.post("/rag/invoke", json=question).json()["output"]
+        assert again["cache_hit"] is False  # the answer before the vectors is not final
+        final = client.post("/rag/invoke", json=question).json()["output"]
+        assert final["cache_hit"] is True
 
 
-def test_a_vector_for_a_replaced_chunk_is_not_applied(settings, embedder):
-    configured = settings.model_copy(
-        update={"retrieval": settings.retrieval.model_copy(update={"mode": "hybrid"})}
-    )
-    stack = build_services(configured, location=":memory:", embedder=embedder).retrieval
-    try:
-        kb = stack.kb
-        first = Document("d", "Món", TEXT, "api")
-        kb.write(kb.encode([ChunkedDocument(first, chunk_document(first, 900, 150),
-                                            first.content_hash)]))  # fmt: skip
-        stale = kb.pending_dense()
-        second = Document("d", "Món", OTHER, "api")
-        kb.write(kb.encode([ChunkedDocument(second, chunk_document(second, 900, 150),
-                                            second.content_hash)]))  # fmt: skip
-        assert kb.add_dense(stale, np.ones((1, embedder.dim), np.float32)) == 0
-        assert len(kb.pending_dense()) == 1  # the new text still waits for its own vector
-    finally:
-        stack.close()
+def test_a_chunk_waiting_for_its_dense_vector_is_fused_over_its_sparse_views(hybrid, embedder):
+    stack = hybrid.retrieval
+    kb, retriever = stack.kb, stack.retriever
+    docs = [Document(f"d{i}", f"Món {i}", t, "api") for i, t in enumerate([TEXT, OTHER])]
+    chunked = [ChunkedDocument(d, chunk_document(d, 900, 150), d.content_hash) for d in docs]
+    kb.write(kb.encode(chunked))  # no vectors: searchable through the sparse views only
+    (hit, *_) = retriever.retrieve("cơm tấm sườn nướng")
+    assert hit["doc_id"] == "d0" and DENSE_VIEW not in hit["view_scores"]
+    sparse_only = retriever.retrieve("cơm tấm sườn nướng", weights={
+        v: w for v, w in retriever.weights().items() if v != DENSE_VIEW})  # fmt: skip
+    weight = retriever.weights()[DENSE_VIEW]
+    # the same fused score a sparse-only search gives, scaled back to the views it is in
+    assert hit["score"] == pytest.approx(sparse_only[0]["score"] / (1 - weight))
+    pending = kb.pending_dense()
+    assert {p.key for p in pending} == {("default", "d0"), ("default", "d1")}
+    vectors = embedder.embed_passages([kb.passage_texts([p.point_id])[p.point_id]
+                                       for p in pending])  # fmt: skip
+    version = kb.corpus_version
+    assert kb.add_dense(pending, vectors) == 2 and kb.pending_dense() == []
+    assert kb.corpus_version == version + 1
+    (hit, *_) = retriever.retrieve("cơm tấm sườn nướng")
+    assert hit["doc_id"] == "d0" and DENSE_VIEW in hit["view_scores"]
+    assert kb.add_dense(pending, vectors) == 0  # nothing waits any more
+
+
+def test_a_vector_for_a_replaced_chunk_is_not_applied(hybrid, embedder):
+    stack = hybrid.retrieval
+    kb = stack.kb
+    first = Document("d", "Món", TEXT, "api")
+    kb.write(kb.encode([ChunkedDocument(first, chunk_document(first, 900, 150),
+                                        first.content_hash)]))  # fmt: skip
+    stale = kb.pending_dense()
+    second = Document("d", "Món", OTHER, "api")
+    kb.write(kb.encode([ChunkedDocument(second, chunk_document(second, 900, 150),
+                                        second.content_hash)]))  # fmt: skip
+    assert kb.add_dense(stale, np.ones((1, embedder.dim), np.float32)) == 0
+    assert len(kb.pending_dense()) == 1  # the new text still waits for its own vector
 
 
 def test_an_unfinished_job_resumes_after_a_restart(settings, services):
