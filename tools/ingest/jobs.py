@@ -293,6 +293,7 @@ class IngestJobs:
             ]
             self._write(job, self.workers.read_documents(documents), report, {})
             job.files_done = 1
+        self.kb.optimize()
         report.seconds = time.perf_counter() - began
         report.corpus_version = self.kb.corpus_version
         job.report = report.to_dict()
@@ -324,7 +325,8 @@ class IngestJobs:
             for start in range(0, len(item.chunks), self.encode_slice):
                 terms += self.workers.encode(item.chunks[start : start + self.encode_slice])
                 job.chunks_written += min(self.encode_slice, len(item.chunks) - start)
-            status = self.kb.write([EncodedDocument(item, terms)])[item.key]
+            # optimised once the job's documents are all in (below), not after each
+            status = self.kb.write([EncodedDocument(item, terms)], optimize=False)[item.key]
             record(report, item, status)
             if status != "unchanged" and self.kb.has_dense:
                 job.written.append(item.key)

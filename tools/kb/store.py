@@ -275,11 +275,17 @@ class KnowledgeBase:
         return np.concatenate(out) if out else np.zeros((0, self.embedder.dim), np.float32)
 
     def write(
-        self, encoded: Sequence[EncodedDocument], vectors: np.ndarray | None = None
+        self,
+        encoded: Sequence[EncodedDocument],
+        vectors: np.ndarray | None = None,
+        optimize: bool = True,
     ) -> dict[DocKey, UpsertStatus]:
         """Store encoded documents (their old chunks removed) and the statistics' delta.
         `vectors`: one dense vector per chunk, in order; None with a dense store: the chunks are
-        searchable through their sparse views and wait for `add_dense`."""
+        searchable through their sparse views and wait for `add_dense`. `optimize`: the
+        embedded store's segments are optimised after the write (smaller and faster to open);
+        a writer of many documents in a row passes False and calls `optimize()` at the end (a
+        write that replaced or deleted points is always vacuumed: IDF counts them until then)."""
         rows: dict[DocKey, int] = {}
         offset = 0
         for item in encoded:
@@ -291,7 +297,7 @@ class KnowledgeBase:
             keep = {item.key for item in todo}
             todo_encoded = [item for item in encoded if item.key in keep]
             if todo_encoded:
-                self._write(todo_encoded, vectors, rows)
+                self._write(todo_encoded, vectors, rows, optimize)
         return statuses
 
     def _write(
@@ -299,6 +305,7 @@ class KnowledgeBase:
         encoded: Sequence[EncodedDocument],
         vectors: np.ndarray | None,
         rows: Mapping[DocKey, int],
+        optimize: bool,
     ) -> None:
         existing = self.catalogue.existing([item.key for item in encoded])
         replaced = [existing[item.key] for item in encoded if item.key in existing]
@@ -314,8 +321,8 @@ class KnowledgeBase:
             self.client.upsert(self.collection, batch)
             time.sleep(0)  # a large write lets the threads answering questions in between
         self._written(delta)
-        if stale:  # only deleted points skew IDF; a vacuum holds the interpreter a while
-            self._vacuum()
+        if stale or optimize:
+            self.optimize()
         if self._pending is not None:
             for point_id in stale:
                 self._pending.pop(point_id, None)
@@ -435,14 +442,16 @@ class KnowledgeBase:
                 for point_id in old.point_ids:
                     self._pending.pop(point_id, None)
             self._written(StatsDelta(-len(old.point_ids), {v: -n for v, n in old.tokens.items()}))
-            self._vacuum()
+            self.optimize()
             return len(old.point_ids)
 
-    def _vacuum(self) -> None:
+    def optimize(self) -> None:
         """Embedded: deleted and replaced points leave the segments now, so that IDF (which
-        counts them until a vacuum) stays exact."""
-        if self.is_local:
-            self.client.optimize(self.collection)
+        counts them until a vacuum) stays exact, and new points move into optimised segments.
+        It holds the interpreter while it runs (about a second after 8,000 new chunks)."""
+        with self._lock:
+            if self.is_local:
+                self.client.optimize(self.collection)
 
     def unreadable_documents(self) -> dict[DocKey, str]:
         """Documents with a chunk that cannot be served (written by an older release that
