@@ -285,3 +285,18 @@ def test_chunks_waiting_for_dense_vectors_are_found_again_when_the_store_reopens
         assert np.allclose(stored.vector[DENSE_VIEW], vector[0], atol=1e-6)
     finally:
         kb.close()
+
+
+def test_only_the_newest_ended_jobs_are_kept(settings, services):
+    kb = services.retrieval.kb
+    jobs = IngestJobs(kb, ThreadWorkers(settings, kb), settings.data_dir / "jobs", kept=1)
+    jobs.start()
+    try:
+        first = jobs.submit_documents([Document("a", "", TEXT, "api")], "default")
+        second = jobs.submit_documents([Document("b", "", OTHER, "api")], "default")
+        assert jobs.wait(second.id, 60) and jobs.wait(first.id, 60)
+        assert [j.id for j in jobs.recent()] == [second.id]
+        assert not (settings.data_dir / "jobs" / first.id).exists()
+        assert (settings.data_dir / "jobs" / second.id / "job.json").is_file()
+    finally:
+        jobs.close()

@@ -221,8 +221,11 @@ class IngestJobs:
             return sorted(self._jobs.values(), key=lambda j: -j.created_at)[:limit]
 
     def wait(self, job_id: str, timeout: float | None = None) -> bool:
-        """Blocks until the job has ended (its dense vectors included)."""
-        return self._done[job_id].wait(timeout)
+        """Blocks until the job has ended (its dense vectors included); a job no longer kept
+        has ended."""
+        with self._lock:
+            done = self._done.get(job_id)
+        return done.wait(timeout) if done is not None else True
 
     def _save(self, job: Job) -> None:
         path = self._folder(job.id) / _JOB_FILE
@@ -239,9 +242,13 @@ class IngestJobs:
         self._prune()
 
     def _prune(self) -> None:
-        ended = [j for j in self._jobs.values() if j.state in ENDED]
-        for job in sorted(ended, key=lambda j: j.created_at)[: max(len(ended) - self.kept, 0)]:
-            self._jobs.pop(job.id, None)
+        with self._lock:
+            ended = [j for j in self._jobs.values() if j.state in ENDED]
+            old = sorted(ended, key=lambda j: j.created_at)[: max(len(ended) - self.kept, 0)]
+            for job in old:
+                self._jobs.pop(job.id, None)
+                self._done.pop(job.id, None)
+        for job in old:
             shutil.rmtree(self._folder(job.id), ignore_errors=True)
 
     # -- the job thread --------------------------------------------------------------------
