@@ -238,8 +238,10 @@ class IngestJobs:
         job.state, job.error, job.ended_at = state, error, time.time()
         self._save(job)
         shutil.rmtree(self._folder(job.id) / _INPUT, ignore_errors=True)
-        self._done[job.id].set()
-        self._prune()
+        done = self._done.get(job.id)
+        self._prune()  # before waiters wake: what they see next is what is kept
+        if done is not None:
+            done.set()
 
     def _prune(self) -> None:
         with self._lock:
