@@ -185,14 +185,19 @@ def ingest_documents(
     )
     for start in range(0, len(prepared), size):
         batch = prepared[start : start + size]
+        # optimised once at the end: after every batch it grows with the store (quadratic)
         statuses = kb.upsert(
-            [(item.document, item.chunks) for item in batch], on_embedded=embedding.update
+            [(item.document, item.chunks) for item in batch],
+            on_embedded=embedding.update,
+            optimize=False,
         )
         for item in batch:
             record(report, item, statuses[item.key])
         bar.update(len(batch))
     bar.close()
     embedding.close()
+    if prepared:
+        kb.optimize()
     report.corpus_version = kb.corpus_version
     report.seconds += time.perf_counter() - began
     return report

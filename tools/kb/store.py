@@ -242,9 +242,11 @@ class KnowledgeBase:
         self,
         batch: Sequence[tuple[Document, Sequence[Chunk]]],
         on_embedded: Callable[[int], None] | None = None,
+        optimize: bool = True,
     ) -> dict[DocKey, UpsertStatus]:
         """Add or replace documents with all their vectors; an unchanged document (same content
-        hash) is left alone. `on_embedded` hears how many chunks each embedding batch did."""
+        hash) is left alone. `on_embedded` hears how many chunks each embedding batch did;
+        `optimize`: as for `write`."""
         chunked = [ChunkedDocument(doc, chunks, doc.content_hash) for doc, chunks in batch]
         statuses, todo = self.plan(chunked)
         if not todo:
@@ -258,7 +260,7 @@ class KnowledgeBase:
             if self.has_dense
             else None
         )
-        return {**statuses, **self.write(encoded, vectors)}
+        return {**statuses, **self.write(encoded, vectors, optimize)}
 
     def embed_passages(
         self, texts: Sequence[str], on_embedded: Callable[[int], None] | None = None
