@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from evals.load.questions import QUESTIONS
+from evals.retrieval_metrics import percentile_ms
 from evals.soak_benchmark import default_port, own_server
 
 log = logging.getLogger(__name__)
@@ -123,17 +124,15 @@ def _latencies(client: httpx.Client, questions: Iterator[str], until: Any) -> li
     while not until():
         began = time.perf_counter()
         client.post("/rag/invoke", json={"input": {"question": next(questions)}}).raise_for_status()
-        seen.append((time.perf_counter() - began) * 1000)
+        seen.append(time.perf_counter() - began)
     return seen
 
 
-def _summary(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] if ordered else 0.0
+def _summary(seconds: list[float]) -> dict[str, float]:
     return {
-        "n": len(values),
-        "p50_ms": round(statistics.median(values), 1) if values else 0.0,
-        "p95_ms": round(p95, 1),
+        "n": len(seconds),
+        "p50_ms": round(percentile_ms(seconds, 50), 1),
+        "p95_ms": round(percentile_ms(seconds, 95), 1),
     }
 
 

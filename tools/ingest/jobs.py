@@ -1,6 +1,6 @@
 """Ingestion jobs: an upload answers at once with a job id, and its documents become searchable
 through their sparse views as soon as they are chunked and written; dense vectors follow in
-the background (`DenseBackfill`).
+the background (the backfill thread).
 
 One job runs at a time, in order (a thread of the server: it only writes to the store, the
 slow steps run in the ingestion worker). A job's record and its files are kept under
@@ -16,7 +16,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -318,12 +318,11 @@ class IngestJobs:
         self, job: Job, prepared: Prepared, report: IngestReport, names: dict[str, str]
     ) -> None:
         """One file's documents: encoded a slice at a time (progress), then written whole."""
-        for source, reason in prepared.report.skipped:
-            report.skipped.append((names.get(source, source), reason))
-        for source, reason in prepared.report.failed:
-            report.failed.append((names.get(source, source), reason))
-        for source, reason in prepared.report.warnings:
-            report.warnings.append((names.get(source, source), reason))
+        for bucket in ("skipped", "failed", "warnings"):  # known by the names they were sent as
+            getattr(report, bucket).extend(
+                (names.get(source, source), reason)
+                for source, reason in getattr(prepared.report, bucket)
+            )
         statuses, todo = self.kb.plan(prepared.chunked)
         for item in prepared.chunked:
             if statuses[item.key] == "unchanged":
@@ -343,7 +342,7 @@ class IngestJobs:
         job.report = report.to_dict()
         self._save(job)
 
-    def _refresh(self, job: Job, waiting: dict[DocKey, int] | None = None) -> None:
+    def _refresh(self, job: Job, waiting: Counter[DocKey] | None = None) -> None:
         """A job past its sparse writes: embedding progress, done when none of its chunks
         waits for a dense vector."""
         if waiting is None:
@@ -351,7 +350,6 @@ class IngestJobs:
         left = sum(waiting.get(key, 0) for key in job.written)
         job.chunks_embedded = max(job.chunks_written - left, 0) if job.written else 0
         if left == 0:
-            job.chunks_embedded = job.chunks_written if job.written else 0
             self._end(job, "done")
         elif job.state != "searchable":
             job.state = "searchable"
@@ -396,10 +394,7 @@ class IngestJobs:
 
     def dense_waiting(self) -> dict[str, int]:
         """Chunks waiting for their dense vector, by collection."""
-        counts: dict[str, int] = {}
-        for chunk in self.kb.pending_dense():
-            counts[chunk.key[0]] = counts.get(chunk.key[0], 0) + 1
-        return counts
+        return dict(Counter(chunk.key[0] for chunk in self.kb.pending_dense()))
 
 
 def _saved(folder: Path, i: int, name: str) -> Path:
@@ -407,8 +402,5 @@ def _saved(folder: Path, i: int, name: str) -> Path:
     return folder / f"{i}{Path(name).suffix.lower()}"
 
 
-def _waiting_by_document(pending: Sequence[PendingChunk]) -> dict[DocKey, int]:
-    counts: dict[DocKey, int] = {}
-    for chunk in pending:
-        counts[chunk.key] = counts.get(chunk.key, 0) + 1
-    return counts
+def _waiting_by_document(pending: Sequence[PendingChunk]) -> Counter[DocKey]:
+    return Counter(chunk.key for chunk in pending)

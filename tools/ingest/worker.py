@@ -27,8 +27,6 @@ from tools.kb.store import KnowledgeBase
 from tools.kb.writes import ChunkedDocument, Terms
 from tools.settings import Settings
 
-log = logging.getLogger(__name__)
-
 T = TypeVar("T")
 
 
@@ -43,8 +41,7 @@ class Prepared:
 class _Worker:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        sparse = settings.sparse
-        self.encoder = BM25Encoder(sparse.k1, sparse.b, sparse.index_title)
+        self.encoder = BM25Encoder.configured(settings.sparse)
         self._embedder: Embedder | None = None
 
     @property
@@ -52,8 +49,8 @@ class _Worker:
         if self._embedder is None:
             from tools.kb.factory import configured_embedder
 
-            # One engine thread unless dense.threads says otherwise: a second one added 7 %
-            # (`vinarag eval embedding`) and would take the core the server answers on.
+            # One engine thread unless dense.threads says otherwise: a second one added a few
+            # per cent (`vinarag eval embedding`) and would take the core the server answers on.
             dense = self.settings.dense
             one = dense.model_copy(update={"threads": dense.threads or 1})
             self._embedder = configured_embedder(self.settings.model_copy(update={"dense": one}))
@@ -65,11 +62,10 @@ class _Worker:
 _worker: _Worker | None = None
 
 
-def start(settings: Settings, background: bool = True) -> None:
+def start(settings: Settings) -> None:
     """The worker process's initializer: its priority, settings and models."""
     global _worker
-    if background:
-        _run_in_background()
+    _run_in_background()
     logging.basicConfig(level=logging.WARNING)
     _worker = _Worker(settings)
 

@@ -36,11 +36,10 @@ def build_knowledge_base(
 ) -> KnowledgeBase:
     """A knowledge base with the given embedder (build it with `configured_embedder`, or pass
     None for sparse-only: listing and deleting never need one)."""
-    encoder = BM25Encoder(settings.sparse.k1, settings.sparse.b, settings.sparse.index_title)
     return KnowledgeBase(
         build_qdrant_client(settings, location),
         settings.qdrant.collection,
-        encoder,
+        BM25Encoder.configured(settings.sparse),
         embedder,
         local=is_local(settings, location),
         query_cache_size=settings.dense.query_cache_size,

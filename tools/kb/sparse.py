@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from qdrant_client import models
 
+from tools.settings import SparseSettings
 from tools.text.tokenize import bigrams, plain_syllables, syllables, words
 
 SYLLABLE_VIEW = "bm25"
@@ -62,6 +63,10 @@ class BM25Encoder:
     k1: float = 1.2
     b: float = 0.75
     index_title: bool = True
+
+    @classmethod
+    def configured(cls, sparse: SparseSettings) -> BM25Encoder:
+        return cls(sparse.k1, sparse.b, sparse.index_title)
 
     def document_terms(self, title: str, text: str) -> dict[str, list[str]]:
         body = f"{title} . {text}" if self.index_title and title else text

@@ -373,21 +373,26 @@ class KnowledgeBase:
                 )
 
     # -- dense vectors written later -------------------------------------------------------
-    def pending_dense(self) -> list[PendingChunk]:
-        """Chunks searchable through their sparse views only, oldest write first (read from
-        the store when first asked: a restart resumes the backfill)."""
+    def _waiting(self) -> dict[str, PendingChunk]:
+        """The chunks waiting for a dense vector, in the order written (a rewritten chunk
+        leaves and joins at the end); read from the store when first asked, so a restart
+        resumes the backfill."""
         with self._lock:
             if self._pending is None:
                 self._pending = {
                     point_id: PendingChunk(point_id, key, 0)
                     for point_id, key in self.catalogue.pending_dense().items()
                 }
-            return sorted(self._pending.values(), key=lambda p: p.write)
+            return self._pending
 
-    def pending_ids(self) -> frozenset[str]:
-        if self._pending is None:
-            self.pending_dense()
-        return frozenset(self._pending or ())
+    def pending_dense(self) -> list[PendingChunk]:
+        """Chunks searchable through their sparse views only, oldest write first."""
+        with self._lock:
+            return list(self._waiting().values())
+
+    def pending_ids(self) -> Collection[str]:
+        """The ids of those chunks, as a live view: every search asks, so nothing is copied."""
+        return self._waiting().keys()
 
     def passage_texts(self, point_ids: Sequence[str]) -> dict[str, str]:
         """What the dense view embeds of each chunk (title and text)."""
@@ -398,8 +403,7 @@ class KnowledgeBase:
         chunk deleted or rewritten since is left alone). The corpus version moves on, so no
         answer computed before is served as if it were final."""
         with self._lock, self._write_lock:
-            self.pending_dense()  # read from the store if not yet
-            pending = self._pending if self._pending is not None else {}
+            pending = self._waiting()
             rows = [
                 (chunk, row)
                 for row, chunk in enumerate(chunks)
@@ -426,9 +430,9 @@ class KnowledgeBase:
     def drop_pending(self, chunks: Sequence[PendingChunk]) -> None:
         """Forget waiting chunks that are gone from the store (deleted meanwhile)."""
         with self._lock:
+            waiting = self._waiting()
             for chunk in chunks:
-                if self._pending is not None:
-                    self._pending.pop(chunk.point_id, None)
+                waiting.pop(chunk.point_id, None)
 
     def delete_document(self, ref: DocRef) -> int:
         """Remove a document's chunks; returns how many there were (0: no such document in
