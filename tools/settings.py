@@ -8,6 +8,7 @@ also read, as the Qdrant tools name them.
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -16,7 +17,9 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -27,6 +30,9 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
+)
+from pydantic_settings import (
+    SettingsError as PydanticSettingsError,
 )
 
 from tools.ingest.documents import COLLECTION, COLLECTION_RULE
@@ -94,8 +100,6 @@ class IngestSettings(_Section):
     min_vietnamese_score: float = Field(0.3, ge=0, le=1)
     max_file_mb: float = Field(50, gt=0)
     batch_size: int = Field(64, ge=1)
-    # Scans: auto OCRs the pages (and images) that have no text layer; always OCRs every PDF
-    # page; never reads only the text layer.
     # A DOCX / XLSX / PPTX is a zip: what it unpacks to is bounded before it is parsed.
     max_unpacked_mb: float = Field(200, gt=0)
     # Each file is read in a child process that is stopped past these (the file is reported and
@@ -103,6 +107,8 @@ class IngestSettings(_Section):
     read_timeout_s: float = Field(600, gt=0)
     read_memory_mb: int = Field(2048, ge=256)
     pdf_tables: bool = True  # look for ruled tables on PDF pages (about 0.1 s a page)
+    # Scans: auto OCRs the pages (and images) that have no text layer; always OCRs every PDF
+    # page; never reads only the text layer.
     ocr: Literal["auto", "always", "never"] = "auto"
     ocr_dpi: int = Field(300, ge=72, le=1200)
     ocr_languages: str = "vie"  # Tesseract models, e.g. "vie+eng"
@@ -372,8 +378,28 @@ class ApiKey(_Section):
         return names
 
 
+def _key_kind(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "plain"
+    if isinstance(value, dict | ApiKey):
+        return "scoped"
+    return None  # neither: the union says what a key may be
+
+
+# A plain string is a full-access key, an object a scoped one: told apart by type, so an error
+# speaks of the kind of key given (not of both at once).
+KeyEntry = Annotated[
+    Annotated[str, Tag("plain")] | Annotated[ApiKey, Tag("scoped")],
+    Discriminator(
+        _key_kind,
+        custom_error_type="api_key",
+        custom_error_message="a key is a string, or an object with name and key (or key_sha256)",
+    ),
+]
+
+
 class Settings(BaseSettings):
-    """The whole configuration; one instance per process, built by `get_settings()`."""
+    """The whole configuration; one instance per process, built by `load_settings()`."""
 
     model_config = SettingsConfigDict(
         env_prefix="VINARAG_", env_nested_delimiter="__", extra="forbid", yaml_file_encoding="utf-8"
@@ -384,7 +410,7 @@ class Settings(BaseSettings):
     # VINARAG_API_KEYS='["k1", {"name": "intern-bot", "key_sha256": "...", "read": ["public"]}]':
     # a plain string has full access; an object reads / writes only the collections it names
     # ("*": all). Empty: the API is open.
-    api_keys: list[str | ApiKey] = Field(default_factory=list)
+    api_keys: list[KeyEntry] = Field(default_factory=list)
     qdrant: QdrantSettings = QdrantSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     ingest: IngestSettings = IngestSettings()
@@ -403,7 +429,7 @@ class Settings(BaseSettings):
 
     @field_validator("api_keys")
     @classmethod
-    def _keys_distinct(cls, keys: list[str | ApiKey]) -> list[str | ApiKey]:
+    def _keys_distinct(cls, keys: list[KeyEntry]) -> list[KeyEntry]:
         """Plain keys long enough not to be guessed; every key's name its own (logs and the
         audit name keys; a name shared by two keys would make them one)."""
         names: set[str] = set()
@@ -482,15 +508,61 @@ class SettingsError(RuntimeError):
     """A setting has a wrong value; the message names it and its environment variable."""
 
 
+def _submodel(model: type[BaseModel], field: str) -> type[BaseModel] | None:
+    """The settings model a field holds, directly or in a list or union (api_keys: ApiKey)."""
+    stack = [model.model_fields[field].annotation]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            return item
+        stack.extend(getattr(item, "__args__", ()) + getattr(item, "__metadata__", ()))
+    return None
+
+
+def _setting_path(loc: tuple[str | int, ...]) -> list[str | int]:
+    """The error's location as the user wrote it: field names and list positions, without the
+    union branches and validator names pydantic puts between them."""
+    path: list[str | int] = []
+    model: type[BaseModel] | None = Settings
+    for part in loc:
+        if isinstance(part, int):
+            path.append(part)
+        elif model is not None and part in model.model_fields:
+            path.append(part)
+            model = _submodel(model, part)
+        elif model is not None and part not in ("plain", "scoped") and "[" not in part:
+            path.append(part)  # a key the model does not have (extra_forbidden)
+    return path
+
+
 def _describe(error: ErrorDetails) -> str:
-    loc = ".".join(str(p) for p in error["loc"] if not str(p).startswith("function-after"))
-    env = "VINARAG_" + "__".join(str(p).upper() for p in error["loc"] if isinstance(p, str))
+    path = _setting_path(error["loc"])
+    name = ".".join(str(p) for p in path) or "<root>"
+    # A list is one variable written as JSON: its entries have no variable of their own.
+    fields = [
+        str(p) for p in path[: next((i for i, p in enumerate(path) if isinstance(p, int)), None)]
+    ]
+    env = "VINARAG_" + "__".join(f.upper() for f in fields)
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "not a setting" + _closest(path)
     got = error.get("input")
-    secret = error["loc"][:1] == ("api_keys",) or any(
-        str(p).endswith("api_key") for p in error["loc"]
-    )  # keys are never printed
+    secret = path[:1] == ["api_keys"] or any(str(p).endswith("api_key") for p in path)
     got_text = "" if isinstance(got, dict) or secret else f" (got {got!r})"
-    return f"invalid setting {loc or '<root>'} ({env}): {error['msg']}{got_text}"
+    where = "" if error["type"] == "extra_forbidden" else f" ({env})"
+    return f"invalid setting {name}{where}: {message}{got_text}"
+
+
+def _closest(path: list[str | int]) -> str:
+    """`retrieval.topk` -> ", did you mean retrieval.top_k?" (a typo names its fix)."""
+    model: type[BaseModel] | None = Settings
+    for part in path[:-1]:
+        if isinstance(part, str) and model is not None:
+            model = _submodel(model, part) if part in model.model_fields else None
+    if model is None:
+        return ""
+    match = difflib.get_close_matches(str(path[-1]), list(model.model_fields), n=1)
+    return f"; did you mean {'.'.join(str(p) for p in [*path[:-1], match[0]])}?" if match else ""
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -502,3 +574,9 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         raise SettingsError("; ".join(_describe(e) for e in exc.errors())) from None
+    except PydanticSettingsError as exc:  # a list or object variable that is not JSON
+        field = str(exc).split('"')[1] if str(exc).count('"') >= 2 else "?"
+        raise SettingsError(
+            f"invalid setting {field} (VINARAG_{field.upper()}): not valid JSON; a list is "
+            """written like '["a", "b"]'"""
+        ) from None
