@@ -15,26 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import POSTGRES, SHARED_DATA, need
 from tools.logs import disable_telemetry
 
 disable_telemetry()
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data" / "xquad-vi"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-def need(condition: bool, reason: str) -> None:
-    """Skip when a real part is missing; under CI=true that is a failure, not a skip."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"required under CI=true: {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture

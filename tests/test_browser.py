@@ -6,8 +6,7 @@ import shutil
 import pytest
 
 from server.main import create_app
-from tests.conftest import REPO, need
-from tests.helpers import LiveServer
+from tests.helpers import REPO, LiveServer, need
 
 pytestmark = pytest.mark.browser
 

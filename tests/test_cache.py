@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from graph import build_graph
-from tests.conftest import need
+from tests.helpers import need
 from tools.cache.backends import MemoryCache, RedisCache
 from tools.cache.keys import cache_key, cache_scope
 from tools.cache.semantic import SemanticIndex

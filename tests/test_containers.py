@@ -18,8 +18,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import REPO, need
-from tests.helpers import free_port
+from tests.helpers import REPO, free_port, need
 
 pytestmark = pytest.mark.infra
 

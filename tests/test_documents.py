@@ -15,7 +15,7 @@ from evals.documents_benchmark import (
     write_law_files,
 )
 from evals.law_sample import LAW_LABEL, LAW_QUESTIONS, LAW_TEXT
-from tests.conftest import need
+from tests.helpers import need
 from tools.ingest.chunk import chunk_document
 from tools.ingest.documents import Document
 from tools.ingest.legal import parse_header, split_articles

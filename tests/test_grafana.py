@@ -11,7 +11,7 @@ import yaml
 from fastapi.testclient import TestClient
 
 from server.main import create_app
-from tests.conftest import REPO, need
+from tests.helpers import REPO, need
 
 pytestmark = pytest.mark.infra
 

@@ -6,8 +6,7 @@ import pytest
 
 from evals.load_benchmark import run_load_benchmark
 from server.main import create_app
-from tests.conftest import need
-from tests.helpers import LiveServer
+from tests.helpers import LiveServer, need
 
 pytestmark = pytest.mark.integration
 

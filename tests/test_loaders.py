@@ -3,8 +3,7 @@ import shutil
 
 import pytest
 
-from tests.conftest import need
-from tests.helpers import write_docx, write_encrypted_pdf, write_pdf
+from tests.helpers import need, write_docx, write_encrypted_pdf, write_pdf
 from tools.ingest.loaders import LoadError, decode_text, load_file
 
 VI = "Fansipan là ngọn núi cao nhất Việt Nam, thuộc dãy Hoàng Liên Sơn."

@@ -11,8 +11,7 @@ import httpx
 import pytest
 
 from server.main import create_app
-from tests.conftest import REPO, need
-from tests.helpers import LiveServer
+from tests.helpers import REPO, LiveServer, need
 from tests.test_prometheus import query_until
 
 pytestmark = pytest.mark.infra

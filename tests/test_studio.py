@@ -11,8 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REPO, need
-from tests.helpers import free_port
+from tests.helpers import REPO, free_port, need
 
 pytestmark = pytest.mark.integration
 

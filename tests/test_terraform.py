@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, need
+from tests.helpers import REPO, need
 
 pytestmark = pytest.mark.infra
 

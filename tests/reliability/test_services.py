@@ -12,8 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from server.main import create_app
-from tests.conftest import need
-from tests.helpers import CuttableRelay, free_port
+from tests.helpers import CuttableRelay, free_port, need
 
 QUESTIONS = [
     "Ai dời đô về Thăng Long?",
