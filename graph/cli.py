@@ -1,10 +1,12 @@
-"""`vinarag ask`: one question through the whole graph, from the command line."""
+"""`vinarag ask` / `chat`: questions through the whole graph, from the command line;
+`vinarag diagram`: the graph as built, in Mermaid."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from tools.settings import Settings
@@ -108,6 +110,32 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _diagram(args: argparse.Namespace, settings: Settings) -> int:
+    from graph.diagram import built_graph_mermaid, with_diagram
+
+    diagram = built_graph_mermaid(settings)
+    if args.write is None:
+        print(diagram, end="")
+        return 0
+    document = args.write.read_text("utf-8")
+    try:
+        updated = with_diagram(document, diagram)
+    except ValueError as exc:
+        print(f"vinarag diagram: {args.write}: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        if updated != document:
+            print(
+                f"vinarag diagram: {args.write} shows another graph: run `vinarag diagram "
+                f"--write {args.write}`",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
+    args.write.write_text(updated, "utf-8")
+    return 0
+
+
 def _filters(value: str) -> dict:
     try:
         parsed = json.loads(value)
@@ -140,3 +168,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--thread", default=None, help="continue this conversation id")
     p.set_defaults(func=_chat)
+
+    p = subparsers.add_parser(
+        "diagram",
+        help="the graph as built, in Mermaid (ARCHITECTURE.md shows it)",
+        description="Builds the graph on throwaway services and prints its nodes and edges as a "
+        "Mermaid flowchart. --write replaces the block between the markers in a Markdown file; "
+        "with --check it only says (exit 1) whether the file shows another graph.",
+    )
+    p.add_argument("--write", type=Path, default=None, metavar="FILE", help="e.g. ARCHITECTURE.md")
+    p.add_argument("--check", action="store_true", help="with --write: compare, do not write")
+    p.set_defaults(func=_diagram)
