@@ -84,8 +84,12 @@ def build_graph(
     checkpointer: BaseCheckpointSaver | None = None,
     observers: Sequence[NodeObserver] = (),
 ) -> CompiledStateGraph[State, Context, InputState, OutputState]:
-    settings = services.settings if services is not None else (settings or load_settings())
-    services = services or build_services(settings)
+    """`services` and `settings` both given: the services' parts, read with these settings."""
+    if services is None:
+        services = build_services(settings or load_settings())
+    elif settings is not None:
+        services = services.with_settings(settings)
+    settings = services.settings
     builder = StateGraph(
         State, input_schema=InputState, output_schema=OutputState, context_schema=Context
     )

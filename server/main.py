@@ -14,6 +14,7 @@ from server import middleware
 from server.rag import add_rag_routes
 from server.routes import chat_page, documents, feedback, health, metrics, openai_chat
 from server.state import build_app_state
+from tools.ingest.worker import IngestWorkers
 from tools.logs import configure_logging, disable_telemetry
 from tools.services import Services
 from tools.settings import Settings, load_settings
@@ -21,12 +22,20 @@ from tools.settings import Settings, load_settings
 log = logging.getLogger("vinarag.server")
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
-    settings = services.settings if services is not None else (settings or load_settings())
+def create_app(
+    settings: Settings | None = None,
+    services: Services | None = None,
+    workers: IngestWorkers | None = None,
+) -> FastAPI:
+    """`services` handed in are used with `settings` when both are given (the app reads the
+    settings; the services' parts stay as built), else with their own; `workers` replace the
+    ingestion workers `ingest.worker` names."""
+    if settings is None:
+        settings = services.settings if services is not None else load_settings()
     if services is None:
         disable_telemetry()
         configure_logging(settings.log_level)
-    state = build_app_state(settings, services)
+    state = build_app_state(settings, services, workers)
     settings = state.settings
     if not settings.api_keys:
         log.warning("no api_keys set: the API is open to anyone who can reach it")
@@ -65,6 +74,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(feedback.router)
     openai_chat.install(app)
     chat_page.install(app)
-    state.runnable.on_answer = feedback.answer_recorder(state)
     add_rag_routes(app)
     return app

@@ -13,16 +13,21 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from types import UnionType
-from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Union, cast, get_args, get_origin, get_type_hints
 
 from langchain_core.runnables import ConfigurableFieldSpec, RunnableConfig, RunnableSerializable
 from langchain_core.runnables.utils import AddableDict
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import StreamMode
+from pydantic import BaseModel, ConfigDict, SkipValidation
 
 from graph.context import CONTEXT_FIELDS, Context, parse_context
 from graph.guard import RunGuard, current_guard, guarded
-from graph.state import InputState, OutputState
+from graph.state import InputState, OutputState, State
+from server.answers import OnAnswer
 from tools.errors import ServiceError, one_line
-from tools.memory import memory_unavailable, prune_thread
+from tools.memory import ThreadClock, memory_unavailable, prune_thread
 
 # Where the server puts the collections a request may search (the caller's scope, narrowed by
 # what the request named): not a run setting, so no client can set it.
@@ -64,17 +69,24 @@ def _required(hint: Any) -> Any:
     return Annotated[base, *bounds] if bounds else base
 
 
+_STREAM_MODES: list[StreamMode] = ["custom", "values"]  # the answer's tokens, then the output
+CompiledGraph = CompiledStateGraph[State, Context, InputState, OutputState]
+Graph = SkipValidation[CompiledGraph]
+
+
 class RagRunnable(RunnableSerializable[dict, dict]):
-    stateless: Any
-    stateful: Any | None = None
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    stateless: Graph
+    stateful: Graph | None = None
     name: str = "vinarag"
     # Threads for graph runs (server.graph_threads): CPU-bound Python gains nothing from more
     # threads than the GIL lets run (measured: 6 threads halved cache-hit throughput).
     graph_threads: int = 1
-    input_model: Any = None  # the published input (server.schemas); the graph's own if None
-    # Called with (input, output, config) after every answer (the feedback store's recorder).
-    on_answer: Any = None
-    clock: Any = None  # the threads' last turns (tools.memory.ThreadClock), for expiry
+    # The published input (server.schemas); the graph's own if None.
+    input_model: SkipValidation[type[BaseModel]] | None = None
+    on_answer: SkipValidation[OnAnswer] | None = None  # the feedback store's recorder
+    clock: SkipValidation[ThreadClock] | None = None  # the threads' last turns, for expiry
     # What config_specs publish as each run setting's default: the settings' own values, so
     # that the playground's form starts valid (and a value equal to them changes nothing).
     defaults: dict[str, Any] = {}
@@ -128,7 +140,7 @@ class RagRunnable(RunnableSerializable[dict, dict]):
     def is_lc_serializable(cls) -> bool:
         return False
 
-    def _pick(self, config: RunnableConfig | None) -> Any:  # a compiled graph
+    def _pick(self, config: RunnableConfig | None) -> CompiledGraph:
         thread = ((config or {}).get("configurable") or {}).get("thread_id")
         return self.stateful if thread and self.stateful is not None else self.stateless
 
@@ -161,8 +173,9 @@ class RagRunnable(RunnableSerializable[dict, dict]):
         """A thread keeps its latest checkpoint only (it holds the whole conversation); the
         answer is recorded for feedback."""
         thread = ((config or {}).get("configurable") or {}).get("thread_id")
-        if thread and self.stateful is not None:
-            prune_thread(self.stateful.checkpointer, str(thread))
+        saver = self.stateful.checkpointer if self.stateful is not None else None
+        if thread and isinstance(saver, BaseCheckpointSaver):
+            prune_thread(saver, str(thread))
             if self.clock is not None:
                 self.clock.touch(str(thread))
         if self.on_answer is not None:
@@ -183,7 +196,7 @@ class RagRunnable(RunnableSerializable[dict, dict]):
         return self.stateless.get_output_schema(config)
 
     @contextmanager
-    def _memory_reachable(self, graph: Any) -> Iterator[None]:
+    def _memory_reachable(self, graph: CompiledGraph) -> Iterator[None]:
         """Memory lost while serving (PostgreSQL restarting): a turn in a thread fails with a
         reason the server answers as 503; turns without a thread never touch it."""
         try:
@@ -199,7 +212,13 @@ class RagRunnable(RunnableSerializable[dict, dict]):
     def invoke(self, input: dict, config: RunnableConfig | None = None, **kwargs: Any) -> dict:
         graph = self._pick(config)
         with self._memory_reachable(graph):
-            result = graph.invoke(input, config, context=self.run_context(config), **kwargs)
+            result: dict[str, Any] = graph.invoke(
+                cast(InputState, input),
+                config,
+                context=self.run_context(config),
+                version="v1",
+                **kwargs,
+            )
             self._turn_done(input, result, config)
         return result
 
@@ -216,7 +235,11 @@ class RagRunnable(RunnableSerializable[dict, dict]):
         graph = self._pick(config)
         with self._memory_reachable(graph):
             stream = graph.stream(
-                input, config, context=self.run_context(config), stream_mode=["custom", "values"]
+                cast(InputState, input),
+                config,
+                context=self.run_context(config),
+                stream_mode=_STREAM_MODES,
+                version="v1",
             )
             for mode, chunk in stream:
                 if not isinstance(chunk, dict):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from graph.builder import build_graph
 from graph.context import resolve_context
 from server.access import Keys
+from server.answers import answer_recorder
 from server.metrics import RagMetrics
 from server.runnable import RagRunnable
 from server.schemas import question_input
@@ -16,7 +17,7 @@ from server.tracing import Tracing
 from tools.errors import one_line
 from tools.feedback import FeedbackStore, open_feedback_store
 from tools.ingest.jobs import IngestJobs
-from tools.ingest.worker import build_workers
+from tools.ingest.worker import IngestWorkers, build_workers
 from tools.memory import ThreadClock, open_checkpointer, unreachable
 from tools.services import Services, build_services
 from tools.settings import Settings
@@ -24,27 +25,37 @@ from tools.settings import Settings
 log = logging.getLogger("vinarag.server")
 
 
-@dataclass
+@dataclass(frozen=True)
+class StartedBackend:
+    """A backend as start-up left it: what runs ("off" when not configured), or why the one
+    configured could not open (the service then runs without it and /readyz says so)."""
+
+    name: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class AppState:
+    """Everything the routes use, built once by `build_app_state` and never changed after."""
+
     services: Services
     metrics: RagMetrics
     tracing: Tracing
     runnable: RagRunnable
-    memory_backend: str
-    _resources: ExitStack = field(default_factory=ExitStack)
-    owns_services: bool = True
-    memory_error: str | None = None  # memory is configured but could not be opened
-    feedback: FeedbackStore | None = None
-    keys: Keys = field(default_factory=lambda: Keys(Settings()))
-    feedback_error: str | None = None  # the feedback store is configured but could not open
-    jobs: IngestJobs | None = None
+    keys: Keys
+    jobs: IngestJobs
+    memory: StartedBackend
+    feedback: FeedbackStore | None
+    feedback_status: StartedBackend
+    resources: ExitStack
+    owns_services: bool  # services handed in are closed by whoever built them
 
     @property
     def memory_down(self) -> str | None:
         """Why conversation memory cannot be used now: it never opened, or PostgreSQL went
         away after start (threads then fail at once with 503 until it answers again)."""
-        if self.memory_error:
-            return self.memory_error
+        if self.memory.error:
+            return self.memory.error
         stateful = self.runnable.stateful
         return unreachable(stateful.checkpointer) if stateful is not None else None
 
@@ -54,68 +65,85 @@ class AppState:
         return self.services.settings
 
     def close(self) -> None:
-        if self.jobs is not None:
-            self.jobs.close()
+        self.jobs.close()
         self.tracing.flush()
-        self._resources.close()
-        if self.owns_services:  # services handed in are closed by whoever built them
+        self.resources.close()
+        if self.owns_services:
             self.services.close()
 
 
-def build_app_state(settings: Settings, services: Services | None = None) -> AppState:
+def _open_feedback(
+    settings: Settings, resources: ExitStack
+) -> tuple[FeedbackStore | None, StartedBackend]:
+    try:
+        store = open_feedback_store(settings)
+    except Exception as exc:  # its database unreachable: answers still served, feedback 503
+        error = f"feedback store unavailable: {one_line(exc, 200)}"
+        log.error("%s", error)
+        return None, StartedBackend("off", error)
+    if store is None:
+        return None, StartedBackend("off")
+    resources.callback(store.close)
+    return store, StartedBackend(store.backend)
+
+
+def build_app_state(
+    settings: Settings, services: Services | None = None, workers: IngestWorkers | None = None
+) -> AppState:
+    """`services` handed in (tests, an embedding application) are used with `settings`: the
+    app and its graph runs read these settings, the services' parts stay as they were built.
+    `workers`: where uploads are read and embedded (default: as `ingest.worker` says)."""
     owns_services = services is None
-    services = services or build_services(settings)
+    services = build_services(settings) if services is None else services.with_settings(settings)
     settings = services.settings
     metrics = RagMetrics()
-    tracing = Tracing()
     resources = ExitStack()
-    memory_error = None
     try:
         checkpointer = resources.enter_context(open_checkpointer(settings))
+        memory = StartedBackend(settings.memory.backend if checkpointer is not None else "off")
     except Exception as exc:  # PostgreSQL unreachable: serve without threads, and say so
         if settings.memory.backend != "postgres":
             raise
-        memory_error = one_line(exc, 200) or type(exc).__name__
-        log.error("conversation memory (PostgreSQL) unavailable: %s", memory_error)
+        memory = StartedBackend("off", one_line(exc, 200) or type(exc).__name__)
+        log.error("conversation memory (PostgreSQL) unavailable: %s", memory.error)
         checkpointer = None
+    feedback, feedback_status = _open_feedback(settings, resources)
     observers = [metrics.observe_node]
-    stateless = build_graph(services=services, observers=observers)
-    stateful = (
-        build_graph(services=services, checkpointer=checkpointer, observers=observers)
-        if checkpointer is not None
-        else None
-    )
     threads = settings.server.graph_threads or (16 if settings.generator.kind == "openai" else 1)
     runnable = RagRunnable(
-        stateless=stateless,
-        stateful=stateful,
+        stateless=build_graph(services=services, observers=observers),
+        stateful=build_graph(services=services, checkpointer=checkpointer, observers=observers)
+        if checkpointer is not None
+        else None,
         graph_threads=threads,
         graph_queue=settings.server.graph_queue,
         timeout_s=settings.server.request_timeout_s,
         input_model=question_input(settings.server, booleans=not services.retrieval.kb.is_local),
         clock=ThreadClock(checkpointer, settings.memory.thread_ttl_days) if checkpointer else None,
         defaults={**asdict(resolve_context(None, settings)), "collections": []},
+        on_answer=answer_recorder(feedback, services.running.generator) if feedback else None,
     )
-    backend: str = settings.memory.backend if checkpointer is not None else "off"
-    state = AppState(services, metrics, tracing, runnable, backend, resources, owns_services)
-    state.memory_error = memory_error
-    state.keys = Keys(settings)
-    try:
-        state.feedback = open_feedback_store(settings)
-    except Exception as exc:  # its database unreachable: answers still served, feedback 503
-        state.feedback_error = f"feedback store unavailable: {one_line(exc, 200)}"
-        log.error("%s", state.feedback_error)
-    if state.feedback is not None:
-        resources.callback(state.feedback.close)
     kb = services.retrieval.kb
-    state.jobs = IngestJobs(
+    jobs = IngestJobs(
         kb,
-        build_workers(settings, kb),
+        workers or build_workers(settings, kb),
         settings.data_dir / "jobs",
         kept=settings.ingest.jobs_kept,
         encode_slice=settings.ingest.encode_slice,
         embed_batch=settings.dense.batch_size,
         on_report=metrics.count_ingest,
     )
-    state.jobs.start()
-    return state
+    jobs.start()
+    return AppState(
+        services=services,
+        metrics=metrics,
+        tracing=Tracing(),
+        runnable=runnable,
+        keys=Keys(settings),
+        jobs=jobs,
+        memory=memory,
+        feedback=feedback,
+        feedback_status=feedback_status,
+        resources=resources,
+        owns_services=owns_services,
+    )

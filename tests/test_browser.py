@@ -59,7 +59,6 @@ def test_chat_page_for_the_people_who_ask(settings, demo_services, browser, tmp_
     other = "other-key-0123456789abcdef"
     scoped = ApiKey(name="team", key=key, read=["default", "hr"], write=["hr"])
     configured = settings.model_copy(update={"api_keys": [scoped, other]})
-    demo_services.settings = configured
     rule = tmp_path / "nghi_phep.txt"
     rule.write_text("Quy định nghỉ phép: nhân viên được nghỉ phép 15 ngày mỗi năm.", "utf-8")
     artifacts = REPO / "test-artifacts"

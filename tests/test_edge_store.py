@@ -107,7 +107,6 @@ def test_a_true_false_filter_is_refused_with_a_reason(settings, memory_kb, demo_
     with pytest.raises(FilterError, match="'da_duyet': true/false values cannot be filtered"):
         memory_kb.check_filter({"da_duyet": True})
     memory_kb.check_filter({"nam": 2001, "loai": ["l0", "l1"]})  # the rest applies
-    demo_services.settings = settings
     with TestClient(create_app(settings, services=demo_services)) as client:
         body = {"input": {"question": "Phở là gì?", "filters": {"da_duyet": False}}}
         refused = client.post("/rag/invoke", json=body)

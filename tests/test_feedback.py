@@ -23,7 +23,6 @@ def _configured(settings, demo_services, **memory):
         configured = configured.model_copy(
             update={"memory": configured.memory.model_copy(update=memory)}
         )
-    demo_services.settings = configured
     return configured
 
 

@@ -90,7 +90,6 @@ def test_jobs_are_seen_only_by_keys_of_their_collection(settings, services):
     configured = settings.model_copy(
         update={"api_keys": [KEY, ApiKey(name="hr", key=HR, read=["hr"], write=["hr"])]}
     )
-    services.settings = configured
     with _app(configured, services) as client:
         admin, hr = {"X-API-Key": KEY}, {"X-API-Key": HR}
         body = {"documents": [{"id": "pho", "text": OTHER}]}
@@ -135,12 +134,8 @@ def hybrid(settings, embedder):
 
 def test_a_document_answers_before_its_dense_vectors_and_the_cache_moves_on(hybrid):
     services, configured = hybrid, hybrid.settings
-    app = create_app(configured, services=services)
-    state = app.state.vinarag
     held = HeldEmbedding(configured, services.retrieval.kb)
-    state.jobs.close()
-    state.jobs = IngestJobs(services.retrieval.kb, held, configured.data_dir / "held")
-    state.jobs.start()
+    app = create_app(configured, services=services, workers=held)
     with TestClient(app) as client:
         job = client.post("/documents", json={"documents": [{"id": "com", "text": TEXT}]})
         job_id = job.json()["id"]

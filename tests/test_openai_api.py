@@ -17,7 +17,6 @@ FOLLOW_UP = "Còn được UNESCO công nhận năm nào?"
 @pytest.fixture
 def live(settings, demo_services):
     configured = settings.model_copy(update={"api_keys": [KEY]})
-    demo_services.settings = configured
     with LiveServer(create_app(configured, services=demo_services)) as server:
         yield server
 

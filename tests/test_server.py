@@ -13,7 +13,6 @@ KEY = "k-123-0123456789abcdef"
 
 def _client(settings, services, **overrides):
     configured = settings.model_copy(update=overrides) if overrides else settings
-    services.settings = configured
     return TestClient(create_app(configured, services=services), raise_server_exceptions=False)
 
 

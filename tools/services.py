@@ -4,7 +4,7 @@ nodes: knowledge base, retriever, reranker, generator, cache and (optionally) an
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -49,7 +49,7 @@ class RunningParts:
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Services:
     settings: Settings
     retrieval: RetrievalStack
@@ -64,6 +64,11 @@ class Services:
         """What a run may ask for as `generator`: the configured one, and always the
         extractive answerer."""
         return frozenset({self.generator.name, "extractive"})
+
+    def with_settings(self, settings: Settings) -> Services:
+        """The same built parts read with other settings (what a run, the server and the
+        graph read at run time; the parts themselves stay as they were built)."""
+        return self if settings is self.settings else replace(self, settings=settings)
 
     def close(self) -> None:
         if self.cache is not None:

@@ -29,7 +29,7 @@ from tools.ingest.documents import (
     Document,
     check_doc_id,
 )
-from tools.ingest.jobs import IngestJobs, Job
+from tools.ingest.jobs import Job
 from tools.ingest.loaders import LOADERS
 from tools.ingest.metadata import check_metadata
 from tools.kb.catalogue import ListedDocument
@@ -148,19 +148,13 @@ def _job_out(job: Job) -> JobOut:
     )
 
 
-def _jobs(state: AppState) -> IngestJobs:
-    if state.jobs is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="ingestion is off")
-    return state.jobs
-
-
 async def _accepted(state: AppState, job: Job, wait: bool) -> Response:
     """202 with the job, or with `wait` today's synchronous report once the job has ended."""
     if not wait:
         body = _job_out(job).model_dump_json()
         headers = {"Location": f"/jobs/{job.id}"}
         return Response(body, status.HTTP_202_ACCEPTED, headers, "application/json")
-    jobs = _jobs(state)
+    jobs = state.jobs
     await run_in_threadpool(jobs.wait, job.id)
     ended = jobs.get(job.id) or job
     if ended.error and not ended.report:
@@ -235,7 +229,7 @@ async def add_files(
                 detail=f"{name}: over {settings.server.max_upload_mb} MB",
             )
         accepted.append((name, data))
-    job = await run_in_threadpool(_jobs(state).submit_files, accepted, collection, refused)
+    job = await run_in_threadpool(state.jobs.submit_files, accepted, collection, refused)
     return await _accepted(state, job, wait)
 
 
@@ -278,7 +272,7 @@ async def add_documents(
         Document(d.id, d.title, d.text, f"api:{d.id}", d.metadata, collection=collection)
         for d in payload.documents
     ]
-    job = await run_in_threadpool(_jobs(state).submit_documents, documents, collection)
+    job = await run_in_threadpool(state.jobs.submit_documents, documents, collection)
     return await _accepted(state, job, wait)
 
 
@@ -290,7 +284,7 @@ def _visible(caller: Caller, job: Job) -> bool:
 async def get_job(job_id: str, state: State, caller: Reader) -> JobOut:
     """An ingestion job's state and progress (404 alike for a job that does not exist and for
     one in a collection the key cannot read or write)."""
-    job = _jobs(state).get(job_id)
+    job = state.jobs.get(job_id)
     if job is None or not _visible(caller, job):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no job {job_id}")
     return _job_out(job)
@@ -305,7 +299,7 @@ async def list_jobs(
     state: State, caller: Reader, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> JobsOut:
     """Recent ingestion jobs of the collections this key may read or write, newest first."""
-    jobs = [j for j in _jobs(state).recent(_jobs(state).kept) if _visible(caller, j)]
+    jobs = [j for j in state.jobs.recent(state.jobs.kept) if _visible(caller, j)]
     return JobsOut(jobs=[_job_out(j) for j in jobs[:limit]])
 
 
@@ -367,7 +361,7 @@ async def list_collections(state: State, caller: Reader) -> dict[str, Any]:
     names = set(counts) | (set(caller.read) if caller.read is not None else set())
     if caller.read is None:
         names.add(DEFAULT_COLLECTION)
-    waiting = await run_in_threadpool(_jobs(state).dense_waiting)
+    waiting = await run_in_threadpool(state.jobs.dense_waiting)
     return {
         "collections": [
             {

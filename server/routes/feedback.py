@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, Field
 
-from graph.context import CONTEXT_FIELDS
 from server.deps import ReadKey, State, Writer
 from server.state import AppState
-from tools.feedback import AnswerRecord, UnknownAnswer, Verdict, rated_sources, verdict_value
+from tools.feedback import UnknownAnswer, Verdict, verdict_value
 
 router = APIRouter(tags=["feedback"])
 
@@ -56,7 +54,7 @@ def _store(state: AppState):
     if state.feedback is None:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
-            detail=state.feedback_error or "feedback is off (feedback.backend none)",
+            detail=state.feedback_status.error or "feedback is off (feedback.backend none)",
         )
     return state.feedback
 
@@ -111,41 +109,3 @@ async def export_feedback(state: State, caller: Writer) -> StreamingResponse:
             yield json.dumps(row, ensure_ascii=False) + "\n"
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")
-
-
-def answer_recorder(state: AppState):
-    """The runnable's `on_answer`: every answer recorded under its id (queued: a store that
-    fails costs the feedback on that answer, never the answer)."""
-
-    def record(graph_input: dict[str, Any], output: dict[str, Any], config: RunnableConfig):
-        store = state.feedback
-        if store is None or not output.get("answer_id"):
-            return
-        metadata = config.get("metadata") or {}
-        configurable = config.get("configurable") or {}
-        trace_id = next(
-            (
-                getattr(h, "last_trace_id", None)
-                for h in config.get("callbacks") or []  # type: ignore[union-attr]
-                if getattr(h, "last_trace_id", None)
-            ),
-            None,
-        )
-        named = {k: v for k, v in configurable.items() if k in CONTEXT_FIELDS}
-        record = AnswerRecord(
-            answer_id=output["answer_id"],
-            route=str(metadata.get("route") or "python"),
-            question=output.get("standalone_question") or graph_input.get("question", ""),
-            answer=output.get("answer", ""),
-            grounded=bool((output.get("grounded") or {}).get("value")),
-            sources=rated_sources(output.get("sources", [])),
-            settings={
-                "run": named,
-                "filters": graph_input.get("filters") or {},
-                "generator": state.services.running.generator,
-            },
-            trace_id=trace_id,
-        )
-        store.record_answer(record)
-
-    return record

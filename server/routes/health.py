@@ -34,7 +34,7 @@ def readyz(state: State) -> JSONResponse:
             "corpus_version": stats.version,
             # chunks searchable through their sparse views only, until the backfill reaches them
             "dense_waiting": len(kb.pending_dense()),
-            "dense_backfill": (state.jobs.backfill_error if state.jobs else None) or "ok",
+            "dense_backfill": state.jobs.backfill_error or "ok",
         }
     except Exception as exc:  # the store is down: not ready, and say why
         chunks = 0
@@ -56,7 +56,7 @@ def readyz(state: State) -> JSONResponse:
         },
         "checkpointer": f"unavailable: {down}"
         if (down := state.memory_down)
-        else state.memory_backend,
+        else state.memory.name,
         "feedback": _feedback_status(state),
         "tracing": state.tracing.status,
         "auth": "api keys" if state.settings.api_keys else "open (no api_keys set)",
@@ -66,7 +66,7 @@ def readyz(state: State) -> JSONResponse:
 
 def _feedback_status(state: AppState) -> str:
     if state.feedback is None:
-        return state.feedback_error or "off (feedback.backend none)"
+        return state.feedback_status.error or "off (feedback.backend none)"
     if down := state.feedback.unavailable:
         return f"unavailable: {down}"
     return state.feedback.backend

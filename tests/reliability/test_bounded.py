@@ -55,7 +55,6 @@ def configure(settings, demo_services):
         configured = settings.model_copy(
             update={"server": settings.server.model_copy(update=server)}
         )
-        demo_services.settings = configured
         return create_app(configured, services=demo_services), demo_services
 
     return make

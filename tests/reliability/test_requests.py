@@ -12,7 +12,6 @@ RAG = ("/rag/invoke", "/rag/stream", "/rag/batch")
 
 @pytest.fixture
 def client(settings, demo_services):
-    demo_services.settings = settings
     with TestClient(create_app(settings, services=demo_services)) as c:
         yield c
 
@@ -72,7 +71,6 @@ def test_filters_that_cannot_apply_or_are_too_many(client):
 def test_a_chunked_body_over_the_limit_is_refused_as_it_arrives(settings, demo_services):
     server = settings.server.model_copy(update={"max_body_mb": 0.01})
     configured = settings.model_copy(update={"server": server})
-    demo_services.settings = configured
     documents = {"documents": [{"id": f"x{i}", "text": "Văn bản " * 50} for i in range(40)]}
     body = json.dumps(documents).encode()
 

@@ -132,7 +132,6 @@ def test_postgres_unreachable_for_memory(settings, demo_services):
         }
     )
     configured = settings.model_copy(update={"memory": memory})
-    demo_services.settings = configured
     with TestClient(create_app(configured, services=demo_services)) as client:
         plain = client.post("/rag/invoke", json={"input": {"question": QUESTIONS[1]}})
         assert plain.status_code == 200 and plain.json()["output"]["answer"]
@@ -166,7 +165,6 @@ def test_postgres_lost_while_serving_and_back(settings, demo_services, postgres_
             update={"backend": "postgres", "postgres_url": url, "timeout_s": 1}
         )
         configured = settings.model_copy(update={"memory": memory})
-        demo_services.settings = configured
         thread = {"X-Thread-Id": "lost-and-back"}
         ask = {"input": {"question": "Vịnh Hạ Long có bao nhiêu hòn đảo?"}}
         follow = {"input": {"question": "Còn được UNESCO công nhận năm nào?"}}

@@ -57,7 +57,6 @@ def test_a_previous_release_store_with_a_lone_surrogate_is_converted_and_answers
 
 def test_a_chunk_that_cannot_be_served_is_left_out_of_every_answer(settings, demo_services):
     _store_as_an_older_release_did(demo_services.retrieval.kb, TOO_DEEP)
-    demo_services.settings = settings
     with TestClient(create_app(settings, services=demo_services)) as client:
         invoked = client.post("/rag/invoke", json={"input": {"question": QUESTION}})
         assert invoked.status_code == 200, invoked.text
