@@ -12,8 +12,8 @@ from typing import Any, Literal, NotRequired
 
 from typing_extensions import TypedDict  # LangServe on Python 3.11 needs this TypedDict
 
+from tools.conversation import Turn
 from tools.generate.base import Citation
-from tools.grade.rewrite import Turn
 from tools.kb.results import Passage
 
 FallbackReason = Literal["no_relevant_documents", "not_grounded"]

@@ -5,36 +5,27 @@ model or the extractive answerer."""
 from __future__ import annotations
 
 import logging
+from dataclasses import fields
 from typing import Any
 
-from langgraph.runtime import Runtime, _no_op_stream_writer  # no public "is streaming" test
+from langgraph.runtime import Runtime
 
 from graph.context import Context
 from graph.state import GenerateStep, State
 from nodes.shared import run_context, step
-from tools.generate.base import GenerationRequest, Generator
-from tools.generate.extractive import ExtractiveGenerator
+from tools.generate.base import GenerationRequest
 from tools.services import Services
 
 log = logging.getLogger(__name__)
+# The writer a run's Runtime holds when nobody streams custom events (LangGraph has no public
+# "is streaming" test): read from the dataclass's own default, no private name imported.
+_NOT_STREAMING = next(f.default for f in fields(Runtime) if f.name == "stream_writer")
 
 
 def make_generate(services: Services):
-    extractive = ExtractiveGenerator.from_settings(services.settings.generator)
-
-    def pick(kind: str) -> Generator:
-        if kind not in services.generators:
-            raise ValueError(
-                f"generator {kind!r} is not configured here "
-                f"(generator.kind is {services.generator.name!r})"
-            )
-        if kind == services.generator.name:
-            return services.generator
-        return extractive
-
     def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         context = run_context(runtime, services.settings)
-        generator = pick(context.generator)
+        generator = services.generator_for(context.generator)
         attempt = state.get("generation_attempts", 0) + 1
         sources = state.get("relevant", [])
         request = GenerationRequest(
@@ -48,7 +39,7 @@ def make_generate(services: Services):
         writer = runtime.stream_writer if runtime is not None else None
         # Stream tokens only when the run asked for custom events: a plain invoke keeps the
         # generator's direct path (and its errors surface at once, not as a stream timeout).
-        streaming = writer is not None and writer is not _no_op_stream_writer
+        streaming = writer is not None and writer is not _NOT_STREAMING
 
         def on_token(piece: str) -> None:
             writer({"node": "generate", "attempt": attempt, "token": piece})

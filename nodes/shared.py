@@ -6,7 +6,7 @@ from langgraph.runtime import Runtime
 
 from graph.context import Context, ResolvedContext, resolve_context
 from graph.state import PathStep, State
-from tools.grade.rewrite import Turn
+from tools.conversation import Turn
 from tools.kb.results import Passage, rescored
 from tools.settings import Settings
 

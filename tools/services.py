@@ -1,5 +1,5 @@
 """Everything a graph run needs, built once per process from settings and injected into the
-nodes: knowledge base, retriever, reranker, generator, cache and (optionally) an LLM grader."""
+nodes: knowledge base, retriever, reranker, generator, grader, query rewriter and cache."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from tools.cache.backends import AnswerCache
 from tools.cache.factory import build_cache
 from tools.cache.semantic import SemanticIndex
 from tools.generate.base import Generator
+from tools.generate.extractive import ExtractiveGenerator
 from tools.generate.factory import build_chat_model, build_generator
-from tools.grade.llm import LLMGrader
+from tools.grade.base import Grader, QueryRewriter
+from tools.grade.factory import build_graders
 from tools.kb.embedders import Embedder
 from tools.kb.factory import RetrievalStack, build_retrieval_stack, configured_embedder
 from tools.settings import Settings
@@ -55,15 +57,27 @@ class Services:
     retrieval: RetrievalStack
     generator: Generator
     running: RunningParts
+    extractive: Generator  # always there: a run may ask for the answer without a model
+    grader: Grader
+    rewriter: QueryRewriter
     cache: AnswerCache | None = None
     semantic: SemanticIndex | None = None
-    grader: LLMGrader | None = None
 
     @property
     def generators(self) -> frozenset[str]:
         """What a run may ask for as `generator`: the configured one, and always the
         extractive answerer."""
         return frozenset({self.generator.name, "extractive"})
+
+    def generator_for(self, kind: str) -> Generator:
+        """The generator a run asks for (`generator` in its context)."""
+        if kind == self.generator.name:
+            return self.generator
+        if kind == "extractive":
+            return self.extractive
+        raise ValueError(
+            f"generator {kind!r} is not configured here (generator.kind is {self.generator.name!r})"
+        )
 
     def with_settings(self, settings: Settings) -> Services:
         """The same built parts read with other settings (what a run, the server and the
@@ -100,12 +114,12 @@ def build_services(
     if model is None and (settings.generator.kind != "extractive" or settings.grader.kind == "llm"):
         model = build_chat_model(settings.generator)
     generator = build_generator(settings.generator, model)
-    grader = None
-    if settings.grader.kind == "llm":
-        if model is None:
-            log.warning("grader.kind llm needs a model-backed generator: using heuristic graders")
-        else:
-            grader = LLMGrader(model)
+    extractive = (
+        generator
+        if generator.name == "extractive"
+        else ExtractiveGenerator.from_settings(settings.generator)
+    )
+    grader, rewriter = build_graders(settings, model)
     cache = build_cache(settings.cache)
     semantic = (
         SemanticIndex(settings.cache.semantic_threshold, settings.cache.max_entries)
@@ -119,8 +133,10 @@ def build_services(
         reranker=retrieval.reranker.name,
         generator=generator.name,
         generator_is_model=generator.is_model,
-        graders="llm" if grader else "heuristic",
+        graders=grader.kind,
         cache=cache.backend if cache else "off",
     )
     log.info("services: %s", ", ".join(f"{k}={v}" for k, v in running.describe().items()))
-    return Services(settings, retrieval, generator, running, cache, semantic, grader)
+    return Services(
+        settings, retrieval, generator, running, extractive, grader, rewriter, cache, semantic
+    )

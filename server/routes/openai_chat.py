@@ -24,8 +24,8 @@ from server.access import Caller, caller_of
 from server.deps import get_state
 from server.rag import check_filters, check_run_settings, per_request_config
 from server.state import AppState
+from tools.conversation import Turn
 from tools.errors import validation_problems
-from tools.grade.rewrite import Turn
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 

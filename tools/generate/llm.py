@@ -13,7 +13,7 @@ from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.runnables import Runnable
 
 from tools.generate.base import Citation, Generation, GenerationRequest, cite
-from tools.generate.prompts import ANSWER_PROMPT, STRICT_SUFFIX, number_sources
+from tools.generate.prompts import ANSWER_PROMPT, STRICT_SUFFIX, numbered
 from tools.grade.grounding import cited_sentences
 from tools.text.citations import CITATION_MARKER, strip_markers
 
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 def build_prompt(request: GenerationRequest) -> str:
     template = request.prompt or ANSWER_PROMPT
-    sources = number_sources([(s["title"], s["text"]) for s in request.sources])
+    sources = numbered(request.sources)
     prompt = template.format(sources=sources, question=request.question)
     return prompt + STRICT_SUFFIX if request.strict else prompt
 

@@ -2,6 +2,12 @@
 the user turn; its chat template wraps that turn as `### Câu hỏi: ...\\n### Trả lời:`. Each is a
 constant the run's context can override."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tools.kb.results import Passage
+
 ANSWER_PROMPT = """Dựa vào các nguồn dưới đây, hãy trả lời câu hỏi bằng tiếng Việt, ngắn gọn và chính xác.
 Chỉ dùng thông tin có trong các nguồn. Sau mỗi câu, ghi số nguồn đã dùng trong ngoặc vuông, ví dụ [1].
 Nếu các nguồn không có thông tin để trả lời, hãy nói: "Tài liệu không đề cập đến điều này."
@@ -49,3 +55,8 @@ FALLBACK_FOUND = "Những đoạn gần nhất tìm được:"
 def number_sources(sources: list[tuple[str, str]]) -> str:
     """[1] title: text ... for the prompt."""
     return "\n\n".join(f"[{i}] {title}: {text}" for i, (title, text) in enumerate(sources, start=1))
+
+
+def numbered(passages: Sequence[Passage]) -> str:
+    """The passages as the prompts number them (the markers answers cite)."""
+    return number_sources([(p["title"], p["text"]) for p in passages])

@@ -8,20 +8,22 @@ import json
 import logging
 import re
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 from pydantic import BaseModel, ValidationError
 
+from tools.conversation import Turn
 from tools.generate.prompts import (
     CONDENSE_PROMPT,
     GRADE_GROUNDING_PROMPT,
     GRADE_RELEVANCE_PROMPT,
     REWRITE_PROMPT,
-    number_sources,
+    numbered,
 )
-from tools.grade.rewrite import Turn
+from tools.grade.base import GroundingCheck, RelevanceGrades, Rewrite
+from tools.grade.heuristic import OverlapGrader, TermRewriter
 from tools.kb.results import Passage
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,7 @@ class RelevanceVerdicts(BaseModel):
     relevant: list[bool]
 
 
-class GroundingVerdict(BaseModel):
+class GroundingVerdict(BaseModel):  # what the model is asked to answer
     grounded: bool
     unsupported_sentence: str | None = None
 
@@ -69,36 +71,83 @@ def structured(model: BaseChatModel, schema: type[Schema], prompt: str) -> Schem
 
 
 class LLMGrader:
-    def __init__(self, model: BaseChatModel) -> None:
+    """Relevance and grounding judged by the model; its overlap twin answers whenever the
+    model's answer cannot be read (and always gives the coverage and scores the path shows)."""
+
+    kind: Literal["heuristic", "llm"] = "llm"
+
+    def __init__(self, model: BaseChatModel, fallback: OverlapGrader) -> None:
         self.model = model
+        self.fallback = fallback
 
-    def grade_relevance(self, question: str, chunks: Sequence[Passage]) -> list[bool]:
-        sources = number_sources([(c["title"], c["text"]) for c in chunks])
-        verdicts = structured(
-            self.model,
-            RelevanceVerdicts,
-            GRADE_RELEVANCE_PROMPT.format(question=question, sources=sources),
-        )
-        if len(verdicts.relevant) != len(chunks):
-            raise GraderError(
-                f"expected {len(chunks)} relevance verdicts, got {len(verdicts.relevant)}"
+    def grade_relevance(
+        self, question: str, candidates: Sequence[Passage], threshold: float
+    ) -> RelevanceGrades:
+        overlap = self.fallback.grade_relevance(question, candidates, threshold)
+        if not candidates:
+            return overlap
+        try:
+            verdicts = structured(
+                self.model,
+                RelevanceVerdicts,
+                GRADE_RELEVANCE_PROMPT.format(question=question, sources=numbered(candidates)),
             )
-        return verdicts.relevant
+            if len(verdicts.relevant) != len(candidates):
+                raise GraderError(
+                    f"expected {len(candidates)} relevance verdicts, got {len(verdicts.relevant)}"
+                )
+        except (GraderError, ValueError) as exc:
+            log.warning("LLM relevance grading failed (%s): using term overlap", exc)
+            return overlap
+        return RelevanceGrades(verdicts.relevant, overlap.coverage, "llm")
 
-    def check_grounding(self, answer: str, chunks: Sequence[Passage]) -> GroundingVerdict:
-        sources = number_sources([(c["title"], c["text"]) for c in chunks])
-        return structured(
-            self.model,
-            GroundingVerdict,
-            GRADE_GROUNDING_PROMPT.format(answer=answer, sources=sources),
+    def check_grounding(
+        self, answer: str, sources: Sequence[Passage], threshold: float
+    ) -> GroundingCheck:
+        overlap = self.fallback.check_grounding(answer, sources, threshold)
+        if not answer:
+            return overlap
+        try:
+            verdict = structured(
+                self.model,
+                GroundingVerdict,
+                GRADE_GROUNDING_PROMPT.format(answer=answer, sources=numbered(sources)),
+            )
+        except (GraderError, ValueError) as exc:
+            log.warning("LLM grounding check failed (%s): using term overlap", exc)
+            return overlap
+        return GroundingCheck(
+            grounded=verdict.grounded and not overlap.invalid_markers,
+            score=overlap.score,
+            unsupported=[verdict.unsupported_sentence] if verdict.unsupported_sentence else [],
+            invalid_markers=overlap.invalid_markers,
+            by="llm",
         )
 
-    def rewrite(self, question: str) -> str:
-        return _text(self.model, REWRITE_PROMPT.format(question=question)).strip() or question
 
-    def condense(self, question: str, history: Sequence[Turn]) -> str:
+class LLMRewriter:
+    """Follow-ups condensed and failed searches rewritten by the model; the term rewriter
+    answers when the model fails."""
+
+    def __init__(self, model: BaseChatModel, fallback: TermRewriter) -> None:
+        self.model = model
+        self.fallback = fallback
+
+    def condense(self, question: str, history: Sequence[Turn]) -> Rewrite:
+        if not history:
+            return self.fallback.condense(question, history)
         turns = "\n".join(f"Hỏi: {t['question']}\nĐáp: {t['answer']}" for t in history)
-        return (
-            _text(self.model, CONDENSE_PROMPT.format(history=turns, question=question)).strip()
-            or question
-        )
+        try:
+            text = _text(self.model, CONDENSE_PROMPT.format(history=turns, question=question))
+        except (GraderError, ValueError) as exc:
+            log.warning("LLM condensation failed (%s): deterministic rewrite", exc)
+            return self.fallback.condense(question, history)
+        return Rewrite(text.strip() or question, "llm")
+
+    def broaden(self, question: str) -> Rewrite:
+        try:
+            text = _text(self.model, REWRITE_PROMPT.format(question=question))
+        except (GraderError, ValueError) as exc:
+            log.warning("LLM rewrite failed (%s): deterministic rewrite", exc)
+            return self.fallback.broaden(question)
+        return Rewrite(text.strip() or question, "llm")

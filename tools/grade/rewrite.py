@@ -7,8 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from typing_extensions import TypedDict  # LangServe on Python 3.11 needs this TypedDict
-
+from tools.conversation import Turn
 from tools.text.normalize import match_key
 from tools.text.question import content_terms
 
@@ -24,13 +23,6 @@ _FOLLOW_UP = re.compile(
 # A follow-up carries at most this many of the previous question's terms: enough to name what
 # it refers to, and never a query as long as whatever a client sent as its earlier turn.
 MAX_CARRIED_TERMS = 16
-
-
-class Turn(TypedDict):
-    """One question and answer of a conversation, as the thread keeps it."""
-
-    question: str
-    answer: str
 
 
 def is_follow_up(question: str) -> bool:
