@@ -7,16 +7,12 @@ from typing import Literal
 
 from langgraph.runtime import Runtime
 
-from graph.context import Context, ResolvedContext, resolve_context
+from graph.context import Context, run_settings
 from graph.state import State
 from tools.settings import Settings
 
 
 def make_routes(settings: Settings):
-    def bounds(runtime: Runtime[Context] | None) -> ResolvedContext:
-        """The run's context as the nodes read it (the same resolution and caps)."""
-        return resolve_context(runtime.context if runtime is not None else None, settings)
-
     def route_after_cache(state: State) -> Literal["__end__", "rewrite_query", "retrieve"]:
         if state.get("cache_hit"):
             return "__end__"
@@ -27,7 +23,7 @@ def make_routes(settings: Settings):
     ) -> Literal["generate", "rewrite_query", "fallback"]:
         if state.get("relevant"):
             return "generate"
-        bound = bounds(runtime).max_retrieval_attempts
+        bound = run_settings(runtime, settings).settings.graph.max_retrieval_attempts
         return "rewrite_query" if state.get("retrieval_attempts", 0) < bound else "fallback"
 
     def route_after_grounding(
@@ -35,7 +31,7 @@ def make_routes(settings: Settings):
     ) -> Literal["write_cache", "generate", "fallback"]:
         if state.get("grounded", {}).get("value"):
             return "write_cache"
-        bound = bounds(runtime).max_generation_attempts
+        bound = run_settings(runtime, settings).settings.graph.max_generation_attempts
         return "generate" if state.get("generation_attempts", 0) < bound else "fallback"
 
     return route_after_cache, route_after_grading, route_after_grounding

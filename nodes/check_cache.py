@@ -8,9 +8,9 @@ from typing import Any, cast
 
 from langgraph.runtime import Runtime
 
-from graph.context import Context, answer_settings
+from graph.context import Context, answer_settings, run_settings
 from graph.state import CachedAnswer, CacheStep, State
-from nodes.shared import remember_turn, run_context
+from nodes.shared import remember_turn
 from tools.cache.keys import cache_key, cache_scope
 from tools.services import Services
 
@@ -19,22 +19,20 @@ log = logging.getLogger(__name__)
 
 def make_check_cache(services: Services):
     def check_cache(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        context = run_context(runtime, services.settings)
+        run = run_settings(runtime, services.settings)
         question = state["question"].strip()
         cache = services.cache
-        if cache is None or not context.use_cache or state.get("history"):
+        if cache is None or not run.use_cache or state.get("history"):
             # Follow-ups depend on the conversation: never answered from the shared cache.
             skipped = CacheStep(
                 node="check_cache",
                 looked_up=False,
                 hit=False,
-                reason="off" if cache is None or not context.use_cache else "conversation",
+                reason="off" if cache is None or not run.use_cache else "conversation",
             )
             return {"path": [skipped]}
         version = services.retrieval.kb.corpus_version
-        scope = cache_scope(
-            answer_settings(context, services.settings, state.get("search_filters")), version
-        )
+        scope = cache_scope(answer_settings(run, state.get("search_filters")), version)
         key = cache_key(question, scope)
         value = cache.get(key)
         similarity = 1.0
@@ -45,7 +43,7 @@ def make_check_cache(services: Services):
                 similarity = near[1]
         if value is None:
             miss = CacheStep(node="check_cache", looked_up=True, hit=False)
-            _show_version(miss, version, context.collections)
+            _show_version(miss, version, run.collections)
             return {"cache_key": key, "cache_scope": scope, "path": [miss]}
         cached = cast(CachedAnswer, value)  # written by write_cache
         hit = CacheStep(
@@ -54,7 +52,7 @@ def make_check_cache(services: Services):
             hit=True,
             answered_by=[p["node"] for p in cached.get("path", [])],
         )
-        _show_version(hit, version, context.collections)
+        _show_version(hit, version, run.collections)
         if similarity < 1.0:
             hit["similarity"] = round(similarity, 3)
         # The turn joins the thread's history like any other: its follow-ups are rewritten.

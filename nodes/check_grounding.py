@@ -6,17 +6,19 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from graph.context import Context
+from graph.context import Context, run_settings
 from graph.state import Grounding, GroundingStep, State
-from nodes.shared import run_context, step
+from nodes.shared import step
 from tools.services import Services
 
 
 def make_check_grounding(services: Services):
     def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        context = run_context(runtime, services.settings)
+        run = run_settings(runtime, services.settings)
         check = services.grader.check_grounding(
-            state.get("answer", ""), state.get("sources", []), context.grounding_threshold
+            state.get("answer", ""),
+            state.get("sources", []),
+            run.settings.graph.grounding_threshold,
         )
         grounding = Grounding(
             value=check.grounded, score=check.score, unsupported=check.unsupported

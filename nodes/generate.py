@@ -10,9 +10,9 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from graph.context import Context
+from graph.context import Context, run_settings
 from graph.state import GenerateStep, State
-from nodes.shared import run_context, step
+from nodes.shared import step
 from tools.generate.base import GenerationRequest
 from tools.services import Services
 
@@ -24,17 +24,17 @@ _NOT_STREAMING = next(f.default for f in fields(Runtime) if f.name == "stream_wr
 
 def make_generate(services: Services):
     def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        context = run_context(runtime, services.settings)
-        generator = services.generator_for(context.generator)
+        run = run_settings(runtime, services.settings)
+        generator = services.generator_for(run.settings.generator.kind)
         attempt = state.get("generation_attempts", 0) + 1
         sources = state.get("relevant", [])
         request = GenerationRequest(
             question=state.get("standalone_question") or state["question"],
             sources=sources,
             strict=attempt > 1,
-            temperature=0.0 if attempt > 1 else context.temperature,
-            max_tokens=context.max_tokens,
-            prompt=context.answer_prompt,
+            temperature=0.0 if attempt > 1 else run.settings.generator.temperature,
+            max_tokens=run.settings.generator.max_tokens,
+            prompt=run.answer_prompt,
         )
         writer = runtime.stream_writer if runtime is not None else None
         # Stream tokens only when the run asked for custom events: a plain invoke keeps the

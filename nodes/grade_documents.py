@@ -6,18 +6,20 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from graph.context import Context
+from graph.context import Context, run_settings
 from graph.state import GradeStep, State
-from nodes.shared import run_context, step
+from nodes.shared import step
 from tools.services import Services
 
 
 def make_grade_documents(services: Services):
     def grade_documents(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        context = run_context(runtime, services.settings)
+        run = run_settings(runtime, services.settings)
         question = state.get("standalone_question") or state["question"]
         candidates = state.get("candidates", [])
-        grades = services.grader.grade_relevance(question, candidates, context.relevance_threshold)
+        grades = services.grader.grade_relevance(
+            question, candidates, run.settings.graph.relevance_threshold
+        )
         relevant = [c for c, keep in zip(candidates, grades.relevant, strict=True) if keep]
         return {
             "relevant": relevant,

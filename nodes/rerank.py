@@ -6,17 +6,19 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from graph.context import Context
+from graph.context import Context, run_settings
 from graph.state import RerankStep, State
-from nodes.shared import run_context, shown, step
+from nodes.shared import shown, step
 from tools.services import Services
 
 
 def make_rerank(services: Services):
     def rerank(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        context = run_context(runtime, services.settings)
+        run = run_settings(runtime, services.settings)
         reranker = services.retrieval.reranker
-        ranked = reranker.rerank(state["query"], state.get("candidates", []), context.rerank_top_n)
+        ranked = reranker.rerank(
+            state["query"], state.get("candidates", []), run.settings.rerank.top_n
+        )
         return {
             "candidates": shown(ranked),
             "path": step(

@@ -6,22 +6,22 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from graph.context import Context
+from graph.context import Context, run_settings
 from graph.state import RetrieveStep, State
-from nodes.shared import run_context, shown, step
+from nodes.shared import shown, step
 from tools.services import Services
 
 
 def make_retrieve(services: Services):
     def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        context = run_context(runtime, services.settings)
-        top_k = state.get("top_k") or context.top_k
+        run = run_settings(runtime, services.settings)
+        top_k = state.get("top_k") or run.settings.retrieval.top_k
         unreadable: list[str] = []
         hits = services.retrieval.retriever.retrieve(
             state["query"],
             top_k=top_k,
             filters=state.get("search_filters"),
-            collections=context.collections,
+            collections=run.collections,
             on_unreadable=unreadable.append,
         )
         attempt = state.get("retrieval_attempts", 0) + 1

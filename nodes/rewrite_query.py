@@ -7,15 +7,15 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from graph.context import Context
+from graph.context import Context, run_settings
 from graph.state import RewriteStep, State
-from nodes.shared import run_context, step
+from nodes.shared import step
 from tools.services import Services
 
 
 def make_rewrite_query(services: Services):
     def rewrite_query(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        context = run_context(runtime, services.settings)
+        run = run_settings(runtime, services.settings)
         if state.get("retrieval_attempts", 0) == 0:  # a new turn in a conversation
             history = state.get("history", [])[-services.settings.graph.history_turns :]
             standalone = services.rewriter.condense(state["question"], history)
@@ -34,7 +34,8 @@ def make_rewrite_query(services: Services):
             }
         broader = services.rewriter.broaden(state.get("standalone_question") or state["question"])
         top_k = min(
-            (state.get("top_k") or context.top_k) * 2, services.settings.graph.retry_max_top_k
+            (state.get("top_k") or run.settings.retrieval.top_k) * 2,
+            services.settings.graph.retry_max_top_k,
         )
         return {
             "query": broader.query,

@@ -1,18 +1,11 @@
-"""Small helpers every node uses: the run's resolved context, the path, the turn's memory."""
+"""Small helpers every node uses: the path, shown scores, the turn's memory."""
 
 from __future__ import annotations
 
-from langgraph.runtime import Runtime
-
-from graph.context import Context, ResolvedContext, resolve_context
 from graph.state import PathStep, State
 from tools.conversation import Turn
 from tools.kb.results import Passage, rescored
 from tools.settings import Settings
-
-
-def run_context(runtime: Runtime[Context] | None, settings: Settings) -> ResolvedContext:
-    return resolve_context(runtime.context if runtime is not None else None, settings)
 
 
 def step(state: State, entry: PathStep) -> list[PathStep]:

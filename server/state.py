@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from graph.builder import build_graph
-from graph.context import resolve_context
+from graph.context import context_defaults
 from server.access import Keys
 from server.answers import answer_recorder
 from server.metrics import RagMetrics
@@ -120,7 +120,7 @@ def build_app_state(
         timeout_s=settings.server.request_timeout_s,
         input_model=question_input(settings.server, booleans=not services.retrieval.kb.is_local),
         clock=ThreadClock(checkpointer, settings.memory.thread_ttl_days) if checkpointer else None,
-        defaults={**asdict(resolve_context(None, settings)), "collections": []},
+        defaults=context_defaults(settings),
         on_answer=answer_recorder(feedback, services.running.generator) if feedback else None,
     )
     kb = services.retrieval.kb

@@ -41,16 +41,13 @@ def test_every_answer_changing_setting_is_in_the_cache_key():
     """Any field of any section but the operational ones, and any run setting, changes the
     key: a shared Redis never serves an answer made under other settings. Where the service
     runs and how it serves do not."""
-    from dataclasses import fields, replace
-
-    from graph.context import answer_settings, resolve_context
+    from graph.context import OVERRIDES, Context, answer_settings, resolve
     from tools.settings import OPERATIONAL_SETTINGS, Settings
 
     settings = Settings()
-    context = resolve_context(None, settings)
 
-    def scope(s=settings, c=context, filters=None):
-        return cache_scope(answer_settings(c, s, filters), corpus_version=1)
+    def scope(s=settings, c=None, filters=None):
+        return cache_scope(answer_settings(resolve(c, s), filters), corpus_version=1)
 
     base = scope()
     checked = 0
@@ -65,9 +62,24 @@ def test_every_answer_changing_setting_is_in_the_cache_key():
             assert scope(settings.model_copy(update={name: changed})) != base, f"{name}.{field}"
             checked += 1
     assert checked > 50  # grader, rerank, retrieval, sparse, dense, generator, graph...
-    for field in fields(context):
-        changed_context = replace(context, **{field.name: _changed(getattr(context, field.name))})
-        assert scope(c=changed_context) != base, field.name
+    # every run setting: an override of a process setting, and what only a run sets
+    runs = [
+        Context(top_k=3),
+        Context(rerank_top_n=2),
+        Context(relevance_threshold=0.9),
+        Context(grounding_threshold=0.9),
+        Context(max_retrieval_attempts=3),
+        Context(max_generation_attempts=3),
+        Context(generator="phogpt"),
+        Context(temperature=0.7),
+        Context(max_tokens=64),
+        Context(answer_prompt="{sources}\n{question}"),
+        Context(collections=["hr"]),
+    ]
+    assert len(runs) - 2 == len(OVERRIDES)
+    for run in runs:
+        assert scope(c=run) != base, run
+    assert scope(c=Context(top_k=settings.retrieval.top_k)) == base  # the same value: same key
     assert scope(filters={"topic": "biển"}) != base
     for name in OPERATIONAL_SETTINGS - {"data_dir", "log_level", "api_keys"}:
         section = getattr(settings, name)

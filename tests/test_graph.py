@@ -8,6 +8,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.errors import GraphRecursionError
 
 from graph import Context, build_graph
+from graph.context import ContextError
 from graph.state import OutputState, PathStep, TurnState
 from nodes.start_turn import fresh_turn
 from tools.ingest.documents import Document
@@ -66,10 +67,11 @@ def test_question_the_documents_do_not_answer_falls_back_honestly(demo_services)
 
 def test_retrieval_attempts_are_bounded_whatever_the_context_asks(demo_services):
     graph = build_graph(services=demo_services)
-    result = graph.invoke(
-        {"question": "Giá cổ phiếu Tesla hôm nay?"}, context=Context(max_retrieval_attempts=50)
-    )
-    assert nodes(result).count("retrieve") == 5  # capped, whatever a run asks
+    question = {"question": "Giá cổ phiếu Tesla hôm nay?"}
+    with pytest.raises(ContextError, match="max_retrieval_attempts: Input should be less than"):
+        graph.invoke(question, context=Context(max_retrieval_attempts=50))
+    result = graph.invoke(question, context=Context(max_retrieval_attempts=5))
+    assert nodes(result).count("retrieve") == 5  # the most any run may ask
     assert nodes(result)[-1] == "fallback"
     widened = [p["top_k"] for p in result["path"] if p["node"] == "rewrite_query"]
     assert widened == [20, 40, 80, 100]
@@ -167,7 +169,7 @@ def test_per_run_context_overrides_reach_the_nodes(demo_services):
         question, context=Context(answer_prompt="{sources}\n{question}", use_cache=False)
     )
     assert prompt["answer"] == default["answer"]  # the extractive answerer reads no prompt
-    with pytest.raises(ValueError, match="top_k must be at least 1"):
+    with pytest.raises(ValueError, match="top_k: Input should be greater than or equal to 1"):
         graph.invoke(question, context=Context(top_k=0))
 
 

@@ -172,7 +172,7 @@ class DenseSettings(_Section):
 
 
 class RetrievalSettings(_Section):
-    top_k: int = Field(10, ge=1, le=200)
+    top_k: int = Field(10, ge=1, le=200, description="passages retrieved")
     candidate_k: int = Field(30, ge=1, le=1000, description="per-view candidates before fusion")
     mode: Literal["hybrid", "sparse", "dense"] = "hybrid"
     dense_weight: float = Field(0.4, ge=0, le=1)
@@ -181,7 +181,7 @@ class RetrievalSettings(_Section):
 class RerankSettings(_Section):
     kind: Literal["proximity", "cross_encoder", "none"] = "proximity"
     model: ModelRef = None  # cross-encoder name or local path
-    top_n: int = Field(5, ge=1, le=100)
+    top_n: int = Field(5, ge=1, le=100, description="sources kept after reranking")
     window: int = Field(12, ge=2, le=200)
     weight: float = Field(0.2, ge=0)
 
@@ -202,8 +202,12 @@ class GraphSettings(_Section):
     name_threshold: float = Field(
         0.5, ge=0, le=1, description="share of a name in the question a relevant source holds"
     )
-    max_retrieval_attempts: int = Field(2, ge=1, le=MAX_ATTEMPTS)
-    max_generation_attempts: int = Field(2, ge=1, le=MAX_ATTEMPTS)
+    max_retrieval_attempts: int = Field(
+        2, ge=1, le=MAX_ATTEMPTS, description="retrievals before the fallback"
+    )
+    max_generation_attempts: int = Field(
+        2, ge=1, le=MAX_ATTEMPTS, description="generations before the fallback"
+    )
     retry_max_top_k: int = Field(
         100, ge=1, le=1000, description="top_k a retry may widen to (it doubles each time)"
     )
@@ -213,7 +217,9 @@ class GraphSettings(_Section):
 
 
 class GeneratorSettings(_Section):
-    kind: Literal["extractive", "phogpt", "openai"] = "extractive"
+    kind: Literal["extractive", "phogpt", "openai"] = Field(
+        "extractive", description="which generator answers"
+    )
     model: str = "vinai/PhoGPT-4B-Chat"  # phogpt: hub name or local folder; openai: served name
     revision: str | None = None
     adapter_path: str | None = None  # a PEFT LoRA adapter folder for phogpt
@@ -221,8 +227,8 @@ class GeneratorSettings(_Section):
     device: str = "auto"  # auto: cuda when available, else cpu
     base_url: str | None = None  # openai: e.g. http://vllm:8000/v1
     api_key: str | None = None
-    temperature: float = Field(0.1, ge=0, le=2)
-    max_tokens: int = Field(256, ge=1, le=4096)
+    temperature: float = Field(0.1, ge=0, le=2, description="generation temperature")
+    max_tokens: int = Field(256, ge=1, le=4096, description="tokens a model may generate")
     timeout_s: float = Field(60, gt=0)
     max_sources: int = Field(3, ge=1, le=20, description="sources the extractive answerer reads")
     short_answer_chars: int = Field(
