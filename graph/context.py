@@ -15,6 +15,7 @@ from weakref import WeakKeyDictionary
 
 from langgraph.runtime import Runtime
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -68,6 +69,18 @@ class Setting:
         return out
 
 
+def _formattable(prompt: str | None) -> str | None:
+    if prompt is not None:
+        try:
+            prompt.format(sources="", question="")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError(
+                "answer_prompt may name only {sources} and {question} (write other braces as "
+                "{{ and }})"
+            ) from None
+    return prompt
+
+
 @dataclass(kw_only=True, eq=False)  # eq=False: a run's context is resolved once, by identity
 class Context:
     """What a run may override; None takes the value from settings. Studio shows these, and a
@@ -89,6 +102,7 @@ class Context:
     answer_prompt: Annotated[
         str | None,
         Field(max_length=8000, description="the answer prompt ({sources}, {question})"),
+        AfterValidator(_formattable),
     ] = None
     collections: Annotated[
         list[Annotated[str, Field(pattern=COLLECTION.pattern)]] | None,
@@ -132,14 +146,6 @@ def parse_context(values: Mapping[str, Any]) -> Context:
     except ValidationError as exc:
         problems = validation_problems(exc.errors(), "context")
         raise ContextError(f"invalid run settings: {problems}") from None
-    if context.answer_prompt is not None:
-        try:
-            context.answer_prompt.format(sources="", question="")
-        except (KeyError, IndexError, ValueError):
-            raise ContextError(
-                "invalid run settings: answer_prompt may name only {sources} and {question} "
-                "(write other braces as {{ and }})"
-            ) from None
     return context
 
 

@@ -12,15 +12,13 @@ from langserve import add_routes
 from langserve.lzstring import LZString
 from langserve.server import EndpointName
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
-from graph.context import ContextError, parse_context
 from server.access import Caller, caller_of
 from server.deps import ReadKey, get_state
 from server.runnable import READ_SCOPE, named_settings
 from server.safe_json import json_problem
-from tools.errors import validation_problems
-from tools.kb.filters import FilterError
-from tools.kb.store import KnowledgeBase
+from tools.kb.filters import filter_problems
 
 # stream_log and config_schema are what the playground itself calls.
 ENDPOINTS: tuple[EndpointName, ...] = (
@@ -38,45 +36,52 @@ ENDPOINTS: tuple[EndpointName, ...] = (
 
 
 def _unprocessable(detail: str) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=detail)
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail)
 
 
-def check_filters(filters: Any, most: int, kb: KnowledgeBase) -> None:
-    """The filter's shape and size here, before a graph thread is spent on it, as the store
-    will apply it."""
-    if filters is None:
-        return
-    if not isinstance(filters, dict):
-        raise _unprocessable('\'filters\' must be an object, e.g. {"topic": "lịch sử"}')
-    values = sum(len(v) if isinstance(v, list | dict) else 1 for v in filters.values())
-    if len(filters) + values > most:
-        raise HTTPException(
-            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            detail=f"filters with {values} values: at most {most} (server.max_filter_values)",
+def _problem(error: ErrorDetails) -> str:
+    loc = list(error["loc"])
+    if "filters" in loc and loc.index("filters") < len(loc) - 1:
+        return filter_problems([{**error, "loc": tuple(loc[loc.index("filters") + 1 :])}])
+    if error["type"] == "too_long" and loc == ["inputs"]:
+        context = error.get("ctx") or {}
+        return (
+            f"batch of {context.get('actual_length')}: at most {context.get('max_length')} "
+            "questions a request (server.max_batch_size)"
         )
-    try:
-        kb.check_filter(filters)
-    except FilterError as exc:
-        raise _unprocessable(str(exc)) from None
+    if error["type"] == "json_invalid":
+        return f"body is not JSON ({error['msg'].removeprefix('Invalid JSON: ')})"
+    if not loc and error["type"] in ("model_type", "model_attributes_type"):
+        return 'body must be a JSON object: {"input": {"question": "..."}}'
+    where = ".".join(str(p) for p in loc) or "body"
+    return f"{where}: {error['msg'].removeprefix('Value error, ')}"
 
 
-def check_run_settings(config: Any, caller: Caller, generators: frozenset[str]) -> None:
-    """Run settings in `config.configurable`, checked before a graph thread is spent: within
-    bounds, a generator this server runs, and naming only collections the caller may read
-    (403)."""
-    try:
-        context = parse_context(named_settings(config))
-    except ContextError as exc:
-        raise _unprocessable(str(exc)) from None
-    if context.generator is not None and context.generator not in generators:
+def request_problem(exc: ValidationError) -> HTTPException:
+    """A body's validation errors as the answer, each naming its field: 413 where a bound on
+    size was passed (questions in a batch, values in a filter), else 422."""
+    errors = exc.errors()
+    too_large = any(
+        e["type"] == "too_many_filter_values"
+        or (e["type"] == "too_long" and e["loc"] == ("inputs",))
+        for e in errors
+    )
+    code = status.HTTP_413_CONTENT_TOO_LARGE if too_large else status.HTTP_422_UNPROCESSABLE_CONTENT
+    return HTTPException(code, detail="; ".join(_problem(e) for e in errors))
+
+
+def check_run(configurable: Any, caller: Caller, generators: frozenset[str]) -> None:
+    """What only this server knows of a run's (validated) settings: the generator must be one
+    it runs, and the collections named ones the caller may read (403)."""
+    if configurable is None:
+        return
+    if configurable.generator is not None and configurable.generator not in generators:
         raise _unprocessable(
-            f"invalid run settings: generator {context.generator!r} is not configured here "
+            f"invalid run settings: generator {configurable.generator!r} is not configured here "
             f"(this server runs {', '.join(sorted(generators))})"
         )
-    caller.searched(context.collections)
-    configurable = config.get("configurable") if isinstance(config, dict) else None
-    if isinstance(configurable, dict) and configurable.get("thread_id"):
-        _check_thread(configurable["thread_id"])
+    if configurable.collections:  # [] names none: the caller's whole scope
+        caller.searched(configurable.collections)
 
 
 def _hashed_config(config_hash: str) -> dict[str, Any]:
@@ -93,16 +98,6 @@ def _hashed_config(config_hash: str) -> dict[str, Any]:
     return config
 
 
-MAX_THREAD_CHARS = 128
-
-
-def _check_thread(thread: Any) -> None:
-    if not isinstance(thread, str) or not 1 <= len(thread) <= MAX_THREAD_CHARS:
-        raise _unprocessable(f"thread id: a string of 1 to {MAX_THREAD_CHARS} characters")
-    if not thread.isprintable():
-        raise _unprocessable("thread id: printable characters only")
-
-
 def thread_key(owner: str, thread: str) -> str:
     """The stored thread of a caller's thread id: another key (or user) naming the same id
     gets a conversation of its own, never this one's history."""
@@ -115,72 +110,42 @@ def _owner(request: Request, caller: Caller) -> str:
     return f"user:{request.headers.get('x-user-id') or 'anonymous'}"
 
 
-async def check_limits(request: Request) -> None:
-    """Every request to /rag checked for what the graph needs, with answers that say what to
-    change: a JSON object; one `input` (or a list of `inputs` for /batch), each an object with a
-    non-empty `question` string of bounded length and optional `filters` the store can apply."""
+async def check_request(request: Request) -> None:
+    """A /rag request validated once, against its route's model (server.schemas), before a
+    graph thread is spent; then what only the server knows: who asks, the generators it runs,
+    the thread's memory, and room in the queue."""
     if request.method != "POST":
         return
     state = get_state(request)
-    settings = state.settings.server
+    requests = state.requests
+    model = requests.batch if request.url.path.endswith("/batch") else requests.single
     try:
-        body = json.loads(await request.body() or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise _unprocessable("body is not JSON") from None
-    except RecursionError:
-        raise _unprocessable("body is JSON nested too deeply") from None
-    if not isinstance(body, dict):
-        raise _unprocessable('body must be a JSON object: {"input": {"question": "..."}}')
+        body: Any = model.model_validate_json(await request.body() or b"{}")
+    except ValidationError as exc:
+        raise request_problem(exc) from None
     caller = caller_of(request, state.keys)
     request.state.caller = caller
-    config = body.get("config")
-    configs = config if isinstance(config, list) else [config]
-    configurable = config.get("configurable") if isinstance(config, dict) else None
+    configs = body.config if isinstance(body.config, list) else [body.config]
     if config_hash := request.path_params.get("config_hash"):
-        hashed = _hashed_config(config_hash)
-        configs.append(hashed)
-        configurable = configurable or hashed.get("configurable")
-    for one in configs:
-        check_run_settings(one, caller, state.services.generators)
+        try:
+            configs.append(requests.config.model_validate(_hashed_config(config_hash)))
+        except ValidationError as exc:
+            raise request_problem(exc) from None
+    for config in configs:
+        check_run(config.configurable if config else None, caller, state.services.generators)
     if header := request.headers.get("x-thread-id"):
-        _check_thread(header)
-    thread = header or (configurable.get("thread_id") if isinstance(configurable, dict) else None)
-    if thread and (down := state.memory_down):
+        try:
+            requests.thread.validate_python(header)
+        except ValidationError as exc:
+            raise _unprocessable(f"X-Thread-Id: {_problem(exc.errors()[0])}") from None
+    named = next((c.configurable.thread_id for c in configs if c and c.configurable), None)
+    if (header or named) and (down := state.memory_down):
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             detail=f"conversation memory unavailable ({down}): ask without a thread, "
             "or again once it is back",
             headers={"Retry-After": "5"},
         )
-    if request.url.path.endswith("/batch"):
-        inputs = body.get("inputs")
-        if not isinstance(inputs, list) or not inputs:
-            raise _unprocessable("'inputs' must be a non-empty list of {\"question\": ...}")
-    else:
-        inputs = [body.get("input")]
-    if len(inputs) > settings.max_batch_size:
-        raise HTTPException(
-            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            detail=f"batch of {len(inputs)}: at most {settings.max_batch_size} questions a request",
-        )
-    published = state.runnable.get_input_schema()
-    for item in inputs:
-        if not isinstance(item, dict):
-            raise _unprocessable('each input must be an object: {"question": "..."}')
-        question = item.get("question")
-        if not isinstance(question, str):
-            raise _unprocessable("'question' must be a string")
-        if not question.strip():
-            raise _unprocessable("question is empty")
-        if len(question) > settings.max_question_chars:
-            raise _unprocessable(
-                f"question of {len(question)} characters: at most {settings.max_question_chars}"
-            )
-        check_filters(item.get("filters"), settings.max_filter_values, state.services.retrieval.kb)
-        try:  # what the published schema says beyond that: no other fields, filters an object
-            published.model_validate(item)
-        except ValidationError as exc:
-            raise _unprocessable(validation_problems(exc.errors(), "input")) from None
     state.runnable.admit()  # a full queue refuses now, before a stream has started
 
 
@@ -223,5 +188,5 @@ def add_rag_routes(app: FastAPI) -> None:
         path="/rag",
         enabled_endpoints=list(ENDPOINTS),
         per_req_config_modifier=per_request_config,
-        dependencies=[ReadKey, Depends(check_limits)],
+        dependencies=[ReadKey, Depends(check_request)],
     )

@@ -1,22 +1,45 @@
-"""The published input of /rag: exactly what the limits check accepts, so that a client (or a
-fuzzer) generating requests from the OpenAPI schema reaches the graph instead of a 422."""
+"""What /rag accepts, as types: one question with its filters (the published input, so that a
+client or a fuzzer generating requests from the schema reaches the graph), and the request
+bodies of the single and batch routes with their run settings. A request is validated once,
+against these, before a graph thread is spent; their errors are the 4xx answers."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from dataclasses import fields
+from typing import Annotated, Any, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictStr,
+    TypeAdapter,
+    create_model,
+)
 
+from graph.context import Context
+from tools.kb.filters import bounded_filters
 from tools.settings import ServerSettings
 
-_Listed = (
-    Annotated[list[StrictStr], Field(min_length=1)]
-    | Annotated[list[StrictInt], Field(min_length=1)]
-)
-_Range = Annotated[dict[Literal["gt", "gte", "lt", "lte"], float], Field(min_length=1)]
-FilterValue = StrictStr | StrictInt | StrictBool | _Listed | _Range
-# The embedded store cannot match true/false values (it sends them as integers): not offered.
-EmbeddedFilterValue = StrictStr | StrictInt | _Listed | _Range
+MAX_THREAD_CHARS = 128
+
+
+def _said(question: str) -> str:
+    if not question.strip():
+        raise ValueError("question is empty")
+    return question
+
+
+def _thread(thread: str) -> str:
+    if not thread.isprintable():
+        raise ValueError("thread id: printable characters only")
+    return thread
+
+
+ThreadId = Annotated[
+    StrictStr, Field(min_length=1, max_length=MAX_THREAD_CHARS), AfterValidator(_thread)
+]
 
 
 def question_input(server: ServerSettings, booleans: bool = True) -> type[BaseModel]:
@@ -24,17 +47,63 @@ def question_input(server: ServerSettings, booleans: bool = True) -> type[BaseMo
     bounded as the server's settings bound them; true/false values only where the store can
     match them (`booleans`)."""
     question = Annotated[
-        StrictStr,
-        Field(min_length=1, max_length=server.max_question_chars, pattern=r"\S"),
+        StrictStr, Field(min_length=1, max_length=server.max_question_chars), AfterValidator(_said)
     ]
-    value: Any = FilterValue if booleans else EmbeddedFilterValue
-    filters: Any = Annotated[  # not "| None": the playground cannot render a nullable field
-        dict[Annotated[str, Field(min_length=1, pattern=r'^[^"\\]+$')], value],
-        Field(max_length=server.max_filter_values),
-    ]
+    filters: Any = bounded_filters(server.max_filter_values, booleans)
     return create_model(
         "QuestionInput",
         __config__=ConfigDict(extra="forbid"),
         question=(question, ...),
-        filters=(filters, {}),
+        filters=(filters, {}),  # not "| None": the playground cannot render a nullable field
     )
+
+
+def _configurable() -> type[BaseModel]:
+    """`config.configurable`: the conversation id and the run settings (Context's fields, with
+    their bounds); other keys are LangServe's business."""
+    hints = get_type_hints(Context, include_extras=True)
+    run_settings: dict[str, Any] = {f.name: (hints[f.name], f.default) for f in fields(Context)}
+    return create_model(
+        "Configurable",
+        __config__=ConfigDict(extra="allow"),
+        thread_id=(ThreadId | None, None),
+        **run_settings,
+    )
+
+
+class RunConfig(BaseModel):
+    """A request's `config`; LangServe reads the rest (tags, metadata, run_name, ...)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    configurable: Any = None  # replaced by the Configurable model in `rag_requests`
+
+
+class RagRequests:
+    """The request bodies of /rag's routes, bounded by the server's settings (built once)."""
+
+    def __init__(self, server: ServerSettings, booleans: bool) -> None:
+        self.question: Any = question_input(server, booleans)
+        self.filters: TypeAdapter[dict[str, Any]] = TypeAdapter(
+            bounded_filters(server.max_filter_values, booleans)
+        )
+        self.thread: TypeAdapter[str] = TypeAdapter(ThreadId)
+        configurable: Any = _configurable() | None
+        config: Any = create_model(
+            "RunConfig", __base__=RunConfig, configurable=(configurable, None)
+        )
+        self.config: type[RunConfig] = config
+        self.single = create_model(
+            "RagRequest",
+            __config__=ConfigDict(extra="allow"),  # stream_log's own options
+            input=(self.question, ...),
+            config=(config | None, None),
+        )
+        question = self.question
+        inputs = Annotated[list[question], Field(min_length=1, max_length=server.max_batch_size)]  # type: ignore[valid-type]
+        self.batch = create_model(
+            "RagBatchRequest",
+            __config__=ConfigDict(extra="allow"),
+            inputs=(inputs, ...),
+            config=(config | list[config] | None, None),
+        )

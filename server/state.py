@@ -12,7 +12,7 @@ from server.access import Keys
 from server.answers import answer_recorder
 from server.metrics import RagMetrics
 from server.runnable import RagRunnable
-from server.schemas import question_input
+from server.schemas import RagRequests
 from server.tracing import Tracing
 from tools.errors import one_line
 from tools.feedback import FeedbackStore, open_feedback_store
@@ -43,6 +43,7 @@ class AppState:
     tracing: Tracing
     runnable: RagRunnable
     keys: Keys
+    requests: RagRequests  # what /rag and /v1 accept, bounded by the settings
     jobs: IngestJobs
     memory: StartedBackend
     feedback: FeedbackStore | None
@@ -109,6 +110,7 @@ def build_app_state(
         checkpointer = None
     feedback, feedback_status = _open_feedback(settings, resources)
     observers = [metrics.observe_node]
+    requests = RagRequests(settings.server, booleans=not services.retrieval.kb.is_local)
     threads = settings.server.graph_threads or (16 if settings.generator.kind == "openai" else 1)
     runnable = RagRunnable(
         stateless=build_graph(services=services, observers=observers),
@@ -118,7 +120,7 @@ def build_app_state(
         graph_threads=threads,
         graph_queue=settings.server.graph_queue,
         timeout_s=settings.server.request_timeout_s,
-        input_model=question_input(settings.server, booleans=not services.retrieval.kb.is_local),
+        input_model=requests.question,
         clock=ThreadClock(checkpointer, settings.memory.thread_ttl_days) if checkpointer else None,
         defaults=context_defaults(settings),
         on_answer=answer_recorder(feedback, services.running.generator) if feedback else None,
@@ -140,6 +142,7 @@ def build_app_state(
         tracing=Tracing(),
         runnable=runnable,
         keys=Keys(settings),
+        requests=requests,
         jobs=jobs,
         memory=memory,
         feedback=feedback,

@@ -22,10 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from graph.state import OutputState
 from server.access import Caller, caller_of
 from server.deps import get_state
-from server.rag import check_filters, check_run_settings, per_request_config
+from server.rag import check_run, per_request_config
 from server.state import AppState
 from tools.conversation import Turn
 from tools.errors import validation_problems
+from tools.kb.filters import filter_problems
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -235,16 +236,22 @@ def _graph_call(
         )
     options = dict(chat.vinarag or {})
     filters = options.pop("filters", None)
-    try:
-        check_filters(filters, state.settings.server.max_filter_values, state.services.retrieval.kb)
-    except HTTPException as exc:
-        raise OpenAIError(400, str(exc.detail), param="vinarag.filters") from None
+    if filters is not None:
+        try:
+            state.requests.filters.validate_python(filters)
+        except ValidationError as exc:
+            raise OpenAIError(400, filter_problems(exc.errors()), param="vinarag.filters") from None
     if chat.temperature is not None:
         options.setdefault("temperature", chat.temperature)
     if (most := chat.max_completion_tokens or chat.max_tokens) is not None:
         options.setdefault("max_tokens", min(most, 4096))
     try:
-        check_run_settings({"configurable": options}, caller, state.services.generators)
+        checked = state.requests.config.model_validate({"configurable": options})
+    except ValidationError as exc:
+        problems = validation_problems(exc.errors(), "vinarag")
+        raise OpenAIError(400, f"invalid run settings: {problems}", param="vinarag") from None
+    try:
+        check_run(checked.configurable, caller, state.services.generators)
     except HTTPException as exc:
         if exc.status_code == 403:  # a collection the key may not read
             raise OpenAIError(

@@ -1,77 +1,174 @@
-"""User filters ({"doc_id": "x", "year": {"gte": 2000}, "tags": ["a", "b"]}) as a Qdrant filter."""
+"""User filters ({"doc_id": "x", "year": {"gte": 2000}, "tags": ["a", "b"]}): their one set of
+rules as types (what the API publishes, what a request is checked against, what the store
+builds its filter from), and the Qdrant filter they become."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
-from typing import Any
+from collections.abc import Collection, Mapping
+from functools import cache
+from typing import Annotated, Any, Literal
 
+from pydantic import (
+    AfterValidator,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
 from qdrant_client import models
 
-from tools.errors import one_line
 from tools.ingest.documents import DEFAULT_COLLECTION
 
 TOP_LEVEL_FIELDS = {"doc_id", "title", "source", "position"}
-_RANGE_KEYS = {"gt", "gte", "lt", "lte"}
 
 
 class FilterError(ValueError):
     """A filter the knowledge base cannot apply; the message names the key."""
 
 
+class FilterTooLarge(FilterError):
+    """More conditions and listed values than the server takes (413)."""
+
+
 _SIMPLE_KEY = re.compile(r"[\w-]+")
 
 
-def _field(key: str) -> str:
+def payload_field(key: str) -> str:
     """The payload path of a filter key. A metadata key may hold any character (spaces,
     brackets): it is quoted, as Qdrant's paths allow, unless it is a plain word; a key the user
     wrote as a path (`metadata.a.b`) must be one."""
+    if not key.strip():
+        raise ValueError("a filter needs a field name")
     if key in TOP_LEVEL_FIELDS:
         return key
     if key.startswith("metadata."):
         if not all(_SIMPLE_KEY.fullmatch(part) for part in key.split(".")[1:]):
-            raise FilterError(f"filter {key!r}: not a field path (words joined by '.')")
+            raise ValueError("not a field path (words joined by '.')")
         return key
     if _SIMPLE_KEY.fullmatch(key):
         return f"metadata.{key}"
     if '"' in key or "\\" in key:
-        raise FilterError(f"filter {key!r}: a field name cannot hold '\"' or '\\\\'")
+        raise ValueError("a field name cannot hold '\"' or '\\\\'")
     return f'metadata."{key}"'
 
 
+def _key(key: str) -> str:
+    payload_field(key)  # the message names what is wrong with it
+    return key
+
+
+def _one_kind(values: list[Any]) -> list[Any]:
+    kinds = {_kind(v) for v in values}
+    if not (kinds == {"text"} or kinds == {"integer"}):
+        raise ValueError("a list must hold strings, or integers (not both)")
+    return values
+
+
+def _kind(value: Any) -> str | None:
+    """Which rule a value falls under, by its JSON type (so an error speaks of that rule)."""
+    if isinstance(value, bool):
+        return "bool"
+    for kind, types in (("text", str), ("integer", int), ("list", list), ("range", dict)):
+        if isinstance(value, types):
+            return kind
+    return None
+
+
+FilterKey = Annotated[str, AfterValidator(_key)]
+Listed = Annotated[list[Any], Field(min_length=1), AfterValidator(_one_kind)]
+Range = Annotated[dict[Literal["gt", "gte", "lt", "lte"], float], Field(min_length=1)]
+_RULE = 'a text, an integer, true/false, a list of texts or of integers, or a range {"gte": ...}'
+_KINDS: Any = (
+    Annotated[StrictStr, Tag("text")]
+    | Annotated[StrictInt, Tag("integer")]
+    | Annotated[Listed, Tag("list")]
+    | Annotated[Range, Tag("range")]
+)
+FilterValue = Annotated[
+    _KINDS | Annotated[StrictBool, Tag("bool")],
+    Discriminator(_kind, custom_error_type="filter_value", custom_error_message=_RULE),
+]
+# The embedded store cannot match true/false values (it sends them as integers): not offered.
+EmbeddedFilterValue = Annotated[
+    _KINDS,
+    Discriminator(
+        _kind,
+        custom_error_type="filter_value",
+        custom_error_message="true/false values cannot be filtered in the embedded store (store "
+        'them as text, "có"/"không", or use a Qdrant server); a value is '
+        + _RULE.replace("true/false, ", ""),
+    ),
+]
+_TAGS = {"text", "integer", "bool", "list", "range", "[key]"}
+
+
+def filter_problems(errors: list[ErrorDetails]) -> str:
+    """Pydantic's errors on a filter as one line naming each key: `filter 'year': ...`."""
+    lines = []
+    for error in errors:
+        key, *rest = [str(p) for p in error["loc"] if str(p) not in _TAGS] or ["?"]
+        where = "".join(f" {p}" for p in rest)
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"filter {key!r}{where}: {message}")
+    return "; ".join(lines)
+
+
+def filter_size(filters: Mapping[str, Any]) -> int:
+    """Conditions plus listed values: what `server.max_filter_values` bounds."""
+    return len(filters) + sum(len(v) if isinstance(v, list | dict) else 1 for v in filters.values())
+
+
+def bounded_filters(most: int, booleans: bool = True) -> Any:
+    """The filters type a request is checked against: the rules above, true/false values
+    only where the store can match them, and at most `most` conditions and listed values."""
+
+    def within(filters: dict[str, Any]) -> dict[str, Any]:
+        if (size := filter_size(filters)) > most:
+            raise PydanticCustomError(
+                "too_many_filter_values",
+                "filters with {size} conditions and values: at most {most} "
+                "(server.max_filter_values)",
+                {"size": size, "most": most},
+            )
+        return filters
+
+    value = FilterValue if booleans else EmbeddedFilterValue
+    return Annotated[dict[FilterKey, value], AfterValidator(within)]  # type: ignore[valid-type]
+
+
+@cache
+def _filters_adapter() -> TypeAdapter[dict[str, Any]]:
+    return TypeAdapter(dict[FilterKey, FilterValue])
+
+
+def parse_filters(filters: Mapping[str, Any]) -> dict[str, Any]:
+    """`filters` checked against the rules (FilterError naming the key otherwise)."""
+    try:
+        return _filters_adapter().validate_python(dict(filters))
+    except ValidationError as exc:
+        raise FilterError(filter_problems(exc.errors())) from None
+
+
 def _condition(key: str, value: Any) -> models.FieldCondition:
-    field = _field(key)
+    field = payload_field(key)
     if isinstance(value, dict):
-        unknown = set(value) - _RANGE_KEYS
-        if unknown or not value:
-            raise FilterError(f"filter {key!r}: a range takes gt/gte/lt/lte, got {sorted(value)}")
         return models.FieldCondition(key=field, range=models.Range(**value))
     if isinstance(value, list):
-        if not value or not (
-            all(isinstance(v, str) for v in value)
-            or all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-        ):
-            raise FilterError(f"filter {key!r}: a list must hold strings, or integers (not both)")
         return models.FieldCondition(key=field, match=models.MatchAny(any=value))
-    if isinstance(value, str | int | bool):
-        return models.FieldCondition(key=field, match=models.MatchValue(value=value))
-    raise FilterError(f"filter {key!r}: unsupported value {value!r}")
+    return models.FieldCondition(key=field, match=models.MatchValue(value=value))
 
 
-def build_filter(filters: dict[str, Any] | None) -> models.Filter | None:
+def build_filter(filters: Mapping[str, Any] | None) -> models.Filter | None:
     if not filters:
         return None
-    conditions = []
-    for key, value in filters.items():
-        if not isinstance(key, str) or not key.strip():
-            raise FilterError(f"filter {key!r}: a filter needs a field name")
-        try:
-            conditions.append(_condition(key, value))
-        except FilterError:
-            raise
-        except ValueError as exc:  # the client's own validation (a range of text, ...)
-            raise FilterError(f"filter {key!r}: {one_line(exc)}") from None
-    return models.Filter(must=conditions)
+    checked = parse_filters(filters)
+    return models.Filter(must=[_condition(key, value) for key, value in checked.items()])
 
 
 def scoped_filter(
