@@ -137,7 +137,8 @@ async def check_request(request: Request) -> None:
         try:
             requests.thread.validate_python(header)
         except ValidationError as exc:
-            raise _unprocessable(f"X-Thread-Id: {_problem(exc.errors()[0])}") from None
+            message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+            raise _unprocessable(f"X-Thread-Id: {message}") from None
     named = next((c.configurable.thread_id for c in configs if c and c.configurable), None)
     if (header or named) and (down := state.memory_down):
         raise HTTPException(

@@ -47,7 +47,7 @@ def question_input(server: ServerSettings, booleans: bool = True) -> type[BaseMo
     bounded as the server's settings bound them; true/false values only where the store can
     match them (`booleans`)."""
     question = Annotated[
-        StrictStr, Field(min_length=1, max_length=server.max_question_chars), AfterValidator(_said)
+        StrictStr, Field(max_length=server.max_question_chars), AfterValidator(_said)
     ]
     filters: Any = bounded_filters(server.max_filter_values, booleans)
     return create_model(
