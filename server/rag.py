@@ -49,6 +49,11 @@ def _problem(error: ErrorDetails) -> str:
             f"batch of {context.get('actual_length')}: at most {context.get('max_length')} "
             "questions a request (server.max_batch_size)"
         )
+    if loc[-1:] == ["question"] and error["type"] in (
+        "string_too_short",
+        "string_pattern_mismatch",
+    ):
+        return f"{'.'.join(str(p) for p in loc)}: question is empty"
     if error["type"] == "json_invalid":
         return f"body is not JSON ({error['msg'].removeprefix('Invalid JSON: ')})"
     if not loc and error["type"] in ("model_type", "model_attributes_type"):

@@ -25,12 +25,6 @@ from tools.settings import ServerSettings
 MAX_THREAD_CHARS = 128
 
 
-def _said(question: str) -> str:
-    if not question.strip():
-        raise ValueError("question is empty")
-    return question
-
-
 def _thread(thread: str) -> str:
     if not thread.isprintable():
         raise ValueError("thread id: printable characters only")
@@ -47,7 +41,7 @@ def question_input(server: ServerSettings, booleans: bool = True) -> type[BaseMo
     bounded as the server's settings bound them; true/false values only where the store can
     match them (`booleans`)."""
     question = Annotated[
-        StrictStr, Field(max_length=server.max_question_chars), AfterValidator(_said)
+        StrictStr, Field(min_length=1, max_length=server.max_question_chars, pattern=r"\S")
     ]
     filters: Any = bounded_filters(server.max_filter_values, booleans)
     return create_model(
