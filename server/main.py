@@ -10,8 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from server import middleware
-from server.rag import add_rag_routes
+from server import middleware, rag
 from server.routes import chat_page, documents, feedback, health, metrics, openai_chat
 from server.state import build_app_state
 from tools.ingest.worker import IngestWorkers
@@ -20,6 +19,9 @@ from tools.services import Services
 from tools.settings import Settings, load_settings
 
 log = logging.getLogger("vinarag.server")
+# Every route module registers itself the same way: `install(app)` (its router, and what else
+# it needs: an error handler, static files); /rag last, after the routes it must not shadow.
+ROUTES = (health, metrics, documents, feedback, openai_chat, chat_page, rag)
 
 
 def create_app(
@@ -68,11 +70,6 @@ def create_app(
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["*"],
         )
-    app.include_router(health.router)
-    app.include_router(metrics.router)
-    app.include_router(documents.router)
-    app.include_router(feedback.router)
-    openai_chat.install(app)
-    chat_page.install(app)
-    add_rag_routes(app)
+    for routes in ROUTES:
+        routes.install(app)
     return app

@@ -187,7 +187,7 @@ def per_request_config(
     return config
 
 
-def add_rag_routes(app: FastAPI) -> None:
+def install(app: FastAPI) -> None:
     add_routes(
         app,
         app.state.vinarag.runnable,

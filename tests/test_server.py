@@ -53,10 +53,36 @@ def test_invoke_batch_and_schemas(client):
         json={"inputs": [{"question": "Phở ra đời ở đâu?"}, {"question": "Ai viết Truyện Kiều?"}]},
     ).json()
     assert [("Nguyễn Du" in o["answer"]) for o in batch["output"]] == [False, True]
-    assert "question" in json.dumps(client.get("/rag/input_schema").json())
-    assert "answer" in json.dumps(client.get("/rag/output_schema").json())
     page = client.get("/rag/playground/")
     assert page.status_code == 200 and "<html" in page.text.lower()
+
+
+def test_the_published_schemas_are_what_the_routes_accept_and_return(client):
+    """A client generating requests from the schema gets what the server checks: the
+    question's bounds, the filter rules, no other fields; the output's fields and types."""
+    published = client.get("/rag/input_schema").json()
+    assert published["required"] == ["question"] and published["additionalProperties"] is False
+    question = published["properties"]["question"]
+    assert (question["type"], question["minLength"], question["maxLength"]) == ("string", 1, 2000)
+    filters = published["properties"]["filters"]
+    assert filters["type"] == "object" and filters["maxProperties"] == 256
+    (value,) = filters["patternProperties"].values()
+    kinds = value["oneOf"]
+    assert {"type": "string"} in kinds and {"type": "integer"} in kinds
+    assert {"type": "boolean"} not in kinds  # the embedded store cannot match true/false
+    lists = next(k["anyOf"] for k in kinds if "anyOf" in k)
+    assert [item["items"]["type"] for item in lists] == ["string", "integer"]
+    ranged = next(k for k in kinds if k.get("type") == "object")
+    assert ranged["propertyNames"] == {"enum": ["gt", "gte", "lt", "lte"]}
+    output = client.get("/rag/output_schema").json()["properties"]
+    types = {name: field.get("type") for name, field in output.items()}
+    assert types["answer"] == "string" and types["answer_id"] == "string"
+    assert types["sources"] == types["citations"] == types["path"] == "array"
+    assert types["cache_hit"] == "boolean"
+    assert "candidates" not in output and "relevant" not in output  # internal state
+    configurable = client.get("/rag/config_schema").json()["$defs"]["Configurable"]["properties"]
+    assert (configurable["top_k"]["minimum"], configurable["top_k"]["maximum"]) == (1, 200)
+    assert configurable["max_retrieval_attempts"]["maximum"] == 5
 
 
 def _events(text):

@@ -9,7 +9,17 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, HTTPException, Query, Request, Response, UploadFile, status
+from fastapi import (
+    APIRouter,
+    FastAPI,
+    File,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+    status,
+)
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
@@ -348,31 +358,44 @@ async def _readable_documents(state: AppState, caller: Caller) -> list[ListedDoc
     return await run_in_threadpool(lambda: kb.list_documents(collections=caller.read))
 
 
+class CollectionOut(BaseModel):
+    name: str
+    documents: int
+    chunks: int
+    dense_waiting: int  # chunks searchable through their sparse views only, for now
+    writable: bool
+
+
+class CollectionsOut(BaseModel):
+    collections: list[CollectionOut]
+
+
 @router.get("/collections")
-async def list_collections(state: State, caller: Reader) -> dict[str, Any]:
+async def list_collections(state: State, caller: Reader) -> CollectionsOut:
     """The collections this key may read (with their documents, chunks, and chunks still
     waiting for their dense vector), and whether it may write each; a collection it cannot
     read is not named."""
-    counts: dict[str, dict[str, int]] = {}
+    counts: dict[str, list[int]] = {}
     for document in await _readable_documents(state, caller):
-        entry = counts.setdefault(document.collection, {"documents": 0, "chunks": 0})
-        entry["documents"] += 1
-        entry["chunks"] += document.chunks
+        entry = counts.setdefault(document.collection, [0, 0])
+        entry[0] += 1
+        entry[1] += document.chunks
     names = set(counts) | (set(caller.read) if caller.read is not None else set())
     if caller.read is None:
         names.add(DEFAULT_COLLECTION)
     waiting = await run_in_threadpool(state.jobs.dense_waiting)
-    return {
-        "collections": [
-            {
-                "name": name,
-                **counts.get(name, {"documents": 0, "chunks": 0}),
-                "dense_waiting": waiting.get(name, 0),
-                "writable": caller.may_write(name),
-            }
+    return CollectionsOut(
+        collections=[
+            CollectionOut(
+                name=name,
+                documents=counts.get(name, [0, 0])[0],
+                chunks=counts.get(name, [0, 0])[1],
+                dense_waiting=waiting.get(name, 0),
+                writable=caller.may_write(name),
+            )
             for name in sorted(names)
         ]
-    }
+    )
 
 
 class StatsOut(BaseModel):
@@ -410,3 +433,7 @@ def _version_of(documents: list[ListedDocument]) -> int:
     listed = sorted((d.collection, d.doc_id, d.content_hash or "") for d in documents)
     digest = hashlib.sha256(json.dumps(listed).encode()).hexdigest()
     return int(digest[:12], 16)
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, FastAPI, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
@@ -109,3 +109,7 @@ async def export_feedback(state: State, caller: Writer) -> StreamingResponse:
             yield json.dumps(row, ensure_ascii=False) + "\n"
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, FastAPI, Response
+from pydantic import BaseModel
 
 from server.deps import State
 from server.state import AppState
@@ -13,55 +13,94 @@ from server.state import AppState
 router = APIRouter(tags=["health"])
 
 
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class KnowledgeBaseStatus(BaseModel):
+    reachable: Literal[True] = True
+    backend: str
+    collection: str
+    chunks: int
+    corpus_version: int
+    # chunks searchable through their sparse views only, until the backfill reaches them
+    dense_waiting: int
+    dense_backfill: str  # "ok", or why the backfill stopped
+
+
+class KnowledgeBaseDown(BaseModel):
+    reachable: Literal[False] = False
+    error: str
+
+
+class CacheStatus(BaseModel):
+    backend: str  # or "off"
+    healthy: bool | None
+
+
+class Readiness(BaseModel):
+    ready: bool
+    documents_present: bool
+    knowledge_base: KnowledgeBaseStatus | KnowledgeBaseDown
+    generator: str
+    retrieval: str
+    dense_model: str
+    reranker: str
+    graders: str
+    cache: CacheStatus
+    checkpointer: str  # its backend, "off", or "unavailable: why"
+    feedback: str
+    tracing: str
+    auth: str
+
+
 @router.get("/healthz")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+async def healthz() -> Health:
+    return Health()
 
 
-@router.get("/readyz")
-def readyz(state: State) -> JSONResponse:
+@router.get(
+    "/readyz",
+    responses={503: {"model": Readiness, "description": "not ready: the body says why"}},
+)
+def readyz(state: State, response: Response) -> Readiness:
     services = state.services
     kb = services.retrieval.kb
-    checks: dict[str, dict[str, Any]] = {}
+    store: KnowledgeBaseStatus | KnowledgeBaseDown
     try:
-        chunks = kb.count()
         stats = kb.stats()
-        checks["knowledge_base"] = {
-            "reachable": True,
-            "backend": kb.backend,
-            "collection": kb.collection,
-            "chunks": chunks,
-            "corpus_version": stats.version,
-            # chunks searchable through their sparse views only, until the backfill reaches them
-            "dense_waiting": len(kb.pending_dense()),
-            "dense_backfill": state.jobs.backfill_error or "ok",
-        }
+        store = KnowledgeBaseStatus(
+            backend=kb.backend,
+            collection=kb.collection,
+            chunks=kb.count(),
+            corpus_version=stats.version,
+            dense_waiting=len(kb.pending_dense()),
+            dense_backfill=state.jobs.backfill_error or "ok",
+        )
     except Exception as exc:  # the store is down: not ready, and say why
-        chunks = 0
-        checks["knowledge_base"] = {"reachable": False, "error": str(exc)[:200]}
+        store = KnowledgeBaseDown(error=str(exc)[:200])
+    running = services.running.describe()
     cache = services.cache
-    ready = bool(checks["knowledge_base"].get("reachable")) and chunks > 0
-    body = {
-        "ready": ready,
-        "documents_present": chunks > 0,
-        **checks,
-        **{
-            key: value
-            for key, value in services.running.describe().items()
-            if key in ("generator", "retrieval", "dense_model", "reranker", "graders")
-        },
-        "cache": {
-            "backend": cache.backend if cache else "off",
-            "healthy": cache.healthy() if cache else None,
-        },
-        "checkpointer": f"unavailable: {down}"
-        if (down := state.memory_down)
-        else state.memory.name,
-        "feedback": _feedback_status(state),
-        "tracing": state.tracing.status,
-        "auth": "api keys" if state.settings.api_keys else "open (no api_keys set)",
-    }
-    return JSONResponse(body, status_code=200 if ready else 503)
+    chunks = store.chunks if isinstance(store, KnowledgeBaseStatus) else 0
+    response.status_code = 200 if chunks > 0 else 503
+    return Readiness(
+        ready=chunks > 0,
+        documents_present=chunks > 0,
+        knowledge_base=store,
+        generator=running["generator"],
+        retrieval=running["retrieval"],
+        dense_model=running["dense_model"],
+        reranker=running["reranker"],
+        graders=running["graders"],
+        cache=CacheStatus(
+            backend=cache.backend if cache else "off",
+            healthy=cache.healthy() if cache else None,
+        ),
+        checkpointer=f"unavailable: {down}" if (down := state.memory_down) else state.memory.name,
+        feedback=_feedback_status(state),
+        tracing=state.tracing.status,
+        auth="api keys" if state.settings.api_keys else "open (no api_keys set)",
+    )
 
 
 def _feedback_status(state: AppState) -> str:
@@ -70,3 +109,7 @@ def _feedback_status(state: AppState) -> str:
     if down := state.feedback.unavailable:
         return f"unavailable: {down}"
     return state.feedback.backend
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
 
 from server.deps import State
@@ -14,3 +14,7 @@ router = APIRouter(tags=["metrics"])
 def metrics(state: State) -> Response:
     body, content_type = state.metrics.exposition()
     return Response(body, media_type=content_type)
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)

@@ -268,13 +268,22 @@ def _graph_call(
     return graph_input, cast(RunnableConfig, config), prompt_words
 
 
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int = 0
+    owned_by: str = "vinarag"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
 @router.get("/models")
-async def list_models(request: Request) -> dict[str, Any]:
+async def list_models(request: Request) -> ModelList:
     _caller(request, get_state(request))
-    return {
-        "object": "list",
-        "data": [{"id": MODEL, "object": "model", "created": 0, "owned_by": "vinarag"}],
-    }
+    return ModelList(data=[ModelCard(id=MODEL)])
 
 
 @router.post("/chat/completions", response_model=None)

@@ -19,6 +19,7 @@ from pydantic import (
     Tag,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 from qdrant_client import models
@@ -80,8 +81,26 @@ def _kind(value: Any) -> str | None:
     return None
 
 
-FilterKey = Annotated[str, AfterValidator(_key)]
-Listed = Annotated[list[Any], Field(min_length=1), AfterValidator(_one_kind)]
+# Published as what they accept (the checks themselves are functions, which JSON Schema cannot
+# carry): a key without quotes or backslashes; a list of strings, or of integers.
+FilterKey = Annotated[
+    str,
+    AfterValidator(_key),
+    WithJsonSchema({"type": "string", "minLength": 1, "pattern": '^[^"\\\\]+$'}),
+]
+Listed = Annotated[
+    list[Any],
+    Field(min_length=1),
+    AfterValidator(_one_kind),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "array", "items": {"type": kind}, "minItems": 1}
+                for kind in ("string", "integer")
+            ]
+        }
+    ),
+]
 Range = Annotated[dict[Literal["gt", "gte", "lt", "lte"], float], Field(min_length=1)]
 _RULE = 'a text, an integer, true/false, a list of texts or of integers, or a range {"gte": ...}'
 _KINDS: Any = (
@@ -138,8 +157,9 @@ def bounded_filters(most: int, booleans: bool = True) -> Any:
             )
         return filters
 
-    value = FilterValue if booleans else EmbeddedFilterValue
-    return Annotated[dict[FilterKey, value], AfterValidator(within)]  # type: ignore[valid-type]
+    value: Any = FilterValue if booleans else EmbeddedFilterValue
+    mapping: Any = dict[FilterKey, value]
+    return Annotated[mapping, Field(max_length=most), AfterValidator(within)]
 
 
 @cache
