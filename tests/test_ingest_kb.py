@@ -154,10 +154,9 @@ def test_pdf_and_jsonl_end_to_end(tmp_path, settings, memory_kb):
 def test_corpus_statistics_from_several_writers_add_up(settings):
     """Two processes on one Qdrant server (here: two knowledge bases in server mode on one
     client) each append their own change; neither overwrites the other's counts."""
-    from qdrant_client import QdrantClient, models
+    from qdrant_client import QdrantClient
 
     from tools.kb.sparse import BM25Encoder
-    from tools.kb.stats import CorpusStats, CorpusStatsStore, StatsDelta
     from tools.kb.store import KnowledgeBase
 
     client = QdrantClient(location=":memory:")
@@ -175,8 +174,18 @@ def test_corpus_statistics_from_several_writers_add_up(settings):
             assert totals.tokens[view] == sum(p.payload["n_tokens"][view] for p in points)
         assert first.delete_document(DocRef("default", "a")) == 1
         assert second.stats().chunks == 1 and second.corpus_version == 3
+    finally:
+        client.close()
 
-        # a store written by the previous version (one totals record) counts from there
+
+def test_statistics_of_a_store_the_previous_version_wrote_count_on_from_its_totals():
+    """One totals record (how the previous version kept them) is where appended changes start."""
+    from qdrant_client import QdrantClient, models
+
+    from tools.kb.stats import CorpusStats, CorpusStatsStore, StatsDelta
+
+    client = QdrantClient(location=":memory:")
+    try:
         legacy = "legacy_meta"
         store = CorpusStatsStore(client, legacy)
         client.upsert(

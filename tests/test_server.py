@@ -166,33 +166,44 @@ def test_documents_json_upload_delete_and_stats(client, tmp_path):
     assert client.get("/collections/stats").json()["documents"] == 41
 
 
-def test_upload_limits_and_types(settings, demo_services):
+UPLOADS = {
+    "two files past max_files": (
+        {"files": [("files", ("a.txt", b"a", "text/plain"))] * 2},
+        413,
+        "at most 1",
+    ),
+    "a file past max_upload_mb": (
+        {"files": [("files", ("a.txt", "Xin chào ".encode() * 100, "text/plain"))]},
+        413,
+        "MB",
+    ),
+    "a type no loader reads": (
+        {"files": [("files", ("a.exe", b"MZ", "application/octet-stream"))]},
+        422,
+        "unsupported file type",
+    ),
+    "an empty file": (
+        {"files": [("files", ("empty.txt", b"", "text/plain"))]},
+        422,
+        "empty: 0 bytes",
+    ),
+    "no documents": ({"json": {"documents": []}}, 422, ""),
+}
+
+
+@pytest.mark.parametrize("case", UPLOADS)
+def test_upload_limits_and_types(settings, demo_services, case):
+    arguments, code, says = UPLOADS[case]
     server = settings.server.model_copy(update={"max_files": 1, "max_upload_mb": 0.0001})
     with _client(settings, demo_services, server=server) as c:
-        too_many = c.post(
-            "/documents?wait=true", files=[("files", ("a.txt", b"a", "text/plain"))] * 2
-        )
-        assert too_many.status_code == 413 and "at most 1" in too_many.json()["detail"]
-        too_big = c.post(
-            "/documents?wait=true",
-            files=[("files", ("a.txt", "Xin chào ".encode() * 100, "text/plain"))],
-        )
-        assert too_big.status_code == 413 and "MB" in too_big.json()["detail"]
-        wrong = c.post(
-            "/documents?wait=true", files=[("files", ("a.exe", b"MZ", "application/octet-stream"))]
-        )
-        assert wrong.status_code == 422 and "unsupported file type" in wrong.json()["detail"]
-        nothing = c.post(
-            "/documents?wait=true", files=[("files", ("empty.txt", b"", "text/plain"))]
-        )
-        assert (
-            nothing.status_code == 422
-            and nothing.json()["detail"]["failed"][0]["reason"] == "empty: 0 bytes"
-        )
-        bad_json = c.post("/documents?wait=true", json={"documents": []})
-        assert bad_json.status_code == 422
-        no_files = c.post("/documents/files?wait=true", data={"other": "x"})
-        assert no_files.status_code == 422 and "files" in str(no_files.json()["detail"])
+        response = c.post("/documents?wait=true", **arguments)
+        assert response.status_code == code
+        assert says in json.dumps(response.json()["detail"], ensure_ascii=False)
+
+
+def test_an_upload_without_files_names_the_field(client):
+    no_files = client.post("/documents/files?wait=true", data={"other": "x"})
+    assert no_files.status_code == 422 and "files" in str(no_files.json()["detail"])
 
 
 def test_openapi_documents_both_ways_of_adding_documents(client):
