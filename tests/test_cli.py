@@ -18,7 +18,7 @@ def test_help_lists_every_command(vinarag):
     assert result.returncode == 0, result.stderr
     every = (
         "ingest", "delete", "documents", "search", "demo", "kb",  # tools
-        "ask", "chat",  # graph
+        "ask", "chat", "diagram",  # graph
         "eval", "data",  # evals
         "serve", "keys",  # server
         "train",  # training
