@@ -11,6 +11,7 @@ from typing import Annotated, Any, get_type_hints
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictStr,
@@ -34,6 +35,14 @@ def _thread(thread: str) -> str:
 ThreadId = Annotated[
     StrictStr, Field(min_length=1, max_length=MAX_THREAD_CHARS), AfterValidator(_thread)
 ]
+
+
+def _no_thread(thread: object) -> object:
+    return None if thread == "" else thread
+
+
+# The playground's config form sends thread_id "" when the field is left blank: no conversation.
+OptionalThreadId = Annotated[ThreadId | None, BeforeValidator(_no_thread)]
 
 
 def question_input(server: ServerSettings, booleans: bool = True) -> type[BaseModel]:
@@ -60,7 +69,7 @@ def _configurable() -> type[BaseModel]:
     return create_model(
         "Configurable",
         __config__=ConfigDict(extra="allow"),
-        thread_id=(ThreadId | None, None),
+        thread_id=(OptionalThreadId, None),
         **run_settings,
     )
 

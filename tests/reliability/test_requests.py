@@ -252,6 +252,24 @@ def test_config_hash_routes_are_checked_like_the_plain_ones(client, configurable
         assert hashed.status_code == plain.status_code == 422, (route, hashed.text)
 
 
+def test_the_playgrounds_blank_form_is_answered(client):
+    """The playground sends every field of the published config schema at its default, a blank
+    thread id included: that is a run with the defaults and no conversation, not a 422."""
+    schema = client.get("/rag/config_schema").json()
+    configurable = schema["$defs"]["Configurable"]["properties"]
+    blank = {name: field.get("default", "") for name, field in configurable.items()}
+    assert blank["thread_id"] == ""
+    answered = client.post(
+        "/rag/invoke",
+        json={
+            "input": {"question": "Phở là gì?", "filters": {}},
+            "config": {"configurable": blank},
+        },
+    )
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["output"]["answer"]
+
+
 def test_config_hash_routes_still_answer_and_a_hash_that_is_no_config_is_a_422(client):
     good = _hashed({"configurable": {"rerank_top_n": 2}})
     answered = client.post(f"/rag/c/{good}/invoke", json={"input": {"question": "Phở là gì?"}})
