@@ -61,10 +61,11 @@ system-deps:
 # The fast subset: no real services, browser, infrastructure tools or multi-second tests.
 FAST := not slow and not integration and not browser and not infra
 
-check: $(STAMP)  ## ruff, mypy and the fast tests (about 2 minutes): before every commit
+# The fast tests need no shared service, so they run on every core (pytest-xdist).
+check: $(STAMP)  ## ruff, mypy and the fast tests (under 2 minutes): before every commit
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -p no:cacheprovider -m "$(FAST)"
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto -m "$(FAST)"
 
 test: $(STAMP) $(TOOLS_STAMP) system-deps  ## run the whole test suite (CI runs this)
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=25
