@@ -12,7 +12,7 @@ from tests.helpers import passage, write_tiny_mpt
 from tools.generate.base import GenerationRequest
 from tools.generate.extractive import ExtractiveGenerator
 from tools.generate.factory import build_generator
-from tools.generate.llm import build_prompt, parse_citations
+from tools.generate.llm import ChatModelGenerator, build_prompt, parse_citations
 from tools.settings import GeneratorSettings
 
 SOURCES = [
@@ -106,6 +106,39 @@ def test_phogpt_loads_generates_and_streams(tiny_mpt):
         on_token=lambda _: None,
     )
     assert 1 <= short.tokens <= 2
+
+
+def test_phogpt_decodes_with_its_kv_cache_and_counts_one_shot_tokens(tiny_mpt):
+    """MPT configs say use_cache: false; the product turns the cache on, so after the prompt each
+    forward pass reads one new token, and greedy answers are the same as without it."""
+    settings = GeneratorSettings(
+        kind="phogpt", model=str(tiny_mpt), device="cpu", max_tokens=6, temperature=0.0
+    )
+    generator = build_generator(settings)
+    assert isinstance(generator, ChatModelGenerator)
+    model = generator.chat_model.llm.pipeline.model  # type: ignore[attr-defined]
+    fed: list[int] = []
+
+    def record(module, args, kwargs):
+        ids = kwargs.get("input_ids", args[0] if args else None)
+        fed.append(ids.shape[1])
+
+    hook = model.register_forward_pre_hook(record, with_kwargs=True)
+    try:
+        request = GenerationRequest("Núi nào cao nhất?", SOURCES, max_tokens=6, temperature=0.0)
+        cached = generator.generate(request)
+        prompt, *steps = fed
+        assert prompt > 1 and steps and set(steps) == {1}, fed
+        # The one-shot answer carries no usage: its length in the model's own tokens (was 0).
+        assert 1 <= cached.tokens <= 6
+        fed.clear()
+        model.generation_config.use_cache = False
+        uncached = generator.generate(request)
+        assert fed[1:] and min(fed[1:]) > prompt  # the whole sequence again, every step
+        assert uncached.answer == cached.answer
+    finally:
+        hook.remove()
+        model.generation_config.use_cache = True
 
 
 def test_phogpt_loads_a_lora_adapter(tiny_mpt, tmp_path):

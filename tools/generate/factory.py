@@ -41,7 +41,7 @@ def build_generator(settings: GeneratorSettings, chat_model=None) -> Generator:
     model = chat_model or build_chat_model(settings)
     log.info("generator: %s (%s)", settings.kind, settings.model)
     if settings.kind == "phogpt":
-        from tools.generate.phogpt import pipeline_arguments
+        from tools.generate.phogpt import pipeline_arguments, token_counter
 
-        return ChatModelGenerator(model, settings.kind, pipeline_arguments)
+        return ChatModelGenerator(model, settings.kind, pipeline_arguments, token_counter(model))
     return ChatModelGenerator(model, settings.kind)

@@ -49,6 +49,7 @@ class ChatModelGenerator:
         chat_model: BaseChatModel,
         name: str,
         call_arguments: Callable[[GenerationRequest], dict[str, Any]] | None = None,
+        count_tokens: Callable[[str], int] | None = None,
     ) -> None:
         self.chat_model = chat_model
         self.name = name
@@ -57,6 +58,8 @@ class ChatModelGenerator:
         self.call_arguments = call_arguments or (
             lambda r: {"temperature": r.temperature, "max_tokens": r.max_tokens}
         )
+        # For a model whose answers carry no usage (a local pipeline): its tokenizer's count.
+        self.count_tokens = count_tokens
 
     def _bound(self, request: GenerationRequest) -> Runnable[Any, BaseMessage]:
         try:
@@ -68,13 +71,14 @@ class ChatModelGenerator:
         self, request: GenerationRequest, on_token: Callable[[str], None] | None = None
     ) -> Generation:
         messages = [HumanMessage(build_prompt(request))]
+        parts: list[str] = []  # streamed pieces (none one-shot)
         if on_token is None:
             message = self._bound(request).invoke(messages)
             text = message.content if isinstance(message.content, str) else str(message.content)
             usage = getattr(message, "usage_metadata", None) or {}
             tokens = int(usage.get("output_tokens", 0))
         else:
-            parts, tokens = [], 0
+            tokens = 0
             for chunk in self._bound(request).stream(messages):
                 if isinstance(chunk.content, str) and chunk.content:
                     parts.append(chunk.content)
@@ -82,6 +86,8 @@ class ChatModelGenerator:
                 usage = getattr(chunk, "usage_metadata", None) or {}
                 tokens = int(usage.get("output_tokens", 0)) or tokens
             text = "".join(parts)
-            tokens = tokens or len(parts)  # servers that send no usage: one piece ~ one token
+        if not tokens and text:
+            # no usage reported: the tokenizer's count, or one streamed piece ~ one token
+            tokens = self.count_tokens(text) if self.count_tokens else len(parts)
         answer, citations = parse_citations(text, request)
         return Generation(answer, citations, tokens, self.name)

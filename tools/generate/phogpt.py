@@ -5,6 +5,7 @@ bf16 on CUDA or fp32 on CPU, an optional PEFT LoRA adapter, wrapped as a LangCha
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from tools.generate.base import GenerationRequest
@@ -86,6 +87,10 @@ def load_model_and_tokenizer(settings: GeneratorSettings, adapter_path: str | No
     model: Any = AutoModelForCausalLM.from_pretrained(settings.model, **kwargs)
     if quant is None:
         model = model.to(device)
+    # MPT configs (PhoGPT's included) say use_cache: false, and generate() then re-reads the
+    # whole prompt for every new token: 3.5 tok/s instead of 34 on an H200 at 3,900 tokens.
+    model.config.use_cache = True
+    model.generation_config.use_cache = True
     adapter = adapter_path or settings.adapter_path
     if adapter:
         from peft import PeftModel
@@ -118,6 +123,7 @@ def build_phogpt_chat_model(settings: GeneratorSettings, adapter_path: str | Non
         temperature=settings.temperature if settings.temperature > 0 else None,
         return_full_text=False,
     )
+    generate.model.generation_config.use_cache = True  # the pipeline may copy the config
     llm = HuggingFacePipeline(pipeline=generate)
     return ChatHuggingFace(llm=llm, tokenizer=tokenizer, model_id=settings.model)
 
@@ -133,3 +139,11 @@ def pipeline_arguments(request: GenerationRequest) -> dict[str, Any]:
             "temperature": request.temperature if sampled else None,
         }
     }
+
+
+def token_counter(chat_model: Any) -> Callable[[str], int] | None:
+    """The answer's length in the model's own tokens: the local pipeline reports no usage."""
+    tokenizer = getattr(chat_model, "tokenizer", None)
+    if tokenizer is None:
+        return None
+    return lambda text: len(tokenizer(text, add_special_tokens=False).input_ids)
