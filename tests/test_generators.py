@@ -141,6 +141,16 @@ def test_phogpt_decodes_with_its_kv_cache_and_counts_one_shot_tokens(tiny_mpt):
         model.generation_config.use_cache = True
 
 
+def test_phogpt_computes_in_the_dtype_its_quantization_wants():
+    """LLM.int8 multiplies in float16 (bfloat16 inputs are cast, with a warning per layer and
+    token); nf4 and full precision use bfloat16 on CUDA; the CPU float32."""
+    from tools.generate.phogpt import compute_dtype
+
+    assert compute_dtype("8bit", "cuda:0") == torch.float16
+    assert compute_dtype("4bit", "cuda") == compute_dtype("none", "cuda") == torch.bfloat16
+    assert compute_dtype("8bit", "cpu") == compute_dtype("none", "cpu") == torch.float32
+
+
 def test_phogpt_loads_a_lora_adapter(tiny_mpt, tmp_path):
     from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM

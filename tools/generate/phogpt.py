@@ -67,9 +67,18 @@ def quantization_config(settings: GeneratorSettings, device: str) -> Any | None:
     return bitsandbytes_config(settings.quantization)
 
 
+def compute_dtype(quantization: str, device: str) -> Any:
+    """The dtype the weights that stay unquantised and the activations use. LLM.int8 computes in
+    float16: in bfloat16 it casts every layer's input on every token and says so each time."""
+    import torch
+
+    if not device.startswith("cuda"):
+        return torch.float32
+    return torch.float16 if quantization == "8bit" else torch.bfloat16
+
+
 def load_model_and_tokenizer(settings: GeneratorSettings, adapter_path: str | None = None):
     """The real loading path; tests run it on a tiny random MPT saved to disk."""
-    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     device = resolve_device(settings.device)
@@ -80,10 +89,9 @@ def load_model_and_tokenizer(settings: GeneratorSettings, adapter_path: str | No
     if not getattr(tokenizer, "chat_template", None):
         tokenizer.chat_template = PHOGPT_CHAT_TEMPLATE
     kwargs: dict[str, Any] = {"revision": settings.revision, "trust_remote_code": True}
+    kwargs["dtype"] = compute_dtype(settings.quantization if quant is not None else "none", device)
     if quant is not None:
         kwargs.update(quantization_config=quant, device_map={"": device})
-    else:
-        kwargs["dtype"] = torch.bfloat16 if device.startswith("cuda") else torch.float32
     model: Any = AutoModelForCausalLM.from_pretrained(settings.model, **kwargs)
     if quant is None:
         model = model.to(device)
