@@ -41,11 +41,14 @@ class GroundingVerdict(BaseModel):  # what the model is asked to answer
 
 
 class GraderError(RuntimeError):
-    """The model's answer could not be read as the expected structure."""
+    """The model gave no answer that can be read as the expected structure."""
 
 
 def _text(model: BaseChatModel, prompt: str) -> str:
-    content = model.invoke([HumanMessage(prompt)]).content
+    try:
+        content = model.invoke([HumanMessage(prompt)]).content
+    except Exception as exc:  # any client's failure (server down, timeout): the heuristic answers
+        raise GraderError(f"the model did not answer: {exc}") from exc
     return content if isinstance(content, str) else str(content)
 
 
@@ -60,7 +63,7 @@ def structured(model: BaseChatModel, schema: type[Schema], prompt: str) -> Schem
             if isinstance(result, schema):
                 return result
             return schema.model_validate(result)
-        except (NotImplementedError, ValidationError, ValueError, TypeError) as exc:
+        except Exception as exc:  # e.g. an answer cut at max_tokens: read the text instead
             log.debug("structured output failed (%s); parsing JSON from text", exc)
     text = _text(model, prompt)
     match = _JSON.search(text)
@@ -125,6 +128,14 @@ class LLMGrader:
         )
 
 
+def _question(text: str) -> str:
+    """The model's rewrite, if it is one: a reply without a single letter searches for nothing."""
+    question = text.strip()
+    if not any(ch.isalpha() for ch in question):
+        raise GraderError(f"no question in the model's answer {question[:120]!r}")
+    return question
+
+
 class LLMRewriter:
     """Follow-ups condensed and failed searches rewritten by the model; the term rewriter
     answers when the model fails."""
@@ -138,16 +149,18 @@ class LLMRewriter:
             return self.fallback.condense(question, history)
         turns = "\n".join(f"Hỏi: {t['question']}\nĐáp: {t['answer']}" for t in history)
         try:
-            text = _text(self.model, CONDENSE_PROMPT.format(history=turns, question=question))
+            text = _question(
+                _text(self.model, CONDENSE_PROMPT.format(history=turns, question=question))
+            )
         except (GraderError, ValueError) as exc:
             log.warning("LLM condensation failed (%s): deterministic rewrite", exc)
             return self.fallback.condense(question, history)
-        return Rewrite(text.strip() or question, "llm")
+        return Rewrite(text, "llm")
 
     def broaden(self, question: str) -> Rewrite:
         try:
-            text = _text(self.model, REWRITE_PROMPT.format(question=question))
+            text = _question(_text(self.model, REWRITE_PROMPT.format(question=question)))
         except (GraderError, ValueError) as exc:
             log.warning("LLM rewrite failed (%s): deterministic rewrite", exc)
             return self.fallback.broaden(question)
-        return Rewrite(text.strip() or question, "llm")
+        return Rewrite(text, "llm")

@@ -1,0 +1,163 @@
+"""The `openai` generator kind against a real OpenAI-compatible server: `transformers serve`
+(transformers' own FastAPI server) serving the tiny MPT on 127.0.0.1, started here. Through it:
+answers one-shot and streamed, the LLM grader and query rewriter, a server that goes away in the
+middle of a stream and one that never answers."""
+
+from __future__ import annotations
+
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import CuttableRelay, free_port, passage, write_tiny_mpt
+from tools.generate.base import GenerationRequest
+from tools.generate.factory import build_chat_model, build_generator
+from tools.settings import GeneratorSettings
+
+pytestmark = pytest.mark.integration
+
+SOURCES = [
+    passage("p1", "Fansipan là đỉnh núi cao nhất Việt Nam, cao 3.143 mét.", title="Fansipan"),
+    passage("p2", "Vịnh Hạ Long có gần 2.000 hòn đảo.", title="Hạ Long"),
+]
+QUESTION = "Núi nào cao nhất Việt Nam?"
+
+
+class ServedModel:
+    """`transformers serve FOLDER` on a free port; its log lines kept, to count the requests it
+    answered. Up when uvicorn says so (no polling)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.port = folder, free_port()
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+
+    def __enter__(self) -> ServedModel:
+        script = Path(sys.executable).with_name("transformers")
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+        command = [str(script), "serve", str(self.folder), "--host", "127.0.0.1"]
+        self.process = subprocess.Popen(
+            [*command, "--port", str(self.port)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        stdout = self.process.stdout
+        threading.Thread(target=lambda: [self.lines.put(x) for x in stdout], daemon=True).start()
+        self._read_until("Uvicorn running on")
+        return self
+
+    def _read_until(self, text: str) -> None:
+        while True:
+            line = self.lines.get(timeout=120)
+            self.seen.append(line)
+            if text in line:
+                return
+            assert self.process.poll() is None, "".join(self.seen)
+
+    def answered(self) -> int:
+        """Chat completions answered so far."""
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
+        return sum('"POST /v1/chat/completions HTTP/1.1" 200' in line for line in self.seen)
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[ServedModel]:
+    from transformers import AutoTokenizer
+
+    from tools.generate.phogpt import PHOGPT_CHAT_TEMPLATE
+
+    folder = write_tiny_mpt(Path(os.environ.get("TMPDIR", "/tmp")) / f"served-mpt-{os.getpid()}")
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tokenizer.chat_template = PHOGPT_CHAT_TEMPLATE  # without one the server answers 500
+    tokenizer.save_pretrained(folder)
+    try:
+        with ServedModel(folder) as server:
+            yield server
+    finally:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def openai_settings(port: int, folder: Path, **changes) -> GeneratorSettings:
+    base = {"base_url": f"http://127.0.0.1:{port}/v1", "max_tokens": 6, "temperature": 0.0}
+    return GeneratorSettings(kind="openai", model=str(folder), **{**base, **changes})
+
+
+def request() -> GenerationRequest:
+    return GenerationRequest(QUESTION, SOURCES, max_tokens=6, temperature=0.0)
+
+
+def test_one_shot_and_streamed_answers_with_the_servers_usage(served):
+    generator = build_generator(openai_settings(served.port, served.folder))
+    assert generator.name == "openai" and generator.is_model
+    before = served.answered()
+    one_shot = generator.generate(request())
+    pieces: list[str] = []
+    streamed = generator.generate(request(), on_token=pieces.append)
+    assert served.answered() == before + 2
+    assert one_shot.answer and streamed.answer == one_shot.answer  # greedy both times
+    assert len(pieces) > 1 and "".join(pieces).strip() == streamed.answer
+    assert one_shot.tokens == streamed.tokens == 6  # the server's usage: max_tokens reached
+
+
+def test_the_llm_grader_and_rewriter_ask_the_server(served):
+    from tools.grade.factory import build_graders
+    from tools.grade.heuristic import OverlapGrader, TermRewriter
+    from tools.settings import load_settings
+
+    settings = load_settings(
+        generator=openai_settings(served.port, served.folder).model_dump(), grader={"kind": "llm"}
+    )
+    grader, rewriter = build_graders(settings, build_chat_model(settings.generator))
+    heuristic = OverlapGrader(settings.graph.name_threshold)
+    before = served.answered()
+    grades = grader.grade_relevance(QUESTION, SOURCES, 0.5)
+    rewrite = rewriter.broaden(QUESTION)
+    assert served.answered() > before  # both went to the model
+    # The tiny random model's replies are no verdicts: the heuristic's stand, and say so.
+    assert grades.relevant == heuristic.grade_relevance(QUESTION, SOURCES, 0.5).relevant
+    assert grades.by == "overlap"
+    assert rewrite == TermRewriter().broaden(QUESTION)
+
+
+def test_a_server_gone_mid_stream_is_an_error_not_a_short_answer(served):
+    with CuttableRelay(served.port) as relay:
+        generator = build_generator(openai_settings(relay.port, served.folder, max_tokens=40))
+        pieces: list[str] = []
+
+        def cut_after_the_first(piece: str) -> None:
+            pieces.append(piece)
+            if len(pieces) == 1:
+                relay.cut()
+
+        with pytest.raises(Exception) as raised:
+            generator.generate(request(), on_token=cut_after_the_first)
+    assert pieces and not isinstance(raised.value, AssertionError)
+
+
+def test_a_server_that_never_answers_is_given_up_after_the_timeout(served):
+    import openai
+
+    with socket.socket() as silent:  # accepts connections, never replies
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        generator = build_generator(openai_settings(port, served.folder, timeout_s=0.5))
+        with pytest.raises(openai.APITimeoutError):
+            generator.generate(request())
