@@ -62,3 +62,21 @@ def test_rewriters_condense_follow_ups_and_broaden_retries():
     condensed = llm.condense("Còn diện tích thì sao?", history)
     assert (condensed.query, condensed.by) == ("Diện tích vịnh Hạ Long là bao nhiêu?", "llm")
     assert llm.condense("Còn diện tích thì sao?", []).by == "terms"  # nothing to condense
+
+
+def test_an_answer_that_says_nothing_is_not_grounded():
+    """Punctuation without a word or a citation (what a broken model writes) has nothing to
+    stand on: not grounded, so the graph asks again and then answers honestly."""
+    grader = OverlapGrader(0.5)
+    for empty in (": : : : : :", "...", ""):
+        check = grader.check_grounding(empty, [HA_LONG], 0.6)
+        assert check.grounded is False and check.score == 0.0, empty
+    assert grader.check_grounding("Có [1].", [HA_LONG], 0.6).grounded  # short, but cited
+
+
+def test_a_rewrite_without_a_letter_is_no_rewrite():
+    model = ScriptedChatModel(scripts={"condense": [": : : :"], "rewrite": ["?? ..."]})
+    llm = LLMRewriter(model, TermRewriter())
+    history = [{"question": "Vịnh Hạ Long ở tỉnh nào?", "answer": "Quảng Ninh."}]
+    assert llm.condense("Còn diện tích thì sao?", history).by == "terms"
+    assert llm.broaden(QUESTION) == TermRewriter().broaden(QUESTION)

@@ -161,3 +161,27 @@ def test_a_server_that_never_answers_is_given_up_after_the_timeout(served):
         generator = build_generator(openai_settings(port, served.folder, timeout_s=0.5))
         with pytest.raises(openai.APITimeoutError):
             generator.generate(request())
+
+
+def test_the_graph_regenerates_an_ungrounded_answer_then_says_it_cannot(
+    served, settings, make_demo_services
+):
+    """The whole graph with the served model as generator and grader: its replies cite nothing,
+    so the grounding edge asks again, strictly, and then the graph answers honestly."""
+    from graph import build_graph
+
+    configured = settings.model_copy(
+        update={
+            "generator": openai_settings(served.port, served.folder),
+            "grader": settings.grader.model_copy(update={"kind": "llm"}),
+            "cache": settings.cache.model_copy(update={"enabled": False}),
+        }
+    )
+    graph = build_graph(services=make_demo_services(configured))
+    before = served.answered()
+    result = graph.invoke({"question": "Vịnh Hạ Long có bao nhiêu hòn đảo?"})
+    generations = [p for p in result["path"] if p["node"] == "generate"]
+    assert [g["strict"] for g in generations] == [False, True]
+    assert all(g["generator"] == "openai" and g["model"] for g in generations)
+    assert result["grounded"]["value"] is False and not result["citations"]
+    assert served.answered() >= before + 2  # both answers came from the server

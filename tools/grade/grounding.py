@@ -67,5 +67,7 @@ def check_grounding(answer: str, sources: list[Passage], threshold: float) -> Gr
         if _content(part):
             supports.append(0.0)
             unsupported.append(part)
-    score = min(supports) if supports else 0.0
+    if not supports:  # not one sentence that says something or cites: nothing to stand on
+        return GroundingResult(False, 0.0, [answer], invalid)
+    score = min(supports)
     return GroundingResult(not unsupported and not invalid, round(score, 3), unsupported, invalid)
