@@ -32,6 +32,9 @@ router = APIRouter(prefix="/v1", tags=["openai"])
 
 MODEL = "vinarag"
 SOURCES_HEADING = "Nguồn:"
+# a stream whose tokens the graph did not keep (a regenerated or withheld answer) goes on
+# after this rule with the whole final answer: sent tokens cannot be taken back
+RESTART = "\n\n---\n"
 
 
 class OpenAIError(Exception):
@@ -366,7 +369,7 @@ async def _stream(
         return
     answer = output.get("answer", "")
     sent = "".join(streamed)
-    tail = answer[len(sent) :] if answer.startswith(sent) else f"\n\n---\n{answer}"
+    tail = answer[len(sent) :] if answer.startswith(sent) else f"{RESTART}{answer}"
     tail += sources_block(output)
     if tail:
         yield event({"content": tail})
