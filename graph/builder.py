@@ -95,7 +95,7 @@ def build_graph(
     )
     for name, factory in NODE_FACTORIES.items():
         builder.add_node(name, _observed(name, factory(services), observers))
-    after_cache, after_grading, after_grounding = make_routes(settings)
+    after_cache, after_grading, after_generation, after_grounding = make_routes(settings)
     builder.add_edge(START, "start_turn")
     builder.add_edge("start_turn", "check_cache")
     builder.add_conditional_edges("check_cache", after_cache)
@@ -103,7 +103,7 @@ def build_graph(
     builder.add_edge("retrieve", "rerank")
     builder.add_edge("rerank", "grade_documents")
     builder.add_conditional_edges("grade_documents", after_grading)
-    builder.add_edge("generate", "check_grounding")
+    builder.add_conditional_edges("generate", after_generation)
     builder.add_conditional_edges("check_grounding", after_grounding)
     builder.add_edge("write_cache", END)
     builder.add_edge("fallback", END)

@@ -26,6 +26,9 @@ def make_routes(settings: Settings):
         bound = run_settings(runtime, settings).settings.graph.max_retrieval_attempts
         return "rewrite_query" if state.get("retrieval_attempts", 0) < bound else "fallback"
 
+    def route_after_generation(state: State) -> Literal["check_grounding", "fallback"]:
+        return "fallback" if state.get("generation_error") else "check_grounding"
+
     def route_after_grounding(
         state: State, runtime: Runtime[Context]
     ) -> Literal["write_cache", "generate", "fallback"]:
@@ -34,4 +37,4 @@ def make_routes(settings: Settings):
         bound = run_settings(runtime, settings).settings.graph.max_generation_attempts
         return "generate" if state.get("generation_attempts", 0) < bound else "fallback"
 
-    return route_after_cache, route_after_grading, route_after_grounding
+    return route_after_cache, route_after_grading, route_after_generation, route_after_grounding

@@ -16,7 +16,7 @@ from tools.conversation import Turn
 from tools.generate.base import Citation
 from tools.kb.results import Passage
 
-FallbackReason = Literal["no_relevant_documents", "not_grounded"]
+FallbackReason = Literal["no_relevant_documents", "not_grounded", "generation_failed"]
 
 
 class InputState(TypedDict):
@@ -83,6 +83,10 @@ class GenerateStep(TypedDict):
     strict: bool
     tokens: int
     chars: int
+    seconds: NotRequired[float]  # a model's whole call
+    first_token_s: NotRequired[float]  # a streamed model answer's time to first token
+    tokens_per_s: NotRequired[float]  # its decode speed (Generation.tokens_per_s)
+    error: NotRequired[str]  # the generator failed (the turn ends in the fallback)
 
 
 class GroundingStep(TypedDict):
@@ -137,6 +141,7 @@ class TurnState(TypedDict, total=False):
     relevant: list[Passage]
     retrieval_attempts: int
     generation_attempts: int
+    generation_error: str | None  # why the generator failed this turn (routes to fallback)
     top_k: int | None  # widened by rewrite_query on retry
     search_filters: dict[str, Any] | None  # the turn's filters; dropped by a retry
     cache_key: str | None

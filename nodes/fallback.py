@@ -1,6 +1,7 @@
 """fallback: say honestly, in Vietnamese, that the documents do not answer the question, and
 show what was found. Reached when nothing relevant came back or no answer was grounded, after
-the attempts allowed."""
+the attempts allowed, or when the generator failed (then it says that, and lists the relevant
+sources it had)."""
 
 from __future__ import annotations
 
@@ -11,25 +12,34 @@ from langgraph.runtime import Runtime
 from graph.context import Context
 from graph.state import FallbackReason, FallbackStep, Grounding, State
 from nodes.shared import remember_turn, step
-from tools.generate.prompts import FALLBACK_ANSWER, FALLBACK_FOUND
+from tools.generate.prompts import (
+    FALLBACK_ANSWER,
+    FALLBACK_FOUND,
+    GENERATION_FAILED_ANSWER,
+    GENERATION_FAILED_FOUND,
+)
 from tools.services import Services
 
 
 def make_fallback(services: Services):
     def fallback(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         grounded = state.get("grounded")
-        if state.get("generation_attempts", 0) and grounded and not grounded["value"]:
-            reason: FallbackReason = "not_grounded"
+        answer, listed = FALLBACK_ANSWER, FALLBACK_FOUND
+        if state.get("generation_error"):
+            reason: FallbackReason = "generation_failed"
+            found = state.get("relevant", [])
+            answer, listed = GENERATION_FAILED_ANSWER, GENERATION_FAILED_FOUND
+        elif state.get("generation_attempts", 0) and grounded and not grounded["value"]:
+            reason = "not_grounded"
             found = state.get("sources", [])
         else:
             reason = "no_relevant_documents"
             found = state.get("candidates", [])
         found = found[: services.settings.graph.fallback_sources]
-        answer = FALLBACK_ANSWER
         if found:
             answer += (
                 " "
-                + FALLBACK_FOUND
+                + listed
                 + " "
                 + "; ".join(f"[{i}] {s['title']}" for i, s in enumerate(found, start=1))
                 + "."

@@ -28,6 +28,7 @@ def fresh_turn(question: str, filters: dict[str, Any] | None = None) -> dict[str
         "grounded": {"value": False, "score": 0.0, "unsupported": []},
         "retrieval_attempts": 0,
         "generation_attempts": 0,
+        "generation_error": None,
         "top_k": None,
         "search_filters": filters or None,
         "filters": {},  # input of this turn only: a later turn that gives none has none

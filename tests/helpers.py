@@ -212,12 +212,16 @@ def passage(
 class CuttableRelay:
     """A TCP relay to a real server that a test can cut (open connections dropped, new ones
     refused) and restore on the same port: a database lost and back without stopping the
-    machine's own."""
+    machine's own. `reply_bytes`: each connection is dropped once the server has sent that many
+    bytes back (a server gone mid-reply at the same point on every run, whatever the timing)."""
 
-    def __init__(self, target_port: int, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, target_port: int, host: str = "127.0.0.1", reply_bytes: int | None = None
+    ) -> None:
         import socket
 
         self.host, self.target_port = host, target_port
+        self.reply_bytes = reply_bytes
         self.port = free_port()
         self._listener: socket.socket | None = None
         self._open: list[socket.socket] = []
@@ -244,17 +248,24 @@ class CuttableRelay:
             server = socket.create_connection((self.host, self.target_port))
             with self._lock:
                 self._open += [client, server]
-            for source, sink in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+            for source, sink, limit in ((client, server, None), (server, client, self.reply_bytes)):
+                threading.Thread(target=self._pump, args=(source, sink, limit), daemon=True).start()
 
     @staticmethod
-    def _pump(source, sink) -> None:
+    def _pump(source, sink, limit: int | None) -> None:
+        import socket
+
+        sent = 0
         with contextlib.suppress(OSError):
             while data := source.recv(65536):
+                if limit is not None and sent + len(data) >= limit:
+                    sink.sendall(data[: limit - sent])
+                    for end in (source, sink):  # dropped: the other pump is woken too
+                        end.shutdown(socket.SHUT_RDWR)
+                    return
                 sink.sendall(data)
-        for end in (source, sink):
-            with contextlib.suppress(OSError):
-                end.close()
+                sent += len(data)
+            sink.shutdown(socket.SHUT_WR)  # the end of one direction passed on, as TCP does
 
     def cut(self) -> None:
         import socket
@@ -304,3 +315,9 @@ def write_previous_release_store(
             kb.upsert([(document, chunk_document(document, 900, 150))])
     finally:
         client.close()
+
+
+def metric_value(exposition: str, sample: str) -> float:
+    """The sum of the /metrics samples whose line starts with `sample` (name{labels})."""
+    lines = exposition.splitlines()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(sample))

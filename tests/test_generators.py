@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tests.helpers import passage, write_tiny_mpt
-from tools.generate.base import GenerationRequest
+from tools.generate.base import Generation, GenerationRequest
 from tools.generate.extractive import ExtractiveGenerator
 from tools.generate.factory import build_generator
 from tools.generate.llm import ChatModelGenerator, build_prompt, parse_citations
@@ -261,3 +261,17 @@ def test_openai_compatible_server(openai_server):
         len(pieces) == 3 and result.answer == streamed and result.citations[0]["source_id"] == "p1"
     )
     assert streamed == "Fansipan cao khoảng 3.143 mét [1]."
+
+
+@pytest.mark.parametrize(
+    ("tokens", "seconds", "first_token_s", "expected"),
+    [
+        (11, 3.0, 1.0, 5.0),  # streamed: 10 tokens after the first, in the 2 s after it
+        (10, 2.0, None, 5.0),  # one-shot: the whole call
+        (1, 2.0, 1.0, None),  # one streamed token: no decoding to time
+        (0, 2.0, None, None),  # no model tokens (the extractive answerer)
+    ],
+)
+def test_decode_speed_leaves_out_the_prompt_when_streamed(tokens, seconds, first_token_s, expected):
+    generation = Generation("", tokens=tokens, seconds=seconds, first_token_s=first_token_s)
+    assert generation.tokens_per_s == expected

@@ -1,17 +1,19 @@
 """Eight people asking at once when the answers come from a model in the server's own process
 (PhoGPT through transformers; here the tiny MPT the tests build). The graph runs on one thread
 for a local model (server.graph_threads), so the requests queue for it: each stream must carry
-only its own answer, the same as that question asked alone, and none may fail."""
+only its own answer, the same as that question asked alone, and none may fail. Each streamed
+answer's time to first token and decode speed reach /metrics."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 
 from server.main import create_app
 from server.routes.openai_chat import RESTART
-from tests.helpers import LiveServer, write_tiny_mpt
+from tests.helpers import LiveServer, metric_value, write_tiny_mpt
 
 QUESTIONS = (
     "Đỉnh núi cao nhất Việt Nam cao bao nhiêu mét?",
@@ -60,9 +62,14 @@ def test_eight_concurrent_streams_on_the_local_model_answer_as_if_alone(local_mo
         with ThreadPoolExecutor(len(QUESTIONS)) as pool:
             streamed = list(pool.map(lambda q: ask(q, stream=True), QUESTIONS))
         alone = [ask(question, stream=False) for question in QUESTIONS]
+    metrics = httpx.get(f"{local_model_server.url}/metrics").text
     assert all(streamed)
     # greedy decoding: the same text as asked alone (the tiny random model writes much the same
     # tokens for every prompt, so this shows queueing without failures more than it could show
     # two streams' tokens mixed; the sources block is each question's own)
     assert streamed == alone
     assert len({answer.split("\n\nNguồn:")[-1] for answer in streamed}) > 1  # their own sources
+    # every model answer (a regenerated one twice): its time to first token, its decode speed
+    first = metric_value(metrics, 'rag_generation_first_token_seconds_count{generator="phogpt"}')
+    speed = metric_value(metrics, 'rag_generation_tokens_per_second_count{generator="phogpt"}')
+    assert first >= len(QUESTIONS) and speed >= len(QUESTIONS)

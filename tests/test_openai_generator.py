@@ -14,9 +14,10 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.helpers import CuttableRelay, free_port, passage, write_tiny_mpt
+from tests.helpers import CuttableRelay, free_port, metric_value, passage, write_tiny_mpt
 from tools.generate.base import GenerationRequest
 from tools.generate.factory import build_chat_model, build_generator
 from tools.settings import GeneratorSettings
@@ -185,3 +186,69 @@ def test_the_graph_regenerates_an_ungrounded_answer_then_says_it_cannot(
     assert all(g["generator"] == "openai" and g["model"] for g in generations)
     assert result["grounded"]["value"] is False and not result["citations"]
     assert served.answered() >= before + 2  # both answers came from the server
+
+
+def openai_app_settings(settings, port: int, folder: Path, **changes):
+    """The app's settings with the served model (through `port`) as generator, no cache."""
+    return settings.model_copy(
+        update={
+            "generator": openai_settings(port, folder, **changes),
+            "cache": settings.cache.model_copy(update={"enabled": False}),
+        }
+    )
+
+
+def test_a_server_gone_mid_stream_ends_in_the_fallback_and_is_counted(
+    served, settings, make_demo_services
+):
+    """The model server drops the connection after a few streamed tokens: the client's stream
+    says so after the rule, with the relevant sources, and /metrics counts a generator error."""
+    from openai import OpenAI
+
+    from server.main import create_app
+    from server.routes.openai_chat import RESTART
+    from tests.helpers import LiveServer
+    from tools.generate.prompts import GENERATION_FAILED_ANSWER
+
+    # ~2 kB: the HTTP head, the role chunk and a few of the ~8 kB of 40 tokens' chunks
+    with CuttableRelay(served.port, reply_bytes=2000) as relay:
+        configured = openai_app_settings(settings, relay.port, served.folder, max_tokens=40)
+        app = create_app(configured, services=make_demo_services(configured))
+        with (
+            LiveServer(app) as server,
+            OpenAI(
+                base_url=f"{server.url}/v1", api_key="open", max_retries=0, timeout=120
+            ) as client,
+        ):
+            question = [{"role": "user", "content": "Vịnh Hạ Long có bao nhiêu hòn đảo?"}]
+            chunks = client.chat.completions.create(model="vinarag", messages=question, stream=True)
+            text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+            metrics = httpx.get(f"{server.url}/metrics").text
+    sent, _, final = text.partition(RESTART)
+    assert sent and final.startswith(GENERATION_FAILED_ANSWER)  # tokens came, then the failure
+    assert "Hạ Long" in final  # the relevant source it had, listed
+    assert metric_value(metrics, 'rag_generation_errors_total{generator="openai"}') == 1
+    assert metric_value(metrics, 'rag_fallbacks_total{reason="generation_failed"}') == 1
+
+
+def test_a_server_that_never_answers_ends_in_the_fallback_after_the_timeout(
+    served, settings, make_demo_services
+):
+    from graph import build_graph
+    from tools.generate.prompts import GENERATION_FAILED_ANSWER
+
+    with socket.socket() as silent:  # accepts connections, never replies
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        configured = openai_app_settings(
+            settings, silent.getsockname()[1], served.folder, timeout_s=0.5
+        )
+        graph = build_graph(services=make_demo_services(configured))
+        result = graph.invoke({"question": "Vịnh Hạ Long có bao nhiêu hòn đảo?"})
+    generate = next(p for p in result["path"] if p["node"] == "generate")
+    assert generate["error"].startswith("APITimeoutError")
+    assert result["fallback_reason"] == "generation_failed"
+    assert result["answer"].startswith(GENERATION_FAILED_ANSWER)
+    assert result["sources"] and not result["citations"]
+    # one attempt: a server that timed out is not asked again for a stricter answer
+    assert [p["node"] for p in result["path"]][-2:] == ["generate", "fallback"]

@@ -29,6 +29,17 @@ class Generation:
     citations: list[Citation] = field(default_factory=list)
     tokens: int = 0
     generator: str = ""
+    seconds: float = 0.0  # the whole call, prompt included
+    first_token_s: float | None = None  # streamed answers only: until the first piece arrived
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        """Decode speed: after the first token when streamed (time to first token is the
+        prompt's cost), over the whole call when not; None without a model's tokens."""
+        if self.first_token_s is not None:
+            decoding = self.seconds - self.first_token_s
+            return (self.tokens - 1) / decoding if self.tokens > 1 and decoding > 0 else None
+        return self.tokens / self.seconds if self.tokens and self.seconds > 0 else None
 
 
 @dataclass

@@ -5,6 +5,7 @@ from the answer and markers that point at no source are removed."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -72,6 +73,8 @@ class ChatModelGenerator:
     ) -> Generation:
         messages = [HumanMessage(build_prompt(request))]
         parts: list[str] = []  # streamed pieces (none one-shot)
+        first_token_s: float | None = None
+        start = time.perf_counter()
         if on_token is None:
             message = self._bound(request).invoke(messages)
             text = message.content if isinstance(message.content, str) else str(message.content)
@@ -81,13 +84,16 @@ class ChatModelGenerator:
             tokens = 0
             for chunk in self._bound(request).stream(messages):
                 if isinstance(chunk.content, str) and chunk.content:
+                    if first_token_s is None:
+                        first_token_s = time.perf_counter() - start
                     parts.append(chunk.content)
                     on_token(chunk.content)
                 usage = getattr(chunk, "usage_metadata", None) or {}
                 tokens = int(usage.get("output_tokens", 0)) or tokens
             text = "".join(parts)
+        seconds = time.perf_counter() - start
         if not tokens and text:
             # no usage reported: the tokenizer's count, or one streamed piece ~ one token
             tokens = self.count_tokens(text) if self.count_tokens else len(parts)
         answer, citations = parse_citations(text, request)
-        return Generation(answer, citations, tokens, self.name)
+        return Generation(answer, citations, tokens, self.name, seconds, first_token_s)

@@ -50,6 +50,11 @@ FALLBACK_ANSWER = (
     "Tài liệu hiện có không đề cập đến điều bạn hỏi, nên tôi không thể trả lời chắc chắn."
 )
 FALLBACK_FOUND = "Những đoạn gần nhất tìm được:"
+# the generator failed (its server gone, a timeout): not the documents' fault, so say so
+GENERATION_FAILED_ANSWER = (
+    "Hiện không tạo được câu trả lời vì mô hình sinh văn bản gặp lỗi; bạn hãy thử lại sau."
+)
+GENERATION_FAILED_FOUND = "Những đoạn liên quan tìm được:"
 
 
 def number_sources(sources: list[tuple[str, str]]) -> str:
