@@ -180,8 +180,37 @@ def _documents(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _generate(args: argparse.Namespace, settings: Settings) -> int:
+    from evals.generation_benchmark import format_generation, run_generation_benchmark
+    from tools.services import build_services
+
+    if args.questions:
+        questions = [q for q in Path(args.questions).read_text("utf-8").splitlines() if q.strip()]
+    else:
+        questions = None
+    services = build_services(settings)
+    try:
+        result = run_generation_benchmark(
+            services,
+            sources=args.sources,
+            streams=args.streams,
+            max_tokens=args.max_tokens,
+            repeats=args.repeats,
+            questions=questions,
+            bandwidth_gb_s=args.bandwidth_gb_s,
+            progress=not args.quiet,
+        )
+    finally:
+        services.close()
+    print(format_generation(result))
+    write_json(args.json, result)
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("eval", help="benchmarks and evaluations")
+    parser = subparsers.add_parser(
+        "eval", aliases=["bench"], help="benchmarks and evaluations (also: vinarag bench)"
+    )
     evals = parser.add_subparsers(dest="eval_command", metavar="EVAL", required=True)
     p = evals.add_parser(
         "retrieval",
@@ -347,3 +376,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--repeats", type=int, default=3, help="default 3")
     p.add_argument("--json", default=None, metavar="OUT")
     p.set_defaults(func=_embedding)
+
+    p = evals.add_parser(
+        "generate",
+        help="the configured generator's time to first token and decode tokens/s on RAG-sized "
+        "prompts, one stream and several at once",
+        description="Builds prompts from your knowledge base (its documents' titles as "
+        "questions, or --questions; the best --sources passages as sources), streams greedy "
+        "answers of up to --max-tokens from the configured generator (local PhoGPT, or an "
+        "OpenAI-compatible server by generator.base_url) --repeats times for each source count "
+        "and number of concurrent --streams, and prints medians: prompt tokens, time to first "
+        "token, tokens/s per stream and in all. Streams share the threads the server would give "
+        "them (one for a local model).",
+    )
+    p.add_argument("--sources", type=int, nargs="+", default=[1, 3, 5], help="default 1 3 5")
+    p.add_argument("--streams", type=int, nargs="+", default=[1, 8], help="default 1 8")
+    p.add_argument("--max-tokens", type=int, default=128, help="per answer (default 128)")
+    p.add_argument("--repeats", type=int, default=3, help="default 3")
+    p.add_argument("--questions", default=None, help="a text file, one question per line")
+    p.add_argument(
+        "--bandwidth-gb-s",
+        type=float,
+        default=None,
+        help="the card's memory bandwidth (e.g. 4800 for an H200): prints the one-stream "
+        "tokens/s limit it sets for a local model (weights read once per token)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", default=None, metavar="OUT")
+    p.set_defaults(func=_generate)

@@ -111,13 +111,12 @@ def build_app_state(
     feedback, feedback_status = _open_feedback(settings, resources)
     observers = [metrics.observe_node]
     requests = RagRequests(settings.server, booleans=not services.retrieval.kb.is_local)
-    threads = settings.server.graph_threads or (16 if settings.generator.kind == "openai" else 1)
     runnable = RagRunnable(
         stateless=build_graph(services=services, observers=observers),
         stateful=build_graph(services=services, checkpointer=checkpointer, observers=observers)
         if checkpointer is not None
         else None,
-        graph_threads=threads,
+        graph_threads=settings.graph_threads,
         graph_queue=settings.server.graph_queue,
         timeout_s=settings.server.request_timeout_s,
         input_model=requests.question,

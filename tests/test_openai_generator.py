@@ -252,3 +252,17 @@ def test_a_server_that_never_answers_ends_in_the_fallback_after_the_timeout(
     assert result["sources"] and not result["citations"]
     # one attempt: a server that timed out is not asked again for a stricter answer
     assert [p["node"] for p in result["path"]][-2:] == ["generate", "fallback"]
+
+
+def test_the_generation_benchmark_times_the_served_model(served, settings, make_demo_services):
+    from evals.generation_benchmark import run_generation_benchmark
+
+    services = make_demo_services(openai_app_settings(settings, served.port, served.folder))
+    result = run_generation_benchmark(
+        services, sources=(1,), streams=(2,), max_tokens=5, repeats=1, progress=False
+    )
+    assert result["threads"] == 16 and result["generator"]["weights_bytes"] is None
+    (row,) = result["results"]
+    assert row["prompt_tokens_median"] is None  # the server's tokenizer is not ours to count
+    assert [s["tokens"] for s in row["rounds"][0]["streams"]] == [5, 5]  # the server's usage
+    assert row["first_token_s_median"] is not None and row["tokens_per_s_all_median"] > 0

@@ -433,6 +433,13 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
 
+    @property
+    def graph_threads(self) -> int:
+        """How many answers are made at once: `server.graph_threads`, else 16 when the
+        generator waits on a server and 1 when it computes in this process (more only fight
+        over the GIL and the one model)."""
+        return self.server.graph_threads or (16 if self.generator.kind == "openai" else 1)
+
     @field_validator("api_keys")
     @classmethod
     def _keys_distinct(cls, keys: list[KeyEntry]) -> list[KeyEntry]:
