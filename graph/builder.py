@@ -15,10 +15,12 @@ from langgraph.runtime import Runtime
 
 from graph.context import Context
 from graph.guard import current_guard
-from graph.routing import make_routes
+from graph.routing import Routes, make_routes
 from graph.state import InputState, OutputState, State
+from nodes.answer_ask import make_answer_ask
 from nodes.check_cache import make_check_cache
 from nodes.check_grounding import make_check_grounding
+from nodes.combine_answers import make_combine_answers
 from nodes.fallback import make_fallback
 from nodes.generate import make_generate
 from nodes.grade_documents import make_grade_documents
@@ -43,7 +45,19 @@ NODE_FACTORIES: dict[str, Callable[[Services], Callable[..., dict[str, Any]]]] =
     "check_grounding": make_check_grounding,
     "write_cache": make_write_cache,
     "fallback": make_fallback,
+    "combine_answers": make_combine_answers,
 }
+# What answers one ask, from its search to its answer or the fallback: the whole graph runs
+# them for a message with one ask, answer_ask for each ask of a message with several.
+ANSWERING = (
+    "rewrite_query",
+    "retrieve",
+    "rerank",
+    "grade_documents",
+    "generate",
+    "check_grounding",
+    "fallback",
+)
 
 
 class NodeObserver(Protocol):
@@ -77,6 +91,23 @@ def _observed(name: str, node: Callable[..., dict[str, Any]], observers: Sequenc
     return observed
 
 
+def _wire_answering(
+    builder: StateGraph[State, Context, Any, OutputState], routes: Routes, grounded: str
+) -> None:
+    """The edges between the ANSWERING nodes; a grounded answer goes to `grounded`."""
+    builder.add_edge("rewrite_query", "retrieve")
+    builder.add_edge("retrieve", "rerank")
+    builder.add_edge("rerank", "grade_documents")
+    builder.add_conditional_edges("grade_documents", routes.after_grading)
+    builder.add_conditional_edges("generate", routes.after_generation)
+    builder.add_conditional_edges(
+        "check_grounding",
+        routes.after_grounding,
+        {"write_cache": grounded, "generate": "generate", "fallback": "fallback"},
+    )
+    builder.add_edge("fallback", END)
+
+
 def build_graph(
     settings: Settings | None = None,
     *,
@@ -90,22 +121,43 @@ def build_graph(
     elif settings is not None:
         services = services.with_settings(settings)
     settings = services.settings
+    nodes = {
+        name: _observed(name, factory(services), observers)
+        for name, factory in NODE_FACTORIES.items()
+    }
+    routes = make_routes(settings)
+    # answer_ask starts it with a whole fresh turn (nodes.start_turn.fresh_turn) as its input
+    ask_graph = StateGraph(
+        State, input_schema=State, output_schema=OutputState, context_schema=Context
+    )
+    for name in ANSWERING:
+        ask_graph.add_node(name, nodes[name])
+    ask_graph.add_conditional_edges(
+        START, routes.after_cache, {"rewrite_query": "rewrite_query", "retrieve": "retrieve"}
+    )
+    _wire_answering(ask_graph, routes, grounded=END)
+    answer_ask = make_answer_ask(
+        ask_graph.compile(checkpointer=False, name="answer_ask").with_config(
+            recursion_limit=settings.graph.recursion_limit
+        )
+    )
+
     builder = StateGraph(
         State, input_schema=InputState, output_schema=OutputState, context_schema=Context
     )
-    for name, factory in NODE_FACTORIES.items():
-        builder.add_node(name, _observed(name, factory(services), observers))
-    after_cache, after_grading, after_generation, after_grounding = make_routes(settings)
+    for name, node in nodes.items():
+        builder.add_node(name, node)
+    builder.add_node("answer_ask", _observed("answer_ask", answer_ask, observers))
     builder.add_edge(START, "start_turn")
     builder.add_edge("start_turn", "check_cache")
-    builder.add_conditional_edges("check_cache", after_cache)
-    builder.add_edge("rewrite_query", "retrieve")
-    builder.add_edge("retrieve", "rerank")
-    builder.add_edge("rerank", "grade_documents")
-    builder.add_conditional_edges("grade_documents", after_grading)
-    builder.add_conditional_edges("generate", after_generation)
-    builder.add_conditional_edges("check_grounding", after_grounding)
+    builder.add_conditional_edges(
+        "check_cache",
+        routes.after_cache,
+        [END, "rewrite_query", "retrieve", "answer_ask"],  # Studio draws the Send edge too
+    )
+    _wire_answering(builder, routes, grounded="write_cache")
+    builder.add_edge("answer_ask", "combine_answers")
+    builder.add_edge("combine_answers", "write_cache")
     builder.add_edge("write_cache", END)
-    builder.add_edge("fallback", END)
     compiled = builder.compile(checkpointer=checkpointer, name="vinarag")
     return compiled.with_config(recursion_limit=settings.graph.recursion_limit)

@@ -8,7 +8,7 @@ dashboard."""
 
 from __future__ import annotations
 
-from typing import Any, Literal, NotRequired
+from typing import Annotated, Any, Literal, NotRequired
 
 from typing_extensions import TypedDict  # LangServe on Python 3.11 needs this TypedDict
 
@@ -107,6 +107,12 @@ class FallbackStep(TypedDict):
     reason: FallbackReason
 
 
+class CombineStep(TypedDict):
+    node: Literal["combine_answers"]
+    asks: int  # the message's asks, each answered on its own (`asks` in the output)
+    answered: int  # of them, answered from the documents (not the fallback)
+
+
 PathStep = (
     CacheStep
     | RewriteStep
@@ -117,7 +123,38 @@ PathStep = (
     | GroundingStep
     | WriteCacheStep
     | FallbackStep
+    | CombineStep
 )
+
+
+class AskTask(TypedDict):
+    """One ask of a message with several, sent to its own branch (LangGraph `Send`)."""
+
+    index: int  # its place in the message, from 0
+    question: str
+    filters: dict[str, Any] | None
+    history: list[Turn]  # the conversation so far: a follow-up ask is made standalone
+
+
+class AskAnswer(TypedDict):
+    """One ask's answer, as its branch made it; citations refer to its own sources."""
+
+    index: int
+    question: str
+    answer: str
+    sources: list[Passage]
+    citations: list[Citation]
+    grounded: Grounding
+    fallback_reason: FallbackReason | None
+    path: list[PathStep]
+
+
+def gather_asks(current: list[AskAnswer] | None, update: list[AskAnswer] | None) -> list[AskAnswer]:
+    """Branches add their answers in whatever order they finish, kept in the message's order;
+    None (start_turn) empties the list for a new turn."""
+    if update is None:
+        return []
+    return sorted([*(current or []), *update], key=lambda a: a["index"])
 
 
 class OutputState(TypedDict):
@@ -130,6 +167,9 @@ class OutputState(TypedDict):
     path: NotRequired[list[PathStep]]  # nodes taken, with attempts and key scores
     fallback_reason: NotRequired[FallbackReason | None]
     standalone_question: NotRequired[str]
+    # A message with several asks: each one's own answer, sources and path, in order (empty
+    # for a message with one ask)
+    asks: NotRequired[Annotated[list[AskAnswer], gather_asks]]
 
 
 class TurnState(TypedDict, total=False):
@@ -137,6 +177,7 @@ class TurnState(TypedDict, total=False):
     output field), so nothing of one turn leaks into the next."""
 
     query: str  # what retrieval searches for (rewritten on retry)
+    split: list[str]  # the message's asks (one: the message itself, answered as always)
     candidates: list[Passage]
     relevant: list[Passage]
     retrieval_attempts: int
@@ -164,3 +205,4 @@ class CachedAnswer(TypedDict):
     grounded: Grounding
     standalone_question: str
     path: list[PathStep]  # the path that produced the answer
+    asks: NotRequired[list[AskAnswer]]  # a message with several asks: each one's answer

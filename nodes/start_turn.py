@@ -12,13 +12,18 @@ from langgraph.runtime import Runtime
 from graph.context import Context
 from graph.state import State
 from tools.services import Services
+from tools.text.asks import split_asks
 
 
-def fresh_turn(question: str, filters: dict[str, Any] | None = None) -> dict[str, Any]:
+def fresh_turn(
+    question: str, filters: dict[str, Any] | None = None, split: list[str] | None = None
+) -> dict[str, Any]:
     """Every output and per-turn field (a test checks this covers graph.state's TypedDicts)."""
     return {
         "answer_id": uuid.uuid4().hex,
         "query": question,
+        "split": split or [question],
+        "asks": None,  # emptied (graph.state.gather_asks)
         "standalone_question": question,
         "candidates": [],
         "relevant": [],
@@ -40,11 +45,12 @@ def fresh_turn(question: str, filters: dict[str, Any] | None = None) -> dict[str
     }
 
 
-def make_start_turn(services: Services):  # noqa: ARG001 (every node factory takes the services)
+def make_start_turn(services: Services):
     def start_turn(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         question = state["question"].strip()
         if not question:
             raise ValueError("question is empty")
-        return fresh_turn(question, state.get("filters"))
+        split = split_asks(question, services.settings.graph.max_asks)
+        return fresh_turn(question, state.get("filters"), split)
 
     return start_turn

@@ -1,4 +1,6 @@
-"""write_cache: keep a grounded answer for the next asker, and the turn for follow-ups."""
+"""write_cache: keep a grounded answer for the next asker, and the turn for follow-ups. A message
+with several asks comes here whether or not every ask was answered: only a grounded whole is
+kept."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from tools.services import Services
 def make_write_cache(services: Services):
     def write_cache(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         key, written = state.get("cache_key"), False
-        if services.cache is not None and key:
+        if services.cache is not None and key and state["grounded"]["value"]:
             value = CachedAnswer(
                 answer=state.get("answer", ""),
                 sources=state.get("sources", []),
@@ -25,6 +27,8 @@ def make_write_cache(services: Services):
                 # What produced the answer, shown after a hit.
                 path=[p for p in state.get("path", []) if p["node"] != "check_cache"],
             )
+            if asks := state.get("asks"):
+                value["asks"] = asks
             services.cache.set(key, dict(value))
             scope = state.get("cache_scope")
             if services.semantic is not None and scope:

@@ -51,7 +51,9 @@ def test_answerable_question_takes_the_main_path(demo_services):
         "path",
         "fallback_reason",
         "standalone_question",
+        "asks",
     }  # output schema: no internal fields leak
+    assert result["asks"] == []  # one ask: nothing split
 
 
 def test_question_the_documents_do_not_answer_falls_back_honestly(demo_services):

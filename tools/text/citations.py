@@ -9,3 +9,14 @@ CITATION_MARKER = re.compile(r"\s*\[(\d+)\]")
 
 def strip_markers(text: str) -> str:
     return CITATION_MARKER.sub("", text)
+
+
+def renumber(text: str, numbers: dict[int, int]) -> str:
+    """Markers moved to another numbering (one answer's sources placed in a longer list);
+    a marker with no new number is left as it is."""
+
+    def moved(match: re.Match[str]) -> str:
+        old = int(match.group(1))
+        return match.group(0).replace(f"[{old}]", f"[{numbers.get(old, old)}]")
+
+    return CITATION_MARKER.sub(moved, text)
