@@ -90,6 +90,27 @@ def _rag(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _asks(args: argparse.Namespace, settings: Settings) -> int:
+    from evals.asks_benchmark import format_table, run_asks_benchmark
+    from evals.rag_benchmark import load_eval_set
+
+    passages, items = load_eval_set(corpus=Path(args.corpus), queries=Path(args.queries))
+    if args.strip_tones:
+        items = [replace(item, question=strip_tones(item.question)) for item in items]
+    result = run_asks_benchmark(
+        settings,
+        passages,
+        items,
+        pairs=args.pairs,
+        singles=args.singles,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    print(format_table(result))
+    write_json(args.json, result)
+    return 0
+
+
 def _compare(args: argparse.Namespace, settings: Settings) -> int:
     from evals.compare import compare, format_comparison
 
@@ -262,6 +283,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_rag)
+
+    p = evals.add_parser(
+        "asks",
+        help="two questions in one message: answered ask by ask, against the graph before",
+        description="Indexes the corpus into a temporary in-memory store and sends messages that "
+        "carry two questions about passages of different titles (paired at random, seeded), "
+        "through the graph with graph.max_asks 1 (never split: the graph before) and as "
+        "configured: both gold passages among the sources, both gold answers in the answer; "
+        "then single questions through both (same answers, latency). The cache is off.",
+    )
+    p.add_argument("--corpus", required=True, help='corpus.jsonl: {"id","title","text"} lines')
+    p.add_argument("--queries", required=True, help="queries.jsonl with positive_ids, answers")
+    p.add_argument("--pairs", type=int, default=200, help="paired messages (default 200)")
+    p.add_argument("--singles", type=int, default=300, help="single questions (default 300)")
+    p.add_argument("--seed", type=int, default=13, help="pairing seed")
+    p.add_argument("--json", default=None, metavar="OUT", help="write the figures as JSON")
+    p.add_argument(
+        "--strip-tones", action="store_true", help="ask every question without tone marks"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_asks)
 
     p = evals.add_parser(
         "documents",

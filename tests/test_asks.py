@@ -178,3 +178,28 @@ def test_a_single_ask_takes_todays_path(settings, make_demo_services):
     assert "answer_ask" not in runs and "combine_answers" not in runs
     assert result["asks"] == [] and nodes(result)[1] == "retrieve"
     assert "combine_answers" not in json.dumps(result["path"])
+
+
+def test_paired_asks_benchmark(settings, shared_data):
+    """`vinarag eval asks` on a slice: pairs about different titles, both graphs, JSON shape."""
+    from evals.asks_benchmark import make_pairs, run_asks_benchmark
+    from evals.rag_benchmark import load_eval_set
+
+    passages, items = load_eval_set(
+        corpus=shared_data / "corpus.jsonl", queries=shared_data / "queries.jsonl"
+    )
+    passages = passages[:12]
+    kept = {p.id for p in passages}
+    items = [i for i in items if set(i.positive_ids) <= kept]
+    titles = {p.id: p.title for p in passages}
+    pairs = make_pairs(passages, items, 6, seed=1)
+    assert len(pairs) == 6
+    for pair in pairs:
+        assert titles[pair.first.positive_ids[0]] != titles[pair.second.positive_ids[0]]
+        assert pair.message.count("?") == 2
+    result = run_asks_benchmark(settings, passages, items, pairs=6, singles=5, progress=False)
+    before, after = result["paired"].values()
+    assert before["split_in_two"] == 0.0 and after["split_in_two"] == 1.0
+    assert after["both_passages_among_sources"] >= before["both_passages_among_sources"]
+    assert result["single"]["same_answer"] == 1.0
+    assert result["dataset"] == {"passages": 12, "pairs": 6, "singles": 5}

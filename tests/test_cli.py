@@ -27,6 +27,7 @@ def test_help_lists_every_command(vinarag):
     assert listed == set(every), result.stdout
     assert "--corpus" in vinarag("eval", "retrieval", "--help").stdout
     assert "--strip-tones" in vinarag("eval", "rag", "--help").stdout
+    assert "--pairs" in vinarag("eval", "asks", "--help").stdout
     assert "promote" in vinarag("train", "--help").stdout
     assert {"migrate", "backup", "restore"} <= set(vinarag("kb", "--help").stdout.split())
 
