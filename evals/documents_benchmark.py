@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from evals.law_sample import LAW_QUESTIONS, LAW_TEXT
+from evals.law_sample import LAW_QUESTIONS, LAW_TEXT, LAW_VERSIONS
 from tools.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -210,6 +210,52 @@ def law_figures(settings: Settings) -> list[dict]:
     return rows
 
 
+def named_law_figures(settings: Settings) -> dict[str, Any]:
+    """Three laws with the same articles (two versions of one, and another law): each sample
+    question asked naming each law ("Theo Luật ..., ..."), typed with and without marks,
+    through the graph with `retrieval.named_law` off and on: the top source from the law named,
+    and the top source's article the one that answers."""
+    from graph.builder import build_graph
+    from tools.ingest.documents import Document
+    from tools.ingest.pipeline import ingest_documents
+    from tools.services import build_services
+    from tools.text.tones import strip_tones
+
+    figures: dict[str, Any] = {}
+    services = build_services(settings, location=":memory:")
+    try:
+        documents = [Document(v.doc_id, v.doc_id, v.text, f"{v.doc_id}.txt") for v in LAW_VERSIONS]
+        ingest_documents(documents, services.retrieval.kb, settings)
+        for on in (False, True):
+            configured = settings.model_copy(
+                update={"retrieval": settings.retrieval.model_copy(update={"named_law": on})}
+            )
+            graph = build_graph(configured, services=services)
+            for typed, spell in (("marked", str), ("unmarked", strip_tones)):
+                law_first, article_first = [], []
+                for version in LAW_VERSIONS:
+                    for item in LAW_QUESTIONS:
+                        asked = item.question[0].lower() + item.question[1:]
+                        question = spell(f"Theo {version.cited_as}, {asked}")
+                        result = graph.invoke({"question": question})
+                        top = (result.get("sources") or [None])[0]
+                        law_first.append(top is not None and top["doc_id"] == version.doc_id)
+                        article_first.append(
+                            top is not None and top["metadata"].get("dieu") == item.dieu
+                        )
+                name = f"named_law {'on' if on else 'off'}, {typed}"
+                figures[name] = {
+                    "questions": len(law_first),
+                    "top_source_from_the_named_law": round(sum(law_first) / len(law_first), 4),
+                    "top_source_the_right_article": round(
+                        sum(article_first) / len(article_first), 4
+                    ),
+                }
+    finally:
+        services.close()
+    return figures
+
+
 def run_documents_benchmark(settings: Settings, with_ocr: bool = True) -> dict[str, Any]:
     from tools.ingest.legal import split_articles
 
@@ -218,6 +264,7 @@ def run_documents_benchmark(settings: Settings, with_ocr: bool = True) -> dict[s
     ocr = ocr_figures() if with_ocr else []
     law = law_figures(settings)
     return {
+        "named_law": named_law_figures(settings),
         "ocr": ocr,
         "ocr_seconds_per_page_median": (
             round(statistics.median(r["seconds"] for r in ocr), 2) if ocr else None
@@ -249,4 +296,11 @@ def format_report(result: dict[str, Any]) -> str:
         quoted = "quoted" if r["answer_quotes"] else "not quoted"
         lines.append(f"{mark} {r['file']:5} {r['question'][:44]:44} -> {r['location']} ({quoted})")
     lines.append(f"article first: {result['law_first_rate']}")
+    lines.append("")
+    for name, figures in result["named_law"].items():
+        lines.append(
+            f"{name:26} {figures['questions']} questions: top source from the named law "
+            f"{figures['top_source_from_the_named_law']}, right article "
+            f"{figures['top_source_the_right_article']}"
+        )
     return "\n".join(lines)

@@ -85,3 +85,75 @@ LAW_QUESTIONS = (
     LawQuestion("Luật này có hiệu lực từ ngày nào?", "9", None, "01 tháng 01 năm 2026"),
     LawQuestion("Đốt rác gần gốc cây trong phạm vi bao nhiêu mét bị cấm?", "5", "2", "năm mét"),
 )
+
+
+def _variant(number: str, date: str, name: str | None, rewrites: dict[str, str]) -> str:
+    """The sample law under another number, date and name, some sentences written otherwise."""
+    text = LAW_TEXT.replace("99/2025/QH15", number).replace("ngày 12 tháng 6 năm 2025", date)
+    if name:
+        text = text.replace("VƯỜN CÂY ĐÔ THỊ", name.upper()).replace("Vườn cây đô thị", name)
+        text = text.replace("trong đô thị", "ở nông thôn")
+    for sentence, other in rewrites.items():
+        assert sentence in text, sentence
+        text = text.replace(sentence, other)
+    return text
+
+
+# The rural law says what the sample law's questions ask in its own words: a question that names
+# it must be answered from it, though the sample law's wording matches the question better.
+_RURAL_WORDING = {
+    "Vườn mở cửa từ năm giờ sáng đến mười giờ tối hằng ngày.": "Giờ đón khách của vườn bắt "
+    "đầu lúc sáu giờ và kết thúc lúc chín giờ đêm.",
+    "Phí gửi xe máy tại bãi xe của vườn là năm nghìn đồng một lượt.": "Mỗi lượt trông giữ xe "
+    "gắn máy tại vườn thu ba nghìn đồng.",
+    "Người đóng đinh vào thân cây bị phạt tiền từ hai triệu đồng đến năm triệu đồng.": "Hành vi "
+    "đóng đinh lên cây bị xử phạt từ bốn triệu đồng đến sáu triệu đồng.",
+    "Cây di sản là cây có tuổi trên một trăm năm được Bộ Nông nghiệp công nhận bằng văn bản.": (
+        "Cây di sản là cây sống từ tám mươi năm trở lên, được Ủy ban nhân dân tỉnh công nhận."
+    ),
+    "Ban quản lý vườn tưới cây ít nhất hai lần mỗi tuần trong mùa khô.": "Vào mùa nắng hạn, cây "
+    "được tưới tối thiểu ba lượt trong bảy ngày.",
+    "Nước tưới lấy từ hồ chứa của vườn; khi hồ cạn, ban quản lý được dùng nước máy của thành "
+    "phố.": "Nguồn nước tưới là giếng khoan của xã; nếu giếng khô thì bơm nước sông.",
+    "Việc cắt tỉa cành do thợ có chứng chỉ leo cây thực hiện.": "Chỉ tổ tự quản của thôn được "
+    "tỉa cành.",
+    "Cành cắt ra được phơi khô làm củi cho bếp ăn từ thiện của phường.": "Cành tỉa xuống được "
+    "băm nhỏ để ủ phân bón.",
+    "Luật này có hiệu lực thi hành từ ngày 01 tháng 01 năm 2026.": "Luật này bắt đầu áp dụng "
+    "kể từ ngày 01 tháng 7 năm 2026.",
+    "Đốt rác, đổ dầu nhớt trong phạm vi năm mét quanh gốc cây.": "Đốt rơm rạ, đổ hóa chất "
+    "cách gốc cây dưới mười mét.",
+}
+
+
+@dataclass(frozen=True)
+class LawVersion:
+    doc_id: str
+    text: str
+    cited_as: str  # how a question names it
+    fine: str  # what Điều 6 khoản 1 says in this version
+
+
+# Two versions of the sample law (told apart by number and year, and the fine of Điều 6 khoản 1)
+# and another law on the same matters in its own words: what a question that names one of them
+# must be answered from.
+LAW_VERSIONS = (
+    LawVersion("urban-2025", LAW_TEXT, "Luật Vườn cây đô thị năm 2025", "hai triệu đồng"),
+    LawVersion(
+        "urban-2019",
+        _variant(
+            "12/2019/QH14",
+            "ngày 20 tháng 11 năm 2019",
+            None,
+            {"từ hai triệu đồng đến năm triệu đồng": "từ một triệu đồng đến ba triệu đồng"},
+        ),
+        "Luật Vườn cây đô thị năm 2019",
+        "một triệu đồng",
+    ),
+    LawVersion(
+        "rural",
+        _variant("98/2025/QH15", "ngày 12 tháng 6 năm 2025", "Vườn cây nông thôn", _RURAL_WORDING),
+        "Luật Vườn cây nông thôn",
+        "bốn triệu đồng",
+    ),
+)

@@ -51,12 +51,22 @@ class RewriteStep(TypedDict):
     top_k: NotRequired[int]  # on a retry: the widened top_k
 
 
+class NamedLawFilter(TypedDict):
+    """The law the question named, and the documents its search was kept to."""
+
+    mention: str  # as the question wrote it
+    documents: list[str]  # how readers name the matching documents; empty: none in the KB
+    doc_ids: list[str]
+
+
 class RetrieveStep(TypedDict):
     node: Literal["retrieve"]
     attempt: int
     hits: int
     top_score: float | None
     mode: str
+    # first attempt only: the question named a law (a retry searches everything again)
+    named_law: NotRequired[NamedLawFilter]
     # stored chunks left out because they cannot be served ("collection/doc_id: why")
     unreadable: NotRequired[list[str]]
 
@@ -185,6 +195,9 @@ class TurnState(TypedDict, total=False):
     generation_error: str | None  # why the generator failed this turn (routes to fallback)
     top_k: int | None  # widened by rewrite_query on retry
     search_filters: dict[str, Any] | None  # the turn's filters; dropped by a retry
+    # The question as grade_documents reads it when the search was kept to the law it names:
+    # without that law's name, whose words every passage of the law would match
+    graded_question: str | None
     cache_key: str | None
     cache_scope: str | None
 

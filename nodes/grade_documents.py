@@ -15,7 +15,9 @@ from tools.services import Services
 def make_grade_documents(services: Services):
     def grade_documents(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         run = run_settings(runtime, services.settings)
-        question = state.get("standalone_question") or state["question"]
+        question = (
+            state.get("graded_question") or state.get("standalone_question") or state["question"]
+        )
         candidates = state.get("candidates", [])
         grades = services.grader.grade_relevance(
             question, candidates, run.settings.graph.relevance_threshold

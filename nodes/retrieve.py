@@ -1,4 +1,7 @@
-"""retrieve: hybrid search in the knowledge base for the current query."""
+"""retrieve: hybrid search in the knowledge base for the current query. A first search for a
+question that names a law in the knowledge base ("Theo Luật ... năm 2024", "Nghị định
+100/2019/NĐ-CP") is kept to that law's documents; when nothing relevant is found there, the retry
+(rewrite_query) searches everything."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from graph.context import Context, run_settings
-from graph.state import RetrieveStep, State
+from graph.state import NamedLawFilter, RetrieveStep, State
 from nodes.shared import shown, step
 from tools.services import Services
 
@@ -17,10 +20,27 @@ def make_retrieve(services: Services):
         run = run_settings(runtime, services.settings)
         top_k = state.get("top_k") or run.settings.retrieval.top_k
         unreadable: list[str] = []
+        filters, query = state.get("search_filters"), state["query"]
+        named: NamedLawFilter | None = None
+        if (
+            run.settings.retrieval.named_law
+            and not state.get("retrieval_attempts")
+            and "doc_id" not in (filters or {})
+        ):
+            law = services.retrieval.laws.named_in(query, run.collections)
+            if law is not None:
+                named = NamedLawFilter(
+                    mention=law.mention,
+                    documents=[d.label for d in law.documents],
+                    doc_ids=sorted({d.doc_id for d in law.documents}),
+                )
+                if named["doc_ids"]:
+                    # inside the named law, its name would only pull its header up
+                    filters, query = {**(filters or {}), "doc_id": named["doc_ids"]}, law.rest
         hits = services.retrieval.retriever.retrieve(
-            state["query"],
+            query,
             top_k=top_k,
-            filters=state.get("search_filters"),
+            filters=filters,
             collections=run.collections,
             on_unreadable=unreadable.append,
         )
@@ -32,10 +52,13 @@ def make_retrieve(services: Services):
             top_score=round(hits[0]["score"], 4) if hits else None,
             mode=services.retrieval.retriever.mode,
         )
+        if named is not None:
+            taken["named_law"] = named
         if unreadable:  # `vinarag documents --check` lists them for the operator
             taken["unreadable"] = unreadable
         return {
             "candidates": shown(hits),
+            "graded_question": query if named and named["doc_ids"] else None,
             "retrieval_attempts": attempt,
             "path": step(state, taken),
         }

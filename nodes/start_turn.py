@@ -36,6 +36,7 @@ def fresh_turn(
         "generation_error": None,
         "top_k": None,
         "search_filters": filters or None,
+        "graded_question": None,
         "filters": {},  # input of this turn only: a later turn that gives none has none
         "fallback_reason": None,
         "cache_hit": False,

@@ -176,6 +176,9 @@ class RetrievalSettings(_Section):
     candidate_k: int = Field(30, ge=1, le=1000, description="per-view candidates before fusion")
     mode: Literal["hybrid", "sparse", "dense"] = "hybrid"
     dense_weight: float = Field(0.4, ge=0, le=1)
+    named_law: bool = Field(
+        True, description="a question naming a law is searched in that law's documents first"
+    )
 
 
 class RerankSettings(_Section):

@@ -4,7 +4,7 @@ indexed `collection` and `doc_id` fields; a write reads only the documents it to
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +45,7 @@ class ListedDocument:
     source: str
     content_hash: str | None
     chunks: int
+    metadata: Mapping[str, Any] = field(default_factory=dict)  # its first chunk's
 
 
 def _match(key: str, value: Any) -> models.FieldCondition:
@@ -126,6 +127,7 @@ class Catalogue:
                     source=payload.source,
                     content_hash=payload.content_hash,
                     chunks=chunks,
+                    metadata=payload.metadata,
                 )
             )
         return listed

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tools.kb.embedders import Embedder, build_embedder
+from tools.kb.laws import LawDirectory
 from tools.kb.qdrant import build_qdrant_client, is_local
 from tools.kb.retriever import HybridRetriever
 from tools.kb.sparse import BM25Encoder
@@ -19,6 +20,7 @@ class RetrievalStack:
     kb: KnowledgeBase
     retriever: HybridRetriever
     reranker: Reranker
+    laws: LawDirectory
 
     def close(self) -> None:
         self.kb.close()
@@ -52,4 +54,4 @@ def build_retrieval_stack(
 ) -> RetrievalStack:
     kb = build_knowledge_base(settings, location, embedder)
     retriever = HybridRetriever(kb, settings.retrieval, settings.sparse)
-    return RetrievalStack(kb, retriever, build_reranker(settings))
+    return RetrievalStack(kb, retriever, build_reranker(settings), LawDirectory(kb))
