@@ -15,7 +15,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from evals.law_sample import LAW_QUESTIONS, LAW_TEXT, LAW_VERSIONS
+from evals.law_sample import (
+    LAW_QUESTIONS,
+    LAW_TEXT,
+    LAW_VERSIONS,
+    LAW_WITH_REFERENCES,
+    REFERENCE_QUESTIONS,
+)
 from tools.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -256,6 +262,41 @@ def named_law_figures(settings: Settings) -> dict[str, Any]:
     return figures
 
 
+def reference_figures(settings: Settings) -> dict[str, Any]:
+    """The law whose articles refer to each other: for each question whose answering article
+    refers to another, with `graph.max_references` 0 and as configured: the referred article
+    among the sources, and its fact in the answer."""
+    from graph.builder import build_graph
+    from tools.ingest.documents import Document
+    from tools.ingest.pipeline import ingest_documents
+    from tools.services import build_services
+
+    figures: dict[str, Any] = {}
+    services = build_services(settings, location=":memory:")
+    try:
+        law = Document("law", "law", LAW_WITH_REFERENCES, "law.txt")
+        ingest_documents([law], services.retrieval.kb, settings)
+        for bound in (0, settings.graph.max_references):
+            configured = settings.model_copy(
+                update={"graph": settings.graph.model_copy(update={"max_references": bound})}
+            )
+            graph = build_graph(configured, services=services)
+            among, stated = [], []
+            for item in REFERENCE_QUESTIONS:
+                result = graph.invoke({"question": item.question})
+                articles = [s["metadata"].get("dieu") for s in result.get("sources", [])]
+                among.append(item.dieu in articles and item.referred in articles)
+                stated.append(item.fact in result.get("answer", ""))
+            figures[f"max_references {bound}"] = {
+                "questions": len(among),
+                "referred_article_among_sources": round(sum(among) / len(among), 4),
+                "its_fact_in_the_answer": round(sum(stated) / len(stated), 4),
+            }
+    finally:
+        services.close()
+    return figures
+
+
 def run_documents_benchmark(settings: Settings, with_ocr: bool = True) -> dict[str, Any]:
     from tools.ingest.legal import split_articles
 
@@ -265,6 +306,7 @@ def run_documents_benchmark(settings: Settings, with_ocr: bool = True) -> dict[s
     law = law_figures(settings)
     return {
         "named_law": named_law_figures(settings),
+        "references": reference_figures(settings),
         "ocr": ocr,
         "ocr_seconds_per_page_median": (
             round(statistics.median(r["seconds"] for r in ocr), 2) if ocr else None
@@ -297,6 +339,12 @@ def format_report(result: dict[str, Any]) -> str:
         lines.append(f"{mark} {r['file']:5} {r['question'][:44]:44} -> {r['location']} ({quoted})")
     lines.append(f"article first: {result['law_first_rate']}")
     lines.append("")
+    for name, figures in result["references"].items():
+        lines.append(
+            f"{name:26} {figures['questions']} questions: referred article among the sources "
+            f"{figures['referred_article_among_sources']}, its fact in the answer "
+            f"{figures['its_fact_in_the_answer']}"
+        )
     for name, figures in result["named_law"].items():
         lines.append(
             f"{name:26} {figures['questions']} questions: top source from the named law "

@@ -157,3 +157,59 @@ LAW_VERSIONS = (
         "bốn triệu đồng",
     ),
 )
+
+
+# A law whose articles refer to each other ("trái với khoản 1 Điều 2", "theo mức quy định tại
+# Điều 8", "trừ trường hợp quy định tại Điều 4"): the condition or the amount a question needs
+# is in the article referred to. Written for this project.
+LAW_WITH_REFERENCES = """QUỐC HỘI
+CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM
+Độc lập - Tự do - Hạnh phúc
+Luật số: 97/2025/QH15
+Hà Nội, ngày 12 tháng 6 năm 2025
+LUẬT
+NUÔI ONG MẬT
+Chương I
+QUY ĐỊNH CHUNG
+Điều 1. Phạm vi điều chỉnh
+Luật này quy định việc nuôi ong mật, khai thác và bán mật ong.
+Điều 2. Vị trí trại ong
+1. Trại ong phải cách trường học và bệnh viện ít nhất ba trăm mét.
+2. Mỗi trại ong không được đặt quá năm mươi thùng ong.
+Điều 3. Đăng ký trại ong
+Người nuôi ong đăng ký trại với Ủy ban nhân dân xã trước khi đặt thùng, trừ trường hợp quy định \
+tại Điều 4.
+Điều 4. Trại ong gia đình
+Trại có dưới mười thùng ong lấy mật cho gia đình dùng thì được miễn thủ tục.
+Điều 5. Phun thuốc trừ sâu gần trại ong
+Người phun thuốc trừ sâu trong vòng một cây số quanh trại ong phải báo cho chủ trại trước hai ngày.
+Chương II
+XỬ LÝ VI PHẠM
+Điều 6. Vi phạm về vị trí trại ong
+Chủ trại đặt trại ong trái với khoản 1 Điều 2 bị xử phạt theo mức quy định tại Điều 8.
+Điều 7. Làm chết ong
+Người vi phạm Điều 5 mà làm chết ong thì phải bồi thường cho chủ trại.
+Điều 8. Mức tiền
+Mức tiền đối với vi phạm về vị trí trại ong là từ ba triệu đồng đến bảy triệu đồng.
+Điều 9. Hiệu lực thi hành
+Luật này có hiệu lực từ ngày 01 tháng 3 năm 2026.
+"""
+
+
+@dataclass(frozen=True)
+class ReferenceQuestion:
+    question: str
+    dieu: str  # the article that answers
+    referred: str  # the article it refers to, where the needed fact is
+    fact: str  # that fact, as the referred article words it
+
+
+REFERENCE_QUESTIONS = (
+    ReferenceQuestion(
+        "Chủ trại đặt trại ong sai vị trí bị xử phạt thế nào?", "6", "8", "ba triệu đồng"
+    ),
+    ReferenceQuestion(
+        "Người nuôi ong có phải đăng ký trại ong với xã không?", "3", "4", "dưới mười thùng"
+    ),
+    ReferenceQuestion("Người làm chết ong phải bồi thường khi nào?", "7", "5", "báo cho chủ trại"),
+)

@@ -22,6 +22,7 @@ from nodes.check_cache import make_check_cache
 from nodes.check_grounding import make_check_grounding
 from nodes.combine_answers import make_combine_answers
 from nodes.fallback import make_fallback
+from nodes.follow_references import make_follow_references
 from nodes.generate import make_generate
 from nodes.grade_documents import make_grade_documents
 from nodes.rerank import make_rerank
@@ -41,6 +42,7 @@ NODE_FACTORIES: dict[str, Callable[[Services], Callable[..., dict[str, Any]]]] =
     "retrieve": make_retrieve,
     "rerank": make_rerank,
     "grade_documents": make_grade_documents,
+    "follow_references": make_follow_references,
     "generate": make_generate,
     "check_grounding": make_check_grounding,
     "write_cache": make_write_cache,
@@ -54,6 +56,7 @@ ANSWERING = (
     "retrieve",
     "rerank",
     "grade_documents",
+    "follow_references",
     "generate",
     "check_grounding",
     "fallback",
@@ -99,6 +102,7 @@ def _wire_answering(
     builder.add_edge("retrieve", "rerank")
     builder.add_edge("rerank", "grade_documents")
     builder.add_conditional_edges("grade_documents", routes.after_grading)
+    builder.add_edge("follow_references", "generate")
     builder.add_conditional_edges("generate", routes.after_generation)
     builder.add_conditional_edges(
         "check_grounding",

@@ -12,13 +12,16 @@ from langgraph.types import Send
 
 from graph.context import Context, run_settings
 from graph.state import AskTask, State
+from nodes.follow_references import referred
 from tools.settings import Settings
 
 
 @dataclass(frozen=True)
 class Routes:
     after_cache: Callable[..., Literal["__end__", "rewrite_query", "retrieve"] | list[Send]]
-    after_grading: Callable[..., Literal["generate", "rewrite_query", "fallback"]]
+    after_grading: Callable[
+        ..., Literal["follow_references", "generate", "rewrite_query", "fallback"]
+    ]
     after_generation: Callable[..., Literal["check_grounding", "fallback"]]
     after_grounding: Callable[..., Literal["write_cache", "generate", "fallback"]]
 
@@ -40,10 +43,13 @@ def make_routes(settings: Settings) -> Routes:
 
     def route_after_grading(
         state: State, runtime: Runtime[Context]
-    ) -> Literal["generate", "rewrite_query", "fallback"]:
-        if state.get("relevant"):
+    ) -> Literal["follow_references", "generate", "rewrite_query", "fallback"]:
+        run = run_settings(runtime, settings).settings.graph
+        if relevant := state.get("relevant"):
+            if run.max_references and any(referred(p) for p in relevant):
+                return "follow_references"
             return "generate"
-        bound = run_settings(runtime, settings).settings.graph.max_retrieval_attempts
+        bound = run.max_retrieval_attempts
         return "rewrite_query" if state.get("retrieval_attempts", 0) < bound else "fallback"
 
     def route_after_generation(state: State) -> Literal["check_grounding", "fallback"]:

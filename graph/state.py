@@ -85,6 +85,12 @@ class GradeStep(TypedDict):
     coverage: list[float]  # each candidate's share of the question's terms
 
 
+class FollowReferencesStep(TypedDict):
+    node: Literal["follow_references"]
+    references: int  # articles the relevant sources refer to
+    added: list[str]  # the referenced articles added as sources (their location), in order
+
+
 class GenerateStep(TypedDict):
     node: Literal["generate"]
     attempt: int
@@ -129,6 +135,7 @@ PathStep = (
     | RetrieveStep
     | RerankStep
     | GradeStep
+    | FollowReferencesStep
     | GenerateStep
     | GroundingStep
     | WriteCacheStep

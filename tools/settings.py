@@ -217,6 +217,9 @@ class GraphSettings(_Section):
     fallback_sources: int = Field(3, ge=0, le=20, description="sources named on a fallback")
     recursion_limit: int = Field(25, ge=10, le=200)
     history_turns: int = Field(5, ge=0, le=50, description="turns kept for follow-up questions")
+    max_references: int = Field(
+        2, ge=0, le=5, description="articles the sources refer to, added as sources (0: none)"
+    )
     max_asks: int = Field(
         4, ge=1, le=8, description="asks of one message answered apart (1: never split)"
     )

@@ -24,6 +24,7 @@ from tools.text.tokenize import bigrams, syllables, tokenizer_for
 log = logging.getLogger(__name__)
 
 _DIGITS = re.compile(r"\d")
+_ARTICLE = re.compile(r"(?<!\w)Điều\s+(\d{1,4}[a-zđ]?)(?!\w)")
 _YEAR_OR_DATE = re.compile(r"\b(1\d{3}|20\d{2})\b|\bthế kỷ\b|\btháng \d|\bngày \d", re.IGNORECASE)
 
 
@@ -124,12 +125,34 @@ class ExtractiveGenerator:
                     on_token(part if i == 0 else " " + part)
         return generation
 
+    def _followed(self, request: GenerationRequest, chosen: list[_Candidate]) -> list[_Candidate]:
+        """A chosen sentence that says "theo mức quy định tại Điều 8" is followed by what Điều 8
+        says, when that article was added as a source because it is referred to
+        (nodes.follow_references): its sentence closest to the question and the reference."""
+        referred = {
+            str(s["metadata"].get("dieu")): i
+            for i, s in enumerate(request.sources)
+            if s["metadata"].get("referenced_by")
+        }
+        followed: list[_Candidate] = []
+        for candidate in chosen:
+            for article in _ARTICLE.findall(candidate.text):
+                source = referred.get(article)
+                if source is None or source in {c.source for c in [*chosen, *followed]}:
+                    continue
+                sentences = split_sentences(request.sources[source]["text"])
+                wanted = set(syllables(f"{request.question} {candidate.text}"))
+                body = sentences[1:] or sentences  # past the article's heading
+                best = max(body, key=lambda s: len(wanted & set(syllables(s))))
+                followed.append(_Candidate(0.0, source, sentences.index(best), best))
+        return followed
+
     def _generate(self, request: GenerationRequest) -> Generation:
         chosen = self._select(request)
         if not chosen:
             return Generation("", [], 0, self.name)
         parts, citations = [], []
-        for candidate in chosen:
+        for candidate in [*chosen, *self._followed(request, chosen)]:
             marker = candidate.source + 1
             parts.append(f"{candidate.text} [{marker}]")
             citations.append(cite(marker, request.sources[candidate.source], candidate.text))

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.ingest.documents import Chunk, Document, Part
-from tools.ingest.legal import article_pieces, split_articles
+from tools.ingest.legal import article_pieces, find_references, split_articles
 from tools.text.sentences import split_sentences
 
 
@@ -101,6 +101,11 @@ def legal_pieces(text: str, size: int, overlap: int) -> list[Piece] | None:
             place: dict[str, Any] = {**article.path, "dieu": article.number}
             if part.clauses:
                 place["khoan"] = ", ".join(part.clauses)
+            refs = find_references(part.text[len(article.heading) :], article.number)
+            if refs.here:
+                place["tham_chieu"] = list(refs.here)
+            if refs.elsewhere:
+                place["tham_chieu_ngoai"] = list(refs.elsewhere)
             if len(part.text) <= size:
                 pieces.append(Piece(part.text, place))
                 continue

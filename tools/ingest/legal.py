@@ -228,3 +228,49 @@ def article_pieces(article: Article, size: int) -> list[ArticlePiece]:
                 labels.append(label)
     flush()
     return pieces
+
+
+# "Điều 5", "khoản 2 Điều 5", "điểm a khoản 2 Điều 5", "các Điều 5, 6 và 7", then whose: "của
+# Luật này" (this document), "của Luật Đất đai năm 2024", "Nghị định 15/2026/NĐ-CP" (another).
+_NAME_WORD = (
+    r"(?!(?:Điều|điều|khoản|điểm|và|hoặc|theo|tại|thì|bị|được|phải|của|về|trong|khi|nếu|quy|"
+    r"đã|sẽ|có|không|cho|để|với)(?!\w))[^\s,;.:()]+"
+)
+_REFERENCE = re.compile(
+    r"(?:(?:điểm|Điểm)\s+[a-zđ]\s+)?(?:(?:khoản|Khoản)\s+(\d{1,3})\s+)?"
+    r"(?<!\w)Điều\s+(\d{1,4}[a-zđ]?(?:\s*(?:,|và|hoặc)\s*\d{1,4}[a-zđ]?(?!\w))*)(?!\w)"
+    r"(?:\s+(?:của\s+|tại\s+)?(?P<whose>(?:Hiến pháp|Bộ luật|Luật|Pháp lệnh|Nghị quyết|"
+    rf"Nghị định|Thông tư|Quyết định)(?:\s+(?:số\s+)?{_NAME_WORD}){{1,8}}))?"
+)
+_THIS = re.compile(
+    r"^(?:Bộ luật|Luật|Pháp lệnh|Nghị quyết|Nghị định|Thông tư|Quyết định|Hiến pháp)\s+này\b"
+)
+
+
+@dataclass(frozen=True)
+class References:
+    """The articles a piece of a legal text refers to: of its own document ("5", "5.2" for
+    khoản 2 of Điều 5), and of other laws ("Luật Đất đai 2024 | 5"), named as written."""
+
+    here: tuple[str, ...] = ()
+    elsewhere: tuple[str, ...] = ()
+
+
+def find_references(text: str, own_article: str | None = None) -> References:
+    here: list[str] = []
+    elsewhere: list[str] = []
+    for match in _REFERENCE.finditer(text):
+        clause, whose = match.group(1), match.group("whose")
+        articles = re.findall(r"\d{1,4}[a-zđ]?", match.group(2))
+        for article in articles:
+            if whose and not _THIS.match(whose):
+                entry = f"{' '.join(whose.split())} | {article}"
+                if entry not in elsewhere:
+                    elsewhere.append(entry)
+                continue
+            if article == own_article and clause is None:
+                continue  # the article naming itself
+            entry = f"{article}.{clause}" if clause and len(articles) == 1 else article
+            if entry not in here:
+                here.append(entry)
+    return References(tuple(here), tuple(elsewhere))

@@ -40,6 +40,20 @@ _NORMALIZATION: dict[str, Normalization] = {
 }
 
 
+def as_passage(point_id: str, payload: ChunkPayload, score: float) -> Passage:
+    return Passage(
+        id=point_id,
+        doc_id=payload.doc_id,
+        title=payload.title,
+        text=payload.text,
+        source=payload.source,
+        position=payload.position,
+        location=passage_location(payload),
+        score=score,
+        metadata=dict(payload.metadata),
+    )
+
+
 def passage_location(payload: ChunkPayload) -> str:
     """Where the chunk is: what ingestion recorded, else its file's name (older chunks)."""
     located = payload.metadata.get("location")
@@ -161,17 +175,23 @@ class HybridRetriever:
                     on_unreadable(named)
                 continue
             passages.append(
-                Passage(
-                    id=point_id,
-                    doc_id=payload.doc_id,
-                    title=payload.title,
-                    text=payload.text,
-                    source=payload.source,
-                    position=payload.position,
-                    location=passage_location(payload),
-                    score=score,
-                    metadata=dict(payload.metadata),
-                    view_scores=view_scores[point_id],
-                )
+                {**as_passage(point_id, payload, score), "view_scores": view_scores[point_id]}
             )
         return passages
+
+    def article(
+        self,
+        doc_id: str,
+        number: str,
+        clause: str | None = None,
+        collections: Collection[str] | None = None,
+    ) -> Passage | None:
+        """The chunk of a legal document's article (`Điều number`) that holds `clause` when
+        given, else its first: what a reference to it points at. Within `collections` only."""
+        chunks = self.kb.find({"doc_id": doc_id, "dieu": number}, collections, limit=64)
+        chunks.sort(key=lambda found: found[1].position)
+        for point_id, payload in chunks:
+            held = str(payload.metadata.get("khoan", "")).split(", ")
+            if clause is None or clause in held:
+                return as_passage(point_id, payload, 0.0)
+        return as_passage(*chunks[0], 0.0) if chunks else None

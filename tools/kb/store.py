@@ -515,6 +515,19 @@ class KnowledgeBase:
         )
         return [(str(p.id), p.score) for p in response.points]
 
+    def find(
+        self, filters: Mapping[str, Any], collections: Collection[str] | None, limit: int
+    ) -> list[tuple[str, ChunkPayload]]:
+        """Chunks that match the filters (no ranking), at most `limit`: a known article of a
+        known document."""
+        points, _ = self.client.scroll(
+            self.collection,
+            scroll_filter=scoped_filter(dict(filters), collections),
+            limit=limit,
+            with_payload=True,
+        )
+        return [(str(p.id), ChunkPayload.read(p.payload, str(p.id))) for p in points]
+
     def raw_payloads(self, point_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Payloads as stored (to check what an older release may have stored)."""
         found = self.client.retrieve(self.collection, list(point_ids), with_payload=True)
