@@ -35,7 +35,7 @@ DOCUMENT_TYPES = (
 _TYPE_KEYS = {match_key(t): t for t in DOCUMENT_TYPES}
 _NUMBER = re.compile(r"\b[Ss]ố(?:\s+hiệu)?\s*:\s*(\d[\w.-]*/[\w./-]*\w)")
 _DATE = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})", re.IGNORECASE)
-_YEAR_IN_NUMBER = re.compile(r"/((?:19|20)\d{2})/")
+YEAR_IN_NUMBER = re.compile(r"/((?:19|20)\d{2})/")
 _NATIONAL_MOTTO = ("cong hoa xa hoi", "doc lap", "dan chu cong hoa")
 
 # An outline heading: its number, then a title after a separator or (without one) in capitals.
@@ -103,7 +103,7 @@ def parse_header(text: str, lines: int = 40) -> LegalHeader:
         if 1 <= day <= 31 and 1 <= month <= 12:
             header.date = f"{year:04d}-{month:02d}-{day:02d}"
             header.year = year
-    if header.year is None and header.number and (y := _YEAR_IN_NUMBER.search(header.number)):
+    if header.year is None and header.number and (y := YEAR_IN_NUMBER.search(header.number)):
         header.year = int(y.group(1))
     stripped = [line.strip() for line in head]
     for i, line in enumerate(stripped):

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from tools.ingest.legal import YEAR_IN_NUMBER
 from tools.kb.catalogue import ListedDocument
 from tools.kb.store import KnowledgeBase
 from tools.text.law_names import law_key, numbers_in, years_in
@@ -51,7 +52,7 @@ class LawDocument:
         if not names and not number:
             return None
         years = {y for y in [meta.get("nam")] if isinstance(y, int)}
-        years |= {int(y) for y in re.findall(r"/((?:19|20)\d{2})/", str(number or ""))}
+        years |= {int(y) for y in YEAR_IN_NUMBER.findall(str(number or ""))}
         label = " ".join(str(p) for p in (kind, name) if p) or str(number)
         return cls(
             doc_id=listed.doc_id,
@@ -123,24 +124,30 @@ def find_named_law(question: str, laws: list[LawDocument]) -> NamedLaw | None:
 
 
 class LawDirectory:
-    """The knowledge base's laws, listed again only when its text has changed: the corpus
-    statistics' totals move with every write and delete, and not with the dense backfill
-    (which moves the corpus version every batch; listing 10,000 documents takes ~0.4 s)."""
+    """The knowledge base's laws, listed again only when its text has changed. The corpus
+    version (which every question reads anyway) says something was written; the statistics'
+    totals, read only then, say whether it was text: the dense backfill moves the version every
+    batch and leaves them alone (listing 10,000 documents takes ~0.4 s)."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
         self._lock = threading.Lock()
-        self._seen: tuple[int, frozenset[tuple[str, int]]] | None = None
+        self._version: int | None = None
+        self._text: tuple[int, frozenset[tuple[str, int]]] | None = None
         self._laws: list[LawDocument] = []
 
     def laws(self) -> list[LawDocument]:
-        stats = self.kb.stats()
-        seen = (stats.chunks, frozenset(stats.tokens.items()))
+        version = self.kb.corpus_version
         with self._lock:
-            if seen != self._seen:
+            if version == self._version:
+                return self._laws
+            stats = self.kb.stats()
+            text = (stats.chunks, frozenset(stats.tokens.items()))
+            if text != self._text:
                 listed = self.kb.list_documents()
                 self._laws = [law for d in listed if (law := LawDocument.of(d)) is not None]
-                self._seen = seen
+                self._text = text
+            self._version = version
             return self._laws
 
     def named_in(self, question: str, collections: Collection[str] | None) -> NamedLaw | None:
