@@ -145,7 +145,10 @@ LAW_VERSIONS = (
             "12/2019/QH14",
             "ngày 20 tháng 11 năm 2019",
             None,
-            {"từ hai triệu đồng đến năm triệu đồng": "từ một triệu đồng đến ba triệu đồng"},
+            {
+                "từ hai triệu đồng đến năm triệu đồng": "từ một triệu đồng đến ba triệu đồng",
+                "từ ngày 01 tháng 01 năm 2026": "từ ngày 01 tháng 7 năm 2020",
+            },
         ),
         "Luật Vườn cây đô thị năm 2019",
         "một triệu đồng",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, get_args
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -15,11 +15,13 @@ from langgraph.runtime import Runtime
 
 from graph.context import Context
 from graph.guard import current_guard
-from graph.routing import Routes, make_routes
+from graph.routing import AfterGrading, Routes, make_routes
 from graph.state import InputState, OutputState, State
 from nodes.answer_ask import make_answer_ask
+from nodes.ask_which_law import make_ask_which_law
 from nodes.check_cache import make_check_cache
 from nodes.check_grounding import make_check_grounding
+from nodes.choose_version import make_choose_version
 from nodes.combine_answers import make_combine_answers
 from nodes.fallback import make_fallback
 from nodes.follow_references import make_follow_references
@@ -42,6 +44,8 @@ NODE_FACTORIES: dict[str, Callable[[Services], Callable[..., dict[str, Any]]]] =
     "retrieve": make_retrieve,
     "rerank": make_rerank,
     "grade_documents": make_grade_documents,
+    "ask_which_law": make_ask_which_law,
+    "choose_version": make_choose_version,
     "follow_references": make_follow_references,
     "generate": make_generate,
     "check_grounding": make_check_grounding,
@@ -56,6 +60,7 @@ ANSWERING = (
     "retrieve",
     "rerank",
     "grade_documents",
+    "choose_version",
     "follow_references",
     "generate",
     "check_grounding",
@@ -101,7 +106,19 @@ def _wire_answering(
     builder.add_edge("rewrite_query", "retrieve")
     builder.add_edge("retrieve", "rerank")
     builder.add_edge("rerank", "grade_documents")
-    builder.add_conditional_edges("grade_documents", routes.after_grading)
+    # After grading, and on from the two steps it may take first (each leaves the sources
+    # non-empty, and itself nothing to do). A branch of a message with several asks has no
+    # ask_which_law: it cannot stop to ask.
+    after = {
+        "grade_documents": get_args(AfterGrading),
+        "ask_which_law": ("choose_version", "follow_references", "generate"),
+        "choose_version": ("follow_references", "generate"),
+    }
+    for node, ways in after.items():
+        if node in builder.nodes:
+            builder.add_conditional_edges(
+                node, routes.after_grading, [w for w in ways if w in builder.nodes]
+            )
     builder.add_edge("follow_references", "generate")
     builder.add_conditional_edges("generate", routes.after_generation)
     builder.add_conditional_edges(
@@ -130,6 +147,7 @@ def build_graph(
         for name, factory in NODE_FACTORIES.items()
     }
     routes = make_routes(settings)
+    ask_routes = make_routes(settings, ask_back=False)
     # answer_ask starts it with a whole fresh turn (nodes.start_turn.fresh_turn) as its input
     ask_graph = StateGraph(
         State, input_schema=State, output_schema=OutputState, context_schema=Context
@@ -137,9 +155,9 @@ def build_graph(
     for name in ANSWERING:
         ask_graph.add_node(name, nodes[name])
     ask_graph.add_conditional_edges(
-        START, routes.after_cache, {"rewrite_query": "rewrite_query", "retrieve": "retrieve"}
+        START, ask_routes.after_cache, {"rewrite_query": "rewrite_query", "retrieve": "retrieve"}
     )
-    _wire_answering(ask_graph, routes, grounded=END)
+    _wire_answering(ask_graph, ask_routes, grounded=END)
     answer_ask = make_answer_ask(
         ask_graph.compile(checkpointer=False, name="answer_ask").with_config(
             recursion_limit=settings.graph.recursion_limit

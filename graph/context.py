@@ -97,6 +97,7 @@ class Context:
     generator: Annotated[GeneratorKind | None, Setting("generator.kind")] = None
     temperature: Annotated[float | None, Setting("generator.temperature")] = None
     max_tokens: Annotated[int | None, Setting("generator.max_tokens")] = None
+    ask_back: Annotated[bool | None, Setting("graph.ask_back")] = None
     # What only a run sets:
     use_cache: Annotated[bool, Field(description="answer from / write to the cache")] = True
     answer_prompt: Annotated[

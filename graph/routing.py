@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
 from langgraph.runtime import Runtime
@@ -12,21 +13,28 @@ from langgraph.types import Send
 
 from graph.context import Context, run_settings
 from graph.state import AskTask, State
+from nodes.ask_which_law import ambiguity
 from nodes.follow_references import referred
+from tools.kb.versions import choose_versions
 from tools.settings import Settings
+
+AfterGrading = Literal[
+    "ask_which_law", "choose_version", "follow_references", "generate", "rewrite_query", "fallback"
+]
 
 
 @dataclass(frozen=True)
 class Routes:
     after_cache: Callable[..., Literal["__end__", "rewrite_query", "retrieve"] | list[Send]]
-    after_grading: Callable[
-        ..., Literal["follow_references", "generate", "rewrite_query", "fallback"]
-    ]
+    after_grading: Callable[..., AfterGrading]
     after_generation: Callable[..., Literal["check_grounding", "fallback"]]
     after_grounding: Callable[..., Literal["write_cache", "generate", "fallback"]]
 
 
-def make_routes(settings: Settings) -> Routes:
+def make_routes(settings: Settings, *, ask_back: bool = True) -> Routes:
+    """`ask_back` False: a graph that cannot stop to ask (a branch of a message with several
+    asks) answers from every law it found."""
+
     def route_after_cache(
         state: State,
     ) -> Literal["__end__", "rewrite_query", "retrieve"] | list[Send]:
@@ -41,11 +49,15 @@ def make_routes(settings: Settings) -> Routes:
             ]
         return "rewrite_query" if state.get("history") else "retrieve"
 
-    def route_after_grading(
-        state: State, runtime: Runtime[Context]
-    ) -> Literal["follow_references", "generate", "rewrite_query", "fallback"]:
+    def route_after_grading(state: State, runtime: Runtime[Context]) -> AfterGrading:
+        """Also the way on from ask_which_law and choose_version: each leaves nothing for
+        itself to do (asked once; one version per law)."""
         run = run_settings(runtime, settings).settings.graph
         if relevant := state.get("relevant"):
+            if ask_back and run.ask_back and ambiguity(state, run.ask_back_margin) is not None:
+                return "ask_which_law"
+            if choose_versions(relevant, date.today()):
+                return "choose_version"
             if run.max_references and any(referred(p) for p in relevant):
                 return "follow_references"
             return "generate"

@@ -91,6 +91,41 @@ class FollowReferencesStep(TypedDict):
     added: list[str]  # the referenced articles added as sources (their location), in order
 
 
+class VersionChosen(TypedDict):
+    chosen: str  # the version the answer comes from (its label)
+    older: list[str]  # versions it supersedes, left out of the sources
+    not_in_force: list[str]  # newer versions whose date has not come, left out too
+
+
+class VersionStep(TypedDict):
+    node: Literal["choose_version"]
+    laws: list[VersionChosen]  # each law that several versions among the sources belong to
+
+
+class LawOption(TypedDict):
+    """One law a clarification offers: what the user picks."""
+
+    label: str  # "Luật Vườn cây đô thị (99/2025/QH15)"
+    doc_ids: list[str]
+
+
+class Clarification(TypedDict):
+    """The question back when a question could be about several laws (the interrupt's value,
+    and `clarification` in the output of a run that stopped on it)."""
+
+    question: str  # "Bạn hỏi về văn bản nào?"
+    options: list[LawOption]
+    reason: Literal["close_scores", "unnamed_reference"]
+    thread_id: NotRequired[str]  # where the answer resumes (set by the server)
+
+
+class AskBackStep(TypedDict):
+    node: Literal["ask_which_law"]
+    reason: Literal["close_scores", "unnamed_reference"]
+    options: list[str]  # the laws offered (labels)
+    chosen: str | None  # the law picked; None: the reply named none of them (all kept)
+
+
 class GenerateStep(TypedDict):
     node: Literal["generate"]
     attempt: int
@@ -136,6 +171,8 @@ PathStep = (
     | RerankStep
     | GradeStep
     | FollowReferencesStep
+    | VersionStep
+    | AskBackStep
     | GenerateStep
     | GroundingStep
     | WriteCacheStep
@@ -164,6 +201,7 @@ class AskAnswer(TypedDict):
     grounded: Grounding
     fallback_reason: FallbackReason | None
     path: list[PathStep]
+    notes: NotRequired[list[str]]
 
 
 def gather_asks(current: list[AskAnswer] | None, update: list[AskAnswer] | None) -> list[AskAnswer]:
@@ -184,6 +222,12 @@ class OutputState(TypedDict):
     path: NotRequired[list[PathStep]]  # nodes taken, with attempts and key scores
     fallback_reason: NotRequired[FallbackReason | None]
     standalone_question: NotRequired[str]
+    # What the answer says about its sources besides the answer itself: the version of a law
+    # it comes from and the others the knowledge base holds (choose_version)
+    notes: NotRequired[list[str]]
+    # The run stopped to ask which law the question is about (ask_which_law): answer with one
+    # of the options (its label or number) in the same thread, and the run resumes
+    clarification: NotRequired[Clarification]
     # A message with several asks: each one's own answer, sources and path, in order (empty
     # for a message with one ask)
     asks: NotRequired[Annotated[list[AskAnswer], gather_asks]]
@@ -205,6 +249,7 @@ class TurnState(TypedDict, total=False):
     # The question as grade_documents reads it when the search was kept to the law it names:
     # without that law's name, whose words every passage of the law would match
     graded_question: str | None
+    clarified: bool  # ask_which_law asked this turn already (it asks once)
     cache_key: str | None
     cache_scope: str | None
 
@@ -225,4 +270,5 @@ class CachedAnswer(TypedDict):
     grounded: Grounding
     standalone_question: str
     path: list[PathStep]  # the path that produced the answer
+    notes: NotRequired[list[str]]
     asks: NotRequired[list[AskAnswer]]  # a message with several asks: each one's answer

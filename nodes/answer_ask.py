@@ -32,6 +32,8 @@ def make_answer_ask(ask_graph: CompiledStateGraph[State, Context, State, OutputS
             fallback_reason=out.get("fallback_reason"),
             path=out.get("path", []),
         )
+        if notes := out.get("notes"):
+            answer["notes"] = notes
         return {"asks": [answer]}
 
     return answer_ask

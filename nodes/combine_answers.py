@@ -53,6 +53,7 @@ def combined(asks: list[AskAnswer]) -> dict[str, Any]:
         ),
         # the message fell back only when none of its asks was answered
         "fallback_reason": None if answered else reasons[0],
+        "notes": list(dict.fromkeys(n for a in asks for n in a.get("notes", []))),
     }
 
 

@@ -18,7 +18,8 @@ from tools.text.asks import split_asks
 def fresh_turn(
     question: str, filters: dict[str, Any] | None = None, split: list[str] | None = None
 ) -> dict[str, Any]:
-    """Every output and per-turn field (a test checks this covers graph.state's TypedDicts)."""
+    """Every output and per-turn field (a test checks this covers graph.state's TypedDicts) but
+    `clarification`, which no node writes: the server reads it from a run's interrupt."""
     return {
         "answer_id": uuid.uuid4().hex,
         "query": question,
@@ -37,6 +38,8 @@ def fresh_turn(
         "top_k": None,
         "search_filters": filters or None,
         "graded_question": None,
+        "clarified": False,
+        "notes": [],
         "filters": {},  # input of this turn only: a later turn that gives none has none
         "fallback_reason": None,
         "cache_hit": False,

@@ -1,6 +1,7 @@
 """write_cache: keep a grounded answer for the next asker, and the turn for follow-ups. A message
 with several asks comes here whether or not every ask was answered: only a grounded whole is
-kept."""
+kept. An answer that followed the user's choice of law (ask_which_law) is not kept: the next
+asker of the same question is asked too."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from tools.services import Services
 def make_write_cache(services: Services):
     def write_cache(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         key, written = state.get("cache_key"), False
-        if services.cache is not None and key and state["grounded"]["value"]:
+        chosen = any(p["node"] == "ask_which_law" for p in state.get("path", []))
+        if services.cache is not None and key and state["grounded"]["value"] and not chosen:
             value = CachedAnswer(
                 answer=state.get("answer", ""),
                 sources=state.get("sources", []),
@@ -29,6 +31,8 @@ def make_write_cache(services: Services):
             )
             if asks := state.get("asks"):
                 value["asks"] = asks
+            if notes := state.get("notes"):
+                value["notes"] = notes
             services.cache.set(key, dict(value))
             scope = state.get("cache_scope")
             if services.semantic is not None and scope:

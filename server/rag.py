@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
@@ -16,7 +17,7 @@ from pydantic_core import ErrorDetails
 
 from server.access import Caller, caller_of
 from server.deps import ReadKey, get_state
-from server.runnable import READ_SCOPE, named_settings
+from server.runnable import CLARIFY_THREAD, READ_SCOPE, named_settings
 from server.safe_json import json_problem
 from tools.kb.filters import filter_problems
 
@@ -109,6 +110,11 @@ def thread_key(owner: str, thread: str) -> str:
     return hashlib.sha256(f"{owner}\x00{thread}".encode()).hexdigest()[:32]
 
 
+def clarify_thread(request: Request, caller: Caller, thread: str) -> tuple[str, str]:
+    """Where a clarification waits: the thread the client names to resume, and its key."""
+    return thread, thread_key(_owner(request, caller), thread)
+
+
 def _owner(request: Request, caller: Caller) -> str:
     if caller.key_digest is not None:
         return f"key:{caller.key_digest}"
@@ -180,6 +186,7 @@ def per_request_config(
         configurable["thread_id"] = thread_key(_owner(request, caller), str(thread))
     else:
         configurable.pop("thread_id", None)
+    configurable[CLARIFY_THREAD] = clarify_thread(request, caller, thread or uuid.uuid4().hex)
     config["configurable"] = configurable
     handler = state.tracing.handler()
     if handler is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import fields, replace
@@ -19,19 +19,23 @@ from langchain_core.runnables import ConfigurableFieldSpec, RunnableConfig, Runn
 from langchain_core.runnables.utils import AddableDict
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import StreamMode
+from langgraph.types import Command, Interrupt, StreamMode
 from pydantic import BaseModel, ConfigDict, SkipValidation
 
 from graph.context import CONTEXT_FIELDS, Context, parse_context
 from graph.guard import RunGuard, current_guard, guarded
-from graph.state import InputState, OutputState, State
+from graph.state import Clarification, InputState, OutputState, State
 from server.answers import OnAnswer
 from tools.errors import ServiceError, one_line
+from tools.kb.ambiguity import chosen_option, clarification_text
 from tools.memory import ThreadClock, memory_unavailable, prune_thread
 
 # Where the server puts the collections a request may search (the caller's scope, narrowed by
 # what the request named): not a run setting, so no client can set it.
 READ_SCOPE = "vinarag_read_scope"
+# Where the server puts the thread a clarification waits in, as (the id the client names,
+# the stored thread): the request's own thread, or a new one for a request that named none.
+CLARIFY_THREAD = "vinarag_clarify_thread"
 
 
 class ServerBusy(ServiceError):
@@ -178,7 +182,7 @@ class RagRunnable(RunnableSerializable[dict, dict]):
             prune_thread(saver, str(thread))
             if self.clock is not None:
                 self.clock.touch(str(thread))
-        if self.on_answer is not None:
+        if self.on_answer is not None and not output.get("clarification"):
             self.on_answer(input, output, config or {})
 
     @property
@@ -209,16 +213,74 @@ class RagRunnable(RunnableSerializable[dict, dict]):
                 "ask without a thread, or retry later"
             ) from None
 
+    def waiting(self, config: RunnableConfig) -> Clarification | None:
+        """The clarification the config's thread is stopped on, if any."""
+        if self.stateful is None or not (config.get("configurable") or {}).get("thread_id"):
+            return None
+        interrupts = self.stateful.get_state(config).interrupts
+        return cast(Clarification, interrupts[0].value) if interrupts else None
+
+    def _start(self, graph: CompiledGraph, input: dict, config: RunnableConfig | None) -> Any:
+        """A thread stopped on a clarification resumes with a message that picks one of its
+        options; any other message is a new question (the clarification is dropped)."""
+        if graph is not self.stateful or config is None:
+            return input
+        waiting = self.waiting(config)
+        labels = [o["label"] for o in waiting["options"]] if waiting else []
+        if waiting and chosen_option(str(input.get("question", "")), labels) is not None:
+            return Command(resume=input["question"])
+        return input
+
+    def _stopped(
+        self,
+        graph: CompiledGraph,
+        input: dict,
+        result: dict[str, Any],
+        config: RunnableConfig | None,
+    ) -> dict[str, Any]:
+        """A run stopped to ask which law: the question back as the answer, and the thread it
+        waits in. A run without a thread is run again in a new one (the server names it), so
+        that the reply can resume it; without conversation memory, there is nothing to
+        resume, and the user asks again naming the law."""
+        interrupts: Sequence[Interrupt] = result.pop("__interrupt__", ())
+        if not interrupts:
+            return result
+        clarification = cast(Clarification, dict(interrupts[0].value))
+        configurable = (config or {}).get("configurable") or {}
+        named, stored = configurable.get(CLARIFY_THREAD) or (None, None)
+        if graph is self.stateless and self.stateful is not None and stored:
+            parked = {**(config or {}), "configurable": {**configurable, "thread_id": stored}}
+            again = self.stateful.invoke(
+                cast(InputState, input),
+                cast(RunnableConfig, parked),
+                context=self.run_context(config),
+                version="v1",
+            )
+            if "__interrupt__" not in again:  # the knowledge base changed in between
+                return again
+            self._turn_done(input, {}, cast(RunnableConfig, parked))
+            clarification = cast(Clarification, dict(again["__interrupt__"][0].value))
+        if named and (graph is self.stateful or stored):
+            clarification["thread_id"] = named
+        return {
+            **{k: v for k, v in result.items() if k in OutputState.__annotations__},
+            "answer": clarification_text(
+                clarification["question"], [o["label"] for o in clarification["options"]]
+            ),
+            "clarification": clarification,
+        }
+
     def invoke(self, input: dict, config: RunnableConfig | None = None, **kwargs: Any) -> dict:
         graph = self._pick(config)
         with self._memory_reachable(graph):
             result: dict[str, Any] = graph.invoke(
-                cast(InputState, input),
+                self._start(graph, input, config),
                 config,
                 context=self.run_context(config),
                 version="v1",
                 **kwargs,
             )
+            result = self._stopped(graph, input, result, config)
             self._turn_done(input, result, config)
         return result
 
@@ -235,7 +297,7 @@ class RagRunnable(RunnableSerializable[dict, dict]):
         graph = self._pick(config)
         with self._memory_reachable(graph):
             stream = graph.stream(
-                cast(InputState, input),
+                self._start(graph, input, config),
                 config,
                 context=self.run_context(config),
                 stream_mode=_STREAM_MODES,
@@ -248,6 +310,7 @@ class RagRunnable(RunnableSerializable[dict, dict]):
                     yield AddableDict(token=chunk["token"])
                 elif mode == "values":
                     final = chunk
+            final = self._stopped(graph, input, dict(final), config)
             self._turn_done(input, final, config)
         yield AddableDict({k: final[k] for k in OutputState.__annotations__ if k in final})
 

@@ -52,8 +52,9 @@ def test_answerable_question_takes_the_main_path(demo_services):
         "fallback_reason",
         "standalone_question",
         "asks",
+        "notes",
     }  # output schema: no internal fields leak
-    assert result["asks"] == []  # one ask: nothing split
+    assert result["asks"] == [] and result["notes"] == []  # one ask: nothing split
 
 
 def test_question_the_documents_do_not_answer_falls_back_honestly(demo_services):
@@ -210,6 +211,7 @@ def test_start_turn_resets_every_per_turn_field(demo_services):
     """A thread's second turn starts clean: nothing of the first (a retry's widened top_k and
     relaxed filters, its attempts, answer or path) leaks into it; only history carries over."""
     per_turn = set(TurnState.__annotations__) | set(OutputState.__annotations__) | {"filters"}
+    per_turn -= {"clarification"}  # the server's reading of an interrupt, never in the state
     assert per_turn <= set(fresh_turn("q"))  # a new per-turn field must be reset here
     graph = build_graph(services=demo_services, checkpointer=InMemorySaver())
     config: RunnableConfig = {"configurable": {"thread_id": "turns"}}

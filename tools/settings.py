@@ -223,6 +223,12 @@ class GraphSettings(_Section):
     max_asks: int = Field(
         4, ge=1, le=8, description="asks of one message answered apart (1: never split)"
     )
+    ask_back: bool = Field(
+        True, description="ask which law when a question could be about several (a thread)"
+    )
+    ask_back_margin: float = Field(
+        0.1, ge=0, le=1, description="laws whose best sources score this close (a share): asked"
+    )
 
 
 class GeneratorSettings(_Section):

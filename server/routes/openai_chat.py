@@ -8,6 +8,7 @@ clients ignore. Errors use OpenAI's error object."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -22,10 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from graph.state import OutputState
 from server.access import Caller, caller_of
 from server.deps import get_state
-from server.rag import check_run, per_request_config
+from server.rag import check_run, clarify_thread, per_request_config
+from server.runnable import CLARIFY_THREAD
 from server.state import AppState
 from tools.conversation import Turn
 from tools.errors import validation_problems
+from tools.kb.ambiguity import clarification_text
 from tools.kb.filters import filter_problems
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -201,6 +204,29 @@ def _extra(output: OutputState) -> dict[str, Any]:
     return {k: v for k, v in output.items() if k in OutputState.__annotations__ and k != "answer"}
 
 
+def _conversation_id(messages: list[Message]) -> str:
+    said = [(m.role, m.text()) for m in messages]
+    return "chat-" + hashlib.sha256(json.dumps(said, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+def _waiting_clarification(
+    messages: list[Message], request: Request, state: AppState, caller: Caller
+) -> str | None:
+    """The stored thread of the clarification the last assistant message asked, when it waits
+    there still: the user's message is the reply that resumes it."""
+    if len(messages) < 3 or messages[-2].role != "assistant":
+        return None
+    _, stored = clarify_thread(request, caller, _conversation_id(messages[:-2]))
+    waiting = state.runnable.waiting({"configurable": {"thread_id": stored}})
+    if (
+        waiting is None
+        or clarification_text(waiting["question"], [o["label"] for o in waiting["options"]])
+        != messages[-2].text().strip()
+    ):
+        return None
+    return stored
+
+
 def _caller(request: Request, state: AppState) -> Caller:
     """`Authorization: Bearer <key>` (or X-API-Key), as an OpenAI error when refused."""
     try:
@@ -265,6 +291,12 @@ def _graph_call(
     if filters:
         graph_input["filters"] = filters
     config = per_request_config({"configurable": options}, request, caller)
+    configurable = config["configurable"]
+    # A clarification waits in a thread named by the conversation up to its question, so that
+    # the next request (the same messages, the clarification and the user's pick) finds it.
+    configurable[CLARIFY_THREAD] = clarify_thread(request, caller, _conversation_id(chat.messages))
+    if waiting := _waiting_clarification(chat.messages, request, state, caller):
+        graph_input, configurable["thread_id"] = {"question": question}, waiting
     if chat.user:
         config["metadata"]["langfuse_user_id"] = chat.user
     prompt_words = sum(_words(m.text()) for m in chat.messages if m.role in ("user", "system"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from tools.text.law_names import law_key, numbers_in
 from tools.text.normalize import match_key
 
 # Document types, longest first so that "Bộ luật" wins over "Luật".
@@ -35,6 +36,16 @@ DOCUMENT_TYPES = (
 _TYPE_KEYS = {match_key(t): t for t in DOCUMENT_TYPES}
 _NUMBER = re.compile(r"\b[Ss]ố(?:\s+hiệu)?\s*:\s*(\d[\w.-]*/[\w./-]*\w)")
 _DATE = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})", re.IGNORECASE)
+# "có hiệu lực (thi hành) (kể) từ ngày 01 tháng 01 năm 2026", or "... từ ngày ký" (its date)
+_EFFECTIVE = re.compile(
+    r"có\s+hiệu\s+lực(?:\s+thi\s+hành)?(?:\s+kể)?\s+từ\s+(?:ngày\s+ký|" + _DATE.pattern + ")",
+    re.IGNORECASE,
+)
+# A sentence saying what the document replaces: "thay thế Luật ... số 12/2019/QH14", "Luật ...
+# số 12/2019/QH14 hết hiệu lực kể từ ngày Luật này có hiệu lực".
+_REPLACES = re.compile(r"[^.;\n]*(?:thay\s+thế|hết\s+hiệu\s+lực)[^.;\n]*", re.IGNORECASE)
+_AMENDING = "sửa đổi, bổ sung một số điều của "
+_CONSOLIDATED = "van ban hop nhat"
 YEAR_IN_NUMBER = re.compile(r"/((?:19|20)\d{2})/")
 _NATIONAL_MOTTO = ("cong hoa xa hoi", "doc lap", "dan chu cong hoa")
 
@@ -59,6 +70,10 @@ class LegalHeader:
     issuer: str | None = None  # cơ quan ban hành: "Quốc hội"
     date: str | None = None  # ISO date: "2018-06-12"
     year: int | None = None
+    effective: str | None = None  # ISO date the text says it takes effect
+    amends: str | None = None  # the law an amending law amends, as its title names it
+    replaces: tuple[str, ...] = ()  # numbers of the documents it replaces
+    consolidated: bool = False  # a "văn bản hợp nhất": a law with its amendments merged in
 
     @property
     def official(self) -> bool:
@@ -81,6 +96,10 @@ class LegalHeader:
             "co_quan": self.issuer,
             "ngay": self.date,
             "nam": self.year,
+            "hieu_luc": self.effective,
+            "sua_doi": self.amends,
+            "thay_the": list(self.replaces) or None,
+            "hop_nhat": self.consolidated or None,
         }
         return {k: v for k, v in values.items() if v is not None}
 
@@ -91,24 +110,41 @@ def _sentence_case(line: str) -> str:
     return line[:1].upper() + line[1:].lower() if line.isupper() else line
 
 
+def _iso(day: str, month: str, year: str) -> str | None:
+    d, m, y = int(day), int(month), int(year)
+    return f"{y:04d}-{m:02d}-{d:02d}" if 1 <= d <= 31 and 1 <= m <= 12 else None
+
+
+def _validity(text: str, header: LegalHeader) -> None:
+    """When the text takes effect, and what it replaces, as its closing articles say."""
+    if effective := _EFFECTIVE.search(text):
+        dated = effective.group(1) is not None
+        header.effective = _iso(*effective.groups()) if dated else header.date
+    replaced: list[str] = []
+    for sentence in _REPLACES.findall(text):
+        replaced += [n for n in numbers_in(sentence) if n != header.number and n not in replaced]
+    header.replaces = tuple(replaced)
+
+
 def parse_header(text: str, lines: int = 40) -> LegalHeader:
-    """Read the header block: the first lines, before the first article."""
+    """Read the header block (the first lines, before the first article), and what the whole
+    text says of its validity."""
     head = text.splitlines()[:lines]
     header = LegalHeader()
     block = "\n".join(head)
     if number := _NUMBER.search(block):
         header.number = number.group(1).rstrip(".")
-    if date := _DATE.search(block):
-        day, month, year = (int(g) for g in date.groups())
-        if 1 <= day <= 31 and 1 <= month <= 12:
-            header.date = f"{year:04d}-{month:02d}-{day:02d}"
-            header.year = year
+    if (date := _DATE.search(block)) and (iso := _iso(*date.groups())):
+        header.date, header.year = iso, int(date.group(3))
     if header.year is None and header.number and (y := YEAR_IN_NUMBER.search(header.number)):
         header.year = int(y.group(1))
     stripped = [line.strip() for line in head]
     for i, line in enumerate(stripped):
         if _ARTICLE.match(line) or _CHAPTER.match(line):
             break
+        if law_key(line) == _CONSOLIDATED:
+            header.consolidated = True
+            continue
         kind = _TYPE_KEYS.get(match_key(line))
         if kind and line.isupper():
             header.kind = kind
@@ -116,6 +152,10 @@ def parse_header(text: str, lines: int = 40) -> LegalHeader:
             if name:
                 header.name = _sentence_case(" ".join(name))
             break
+    if header.name and header.name.lower().startswith(_AMENDING):
+        amended = header.name[len(_AMENDING) :]
+        header.amends = amended[:1].upper() + amended[1:]
+    _validity(text, header)
     for line in stripped[:6]:  # the issuing body opens the header, before the motto
         if not line or not line.isupper():
             continue
