@@ -248,6 +248,7 @@ class RagRunnable(RunnableSerializable[dict, dict]):
         clarification = cast(Clarification, dict(interrupts[0].value))
         configurable = (config or {}).get("configurable") or {}
         named, stored = configurable.get(CLARIFY_THREAD) or (None, None)
+        resumable = graph is self.stateful
         if graph is self.stateless and self.stateful is not None and stored:
             parked = {**(config or {}), "configurable": {**configurable, "thread_id": stored}}
             again = self.stateful.invoke(
@@ -260,7 +261,8 @@ class RagRunnable(RunnableSerializable[dict, dict]):
                 return again
             self._turn_done(input, {}, cast(RunnableConfig, parked))
             clarification = cast(Clarification, dict(again["__interrupt__"][0].value))
-        if named and (graph is self.stateful or stored):
+            resumable = True
+        if named and resumable:
             clarification["thread_id"] = named
         return {
             **{k: v for k, v in result.items() if k in OutputState.__annotations__},

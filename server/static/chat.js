@@ -175,9 +175,36 @@ async function followJob(job, target, report) {
 }
 
 // -- answers --------------------------------------------------------------------------------
+function renderClarification(turn, clarification) {
+  // The question back (which law?): its options as buttons; a pick is the next message, in
+  // the same thread, and the server resumes the question from it.
+  turn.querySelector(".answer").textContent = clarification.question;
+  const options = turn.querySelector(".options");
+  options.textContent = "";
+  for (const option of clarification.options) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "option";
+    button.textContent = option.label;
+    button.addEventListener("click", () => {
+      for (const other of options.querySelectorAll("button")) other.disabled = true;
+      askQuestion(option.label);
+    });
+    options.append(button);
+  }
+  options.hidden = false;
+}
+
 function render(turn, output) {
   const answer = turn.querySelector(".answer");
   answer.textContent = "";
+  const notes = turn.querySelector(".notes");
+  notes.textContent = (output.notes || []).join(" ");
+  notes.hidden = !notes.textContent;
+  if (output.clarification) {
+    renderClarification(turn, output.clarification);
+    return;
+  }
   for (const piece of (output.answer || "").split(/(\[\d+\])/)) {
     const marker = piece.match(/^\[(\d+)\]$/);
     if (marker && output.sources?.[Number(marker[1]) - 1]) {
@@ -319,6 +346,11 @@ async function ask(event) {
   const question = field.value.trim();
   if (!question) return;
   field.value = "";
+  await askQuestion(question);
+}
+
+async function askQuestion(question) {
+  const field = $("question");
   $("ask").disabled = true;
   const turn = newTurn(question);
   const answer = turn.querySelector(".answer");
