@@ -125,3 +125,47 @@ def test_chat_page_for_the_people_who_ask(settings, demo_services, browser, tmp_
         page.reload()
         assert page.locator(".turn").count() == 0
         assert not errors, errors  # a Content-Security-Policy violation would show here
+
+
+def test_chat_page_asks_back_with_buttons(settings, make_demo_services, browser):
+    """A question that could be about two laws: the page shows the question back and the laws
+    as buttons; a click answers it from the law picked, in the same conversation."""
+    from evals.law_sample import LAW_VERSIONS
+    from tools.ingest.documents import Document
+    from tools.ingest.pipeline import ingest_documents
+
+    services = make_demo_services()
+    laws = [v for v in LAW_VERSIONS if v.doc_id in ("urban-2025", "rural")]
+    documents = [Document(v.doc_id, v.doc_id, v.text, f"{v.doc_id}.txt") for v in laws]
+    ingest_documents(documents, services.retrieval.kb, services.settings)
+    artifacts = REPO / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    with LiveServer(create_app(settings, services=services)) as server:
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(f"{server.url}/")
+        page.locator("#question").fill("Luật này có hiệu lực từ ngày nào?")
+        page.locator("#ask").click()
+        options = page.locator(".turn").first.locator(".options button")
+        options.first.wait_for(timeout=30_000)
+        assert options.all_inner_texts() == [
+            "Luật Vườn cây đô thị (99/2025/QH15)",
+            "Luật Vườn cây nông thôn (98/2025/QH15)",
+        ]
+        assert "Bạn hỏi về văn bản nào?" in page.locator(".turn .answer").first.inner_text()
+        page.screenshot(path=str(artifacts / "chat-ask-back.png"), full_page=True)
+        options.nth(1).click()
+        second = page.locator(".turn").nth(1)
+        second.locator(".cite").first.wait_for(timeout=30_000)
+        assert second.locator(".question").inner_text() == "Luật Vườn cây nông thôn (98/2025/QH15)"
+        assert "01 tháng 7 năm 2026" in second.locator(".answer").inner_text()
+        assert options.first.is_disabled()  # picked once
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.reload()  # the stored conversation shows the buttons again, answered, on a phone
+        page.locator(".turn").nth(1).locator(".cite").first.wait_for()
+        assert page.locator(".turn").first.locator(".options button").first.is_disabled()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(artifacts / "chat-ask-back-phone.png"), full_page=True)
+        assert not errors, errors

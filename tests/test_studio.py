@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from evals.law_sample import LAW_VERSIONS
 from tests.helpers import REPO, free_port, need
 
 pytestmark = pytest.mark.integration
@@ -35,6 +36,19 @@ def langgraph_dev(tmp_path):
         timeout=300,
     )
     assert demo.returncode == 0, demo.stderr
+    laws = tmp_path / "laws"  # two laws on the same matters: a question can be about either
+    laws.mkdir()
+    for version in LAW_VERSIONS:
+        if version.doc_id in ("urban-2025", "rural"):
+            (laws / f"{version.doc_id}.txt").write_text(version.text, "utf-8")
+    ingest = subprocess.run(
+        [sys.executable, "-m", "tools.cli", "ingest", "--quiet", str(laws)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ingest.returncode == 0, ingest.stderr
     port = free_port()
     process = subprocess.Popen(
         [
@@ -98,3 +112,26 @@ def test_runs_wait_through_langgraph_dev(langgraph_dev):
             },
         ).json()
         assert "1994" in follow["answer"]
+
+
+def test_the_question_back_is_an_interrupt_in_langgraph_dev(langgraph_dev):
+    """Studio shows the interrupt (the question and the laws); the run resumes from a pick."""
+    with httpx.Client(base_url=langgraph_dev, timeout=60) as client:
+        thread = client.post("/threads", json={}).json()["thread_id"]
+        run = {
+            "assistant_id": "vinarag",
+            "input": {"question": "Luật này có hiệu lực từ ngày nào?"},
+        }
+        client.post(f"/threads/{thread}/runs/wait", json=run).raise_for_status()
+        state = client.get(f"/threads/{thread}/state").json()
+        assert state["next"] == ["ask_which_law"]
+        [interrupt] = [i for task in state["tasks"] for i in task["interrupts"]]
+        labels = [o["label"] for o in interrupt["value"]["options"]]
+        assert labels == [
+            "Luật Vườn cây đô thị (99/2025/QH15)",
+            "Luật Vườn cây nông thôn (98/2025/QH15)",
+        ]
+        resume = {"assistant_id": "vinarag", "command": {"resume": "2"}}
+        result = client.post(f"/threads/{thread}/runs/wait", json=resume).json()
+        assert "01 tháng 7 năm 2026" in result["answer"]
+        assert {s["title"] for s in result["sources"]} == {labels[1]}

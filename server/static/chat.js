@@ -186,10 +186,7 @@ function renderClarification(turn, clarification) {
     button.type = "button";
     button.className = "option";
     button.textContent = option.label;
-    button.addEventListener("click", () => {
-      for (const other of options.querySelectorAll("button")) other.disabled = true;
-      askQuestion(option.label);
-    });
+    button.addEventListener("click", () => askQuestion(option.label));
     options.append(button);
   }
   options.hidden = false;
@@ -349,8 +346,14 @@ async function ask(event) {
   await askQuestion(question);
 }
 
+function closeOptions() {
+  // A new message answers or leaves behind every earlier question back.
+  for (const button of document.querySelectorAll(".options button")) button.disabled = true;
+}
+
 async function askQuestion(question) {
   const field = $("question");
+  closeOptions();
   $("ask").disabled = true;
   const turn = newTurn(question);
   const answer = turn.querySelector(".answer");
@@ -397,7 +400,10 @@ async function start() {
   const ready = await fetch("/readyz").then((r) => r.json()).catch(() => ({}));
   page.feedback = Boolean(ready.feedback) && !String(ready.feedback).startsWith("off");
   await loadCollections();
-  for (const { question, output } of store.turns) render(newTurn(question), output);
+  for (const { question, output } of store.turns) {
+    closeOptions();
+    render(newTurn(question), output);
+  }
   $("ask-form").addEventListener("submit", ask);
   $("question").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) $("ask-form").requestSubmit();
