@@ -12,15 +12,19 @@ import random
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from evals.law_sample import (
+    LAW_NOT_IN_FORCE,
     LAW_QUESTIONS,
     LAW_TEXT,
     LAW_VERSIONS,
     LAW_WITH_REFERENCES,
+    OPEN_QUESTIONS,
     REFERENCE_QUESTIONS,
+    LawVersion,
 )
 from tools.settings import Settings
 
@@ -221,44 +225,33 @@ def named_law_figures(settings: Settings) -> dict[str, Any]:
     question asked naming each law ("Theo Luật ..., ..."), typed with and without marks,
     through the graph with `retrieval.named_law` off and on: the top source from the law named,
     and the top source's article the one that answers."""
-    from graph.builder import build_graph
-    from tools.ingest.documents import Document
-    from tools.ingest.pipeline import ingest_documents
-    from tools.services import build_services
     from tools.text.tones import strip_tones
 
+    variants = {
+        f"named_law {'on' if on else 'off'}": settings.model_copy(
+            update={"retrieval": settings.retrieval.model_copy(update={"named_law": on})}
+        )
+        for on in (False, True)
+    }
     figures: dict[str, Any] = {}
-    services = build_services(settings, location=":memory:")
-    try:
-        documents = [Document(v.doc_id, v.doc_id, v.text, f"{v.doc_id}.txt") for v in LAW_VERSIONS]
-        ingest_documents(documents, services.retrieval.kb, settings)
-        for on in (False, True):
-            configured = settings.model_copy(
-                update={"retrieval": settings.retrieval.model_copy(update={"named_law": on})}
-            )
-            graph = build_graph(configured, services=services)
-            for typed, spell in (("marked", str), ("unmarked", strip_tones)):
-                law_first, article_first = [], []
-                for version in LAW_VERSIONS:
-                    for item in LAW_QUESTIONS:
-                        asked = item.question[0].lower() + item.question[1:]
-                        question = spell(f"Theo {version.cited_as}, {asked}")
-                        result = graph.invoke({"question": question})
-                        top = (result.get("sources") or [None])[0]
-                        law_first.append(top is not None and top["doc_id"] == version.doc_id)
-                        article_first.append(
-                            top is not None and top["metadata"].get("dieu") == item.dieu
-                        )
-                name = f"named_law {'on' if on else 'off'}, {typed}"
-                figures[name] = {
-                    "questions": len(law_first),
-                    "top_source_from_the_named_law": round(sum(law_first) / len(law_first), 4),
-                    "top_source_the_right_article": round(
-                        sum(article_first) / len(article_first), 4
-                    ),
-                }
-    finally:
-        services.close()
+    for name, graph in _law_graph_runs(settings, list(LAW_VERSIONS), variants):
+        for typed, spell in (("marked", str), ("unmarked", strip_tones)):
+            law_first, article_first = [], []
+            for version in LAW_VERSIONS:
+                for item in LAW_QUESTIONS:
+                    asked = item.question[0].lower() + item.question[1:]
+                    question = spell(f"Theo {version.cited_as}, {asked}")
+                    result = graph.invoke({"question": question})
+                    top = (result.get("sources") or [None])[0]
+                    law_first.append(top is not None and top["doc_id"] == version.doc_id)
+                    article_first.append(
+                        top is not None and top["metadata"].get("dieu") == item.dieu
+                    )
+            figures[f"{name}, {typed}"] = {
+                "questions": len(law_first),
+                "top_source_from_the_named_law": round(sum(law_first) / len(law_first), 4),
+                "top_source_the_right_article": round(sum(article_first) / len(article_first), 4),
+            }
     return figures
 
 
@@ -266,34 +259,119 @@ def reference_figures(settings: Settings) -> dict[str, Any]:
     """The law whose articles refer to each other: for each question whose answering article
     refers to another, with `graph.max_references` 0 and as configured: the referred article
     among the sources, and its fact in the answer."""
+    law = LawVersion("law", LAW_WITH_REFERENCES, "", "")
+    variants = {
+        f"max_references {bound}": _graph_settings(settings, max_references=bound)
+        for bound in (0, settings.graph.max_references)
+    }
+    figures: dict[str, Any] = {}
+    for name, graph in _law_graph_runs(settings, [law], variants):
+        among, stated = [], []
+        for item in REFERENCE_QUESTIONS:
+            result = graph.invoke({"question": item.question})
+            articles = [s["metadata"].get("dieu") for s in result.get("sources", [])]
+            among.append(item.dieu in articles and item.referred in articles)
+            stated.append(item.fact in result.get("answer", ""))
+        figures[name] = {
+            "questions": len(among),
+            "referred_article_among_sources": round(sum(among) / len(among), 4),
+            "its_fact_in_the_answer": round(sum(stated) / len(stated), 4),
+        }
+    return figures
+
+
+def _law_graph_runs(
+    settings: Settings, laws: list[LawVersion], variants: dict[str, Settings], memory: bool = False
+) -> Iterator[tuple[str, Any]]:
+    """A graph over these laws (an in-memory store) for each named variant of the settings;
+    `memory`: with a checkpointer, for runs that stop to ask back."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
     from graph.builder import build_graph
     from tools.ingest.documents import Document
     from tools.ingest.pipeline import ingest_documents
     from tools.services import build_services
 
-    figures: dict[str, Any] = {}
     services = build_services(settings, location=":memory:")
     try:
-        law = Document("law", "law", LAW_WITH_REFERENCES, "law.txt")
-        ingest_documents([law], services.retrieval.kb, settings)
-        for bound in (0, settings.graph.max_references):
-            configured = settings.model_copy(
-                update={"graph": settings.graph.model_copy(update={"max_references": bound})}
-            )
-            graph = build_graph(configured, services=services)
-            among, stated = [], []
-            for item in REFERENCE_QUESTIONS:
-                result = graph.invoke({"question": item.question})
-                articles = [s["metadata"].get("dieu") for s in result.get("sources", [])]
-                among.append(item.dieu in articles and item.referred in articles)
-                stated.append(item.fact in result.get("answer", ""))
-            figures[f"max_references {bound}"] = {
-                "questions": len(among),
-                "referred_article_among_sources": round(sum(among) / len(among), 4),
-                "its_fact_in_the_answer": round(sum(stated) / len(stated), 4),
-            }
+        documents = [Document(v.doc_id, v.doc_id, v.text, f"{v.doc_id}.txt") for v in laws]
+        ingest_documents(documents, services.retrieval.kb, settings)
+        for name, configured in variants.items():
+            saver = InMemorySaver() if memory else None
+            yield name, build_graph(configured, services=services, checkpointer=saver)
     finally:
         services.close()
+
+
+def _thread(thread_id: str) -> dict[str, Any]:
+    return {"configurable": {"thread_id": thread_id}}
+
+
+def _graph_settings(settings: Settings, **changed: Any) -> Settings:
+    return settings.model_copy(update={"graph": settings.graph.model_copy(update=changed)})
+
+
+def version_figures(settings: Settings) -> dict[str, Any]:
+    """The sample law in three versions (2019; 2025, in force; passed in 2026 but in force from
+    2099): each sample question, naming none, with `graph.prefer_in_force` off and on: every
+    source from the version in force, the answer saying which (notes), and the fine of Điều 6
+    khoản 1 (which each version sets differently) quoted from the version in force."""
+    urban = [v for v in (*LAW_VERSIONS, LAW_NOT_IN_FORCE) if v.doc_id.startswith("urban")]
+    current = next(v for v in urban if v.doc_id == "urban-2025")
+    fine = next(q for q in LAW_QUESTIONS if (q.dieu, q.khoan) == ("6", "1"))
+    variants = {
+        f"prefer_in_force {'on' if on else 'off'}": _graph_settings(settings, prefer_in_force=on)
+        for on in (False, True)
+    }
+    figures: dict[str, Any] = {}
+    for name, graph in _law_graph_runs(settings, urban, variants):
+        in_force, noted = [], []
+        for item in LAW_QUESTIONS:
+            result = graph.invoke({"question": item.question})
+            sources = result.get("sources", [])
+            in_force.append(bool(sources) and {s["doc_id"] for s in sources} == {current.doc_id})
+            noted.append(bool(result.get("notes")))
+        answer = graph.invoke({"question": fine.question}).get("answer", "")
+        others = [v.fine for v in urban if v is not current]
+        figures[name] = {
+            "questions": len(in_force),
+            "sources_all_from_the_version_in_force": round(sum(in_force) / len(in_force), 4),
+            "answer_says_which_version": round(sum(noted) / len(noted), 4),
+            "fine_from_the_version_in_force": current.fine in answer
+            and not any(f in answer for f in others),
+        }
+    return figures
+
+
+def ask_back_figures(settings: Settings) -> dict[str, Any]:
+    """Two laws on the same matters (the urban law in two versions, the rural law), with
+    `graph.ask_back` off and on: how often the graph stops to ask which law, for the sample
+    questions as written (the urban law's wording), for each of them naming each law, and for
+    open questions either law answers (evals/law_sample.py: OPEN_QUESTIONS)."""
+    variants = {
+        f"ask_back {'on' if on else 'off'}": _graph_settings(settings, ask_back=on)
+        for on in (False, True)
+    }
+    sets = {
+        "sample questions": [q.question for q in LAW_QUESTIONS],
+        "naming the law": [
+            f"Theo {v.cited_as}, {q.question[0].lower()}{q.question[1:]}"
+            for v in LAW_VERSIONS
+            for q in LAW_QUESTIONS
+        ],
+        "open questions": list(OPEN_QUESTIONS),
+    }
+    figures: dict[str, Any] = {}
+    for name, graph in _law_graph_runs(settings, list(LAW_VERSIONS), variants, memory=True):
+        for label, questions in sets.items():
+            asked = [
+                "__interrupt__" in graph.invoke({"question": q}, _thread(f"{label} {i}"))
+                for i, q in enumerate(questions)
+            ]
+            figures[f"{name}, {label}"] = {
+                "questions": len(asked),
+                "asked_back": round(sum(asked) / len(asked), 4),
+            }
     return figures
 
 
@@ -307,6 +385,8 @@ def run_documents_benchmark(settings: Settings, with_ocr: bool = True) -> dict[s
     return {
         "named_law": named_law_figures(settings),
         "references": reference_figures(settings),
+        "versions": version_figures(settings),
+        "ask_back": ask_back_figures(settings),
         "ocr": ocr,
         "ocr_seconds_per_page_median": (
             round(statistics.median(r["seconds"] for r in ocr), 2) if ocr else None
@@ -344,6 +424,17 @@ def format_report(result: dict[str, Any]) -> str:
             f"{name:26} {figures['questions']} questions: referred article among the sources "
             f"{figures['referred_article_among_sources']}, its fact in the answer "
             f"{figures['its_fact_in_the_answer']}"
+        )
+    for name, figures in result["versions"].items():
+        lines.append(
+            f"{name:26} {figures['questions']} questions: sources all from the version in force "
+            f"{figures['sources_all_from_the_version_in_force']}, says which "
+            f"{figures['answer_says_which_version']}, its fine quoted "
+            f"{figures['fine_from_the_version_in_force']}"
+        )
+    for name, figures in result["ask_back"].items():
+        lines.append(
+            f"{name:34} {figures['questions']:3} questions: asked back {figures['asked_back']}"
         )
     for name, figures in result["named_law"].items():
         lines.append(

@@ -162,6 +162,35 @@ LAW_VERSIONS = (
 )
 
 
+# The sample law again, passed but not in force until 2099 (its fine of Điều 6 khoản 1 raised):
+# beside the 2019 and 2025 versions, the answer still comes from the 2025 one.
+LAW_NOT_IN_FORCE = LawVersion(
+    "urban-2099",
+    _variant(
+        "50/2026/QH15",
+        "ngày 01 tháng 11 năm 2026",
+        None,
+        {
+            "từ hai triệu đồng đến năm triệu đồng": "từ ba triệu đồng đến sáu triệu đồng",
+            "từ ngày 01 tháng 01 năm 2026": "từ ngày 01 tháng 01 năm 2099",
+        },
+    ),
+    "Luật Vườn cây đô thị số 50/2026/QH15",
+    "ba triệu đồng",
+)
+
+# Questions either the urban or the rural law answers, as people ask them without saying which:
+# what the graph should ask back about when both laws are in the knowledge base.
+OPEN_QUESTIONS = (
+    "Luật này có hiệu lực từ ngày nào?",
+    "Hành vi nào bị nghiêm cấm?",
+    "Phạm vi điều chỉnh của luật là gì?",
+    "Cây di sản là gì?",
+    "Mức phạt là bao nhiêu?",
+    "Luật này quy định việc gì?",
+)
+
+
 # A law whose articles refer to each other ("trái với khoản 1 Điều 2", "theo mức quy định tại
 # Điều 8", "trừ trường hợp quy định tại Điều 4"): the condition or the amount a question needs
 # is in the article referred to. Written for this project.

@@ -247,6 +247,8 @@ def answer_metrics(
         "hallucination_rate": _rate([not all(c) for c in checks if c]),
         "fallback_rate": _rate([bool(r.get("fallback_reason")) for r in results]),
         "retries_per_question": round(statistics.mean(retries), 4) if retries else 0.0,
+        # questions the graph stopped on to ask which law they are about (ask_which_law)
+        "clarification_rate": _rate(["__interrupt__" in r for r in results]),
         "cache_hit_rate_second_pass": _rate(hits),
     }
 

@@ -15,6 +15,7 @@ from graph.context import Context, run_settings
 from graph.state import AskTask, State
 from nodes.ask_which_law import ambiguity
 from nodes.follow_references import referred
+from nodes.shared import named_documents
 from tools.kb.versions import choose_versions
 from tools.settings import Settings
 
@@ -56,7 +57,8 @@ def make_routes(settings: Settings, *, ask_back: bool = True) -> Routes:
         if relevant := state.get("relevant"):
             if ask_back and run.ask_back and ambiguity(state, run.ask_back_margin) is not None:
                 return "ask_which_law"
-            if choose_versions(relevant, date.today()):
+            named = named_documents(state)
+            if run.prefer_in_force and choose_versions(relevant, date.today(), named):
                 return "choose_version"
             if run.max_references and any(referred(p) for p in relevant):
                 return "follow_references"

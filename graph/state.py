@@ -93,6 +93,7 @@ class FollowReferencesStep(TypedDict):
 
 class VersionChosen(TypedDict):
     chosen: str  # the version the answer comes from (its label)
+    in_force: str  # the version in force (the chosen one, unless the question named another)
     older: list[str]  # versions it supersedes, left out of the sources
     not_in_force: list[str]  # newer versions whose date has not come, left out too
 

@@ -13,7 +13,7 @@ from langgraph.types import interrupt
 
 from graph.context import Context, run_settings
 from graph.state import AskBackStep, Clarification, LawOption, State
-from nodes.shared import step
+from nodes.shared import named_documents, step
 from tools.kb.ambiguity import Ambiguity, chosen_option, find_ambiguity
 from tools.services import Services
 
@@ -25,16 +25,8 @@ QUESTIONS = {
 }
 
 
-def named_law(state: State) -> bool:
-    """The question named a law the knowledge base holds (retrieve kept its search there)."""
-    return any(
-        s["node"] == "retrieve" and s.get("named_law", {}).get("doc_ids")
-        for s in state.get("path", [])
-    )
-
-
 def ambiguity(state: State, margin: float) -> Ambiguity | None:
-    if state.get("clarified") or named_law(state):
+    if state.get("clarified") or named_documents(state):
         return None
     return find_ambiguity(
         state.get("standalone_question") or state["question"],

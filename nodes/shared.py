@@ -23,3 +23,14 @@ def remember_turn(state: State, answer: str, settings: Settings) -> list[Turn]:
     keep = settings.graph.history_turns
     turn = Turn(question=state.get("standalone_question") or state["question"], answer=answer)
     return [*state.get("history", []), turn][-keep:] if keep else []
+
+
+def named_documents(state: State) -> set[str]:
+    """The documents of the law the question named, when the knowledge base holds it (the
+    first retrieve kept its search there)."""
+    return {
+        doc_id
+        for s in state.get("path", [])
+        if s["node"] == "retrieve"
+        for doc_id in s.get("named_law", {}).get("doc_ids", [])
+    }

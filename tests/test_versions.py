@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from evals.law_sample import LAW_TEXT, LAW_VERSIONS
+from evals.law_sample import LAW_NOT_IN_FORCE, LAW_TEXT, LAW_VERSIONS
 from graph import build_graph
 from tools.ingest.documents import Document
 from tools.ingest.legal import parse_header
@@ -68,6 +68,11 @@ def test_the_version_in_force_is_chosen():
     [before] = choose_versions([old, new], date(2025, 12, 31))
     assert before.chosen.doc_id == "old" and [v.doc_id for v in before.not_yet] == ["new"]
     assert choose_versions([new, other], TODAY) == []  # two laws, one version each
+    # a question that named the old version is answered from it, and told which is in force
+    [named] = choose_versions([old, new, future], TODAY, named={"old"})
+    assert (named.chosen.doc_id, named.current.doc_id) == ("old", "new")
+    assert named.older == () and [v.doc_id for v in named.not_yet] == ["future"]
+    assert "như câu hỏi nêu" in named.notice() and "99/2025/QH15" in named.notice()
 
 
 def test_replacement_consolidation_and_amendment():
@@ -95,19 +100,14 @@ def test_replacement_consolidation_and_amendment():
 @pytest.fixture
 def versions_graph(make_demo_services):
     services = make_demo_services()
-    urban = [v for v in LAW_VERSIONS if v.doc_id.startswith("urban")]
-    future = LAW_TEXT.replace("99/2025/QH15", "50/2026/QH15").replace(
-        "từ hai triệu đồng đến năm triệu đồng", "từ ba triệu đồng đến sáu triệu đồng"
-    )
-    future = future.replace("ngày 01 tháng 01 năm 2026", "ngày 01 tháng 01 năm 2099")
+    urban = [v for v in (*LAW_VERSIONS, LAW_NOT_IN_FORCE) if v.doc_id.startswith("urban")]
     documents = [Document(v.doc_id, v.doc_id, v.text, f"{v.doc_id}.txt") for v in urban]
-    documents.append(Document("urban-2099", "urban-2099", future, "urban-2099.txt"))
     ingest_documents(documents, services.retrieval.kb, services.settings)
     return build_graph(services=services)
 
 
 def test_the_answer_comes_from_the_version_in_force_and_says_so(versions_graph):
-    result = versions_graph.invoke({"question": FINE})
+    result = versions_graph.invoke({"question": FINE})  # every version answers it
     assert "hai triệu đồng" in result["answer"]
     assert {s["doc_id"] for s in result["sources"]} == {"urban-2025"}
     [chose] = [p for p in result["path"] if p["node"] == "choose_version"]

@@ -223,6 +223,9 @@ class GraphSettings(_Section):
     max_asks: int = Field(
         4, ge=1, le=8, description="asks of one message answered apart (1: never split)"
     )
+    prefer_in_force: bool = Field(
+        True, description="of several versions of a law among the sources, keep the one in force"
+    )
     ask_back: bool = Field(
         True, description="ask which law when a question could be about several (a thread)"
     )

@@ -5,7 +5,7 @@ hop_nhat), which is all it takes to tell which version is in force on a given da
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -64,22 +64,30 @@ class Version:
 
 @dataclass(frozen=True)
 class VersionChoice:
-    """Of several versions of one law among the sources: the one the answer comes from."""
+    """Of several versions of one law among the sources: the one the answer comes from (the
+    one in force, unless the question named another)."""
 
-    law: str  # how readers name the law (the chosen version's label)
     chosen: Version
-    older: tuple[Version, ...]  # versions it supersedes, left out of the sources
+    current: Version  # the version in force
+    older: tuple[Version, ...]  # older versions, left out of the sources
     not_yet: tuple[Version, ...]  # newer versions not in force yet, left out too
     amendments: tuple[Version, ...]  # amending laws kept beside it
 
     def notice(self) -> str:
         """What the answer says about the versions, in the reader's language."""
         since = self.chosen.since
-        parts = [
-            f"Trả lời theo {self.chosen.label}"
-            + (f", có hiệu lực từ {since:%d/%m/%Y}" if since else "")
-            + ", văn bản mới nhất đang có hiệu lực trong cơ sở tri thức."
-        ]
+        if self.chosen is self.current:
+            parts = [
+                f"Trả lời theo {self.chosen.label}"
+                + (f", có hiệu lực từ {since:%d/%m/%Y}" if since else "")
+                + ", văn bản mới nhất đang có hiệu lực trong cơ sở tri thức."
+            ]
+        else:
+            current = self.current.since
+            parts = [
+                f"Trả lời theo {self.chosen.label} như câu hỏi nêu. Văn bản đang có hiệu lực là "
+                f"{self.current.label}" + (f", từ {current:%d/%m/%Y}." if current else ".")
+            ]
         if self.older:
             older = "; ".join(v.label for v in self.older)
             parts.append(f"Cơ sở tri thức còn có văn bản cũ hơn: {older}.")
@@ -107,10 +115,13 @@ def in_force(versions: Sequence[Version], today: date) -> Version:
     return (current or [v for v in texts if v.in_force(today)] or texts)[0]
 
 
-def choose_versions(passages: Sequence[Passage], today: date) -> list[VersionChoice]:
+def choose_versions(
+    passages: Sequence[Passage], today: date, named: Collection[str] = ()
+) -> list[VersionChoice]:
     """Each law that several versions among the passages belong to (by name, or because one
-    replaces another's number), with the version in force chosen: the newest whose date has
-    come (the newest of all when none has)."""
+    replaces another's number), with the version the answer comes from: the one in force,
+    unless the question named some of the versions (`named`: their doc ids), then the newest
+    of those."""
     versions: dict[str, Version] = {}
     for passage in passages:
         if passage["doc_id"] not in versions and (v := Version.of(passage)) is not None:
@@ -124,16 +135,19 @@ def choose_versions(passages: Sequence[Passage], today: date) -> list[VersionCho
     choices: list[VersionChoice] = []
     for law in dict.fromkeys(family.values()):
         members = [versions[d] for d, f in family.items() if f == law]
-        texts = sorted((v for v in members if not v.amendment), key=_order, reverse=True)
+        texts = [v for v in members if not v.amendment]
         if len(texts) < 2:
             continue
-        chosen = in_force(texts, today)
+        current = in_force(texts, today)
+        asked = [v for v in texts if v.doc_id in named]
+        chosen = in_force(asked, today) if asked else current
+        others = sorted((v for v in texts if v is not chosen), key=_order, reverse=True)
         choices.append(
             VersionChoice(
-                law=chosen.label,
                 chosen=chosen,
-                older=tuple(v for v in texts if v is not chosen and _order(v) <= _order(chosen)),
-                not_yet=tuple(v for v in texts if _order(v) > _order(chosen)),
+                current=current,
+                older=tuple(v for v in others if v is not current and _order(v) <= _order(chosen)),
+                not_yet=tuple(v for v in others if v is not current and _order(v) > _order(chosen)),
                 amendments=tuple(v for v in members if v.amendment),
             )
         )
