@@ -14,13 +14,15 @@ from tools.settings import Settings
 if TYPE_CHECKING:
     from langchain_core.runnables import RunnableConfig
 
-    from graph.state import OutputState
+    from graph.state import Clarification, OutputState
 
 
 def _print_answer(result: OutputState) -> None:
     from graph.path import answered_by
 
     print(result.get("answer", ""))
+    for note in result.get("notes", []):
+        print(f"\n{note}")
     sources = result.get("sources", [])
     if sources:
         print("\nNguồn:")
@@ -46,6 +48,7 @@ def _print_answer(result: OutputState) -> None:
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     from graph.builder import build_graph
+    from graph.resume import stopped_on, turn_input
     from tools.memory import open_checkpointer, prune_thread
     from tools.services import build_services
 
@@ -67,22 +70,42 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
             config: RunnableConfig = (
                 {"configurable": {"thread_id": args.thread}} if args.thread else {}
             )
-            result = graph.invoke({"question": question, "filters": args.filters}, config=config)
+            asked = {"question": question, "filters": args.filters}
+            run = turn_input(graph, asked, config) if args.thread else asked
+            result = graph.invoke(run, config=config)
             if args.thread:
                 prune_thread(checkpointer, args.thread)
     finally:
         services.close()
+    clarification = stopped_on(result)
     if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
+        if clarification is not None:
+            result["clarification"] = clarification
+        print(json.dumps(result, ensure_ascii=False, default=str, indent=2))
+    elif clarification is not None:
+        _print_clarification(clarification, args.thread)
     else:
         _print_answer(cast("OutputState", result))
     return 0
+
+
+def _print_clarification(clarification: Clarification, thread: str | None) -> None:
+    from graph.resume import as_text
+
+    print(as_text(clarification))
+    if thread is None:
+        print(
+            "\n(Hỏi lại với tên văn bản trong câu hỏi, hoặc hỏi với --thread để trả lời bằng "
+            "số hoặc tên văn bản.)",
+            file=sys.stderr,
+        )
 
 
 def _chat(args: argparse.Namespace, settings: Settings) -> int:
     import uuid
 
     from graph.builder import build_graph
+    from graph.resume import stopped_on, turn_input
     from tools.memory import open_checkpointer, prune_thread
     from tools.services import build_services
 
@@ -101,9 +124,13 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
                 question = line.strip()
                 if not question:
                     continue
-                result = graph.invoke({"question": question}, config=config)
+                result = graph.invoke(turn_input(graph, {"question": question}, config), config)
                 prune_thread(checkpointer, thread)
-                _print_answer(cast("OutputState", result))
+                clarification = stopped_on(result)
+                if clarification is not None:
+                    _print_clarification(clarification, thread)
+                else:
+                    _print_answer(cast("OutputState", result))
                 print(file=sys.stderr)
     finally:
         services.close()

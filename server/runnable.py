@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import fields, replace
@@ -19,15 +19,15 @@ from langchain_core.runnables import ConfigurableFieldSpec, RunnableConfig, Runn
 from langchain_core.runnables.utils import AddableDict
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command, Interrupt, StreamMode
+from langgraph.types import StreamMode
 from pydantic import BaseModel, ConfigDict, SkipValidation
 
 from graph.context import CONTEXT_FIELDS, Context, parse_context
 from graph.guard import RunGuard, current_guard, guarded
+from graph.resume import as_text, stopped_on, turn_input, waiting
 from graph.state import Clarification, InputState, OutputState, State
 from server.answers import OnAnswer
 from tools.errors import ServiceError, one_line
-from tools.kb.ambiguity import chosen_option, clarification_text
 from tools.memory import ThreadClock, memory_unavailable, prune_thread
 
 # Where the server puts the collections a request may search (the caller's scope, narrowed by
@@ -217,19 +217,14 @@ class RagRunnable(RunnableSerializable[dict, dict]):
         """The clarification the config's thread is stopped on, if any."""
         if self.stateful is None or not (config.get("configurable") or {}).get("thread_id"):
             return None
-        interrupts = self.stateful.get_state(config).interrupts
-        return cast(Clarification, interrupts[0].value) if interrupts else None
+        return waiting(self.stateful, config)
 
     def _start(self, graph: CompiledGraph, input: dict, config: RunnableConfig | None) -> Any:
         """A thread stopped on a clarification resumes with a message that picks one of its
         options; any other message is a new question (the clarification is dropped)."""
         if graph is not self.stateful or config is None:
             return input
-        waiting = self.waiting(config)
-        labels = [o["label"] for o in waiting["options"]] if waiting else []
-        if waiting and chosen_option(str(input.get("question", "")), labels) is not None:
-            return Command(resume=input["question"])
-        return input
+        return turn_input(graph, input, config)
 
     def _stopped(
         self,
@@ -242,10 +237,9 @@ class RagRunnable(RunnableSerializable[dict, dict]):
         waits in. A run without a thread is run again in a new one (the server names it), so
         that the reply can resume it; without conversation memory, there is nothing to
         resume, and the user asks again naming the law."""
-        interrupts: Sequence[Interrupt] = result.pop("__interrupt__", ())
-        if not interrupts:
+        clarification = stopped_on(result)
+        if clarification is None:
             return result
-        clarification = cast(Clarification, dict(interrupts[0].value))
         configurable = (config or {}).get("configurable") or {}
         named, stored = configurable.get(CLARIFY_THREAD) or (None, None)
         resumable = graph is self.stateful
@@ -257,18 +251,17 @@ class RagRunnable(RunnableSerializable[dict, dict]):
                 context=self.run_context(config),
                 version="v1",
             )
-            if "__interrupt__" not in again:  # the knowledge base changed in between
+            parked_on = stopped_on(again)
+            if parked_on is None:  # the knowledge base changed in between
                 return again
             self._turn_done(input, {}, cast(RunnableConfig, parked))
-            clarification = cast(Clarification, dict(again["__interrupt__"][0].value))
+            clarification = parked_on
             resumable = True
         if named and resumable:
             clarification["thread_id"] = named
         return {
             **{k: v for k, v in result.items() if k in OutputState.__annotations__},
-            "answer": clarification_text(
-                clarification["question"], [o["label"] for o in clarification["options"]]
-            ),
+            "answer": as_text(clarification),
             "clarification": clarification,
         }
 

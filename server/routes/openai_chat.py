@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from graph.resume import as_text
 from graph.state import OutputState
 from server.access import Caller, caller_of
 from server.deps import get_state
@@ -28,7 +29,6 @@ from server.runnable import CLARIFY_THREAD
 from server.state import AppState
 from tools.conversation import Turn
 from tools.errors import validation_problems
-from tools.kb.ambiguity import clarification_text
 from tools.kb.filters import filter_problems
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -218,11 +218,7 @@ def _waiting_clarification(
         return None
     _, stored = clarify_thread(request, caller, _conversation_id(messages[:-2]))
     waiting = state.runnable.waiting({"configurable": {"thread_id": stored}})
-    if (
-        waiting is None
-        or clarification_text(waiting["question"], [o["label"] for o in waiting["options"]])
-        != messages[-2].text().strip()
-    ):
+    if waiting is None or as_text(waiting) != messages[-2].text().strip():
         return None
     return stored
 
