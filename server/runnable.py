@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +30,8 @@ from graph.state import Clarification, InputState, OutputState, State
 from server.answers import OnAnswer
 from tools.errors import ServiceError, one_line
 from tools.memory import ThreadClock, memory_unavailable, prune_thread
+
+log = logging.getLogger(__name__)
 
 # Where the server puts the collections a request may search (the caller's scope, narrowed by
 # what the request named): not a run setting, so no client can set it.
@@ -245,18 +248,23 @@ class RagRunnable(RunnableSerializable[dict, dict]):
         resumable = graph is self.stateful
         if graph is self.stateless and self.stateful is not None and stored:
             parked = {**(config or {}), "configurable": {**configurable, "thread_id": stored}}
-            again = self.stateful.invoke(
-                cast(InputState, input),
-                cast(RunnableConfig, parked),
-                context=self.run_context(config),
-                version="v1",
-            )
-            parked_on = stopped_on(again)
-            if parked_on is None:  # the knowledge base changed in between
-                return again
-            self._turn_done(input, {}, cast(RunnableConfig, parked))
-            clarification = parked_on
-            resumable = True
+            try:
+                again = self.stateful.invoke(
+                    cast(InputState, input),
+                    cast(RunnableConfig, parked),
+                    context=self.run_context(config),
+                    version="v1",
+                )
+            except Exception as exc:  # memory lost meanwhile: asked back, with nothing to resume
+                if not memory_unavailable(exc):
+                    raise
+                log.warning("question back not kept for a reply: %s", one_line(exc))
+            else:
+                parked_on = stopped_on(again)
+                if parked_on is None:  # the knowledge base changed in between
+                    return again
+                self._turn_done(input, {}, cast(RunnableConfig, parked))
+                clarification, resumable = parked_on, True
         if named and resumable:
             clarification["thread_id"] = named
         return {

@@ -98,15 +98,16 @@ def test_replacement_consolidation_and_amendment():
 
 
 @pytest.fixture
-def versions_graph(make_demo_services):
+def versions_services(make_demo_services):
     services = make_demo_services()
     urban = [v for v in (*LAW_VERSIONS, LAW_NOT_IN_FORCE) if v.doc_id.startswith("urban")]
     documents = [Document(v.doc_id, v.doc_id, v.text, f"{v.doc_id}.txt") for v in urban]
     ingest_documents(documents, services.retrieval.kb, services.settings)
-    return build_graph(services=services)
+    return services
 
 
-def test_the_answer_comes_from_the_version_in_force_and_says_so(versions_graph):
+def test_the_answer_comes_from_the_version_in_force_and_says_so(versions_services):
+    versions_graph = build_graph(services=versions_services)
     result = versions_graph.invoke({"question": FINE})  # every version answers it
     assert "hai triệu đồng" in result["answer"]
     assert {s["doc_id"] for s in result["sources"]} == {"urban-2025"}
@@ -122,3 +123,21 @@ def test_the_answer_comes_from_the_version_in_force_and_says_so(versions_graph):
     assert "một triệu đồng" in named["answer"]
     assert {s["doc_id"] for s in named["sources"]} == {"urban-2019"}
     assert "choose_version" not in [p["node"] for p in named["path"]] and not named["notes"]
+
+
+def test_the_openai_route_says_which_version_in_its_message(settings, versions_services):
+    from fastapi.testclient import TestClient
+
+    from server.main import create_app
+
+    with TestClient(create_app(settings, services=versions_services)) as client:
+        reply = client.post(
+            "/v1/chat/completions",
+            json={"model": "vinarag", "messages": [{"role": "user", "content": FINE}]},
+        ).json()
+    content = reply["choices"][0]["message"]["content"]
+    answer, notes_and_sources = content.split("\n\nTrả lời theo ", 1)
+    assert "hai triệu đồng" in answer
+    assert notes_and_sources.startswith("Luật Vườn cây đô thị (99/2025/QH15)")
+    assert "\n\nNguồn:\n[1] Luật Vườn cây đô thị (99/2025/QH15)" in notes_and_sources
+    assert reply["vinarag"]["notes"] == ["Trả lời theo " + notes_and_sources.split("\n\n")[0]]

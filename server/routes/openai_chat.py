@@ -173,11 +173,14 @@ def _without_sources(answer: str) -> str:
 
 
 def sources_block(output: OutputState) -> str:
+    """What follows the answer: its notes (the version of a law it comes from), then the
+    numbered sources."""
+    notes = "".join(f"\n\n{note}" for note in output.get("notes", []))
     lines = []
     for number, source in enumerate(output.get("sources", []), start=1):
         where = source.get("location") or source["doc_id"]
         lines.append(f"[{number}] {source['title']} ({where})")
-    return f"\n\n{SOURCES_HEADING}\n" + "\n".join(lines) if lines else ""
+    return notes + (f"\n\n{SOURCES_HEADING}\n" + "\n".join(lines) if lines else "")
 
 
 def _words(text: str) -> int:
