@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from tools.settings import Settings
 
@@ -71,7 +71,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
                 {"configurable": {"thread_id": args.thread}} if args.thread else {}
             )
             asked = {"question": question, "filters": args.filters}
-            run = turn_input(graph, asked, config) if args.thread else asked
+            run: Any = turn_input(graph, asked, config) if args.thread else asked
             result = graph.invoke(run, config=config)
             if args.thread:
                 prune_thread(checkpointer, args.thread)

@@ -8,20 +8,22 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.graph.state import CompiledStateGraph
+from langgraph.pregel import Pregel
 from langgraph.types import Command, Interrupt
 
 from graph.state import Clarification
 from tools.kb.ambiguity import chosen_option, clarification_text
 
 
-def waiting(graph: CompiledStateGraph, config: RunnableConfig) -> Clarification | None:
+def waiting(graph: Pregel[Any, Any, Any, Any], config: RunnableConfig) -> Clarification | None:
     """The clarification the config's thread is stopped on, if any."""
     interrupts = graph.get_state(config).interrupts
     return cast(Clarification, interrupts[0].value) if interrupts else None
 
 
-def turn_input(graph: CompiledStateGraph, input: dict[str, Any], config: RunnableConfig) -> Any:
+def turn_input(
+    graph: Pregel[Any, Any, Any, Any], input: dict[str, Any], config: RunnableConfig
+) -> Any:
     """The run's input: Command(resume=...) for a message that picks a waiting option."""
     stopped = waiting(graph, config)
     labels = [o["label"] for o in stopped["options"]] if stopped else []

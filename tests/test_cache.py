@@ -73,6 +73,7 @@ def test_every_answer_changing_setting_is_in_the_cache_key():
         Context(generator="phogpt"),
         Context(temperature=0.7),
         Context(max_tokens=64),
+        Context(ask_back=False),
         Context(answer_prompt="{sources}\n{question}"),
         Context(collections=["hr"]),
     ]

@@ -50,6 +50,7 @@ def test_legal_header_becomes_filterable_metadata():
         "co_quan": "Quốc hội",
         "ngay": "2025-06-12",
         "nam": 2025,
+        "hieu_luc": "2026-01-01",  # from its last article
     }
     plain = parse_header("Báo cáo tình hình.\nNăm nay mưa nhiều.")
     assert not plain.official and plain.metadata() == {}
