@@ -19,6 +19,8 @@ from tools.ingest.documents import (
 )
 from tools.ingest.metadata import spelled_out
 from tools.settings import Settings
+from tools.sync_cli import opened_audit
+from tools.sync_cli import register as register_sync
 
 if TYPE_CHECKING:
     from tools.kb.catalogue import ListedDocument
@@ -32,6 +34,7 @@ DEMO_DIR = Path(__file__).resolve().parent / "demo"
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from tools.audit import command_line_actor, ingest_entry
     from tools.ingest.pipeline import ingest_paths
     from tools.kb.factory import build_knowledge_base, configured_embedder
 
@@ -46,6 +49,9 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         )
     finally:
         kb.close()
+    with opened_audit(settings) as audit:
+        if audit is not None and (report.added or report.replaced):
+            audit.record(ingest_entry(report, command_line_actor(), args.collection, args.paths))
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     for source, reason in report.failed:
@@ -59,21 +65,35 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _delete(args: argparse.Namespace, settings: Settings) -> int:
+    from tools.audit import AuditEntry, command_line_actor
     from tools.kb.factory import build_knowledge_base
 
     kb = build_knowledge_base(settings)
+    deleted: list[str] = []
     try:
         missing = []
         for doc_id in args.doc_ids:
             removed = kb.delete_document(DocRef(args.collection, doc_id))
             if removed:
+                deleted.append(doc_id)
                 print(f"deleted {doc_id} ({removed} chunks)")
             else:
                 missing.append(doc_id)
                 print(f"no document with id {doc_id} in {args.collection!r}", file=sys.stderr)
-        return 1 if missing else 0
     finally:
         kb.close()
+    with opened_audit(settings) as audit:
+        if audit is not None and deleted:
+            audit.record(
+                AuditEntry(
+                    command_line_actor(),
+                    "delete",
+                    args.collection,
+                    deleted,
+                    {"deleted": len(deleted)},
+                )
+            )
+    return 1 if missing else 0
 
 
 def _documents(args: argparse.Namespace, settings: Settings) -> int:
@@ -274,3 +294,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("demo", help="load the bundled demo knowledge base if empty")
     p.add_argument("--force", action="store_true", help="load even if documents are present")
     p.set_defaults(func=_demo)
+
+    register_sync(subparsers)

@@ -128,7 +128,7 @@ class FeedbackStore:
         self._pool: Any = None
         if self.backend == "postgres":
             self._pool = postgres_pool(settings)
-            with self._cursor() as cursor:
+            with self.cursor() as cursor:
                 for statement in _SCHEMA.format(id_type="BIGSERIAL").split(";"):
                     if statement.strip():
                         cursor.execute(statement)
@@ -144,7 +144,7 @@ class FeedbackStore:
         log.info("feedback: %s", self.backend)
 
     @contextmanager
-    def _cursor(self) -> Iterator[Any]:
+    def cursor(self) -> Iterator[Any]:
         if self._pool is not None:
             from psycopg import OperationalError
 
@@ -170,7 +170,7 @@ class FeedbackStore:
             log.warning("answer %s not recorded for feedback: %s", record["answer_id"], exc)
 
     def _insert(self, record: AnswerRecord, at: float) -> None:
-        with self._cursor() as cursor:
+        with self.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO answers (answer_id, created_at, route, question, answer, grounded, "
                 "sources, settings, trace_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -195,7 +195,7 @@ class FeedbackStore:
         return self._writer.submit(self._trace_of, answer_id).result()
 
     def _trace_of(self, answer_id: str) -> str | None:
-        with self._cursor() as cursor:
+        with self.cursor() as cursor:
             cursor.execute("SELECT trace_id FROM answers WHERE answer_id = ?", (answer_id,))
             row = cursor.fetchone()
         if row is None:
@@ -208,7 +208,7 @@ class FeedbackStore:
 
     def _add(self, verdict: Verdict) -> str:
         self._trace_of(verdict["answer_id"])  # UnknownAnswer for an id never given
-        with self._cursor() as cursor:
+        with self.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO feedback (answer_id, created_at, score, comment, correction, "
                 "user_id) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
@@ -249,13 +249,13 @@ class FeedbackStore:
             )
 
     def _rows(self) -> list[Any]:
-        with self._cursor() as cursor:
+        with self.cursor() as cursor:
             cursor.execute(_EXPORT)
             return list(cursor.fetchall())
 
     def prune(self) -> int:
         """Forget answers older than keep_days that nobody rated; how many."""
-        with self._cursor() as cursor:
+        with self.cursor() as cursor:
             cursor.execute(
                 "DELETE FROM answers WHERE created_at < ? AND answer_id NOT IN "
                 "(SELECT answer_id FROM feedback)",

@@ -46,6 +46,8 @@ OPERATIONAL_SETTINGS = frozenset(
         "log_level",
         "api_keys",
         "ingest",
+        "sync",
+        "sources",
         "cache",
         "memory",
         "feedback",
@@ -352,6 +354,24 @@ class FeedbackSettings(_Section):
     keep_days: float = Field(90, gt=0)  # answers nobody rated are forgotten after this
 
 
+class SyncSettings(_Section):
+    max_delete_share: float = Field(
+        0.5, ge=0, le=1, description="a sync refuses to delete more than this share of a source"
+    )
+    watch_poll_s: float = Field(2.0, gt=0, le=3600, description="how often --watch looks")
+    watch_debounce_s: float = Field(
+        2.0, ge=0, le=3600, description="how long a folder must stay unchanged before a sync"
+    )
+
+
+class SourceEntry(_Section):
+    """A folder the server keeps a collection in sync with."""
+
+    path: Path
+    collection: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    every_minutes: float = Field(60, gt=0, le=10_080)
+
+
 class EvaluationSettings(_Section):
     # The Ragas judge: none (non-LLM metrics only), generator (the generator's model), or an
     # OpenAI-compatible endpoint of its own.
@@ -448,6 +468,9 @@ class Settings(BaseSettings):
     cache: CacheSettings = CacheSettings()
     memory: MemorySettings = MemorySettings()
     feedback: FeedbackSettings = FeedbackSettings()
+    sync: SyncSettings = SyncSettings()
+    # VINARAG_SOURCES='[{"path": "/mnt/van-ban", "collection": "luat", "every_minutes": 30}]'
+    sources: list[SourceEntry] = Field(default_factory=list)
     server: ServerSettings = ServerSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from qdrant_client import models
 
-from tools.ingest.documents import Chunk, DocKey, DocRef, Document
+from tools.ingest.documents import Chunk, DocKey, DocRef, Document, chunk_point_id
 from tools.ingest.metadata import payload_problem
 from tools.kb.catalogue import Catalogue, ListedDocument, StoredDocument
 from tools.kb.edge import edge_filter
@@ -450,6 +450,40 @@ class KnowledgeBase:
             self._written(StatsDelta(-len(old.point_ids), {v: -n for v, n in old.tokens.items()}))
             self.optimize()
             return len(old.point_ids)
+
+    def move_document(
+        self, old: DocRef, new: DocRef, source: str, metadata: Mapping[str, Any]
+    ) -> bool:
+        """A document under another id (a renamed file: the id follows the path), with its
+        vectors as stored: nothing is embedded again; `new` may be `old` (its metadata only).
+        `metadata` is merged into every chunk's.
+        False when there is nothing to move, or a chunk still waits for its dense vector (the
+        caller ingests the file again)."""
+        with self._lock, self._write_lock:
+            stored = self.catalogue.existing([old.key]).get(old.key)
+            waiting = self._pending.keys() if self._pending is not None else ()
+            if not stored or any(p in waiting for p in stored.point_ids):
+                return False
+            records = self.client.retrieve(
+                self.collection, stored.point_ids, with_payload=True, with_vectors=True
+            )
+            points = []
+            for record in records:
+                payload = ChunkPayload.read(record.payload, str(record.id)).stored()
+                payload.update(doc_id=new.doc_id, collection=new.collection, source=source)
+                payload["metadata"] = {**payload["metadata"], **metadata}
+                point_id = chunk_point_id(new.key, int(payload["position"]))
+                points.append(
+                    models.PointStruct(id=point_id, vector=record.vector, payload=payload)
+                )
+            self.client.upsert(self.collection, points)
+            if new.key != old.key:
+                self.client.delete(
+                    self.collection, points_selector=models.PointIdsList(points=stored.point_ids)
+                )
+            self._written(StatsDelta(0, {}))
+            self.optimize()
+            return True
 
     def optimize(self) -> None:
         """Embedded: deleted and replaced points leave the segments now, so that IDF (which

@@ -1,0 +1,237 @@
+"""`vinarag sync` (a collection kept as a mirror of a folder, once or watching) and `vinarag
+audit` (who wrote what)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tools.ingest.documents import DEFAULT_COLLECTION, check_collection
+from tools.settings import Settings
+
+if TYPE_CHECKING:
+    from tools.audit import AuditEntry, AuditLog
+    from tools.ingest.sync import SyncReport
+
+
+@contextmanager
+def opened_audit(settings: Settings) -> Iterator[AuditLog | None]:
+    """The audit log in the feedback database (None when feedback.backend is none: nothing
+    is recorded, and the command says so)."""
+    from tools.audit import AuditLog
+    from tools.feedback import open_feedback_store
+
+    store = open_feedback_store(settings)
+    if store is None:
+        print("audit: off (feedback.backend none): this write is not recorded", file=sys.stderr)
+        yield None
+        return
+    try:
+        yield AuditLog(store)
+    finally:
+        store.close()
+
+
+def sync_entry(report: SyncReport, actor: str) -> AuditEntry:
+    from tools.audit import AuditEntry
+
+    return AuditEntry(
+        actor=actor,
+        action="sync",
+        collection=report.collection,
+        doc_ids=[*report.documents_written, *report.documents_deleted],
+        counts={
+            "added": len(report.added),
+            "changed": len(report.changed),
+            "renamed": len(report.renamed),
+            "deleted": len(report.deleted),
+            "unchanged": report.unchanged,
+            "failed": len(report.failed),
+        },
+        source=report.source,
+        detail=report.error or report.refused,
+    )
+
+
+def _print_report(report: SyncReport, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return
+    for relative in report.added:
+        print(f"added    {relative}")
+    for relative in report.changed:
+        print(f"changed  {relative}")
+    for was, now in report.renamed:
+        print(f"renamed  {was} -> {now}")
+    for relative in report.deleted:
+        print(f"deleted  {relative}")
+    for relative, why in report.failed:
+        print(f"FAILED   {relative}: {why}", file=sys.stderr)
+    print(report.summary(), file=sys.stderr)
+
+
+def _sync(args: argparse.Namespace, settings: Settings) -> int:
+    from tools.audit import command_line_actor
+    from tools.ingest.sync import sync_folder
+    from tools.kb.factory import build_knowledge_base, configured_embedder
+
+    kb = build_knowledge_base(settings, embedder=configured_embedder(settings))
+    actor = command_line_actor()
+    try:
+        with opened_audit(settings) as audit:
+
+            def once() -> SyncReport:
+                report = sync_folder(
+                    Path(args.folder),
+                    args.collection,
+                    kb,
+                    settings,
+                    force=args.force,
+                    progress=not args.quiet,
+                )
+                if audit is not None:
+                    audit.record(sync_entry(report, actor))
+                _print_report(report, args.json)
+                return report
+
+            if not args.watch:
+                report = once()
+                return 0 if report.ok else 1
+            watch(Path(args.folder), settings, once, threading.Event())
+            return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        kb.close()
+
+
+def snapshot(folder: Path) -> frozenset[tuple[str, int, int]] | None:
+    """What the folder holds now (file, size, time); None when it cannot be read."""
+    from tools.ingest.sync import scan
+
+    try:
+        if not folder.is_dir():
+            return None
+        return frozenset((f.relative, f.size, f.mtime_ns) for f in scan(folder.resolve()))
+    except OSError:
+        return None
+
+
+def watch(
+    folder: Path, settings: Settings, run: Callable[[], object], stop: threading.Event
+) -> None:
+    """Sync now, then whenever the folder changes and has stayed unchanged for
+    sync.watch_debounce_s (a copy in progress is waited for); a folder that disappears is
+    waited for, and synced when it is back. Polls every sync.watch_poll_s: network shares
+    tell no file watcher about changes made elsewhere. Until `stop` is set."""
+    poll, quiet = settings.sync.watch_poll_s, settings.sync.watch_debounce_s
+    run()
+    synced = snapshot(folder)
+    seen, since = synced, time.monotonic()
+    gone_said = False
+    while not stop.wait(poll):
+        now = snapshot(folder)
+        if now is None:
+            if not gone_said:
+                print(f"sync --watch: {folder} cannot be read: waiting for it", file=sys.stderr)
+                gone_said = True
+            continue
+        gone_said = False
+        if now != seen:
+            seen, since = now, time.monotonic()
+        if now != synced and time.monotonic() - since >= quiet:
+            run()
+            synced = snapshot(folder)
+            seen = synced
+
+
+def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    with opened_audit(settings) as audit:
+        if audit is None:
+            return 1
+        entries = audit.entries(
+            [args.collection] if args.collection else None,
+            since=_when(args.since),
+            until=_when(args.until),
+            limit=args.limit,
+        )
+    if args.json:
+        print(json.dumps([asdict(e) for e in entries], ensure_ascii=False, indent=2))
+        return 0
+    for entry in entries:
+        at = datetime.fromtimestamp(entry.at).isoformat(sep=" ", timespec="seconds")
+        counts = ", ".join(f"{k} {v}" for k, v in entry.counts.items() if v)
+        line = f"{at}  {entry.actor:16} {entry.action:7} {entry.collection:12} {counts}"
+        if entry.source:
+            line += f"  ({entry.source})"
+        if entry.detail:
+            line += f"  -- {entry.detail}"
+        print(line)
+    return 0
+
+
+def _when(value: str | None) -> float | None:
+    return datetime.fromisoformat(value).timestamp() if value else None
+
+
+def _collection(value: str) -> str:
+    try:
+        return check_collection(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _date(value: str) -> str:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: use an ISO date, e.g. 2026-12-01") from None
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "sync",
+        help="make a collection mirror a folder tree (added, changed, renamed, deleted files)",
+        description="New files are added, changed files (by content) replaced, deleted files "
+        "removed, renamed or moved files recognised by their content (nothing embedded again), "
+        "unchanged files untouched. Only documents that came from this folder are ever "
+        "deleted, and a run that would delete more than sync.max_delete_share of them (an "
+        "unmounted share looks empty) deletes nothing unless --force. Exits 1 when the folder "
+        "cannot be read, a file failed, or deletions were refused.",
+    )
+    p.add_argument("folder", help="the folder tree to mirror")
+    p.add_argument(
+        "--collection", type=_collection, default=DEFAULT_COLLECTION, help="(default: default)"
+    )
+    p.add_argument("--force", action="store_true", help="delete past sync.max_delete_share")
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep syncing as files change (polls every sync.watch_poll_s; Ctrl-C stops)",
+    )
+    p.add_argument("--json", action="store_true", help="print each report as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_sync)
+
+    p = subparsers.add_parser(
+        "audit",
+        help="who wrote what into the knowledge base (ingests, deletions, syncs)",
+        description="Newest first, from the feedback database (SQLite beside the store, or "
+        "PostgreSQL).",
+    )
+    p.add_argument("--collection", type=_collection, default=None, help="only this collection")
+    p.add_argument("--since", type=_date, default=None, help="ISO date or time, e.g. 2026-12-01")
+    p.add_argument("--until", type=_date, default=None, help="ISO date or time (excluded)")
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_audit)
