@@ -56,7 +56,8 @@ def make_check_cache(services: Services):
         if similarity < 1.0:
             hit["similarity"] = round(similarity, 3)
         # The turn joins the thread's history like any other: its follow-ups are rewritten.
-        history = remember_turn(state, cached["answer"], services.settings)
+        answered = cast(State, {**state, "sources": cached["sources"]})
+        history = remember_turn(answered, cached["answer"], services.settings)
         return {**cached, "cache_hit": True, "path": [hit], "history": history}
 
     return check_cache

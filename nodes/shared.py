@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from graph.state import PathStep, State
-from tools.conversation import Turn
+from tools.conversation import CitedSource, Turn, text_hash
 from tools.kb.results import Passage, rescored
 from tools.settings import Settings
 
@@ -21,7 +21,14 @@ def shown(passages: list[Passage]) -> list[Passage]:
 def remember_turn(state: State, answer: str, settings: Settings) -> list[Turn]:
     """The conversation with this turn added, at most `graph.history_turns` long."""
     keep = settings.graph.history_turns
-    turn = Turn(question=state.get("standalone_question") or state["question"], answer=answer)
+    turn = Turn(
+        question=state.get("standalone_question") or state["question"],
+        answer=answer,
+        sources=[
+            CitedSource(id=p["id"], title=p["title"], text_hash=text_hash(p["text"]))
+            for p in state.get("sources", [])
+        ],
+    )
     return [*state.get("history", []), turn][-keep:] if keep else []
 
 

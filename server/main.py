@@ -11,7 +11,15 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from server import middleware, rag
-from server.routes import chat_page, documents, feedback, health, metrics, openai_chat
+from server.routes import (
+    chat_page,
+    documents,
+    feedback,
+    health,
+    metrics,
+    openai_chat,
+    sources,
+)
 from server.state import build_app_state
 from tools.ingest.worker import IngestWorkers
 from tools.logs import configure_logging, disable_telemetry
@@ -21,7 +29,7 @@ from tools.settings import Settings, load_settings
 log = logging.getLogger("vinarag.server")
 # Every route module registers itself the same way: `install(app)` (its router, and what else
 # it needs: an error handler, static files); /rag last, after the routes it must not shadow.
-ROUTES = (health, metrics, documents, feedback, openai_chat, chat_page, rag)
+ROUTES = (health, metrics, documents, sources, feedback, openai_chat, chat_page, rag)
 
 
 def create_app(

@@ -14,9 +14,12 @@ from server.metrics import RagMetrics
 from server.runnable import RagRunnable
 from server.schemas import RagRequests
 from server.tracing import Tracing
+from tools.audit import AuditLog, job_entry, sync_entry
 from tools.errors import one_line
 from tools.feedback import FeedbackStore, open_feedback_store
-from tools.ingest.jobs import IngestJobs
+from tools.ingest.jobs import IngestJobs, Job
+from tools.ingest.sources import SourceScheduler
+from tools.ingest.sync import SyncReport
 from tools.ingest.worker import IngestWorkers, build_workers
 from tools.memory import ThreadClock, open_checkpointer, unreachable
 from tools.services import Services, build_services
@@ -48,6 +51,8 @@ class AppState:
     memory: StartedBackend
     feedback: FeedbackStore | None
     feedback_status: StartedBackend
+    audit: AuditLog | None  # in the feedback database; None when it is off
+    sources: SourceScheduler  # the folders kept in sync (settings.sources)
     resources: ExitStack
     owns_services: bool  # services handed in are closed by whoever built them
 
@@ -66,6 +71,7 @@ class AppState:
         return self.services.settings
 
     def close(self) -> None:
+        self.sources.close()
         self.jobs.close()
         self.tracing.flush()
         self.resources.close()
@@ -125,6 +131,17 @@ def build_app_state(
         on_answer=answer_recorder(feedback, services.running.generator) if feedback else None,
     )
     kb = services.retrieval.kb
+    audit = AuditLog(feedback) if feedback is not None else None
+
+    def job_done(job: Job) -> None:
+        metrics.count_ingest(job.report)
+        if audit is not None:
+            audit.record(job_entry(job))
+
+    def synced(report: SyncReport, actor: str) -> None:
+        if audit is not None:
+            audit.record(sync_entry(report, actor))
+
     jobs = IngestJobs(
         kb,
         workers or build_workers(settings, kb),
@@ -132,9 +149,11 @@ def build_app_state(
         kept=settings.ingest.jobs_kept,
         encode_slice=settings.ingest.encode_slice,
         embed_batch=settings.dense.batch_size,
-        on_report=metrics.count_ingest,
+        on_report=job_done,
     )
     jobs.start()
+    sources = SourceScheduler(kb, settings, on_synced=synced)
+    sources.start()
     return AppState(
         services=services,
         metrics=metrics,
@@ -146,6 +165,8 @@ def build_app_state(
         memory=memory,
         feedback=feedback,
         feedback_status=feedback_status,
+        audit=audit,
+        sources=sources,
         resources=resources,
         owns_services=owns_services,
     )

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tools.feedback import FeedbackStore
+from tools.ingest.jobs import Job
 from tools.ingest.pipeline import IngestReport
+from tools.ingest.sync import SyncReport
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,49 @@ def ingest_entry(
     )
 
 
+def job_entry(job: Job) -> AuditEntry:
+    """An upload job, once its documents are written."""
+    report = job.report
+
+    def ids(key: str) -> list[str]:
+        value = report.get(key)
+        return [str(v) for v in value] if isinstance(value, list) else []
+
+    return AuditEntry(
+        actor=job.actor or "api",
+        action="ingest",
+        collection=job.collection,
+        doc_ids=[*ids("added"), *ids("replaced")],
+        counts={
+            "added": len(ids("added")),
+            "replaced": len(ids("replaced")),
+            "unchanged": len(ids("unchanged")),
+            "failed": len(ids("failed")),
+        },
+        source=", ".join(job.names)[:500] or None,
+        detail=f"job {job.id}",
+    )
+
+
+def sync_entry(report: SyncReport, actor: str) -> AuditEntry:
+    return AuditEntry(
+        actor=actor,
+        action="sync",
+        collection=report.collection,
+        doc_ids=[*report.documents_written, *report.documents_deleted],
+        counts={
+            "added": len(report.added),
+            "changed": len(report.changed),
+            "renamed": len(report.renamed),
+            "deleted": len(report.deleted),
+            "unchanged": report.unchanged,
+            "failed": len(report.failed),
+        },
+        source=report.source,
+        detail=report.error or report.refused,
+    )
+
+
 def command_line_actor() -> str:
     try:
         return f"cli:{getpass.getuser()}"
@@ -110,7 +155,8 @@ class AuditLog:
         limit: int = 100,
     ) -> list[AuditEntry]:
         """Newest first; `collections` None: every collection."""
-        where, values = [], []
+        where: list[str] = []
+        values: list[object] = []
         if collections is not None:
             if not collections:
                 return []

@@ -3,7 +3,19 @@ state, the query rewriter, and `/v1`'s earlier messages all speak this type)."""
 
 from __future__ import annotations
 
+import hashlib
+from typing import NotRequired
+
 from typing_extensions import TypedDict  # LangServe on Python 3.11 needs this TypedDict
+
+
+class CitedSource(TypedDict):
+    """A source an answer gave, as it was then: a later turn can tell that it has since been
+    removed or replaced (a folder sync, a deletion) and say so."""
+
+    id: str  # the chunk's point id
+    title: str
+    text_hash: str  # of the chunk's text then (text_hash)
 
 
 class Turn(TypedDict):
@@ -11,3 +23,8 @@ class Turn(TypedDict):
 
     question: str
     answer: str
+    sources: NotRequired[list[CitedSource]]  # the turn's sources (a thread's, not /v1's)
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import threading
 import time
@@ -18,8 +19,10 @@ from typing import TYPE_CHECKING
 from tools.ingest.documents import DEFAULT_COLLECTION, check_collection
 from tools.settings import Settings
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
-    from tools.audit import AuditEntry, AuditLog
+    from tools.audit import AuditLog
     from tools.ingest.sync import SyncReport
 
 
@@ -41,27 +44,6 @@ def opened_audit(settings: Settings) -> Iterator[AuditLog | None]:
         store.close()
 
 
-def sync_entry(report: SyncReport, actor: str) -> AuditEntry:
-    from tools.audit import AuditEntry
-
-    return AuditEntry(
-        actor=actor,
-        action="sync",
-        collection=report.collection,
-        doc_ids=[*report.documents_written, *report.documents_deleted],
-        counts={
-            "added": len(report.added),
-            "changed": len(report.changed),
-            "renamed": len(report.renamed),
-            "deleted": len(report.deleted),
-            "unchanged": report.unchanged,
-            "failed": len(report.failed),
-        },
-        source=report.source,
-        detail=report.error or report.refused,
-    )
-
-
 def _print_report(report: SyncReport, as_json: bool) -> None:
     if as_json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
@@ -80,7 +62,7 @@ def _print_report(report: SyncReport, as_json: bool) -> None:
 
 
 def _sync(args: argparse.Namespace, settings: Settings) -> int:
-    from tools.audit import command_line_actor
+    from tools.audit import command_line_actor, sync_entry
     from tools.ingest.sync import sync_folder
     from tools.kb.factory import build_knowledge_base, configured_embedder
 
@@ -134,8 +116,15 @@ def watch(
     waited for, and synced when it is back. Polls every sync.watch_poll_s: network shares
     tell no file watcher about changes made elsewhere. Until `stop` is set."""
     poll, quiet = settings.sync.watch_poll_s, settings.sync.watch_debounce_s
-    run()
-    synced = snapshot(folder)
+
+    def run_once() -> None:
+        try:
+            run()
+        except Exception:  # a run that fails is said, and the next change tries again
+            log.exception("sync --watch: the sync of %s failed", folder)
+
+    synced = snapshot(folder)  # before the run: a change made while it runs is seen next
+    run_once()
     seen, since = synced, time.monotonic()
     gone_said = False
     while not stop.wait(poll):
@@ -149,9 +138,8 @@ def watch(
         if now != seen:
             seen, since = now, time.monotonic()
         if now != synced and time.monotonic() - since >= quiet:
-            run()
-            synced = snapshot(folder)
-            seen = synced
+            synced = now
+            run_once()
 
 
 def _audit(args: argparse.Namespace, settings: Settings) -> int:

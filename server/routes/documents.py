@@ -29,6 +29,7 @@ from starlette.types import Scope
 from server.access import Caller, forbidden
 from server.deps import Reader, State, Writer
 from server.state import AppState
+from tools.audit import AuditEntry
 from tools.ingest.documents import (
     COLLECTION,
     COLLECTION_RULE,
@@ -239,7 +240,9 @@ async def add_files(
                 detail=f"{name}: over {settings.server.max_upload_mb} MB",
             )
         accepted.append((name, data))
-    job = await run_in_threadpool(state.jobs.submit_files, accepted, collection, refused)
+    job = await run_in_threadpool(
+        state.jobs.submit_files, accepted, collection, refused, caller.name
+    )
     return await _accepted(state, job, wait)
 
 
@@ -282,7 +285,7 @@ async def add_documents(
         Document(d.id, d.title, d.text, f"api:{d.id}", d.metadata, collection=collection)
         for d in payload.documents
     ]
-    job = await run_in_threadpool(state.jobs.submit_documents, documents, collection)
+    job = await run_in_threadpool(state.jobs.submit_documents, documents, collection, caller.name)
     return await _accepted(state, job, wait)
 
 
@@ -348,6 +351,9 @@ async def delete_document(
     removed = await run_in_threadpool(kb.delete_document, ref)
     if not removed:
         raise missing
+    if state.audit is not None:
+        entry = AuditEntry(caller.name, "delete", collection, [doc_id], {"deleted": 1})
+        await run_in_threadpool(state.audit.record, entry)
     return DeletedOut(
         deleted=doc_id, collection=collection, chunks=removed, corpus_version=kb.corpus_version
     )

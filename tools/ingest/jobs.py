@@ -55,6 +55,7 @@ class Job:
     report: dict[str, object] = field(default_factory=dict)
     written: list[DocKey] = field(default_factory=list)  # documents whose vectors it awaits
     refused: list[tuple[str, str]] = field(default_factory=list)  # (name, reason) at upload
+    actor: str = ""  # who submitted it (the key's name), for the audit trail
 
     @property
     def chunks_per_s(self) -> float:
@@ -109,9 +110,10 @@ class IngestJobs:
         kept: int = 200,
         encode_slice: int = 256,
         embed_batch: int = 32,
-        on_report: Callable[[dict[str, object]], None] | None = None,
+        on_report: Callable[[Job], None] | None = None,
     ) -> None:
-        """`on_report`: hears each job's report once its documents are written (metrics)."""
+        """`on_report`: hears each job once its documents are written (its report: metrics,
+        the audit trail)."""
         self.kb = kb
         self.workers = workers
         self.root = root
@@ -175,10 +177,12 @@ class IngestJobs:
         files: Sequence[tuple[str, bytes]],
         collection: str,
         refused: Sequence[tuple[str, str]] = (),
+        actor: str = "",
     ) -> Job:
         """A job for uploaded files (name, content), saved under the job's folder first;
         `refused`: files of the request that will not be read, with the reason (reported)."""
         job = Job(str(uuid.uuid4()), collection, "files", [name for name, _ in files])
+        job.actor = actor
         job.refused = list(refused)
         folder = self._folder(job.id) / _INPUT
         folder.mkdir(parents=True)
@@ -186,8 +190,11 @@ class IngestJobs:
             _saved(folder, i, name).write_bytes(data)
         return self._enqueue(job)
 
-    def submit_documents(self, documents: Sequence[Document], collection: str) -> Job:
+    def submit_documents(
+        self, documents: Sequence[Document], collection: str, actor: str = ""
+    ) -> Job:
         job = Job(str(uuid.uuid4()), collection, "documents", [d.doc_id for d in documents])
+        job.actor = actor
         folder = self._folder(job.id) / _INPUT
         folder.mkdir(parents=True)
         rows = [
@@ -308,7 +315,7 @@ class IngestJobs:
         job.report = report.to_dict()
         job.searchable_at = time.time()
         if self.on_report is not None:
-            self.on_report(job.report)
+            self.on_report(job)
         if not report.accepted:
             self._end(job, "failed", "nothing went in")
             return

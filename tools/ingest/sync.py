@@ -305,7 +305,7 @@ def _write(
         previous = stored.get(seen_file.relative, [])
         (report.changed if previous else report.added).append(seen_file.relative)
         report.documents_written += kept
-        for document in previous:  # a changed file that now holds fewer documents
-            if document.doc_id not in ids:
-                kb.delete_document(DocRef(document.collection, document.doc_id))
-                report.documents_deleted.append(document.doc_id)
+        for listed in previous:  # a changed file that now holds fewer documents
+            if listed.doc_id not in ids:
+                kb.delete_document(DocRef(listed.collection, listed.doc_id))
+                report.documents_deleted.append(listed.doc_id)

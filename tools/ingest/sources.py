@@ -1,0 +1,131 @@
+"""The folders the server keeps in sync (`sources` in the settings): each synced every
+`every_minutes`, one at a time, in a thread of its own, or now when asked ("sync now"); their
+last run and next run are what `GET /sources` and the documents page show."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tools.ingest.sync import SyncReport, sync_folder
+from tools.kb.store import KnowledgeBase
+from tools.settings import Settings, SourceEntry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SourceState:
+    index: int  # its place in `sources`: how routes name it
+    entry: SourceEntry
+    next_run: float
+    running: bool = False
+    step: str | None = None  # what the running sync does now
+    requested_by: str | None = None  # a "sync now" waiting, and whose
+    last_started: float | None = None
+    last_ended: float | None = None
+    last_report: SyncReport | None = None
+
+
+class SourceScheduler:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        settings: Settings,
+        on_synced: Callable[[SyncReport, str], None] | None = None,
+    ) -> None:
+        """`on_synced` hears every run's report and who made it ("schedule", or the key that
+        asked) for the audit trail."""
+        self.kb = kb
+        self.settings = settings
+        self.on_synced = on_synced
+        now = time.time()
+        self._states = [
+            SourceState(i, entry, now) for i, entry in enumerate(settings.sources)
+        ]  # the first run of each at start
+        self._lock = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._states:
+            self._thread = threading.Thread(target=self._run, name="sources", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        with self._lock:
+            self._stopping = True
+            self._lock.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+
+    def states(self) -> list[SourceState]:
+        with self._lock:
+            return list(self._states)
+
+    def sync_now(self, index: int, actor: str) -> SourceState:
+        """Run this source next (after the one running, if any). IndexError: no such source."""
+        with self._lock:
+            state = self._states[index]
+            state.requested_by = state.requested_by or actor
+            self._lock.notify_all()
+            return state
+
+    def wait_idle(self, index: int, timeout: float | None = None) -> SourceState:
+        """Until the source has no run waiting or running (tests, `wait=true`)."""
+        with self._lock:
+            state = self._states[index]
+            self._lock.wait_for(
+                lambda: not state.running and state.requested_by is None and state.last_ended,
+                timeout,
+            )
+            return state
+
+    def _due(self) -> SourceState | None:
+        now = time.time()
+        asked = [s for s in self._states if s.requested_by]
+        due = sorted((s for s in self._states if s.next_run <= now), key=lambda s: s.next_run)
+        return (asked or due)[0] if asked or due else None
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                state = self._due()
+                while not self._stopping and state is None:
+                    wake = min(s.next_run for s in self._states) - time.time()
+                    self._lock.wait(max(wake, 0.05))
+                    state = self._due()
+                if self._stopping or state is None:
+                    return
+                actor = state.requested_by or "schedule"
+                state.running, state.step, state.last_started = True, "starting", time.time()
+            report = self._sync(state)
+            with self._lock:
+                state.running, state.step, state.requested_by = False, None, None
+                state.last_ended, state.last_report = time.time(), report
+                state.next_run = time.time() + state.entry.every_minutes * 60
+                self._lock.notify_all()
+            if self.on_synced is not None:
+                self.on_synced(report, actor)
+
+    def _sync(self, state: SourceState) -> SyncReport:
+        def step(what: str) -> None:
+            state.step = what
+
+        try:
+            return sync_folder(
+                state.entry.path,
+                state.entry.collection,
+                self.kb,
+                self.settings,
+                progress=False,
+                on_step=step,
+            )
+        except Exception as exc:  # noqa: BLE001 (a source that fails waits for its next run)
+            log.exception("source %s: sync failed", state.entry.path)
+            report = SyncReport(str(state.entry.path), state.entry.collection)
+            report.error = f"{type(exc).__name__}: {exc}"
+            return report
