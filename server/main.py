@@ -14,6 +14,7 @@ from server import middleware, rag
 from server.routes import (
     chat_page,
     documents,
+    documents_page,
     feedback,
     health,
     metrics,
@@ -29,7 +30,17 @@ from tools.settings import Settings, load_settings
 log = logging.getLogger("vinarag.server")
 # Every route module registers itself the same way: `install(app)` (its router, and what else
 # it needs: an error handler, static files); /rag last, after the routes it must not shadow.
-ROUTES = (health, metrics, documents, sources, feedback, openai_chat, chat_page, rag)
+ROUTES = (
+    health,
+    metrics,
+    documents,
+    documents_page,
+    sources,
+    feedback,
+    openai_chat,
+    chat_page,
+    rag,
+)
 
 
 def create_app(

@@ -28,8 +28,8 @@ log = logging.getLogger("vinarag.server")
 _STREAM_ERROR = b"event: error"
 _REQUEST_ID = re.compile(r"[\w.:-]{1,128}")
 CLIENT_GONE = 499  # nginx's code for a client that closed the connection: never a server error
-# The chat page loads nothing from elsewhere and runs no inline code; other HTML (the LangServe
-# playground, the API docs) at least cannot be framed or re-based.
+# The chat and documents pages load nothing from elsewhere and run no inline code; other HTML
+# (the LangServe playground, the API docs) at least cannot be framed or re-based.
 CHAT_PAGE_CSP = (
     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     b"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
@@ -87,7 +87,7 @@ class RequestContext:
         start = time.perf_counter()
         status = {"code": 500, "sent": False, "done": False}
         openai = scope["path"].startswith("/v1/")
-        chat_page = scope["path"] == "/" or scope["path"].startswith("/static/")
+        chat_page = scope["path"] in ("/", "/tai-lieu") or scope["path"].startswith("/static/")
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -169,3 +169,81 @@ def test_chat_page_asks_back_with_buttons(settings, make_demo_services, browser)
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         page.screenshot(path=str(artifacts / "chat-ask-back-phone.png"), full_page=True)
         assert not errors, errors
+
+
+def test_documents_page_lists_opens_deletes_and_syncs(
+    settings, make_demo_services, browser, tmp_path
+):
+    """The documents page: a collection's documents with their facts, a law's chunks with their
+    article, a search by title without marks, delete with a write key, a synced folder and its
+    "sync now"; a read-only key sees no write controls; desktop and phone widths."""
+    from evals.law_sample import LAW_TEXT
+    from tools.settings import ApiKey, SourceEntry
+
+    drive = tmp_path / "drive"
+    drive.mkdir()
+    (drive / "luat-vuon-cay.txt").write_text(LAW_TEXT, "utf-8")
+    writer = ApiKey(name="hr", key="hr-key-0123456789abcdef", read=["hr"], write=["hr"])
+    reader = ApiKey(name="reader", key="read-key-0123456789abcdef", read=["hr"], write=[])
+    configured = settings.model_copy(
+        update={
+            "api_keys": [writer, reader],
+            "sources": [SourceEntry(path=drive, collection="hr", every_minutes=60)],
+        }
+    )
+    services = make_demo_services(configured)
+    artifacts = REPO / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    app = create_app(configured, services=services)
+    with LiveServer(app) as server:
+        app.state.vinarag.sources.wait_idle(0, timeout=60)
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("dialog", lambda dialog: dialog.accept())
+        opened = page.goto(f"{server.url}/tai-lieu")
+        assert (
+            opened is not None and "script-src 'self'" in opened.headers["content-security-policy"]
+        )
+        page.locator("#api-key").fill(writer.key)
+        page.locator("#key-form button").click()
+        law = page.locator(".document").first
+        law.wait_for(timeout=30_000)
+        assert law.locator("h3").inner_text() == "Luật Vườn cây đô thị (99/2025/QH15)"
+        assert "luat-vuon-cay.txt" in law.locator(".facts").inner_text()
+        synced = page.locator("#source-list").inner_text()
+        assert str(drive) in synced and "thêm 1" in synced and "Đồng bộ ngay" in synced
+        assert law.locator(".reupload").count() == 0  # a synced file is replaced in its folder
+        law.locator(".view").click()
+        page.locator("#chunk-list li").first.wait_for()
+        assert "Điều 6" in page.locator("#chunk-list").inner_text()
+        page.screenshot(path=str(artifacts / "documents.png"), full_page=True)
+        page.locator("#chunks-close").click()
+
+        (drive / "quy-dinh.txt").write_text("Quy định nghỉ phép: 15 ngày mỗi năm.", "utf-8")
+        page.locator(".sync-now").click()
+        page.locator(".document").nth(1).wait_for(timeout=30_000)
+        expect = pytest.importorskip("playwright.sync_api").expect
+        documents = page.locator(".document")
+        page.locator("#search").fill("vuon cay")  # without marks
+        expect(documents).to_have_count(1)
+        page.locator("#search").fill("")
+        expect(documents).to_have_count(2)
+        page.locator(".document", has_text="quy-dinh").locator(".delete").click()
+        expect(documents).to_have_count(1)
+
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.reload()
+        page.locator(".document").first.wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(artifacts / "documents-phone.png"), full_page=True)
+
+        if not page.locator("#api-key").is_visible():
+            page.locator("#settings-toggle").click()
+        page.locator("#api-key").fill(reader.key)
+        page.locator("#key-form button").click()
+        expect(page.locator(".document .delete")).to_have_count(0)
+        page.locator(".document").first.wait_for()
+        assert page.locator(".sync-now").count() == 0 and page.locator("#upload-form").is_hidden()
+        assert not errors, errors

@@ -245,6 +245,19 @@ def test_the_server_syncs_its_sources_and_records_every_write(source_app):
     assert client.get("/audit?since=2999-01-01", headers=full).json()["entries"] == []
     assert client.get("/audit?since=yesterday", headers=full).status_code == 422
 
+    # what the documents page reads: the synced files with their source, their chunks
+    listed = client.get("/documents?collection=hr", headers=writer).json()["documents"]
+    assert {d["source_path"] for d in listed} == {"leave.txt", "hours.txt"}
+    assert all(d["size_bytes"] and d["updated_at"] and d["chunks"] == 1 for d in listed)
+    found = client.get("/documents?collection=hr&q=HOURS", headers=writer).json()["documents"]
+    assert [d["source_path"] for d in found] == ["hours.txt"]
+    chunks = client.get(f"/documents/{found[0]['doc_id']}/chunks?collection=hr", headers=writer)
+    assert chunks.json()["chunks"][0]["text"] == HOURS
+    assert client.get("/documents?collection=hr", headers=reader).status_code == 404
+    hidden = client.get(f"/documents/{found[0]['doc_id']}/chunks?collection=hr", headers=reader)
+    assert hidden.status_code == 404
+    assert client.get("/documents/nope/chunks?collection=hr", headers=writer).status_code == 404
+
 
 def test_answers_follow_a_replacement_and_a_removal(tmp_path, settings, make_demo_services):
     from langgraph.checkpoint.memory import InMemorySaver

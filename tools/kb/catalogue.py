@@ -46,6 +46,7 @@ class ListedDocument:
     content_hash: str | None
     chunks: int
     metadata: Mapping[str, Any] = field(default_factory=dict)  # its first chunk's
+    ingested_at: float = 0.0  # when this version was written
 
 
 def _match(key: str, value: Any) -> models.FieldCondition:
@@ -128,6 +129,7 @@ class Catalogue:
                     content_hash=payload.content_hash,
                     chunks=chunks,
                     metadata=payload.metadata,
+                    ingested_at=payload.ingested_at,
                 )
             )
         return listed

@@ -12,7 +12,8 @@ from tools.ingest.documents import DEFAULT_COLLECTION, DocKey
 # What the catalogue reads of each point: enough to plan a write without the chunk's text.
 CATALOGUE_FIELDS = ["doc_id", "collection", "content_hash", "n_tokens", "doc_chunks"]
 LISTING_FIELDS = [
-    "doc_id", "collection", "title", "source", "content_hash", "doc_chunks", "metadata"
+    "doc_id", "collection", "title", "source", "content_hash", "doc_chunks", "metadata",
+    "ingested_at",
 ]  # fmt: skip
 
 
