@@ -82,7 +82,8 @@ def test_every_answer_changing_setting_is_in_the_cache_key():
         assert scope(c=run) != base, run
     assert scope(c=Context(top_k=settings.retrieval.top_k)) == base  # the same value: same key
     assert scope(filters={"topic": "biển"}) != base
-    for name in OPERATIONAL_SETTINGS - {"data_dir", "log_level", "api_keys"}:
+    assert scope(settings.model_copy(update={"sources": [{"path": "/x"}]})) == base
+    for name in OPERATIONAL_SETTINGS - {"data_dir", "log_level", "api_keys", "sources"}:
         section = getattr(settings, name)
         field = next(iter(type(section).model_fields))
         changed = section.model_copy(update={field: _changed(getattr(section, field))})

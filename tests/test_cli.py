@@ -17,7 +17,7 @@ def test_help_lists_every_command(vinarag):
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     every = (
-        "ingest", "delete", "documents", "search", "demo", "kb",  # tools
+        "ingest", "delete", "documents", "search", "demo", "kb", "sync", "audit",  # tools
         "ask", "chat", "diagram",  # graph
         "eval", "data",  # evals
         "serve", "keys",  # server
