@@ -2,6 +2,7 @@
 the folder is gone or emptied, watched, run by the server on a schedule, recorded in the audit
 trail, and answers that follow the change."""
 
+import json
 import threading
 from pathlib import Path
 
@@ -305,8 +306,15 @@ def test_sync_and_audit_commands(vinarag, tmp_path):
     assert refused.returncode == 1 and "nothing deleted" in refused.stderr
     missing = vinarag("sync", str(tmp_path / "nowhere"), "--quiet")
     assert missing.returncode == 1 and "cannot read the folder" in missing.stderr
+    loose = put(tmp_path / "loose", "laptop.txt", LAPTOP)
+    assert vinarag("ingest", "--quiet", "--collection", "hr", str(loose)).returncode == 0
+    assert vinarag("delete", "--collection", "hr", file_doc_id(loose)).returncode == 0
     audit = vinarag("audit", "--collection", "hr")
     lines = audit.stdout.splitlines()
-    assert len(lines) == 2 and "sync" in lines[0] and "max_delete_share" in lines[0]
-    assert "added 1" in lines[1]
+    assert [line.split()[3] for line in lines] == ["delete", "ingest", "sync", "sync"]
+    assert all(line.split()[2].startswith("cli") for line in lines)
+    assert "max_delete_share" in lines[2] and "added 1" in lines[3]
+    entries = json.loads(vinarag("audit", "--json").stdout)
+    assert entries[0]["doc_ids"] == [file_doc_id(loose)] and len(entries) == 5
+    assert entries[2]["collection"] == "default" and entries[2]["detail"].startswith("cannot read")
     assert vinarag("audit", "--since", "not-a-date").returncode == 2
