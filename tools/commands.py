@@ -14,12 +14,11 @@ from tools.ingest.documents import (
     DEFAULT_COLLECTION,
     DocKey,
     DocRef,
-    check_collection,
     check_doc_id,
 )
 from tools.ingest.metadata import spelled_out
 from tools.settings import Settings
-from tools.sync_cli import opened_audit
+from tools.sync_cli import collection_arg, opened_audit
 from tools.sync_cli import register as register_sync
 
 if TYPE_CHECKING:
@@ -209,13 +208,6 @@ def _kb(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _collection(value: str) -> str:
-    try:
-        return check_collection(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def _doc_id(value: str) -> str:
     try:
         return check_doc_id(value)
@@ -233,7 +225,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", help="files or folders")
     p.add_argument(
         "--collection",
-        type=_collection,
+        type=collection_arg,
         default=DEFAULT_COLLECTION,
         help="the collection they go in (default: default)",
     )
@@ -243,11 +235,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("delete", help="remove documents by id")
     p.add_argument("doc_ids", nargs="+", metavar="DOC_ID", type=_doc_id)
-    p.add_argument("--collection", type=_collection, default=DEFAULT_COLLECTION)
+    p.add_argument("--collection", type=collection_arg, default=DEFAULT_COLLECTION)
     p.set_defaults(func=_delete)
 
     p = subparsers.add_parser("documents", help="list the documents in the knowledge base")
-    p.add_argument("--collection", type=_collection, default=None, help="only this collection")
+    p.add_argument("--collection", type=collection_arg, default=None, help="only this collection")
     p.add_argument("--json", action="store_true")
     p.add_argument(
         "--check",

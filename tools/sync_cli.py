@@ -171,7 +171,8 @@ def _when(value: str | None) -> float | None:
     return datetime.fromisoformat(value).timestamp() if value else None
 
 
-def _collection(value: str) -> str:
+def collection_arg(value: str) -> str:
+    """A collection named on the command line, as an argparse type (its rule in the error)."""
     try:
         return check_collection(value)
     except ValueError as exc:
@@ -199,7 +200,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("folder", help="the folder tree to mirror")
     p.add_argument(
-        "--collection", type=_collection, default=DEFAULT_COLLECTION, help="(default: default)"
+        "--collection", type=collection_arg, default=DEFAULT_COLLECTION, help="(default: default)"
     )
     p.add_argument("--force", action="store_true", help="delete past sync.max_delete_share")
     p.add_argument(
@@ -217,7 +218,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Newest first, from the feedback database (SQLite beside the store, or "
         "PostgreSQL).",
     )
-    p.add_argument("--collection", type=_collection, default=None, help="only this collection")
+    p.add_argument("--collection", type=collection_arg, default=None, help="only this collection")
     p.add_argument("--since", type=_date, default=None, help="ISO date or time, e.g. 2026-12-01")
     p.add_argument("--until", type=_date, default=None, help="ISO date or time (excluded)")
     p.add_argument("--limit", type=int, default=100)
