@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from graph import build_graph
 from server.main import create_app
+from tests.test_edge_store import _check_parity
 from tools.ingest.documents import file_doc_id
 from tools.ingest.pipeline import ingest_paths
 from tools.ingest.sync import sync_folder
@@ -83,6 +84,7 @@ def test_a_sync_follows_every_change_to_the_folder(tmp_path, settings, kb, embed
     assert second.renamed == [("hours.txt", "b/working-hours.txt")]
     assert second.deleted == ["laptop.md"] and [f for f, _ in second.failed] == ["broken.pdf"]
     assert embedder.passages == 5  # the edited and the new file only: the moved one kept its
+    _check_parity(kb, "nhân viên làm việc nghỉ phép")  # IDF counts neither moved nor deleted
     moved = file_doc_id((root / "b" / "working-hours.txt").resolve())
     assert ids(kb) == {
         file_doc_id((root / "a" / "leave.txt").resolve()),

@@ -168,6 +168,7 @@ def sync_folder(
 
     hashes: dict[str, str] = {}
     todo: list[SeenFile] = []  # new or changed: read and written
+    touched = False
     for relative, seen_file in seen.items():
         documents = stored.get(relative)
         if documents and same_file(seen_file, documents):
@@ -181,6 +182,7 @@ def sync_folder(
         if documents and _meta(documents[0], "file_hash") == hashes[relative]:
             report.unchanged += 1  # touched, not changed: its size and time are recorded anew
             _record_file(kb, documents, seen_file)
+            touched = True
             continue
         todo.append(seen_file)
 
@@ -216,9 +218,11 @@ def sync_folder(
         for relative, documents in sorted(missing.items()):
             say(f"deleting {relative}")
             for document in documents:
-                kb.delete_document(DocRef(document.collection, document.doc_id))
+                kb.delete_document(DocRef(document.collection, document.doc_id), optimize=False)
                 report.documents_deleted.append(document.doc_id)
             report.deleted.append(relative)
+    if touched or report.renamed or report.deleted or report.changed:
+        kb.optimize()  # once: the moved and deleted points leave the segments (exact IDF)
     report.seconds = time.perf_counter() - began
     log.info("sync: %s", report.summary())
     return report
@@ -248,6 +252,7 @@ def _record_file(kb: KnowledgeBase, documents: list[ListedDocument], seen_file: 
             ref,
             document.source,
             {"file_size": seen_file.size, "file_mtime_ns": seen_file.mtime_ns},
+            optimize=False,
         )
 
 
@@ -267,7 +272,7 @@ def _move(
             return False
         new_id = new_base + document.doc_id[len(old_base) :]
         old, new = DocRef(document.collection, document.doc_id), DocRef(document.collection, new_id)
-        if not kb.move_document(old, new, str(seen_file.path), metadata):
+        if not kb.move_document(old, new, str(seen_file.path), metadata, optimize=False):
             return False
     return True
 
@@ -307,5 +312,5 @@ def _write(
         report.documents_written += kept
         for listed in previous:  # a changed file that now holds fewer documents
             if listed.doc_id not in ids:
-                kb.delete_document(DocRef(listed.collection, listed.doc_id))
+                kb.delete_document(DocRef(listed.collection, listed.doc_id), optimize=False)
                 report.documents_deleted.append(listed.doc_id)

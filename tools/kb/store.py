@@ -434,9 +434,10 @@ class KnowledgeBase:
             for chunk in chunks:
                 waiting.pop(chunk.point_id, None)
 
-    def delete_document(self, ref: DocRef) -> int:
+    def delete_document(self, ref: DocRef, optimize: bool = True) -> int:
         """Remove a document's chunks; returns how many there were (0: no such document in
-        that collection)."""
+        that collection). `optimize`: as for `write` (a caller deleting many documents in a row
+        passes False and calls `optimize()` once at the end)."""
         with self._lock, self._write_lock:
             old = self.catalogue.existing([ref.key]).get(ref.key)
             if not old:
@@ -448,11 +449,17 @@ class KnowledgeBase:
                 for point_id in old.point_ids:
                     self._pending.pop(point_id, None)
             self._written(StatsDelta(-len(old.point_ids), {v: -n for v, n in old.tokens.items()}))
-            self.optimize()
+            if optimize:
+                self.optimize()
             return len(old.point_ids)
 
     def move_document(
-        self, old: DocRef, new: DocRef, source: str, metadata: Mapping[str, Any]
+        self,
+        old: DocRef,
+        new: DocRef,
+        source: str,
+        metadata: Mapping[str, Any],
+        optimize: bool = True,
     ) -> bool:
         """A document under another id (a renamed file: the id follows the path), with its
         vectors as stored: nothing is embedded again; `new` may be `old` (its metadata only).
@@ -482,7 +489,8 @@ class KnowledgeBase:
                     self.collection, points_selector=models.PointIdsList(points=stored.point_ids)
                 )
             self._written(StatsDelta(0, {}))
-            self.optimize()
+            if optimize:
+                self.optimize()
             return True
 
     def optimize(self) -> None:
