@@ -111,6 +111,18 @@ def _asks(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _sync(args: argparse.Namespace, settings: Settings) -> int:
+    from evals.datasets import load_corpus
+    from evals.sync_benchmark import format_report, run_sync_benchmark
+
+    result = run_sync_benchmark(
+        settings, load_corpus(Path(args.corpus)), files=args.files, repeats=args.repeats
+    )
+    print(format_report(result))
+    write_json(args.json, result)
+    return 0
+
+
 def _compare(args: argparse.Namespace, settings: Settings) -> int:
     from evals.compare import compare, format_comparison
 
@@ -304,6 +316,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_asks)
+
+    p = evals.add_parser(
+        "sync",
+        help="what keeping a collection in sync with a folder costs (first, unchanged, changes)",
+        description="Writes a folder of .txt files from the corpus (ten subfolders) and a store "
+        "of its own in a temporary directory, with the configured dense model: the first "
+        "sync, syncs with nothing changed (median of repeats), and one after a tenth of the "
+        "files were renamed, a twentieth edited and a fiftieth deleted, with the passages "
+        "embedded counted.",
+    )
+    p.add_argument("--corpus", required=True, help='corpus.jsonl: {"id","title","text"} lines')
+    p.add_argument("--files", type=int, default=1000, help="files in the folder (default 1000)")
+    p.add_argument("--repeats", type=int, default=3, help="syncs with nothing changed")
+    p.add_argument("--json", default=None, metavar="OUT", help="write the figures as JSON")
+    p.set_defaults(func=_sync)
 
     p = evals.add_parser(
         "documents",

@@ -320,3 +320,28 @@ def test_sync_and_audit_commands(vinarag, tmp_path):
     assert entries[0]["doc_ids"] == [file_doc_id(loose)] and len(entries) == 5
     assert entries[2]["collection"] == "default" and entries[2]["detail"].startswith("cannot read")
     assert vinarag("audit", "--since", "not-a-date").returncode == 2
+
+
+def test_the_sync_benchmark_counts_what_each_run_did(vinarag, tmp_path):
+    corpus = tmp_path / "corpus.jsonl"
+    rows = [{"id": f"p{i}", "title": f"Bài {i}", "text": LEAVE.format(days=i)} for i in range(5)]
+    corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
+    out = tmp_path / "sync.json"
+    ran = vinarag(
+        "eval",
+        "sync",
+        "--corpus",
+        str(corpus),
+        "--files",
+        "60",
+        "--repeats",
+        "1",
+        "--json",
+        str(out),
+    )
+    assert ran.returncode == 0, ran.stderr
+    result = json.loads(out.read_text("utf-8"))
+    assert result["first_sync"]["added"] == 60 and result["nothing_changed"][0]["unchanged"] == 60
+    changes = result["after_changes"]
+    assert (changes["renamed"], changes["changed"], changes["deleted"]) == (6, 3, 2)
+    assert changes["passages_embedded"] == 0  # sparse-only here: nothing to embed
