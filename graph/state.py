@@ -117,6 +117,9 @@ class Clarification(TypedDict):
     question: str  # "Bạn hỏi về văn bản nào?"
     options: list[LawOption]
     reason: Literal["close_scores", "unnamed_reference"]
+    # The relevant sources of every candidate, best first: what a client that cannot ask back
+    # shows (the server returns them as the output's `sources`)
+    sources: NotRequired[list[Passage]]
     thread_id: NotRequired[str]  # where the answer resumes (set by the server)
 
 

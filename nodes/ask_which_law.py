@@ -44,7 +44,12 @@ def make_ask_which_law(services: Services):
             return {"clarified": True}
         options = [LawOption(label=c.label, doc_ids=list(c.doc_ids)) for c in found.candidates]
         reply = interrupt(
-            Clarification(question=QUESTIONS[found.reason], options=options, reason=found.reason)
+            Clarification(
+                question=QUESTIONS[found.reason],
+                options=options,
+                reason=found.reason,
+                sources=state.get("relevant", []),
+            )
         )
         index = chosen_option(str(reply), [o["label"] for o in options])
         relevant = state.get("relevant", [])

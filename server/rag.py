@@ -3,9 +3,7 @@ config: Langfuse handler at the root, request id, thread id, session and user fr
 
 from __future__ import annotations
 
-import hashlib
 import json
-import uuid
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
@@ -17,7 +15,7 @@ from pydantic_core import ErrorDetails
 
 from server.access import Caller, caller_of
 from server.deps import ReadKey, get_state
-from server.runnable import CLARIFY_THREAD, READ_SCOPE, named_settings
+from server.runnable import CLARIFY_THREAD, READ_SCOPE, named_settings, thread_key
 from server.safe_json import json_problem
 from tools.kb.filters import filter_problems
 
@@ -104,18 +102,8 @@ def _hashed_config(config_hash: str) -> dict[str, Any]:
     return config
 
 
-def thread_key(owner: str, thread: str) -> str:
-    """The stored thread of a caller's thread id: another key (or user) naming the same id
-    gets a conversation of its own, never this one's history."""
-    return hashlib.sha256(f"{owner}\x00{thread}".encode()).hexdigest()[:32]
-
-
-def clarify_thread(request: Request, caller: Caller, thread: str) -> tuple[str, str]:
-    """Where a clarification waits: the thread the client names to resume, and its key."""
-    return thread, thread_key(_owner(request, caller), thread)
-
-
-def _owner(request: Request, caller: Caller) -> str:
+def thread_owner(request: Request, caller: Caller) -> str:
+    """Whose threads these are: the key's (its digest), else the user a header names."""
     if caller.key_digest is not None:
         return f"key:{caller.key_digest}"
     return f"user:{request.headers.get('x-user-id') or 'anonymous'}"
@@ -183,10 +171,10 @@ def per_request_config(
     configurable[READ_SCOPE] = caller.searched(named_settings(config).get("collections"))
     thread = request.headers.get("x-thread-id") or configurable.get("thread_id")
     if thread:
-        configurable["thread_id"] = thread_key(_owner(request, caller), str(thread))
+        configurable["thread_id"] = thread_key(thread_owner(request, caller), str(thread))
     else:
         configurable.pop("thread_id", None)
-    configurable[CLARIFY_THREAD] = clarify_thread(request, caller, thread or uuid.uuid4().hex)
+    configurable[CLARIFY_THREAD] = (str(thread or ""), thread_owner(request, caller))
     config["configurable"] = configurable
     handler = state.tracing.handler()
     if handler is not None:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import hashlib
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -36,9 +38,15 @@ log = logging.getLogger(__name__)
 # Where the server puts the collections a request may search (the caller's scope, narrowed by
 # what the request named): not a run setting, so no client can set it.
 READ_SCOPE = "vinarag_read_scope"
-# Where the server puts the thread a clarification waits in, as (the id the client names,
-# the stored thread): the request's own thread, or a new one for a request that named none.
+# Where the server puts what a question back needs to wait for its reply: (the thread id the
+# client named, or "" for a new one per run; whose threads they are: thread_owner).
 CLARIFY_THREAD = "vinarag_clarify_thread"
+
+
+def thread_key(owner: str, thread: str) -> str:
+    """The stored thread of a caller's thread id: another key (or user) naming the same id
+    gets a conversation of its own, never this one's history."""
+    return hashlib.sha256(f"{owner}\x00{thread}".encode()).hexdigest()[:32]
 
 
 class ServerBusy(ServiceError):
@@ -244,9 +252,11 @@ class RagRunnable(RunnableSerializable[dict, dict]):
         if clarification is None:
             return result
         configurable = (config or {}).get("configurable") or {}
-        named, stored = configurable.get(CLARIFY_THREAD) or (None, None)
+        named, owner = configurable.get(CLARIFY_THREAD) or ("", None)
         resumable = graph is self.stateful
-        if graph is self.stateless and self.stateful is not None and stored:
+        if graph is self.stateless and self.stateful is not None and owner is not None:
+            named = named or uuid.uuid4().hex  # each run of a batch waits in its own thread
+            stored = thread_key(owner, named)
             parked = {**(config or {}), "configurable": {**configurable, "thread_id": stored}}
             try:
                 again = self.stateful.invoke(
@@ -270,6 +280,7 @@ class RagRunnable(RunnableSerializable[dict, dict]):
         return {
             **{k: v for k, v in result.items() if k in OutputState.__annotations__},
             "answer": as_text(clarification),
+            "sources": clarification.pop("sources", []),
             "clarification": clarification,
         }
 

@@ -83,6 +83,7 @@ def test_the_graph_asks_back_and_resumes_from_the_pick(two_laws):
     assert interrupt.value["reason"] == "unnamed_reference"
     assert [o["label"] for o in interrupt.value["options"]] == [URBAN, RURAL]
     assert graph.get_state(config).next == ("ask_which_law",)
+    assert {p["doc_id"] for p in interrupt.value["sources"]} == {"urban-2025", "rural"}
     resumed = graph.invoke(Command(resume="2"), config)
     assert "01 tháng 7 năm 2026" in resumed["answer"]  # what the rural law says
     assert {s["doc_id"] for s in resumed["sources"]} == {"rural"}
@@ -131,7 +132,9 @@ def test_rag_returns_the_clarification_and_resumes_in_its_thread(client):
         stopped["answer"].startswith(clarification["question"])
         and "2. " + RURAL in stopped["answer"]
     )
-    assert stopped["sources"] == [] and "answer_id" in stopped
+    # a client that ignores the question back still gets every candidate's sources
+    assert {s["doc_id"] for s in stopped["sources"]} == {"urban-2025", "rural"}
+    assert "answer_id" in stopped and "sources" not in clarification
     thread = clarification["thread_id"]  # the server opened one: the request named none
     resume = {"input": {"question": RURAL}, "config": {"configurable": {"thread_id": thread}}}
     answered = client.post("/rag/invoke", json=resume).json()["output"]
@@ -142,6 +145,18 @@ def test_rag_returns_the_clarification_and_resumes_in_its_thread(client):
         "output"
     ]
     assert other.get("clarification") is None and "01 tháng 7 năm 2026" not in other["answer"]
+
+    # a batch: each question back waits in its own thread
+    batch = client.post(
+        "/rag/batch", json={"inputs": [{"question": UNNAMED}, {"question": CLOSE}]}
+    ).json()["output"]
+    threads = [out["clarification"]["thread_id"] for out in batch]
+    assert len(set(threads)) == 2
+    picked = client.post(
+        "/rag/invoke",
+        json={"input": {"question": "2"}, "config": {"configurable": {"thread_id": threads[0]}}},
+    ).json()["output"]
+    assert "01 tháng 7 năm 2026" in picked["answer"]
 
     # a thread of the client's own, streamed (the chat page): the last chunk has it
     headers = {"X-Thread-Id": "chat-1"}
@@ -163,6 +178,7 @@ def test_v1_asks_back_as_the_assistant_and_resumes_from_the_reply(client):
     message = first.json()["choices"][0]["message"]
     assert message["content"].startswith("Câu hỏi nhắc đến") and "1. " + URBAN in message["content"]
     assert first.json()["vinarag"]["clarification"]["options"][1]["label"] == RURAL
+    assert "Nguồn:" not in message["content"] and first.json()["vinarag"]["sources"]
     replied = [*asked, message, {"role": "user", "content": "2"}]
     second = client.post("/v1/chat/completions", json={"model": "vinarag", "messages": replied})
     content = second.json()["choices"][0]["message"]["content"]

@@ -24,8 +24,8 @@ from graph.resume import as_text
 from graph.state import OutputState
 from server.access import Caller, caller_of
 from server.deps import get_state
-from server.rag import check_run, clarify_thread, per_request_config
-from server.runnable import CLARIFY_THREAD
+from server.rag import check_run, per_request_config, thread_owner
+from server.runnable import CLARIFY_THREAD, thread_key
 from server.state import AppState
 from tools.conversation import Turn
 from tools.errors import validation_problems
@@ -176,6 +176,8 @@ def sources_block(output: OutputState) -> str:
     """What follows the answer: its notes (the version of a law it comes from), then the
     numbered sources."""
     notes = "".join(f"\n\n{note}" for note in output.get("notes", []))
+    if output.get("clarification"):  # a question back: the reply to it is a pick, not sources
+        return notes
     lines = []
     for number, source in enumerate(output.get("sources", []), start=1):
         where = source.get("location") or source["doc_id"]
@@ -219,7 +221,7 @@ def _waiting_clarification(
     there still: the user's message is the reply that resumes it."""
     if len(messages) < 3 or messages[-2].role != "assistant":
         return None
-    _, stored = clarify_thread(request, caller, _conversation_id(messages[:-2]))
+    stored = thread_key(thread_owner(request, caller), _conversation_id(messages[:-2]))
     waiting = state.runnable.waiting({"configurable": {"thread_id": stored}})
     if waiting is None or as_text(waiting) != messages[-2].text().strip():
         return None
@@ -293,7 +295,8 @@ def _graph_call(
     configurable = config["configurable"]
     # A clarification waits in a thread named by the conversation up to its question, so that
     # the next request (the same messages, the clarification and the user's pick) finds it.
-    configurable[CLARIFY_THREAD] = clarify_thread(request, caller, _conversation_id(chat.messages))
+    owner = thread_owner(request, caller)
+    configurable[CLARIFY_THREAD] = (_conversation_id(chat.messages), owner)
     if waiting := _waiting_clarification(chat.messages, request, state, caller):
         graph_input, configurable["thread_id"] = {"question": question}, waiting
     if chat.user:
