@@ -1,8 +1,8 @@
 """choose_version: a team keeps the old law beside the one that replaced it, or beside a
 consolidated text; when the relevant sources come from several versions of one law, the answer
 comes from the version in force (tools/kb/versions.py), or the one the question named, and
-says that the others exist. The
-versions left out are named in the path and in the answer's `notes`."""
+says that the others exist. The versions left out are named in the path and in the answer's
+`notes`."""
 
 from __future__ import annotations
 
