@@ -196,3 +196,17 @@ def test_without_conversation_memory_the_clarification_names_no_thread(settings,
     with TestClient(create_app(configured, services=two_laws)) as client:
         out = client.post("/rag/invoke", json={"input": {"question": UNNAMED}}).json()["output"]
     assert out["clarification"]["options"] and "thread_id" not in out["clarification"]
+
+
+def test_ask_back_benchmark(settings):
+    """`vinarag eval documents`' ask-back figures: never when switched off or a law is named,
+    always for the open questions, rarely for the sample ones."""
+    from evals.documents_benchmark import ask_back_figures
+
+    figures = ask_back_figures(settings)
+    assert all(
+        f["asked_back"] == 0.0 for name, f in figures.items() if name.startswith("ask_back off")
+    )
+    assert figures["ask_back on, naming the law"] == {"questions": 30, "asked_back": 0.0}
+    assert figures["ask_back on, open questions"]["asked_back"] >= 0.8  # 5 of 6 sparse-only
+    assert figures["ask_back on, sample questions"]["asked_back"] <= 0.1

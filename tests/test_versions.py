@@ -141,3 +141,15 @@ def test_the_openai_route_says_which_version_in_its_message(settings, versions_s
     assert notes_and_sources.startswith("Luật Vườn cây đô thị (99/2025/QH15)")
     assert "\n\nNguồn:\n[1] Luật Vườn cây đô thị (99/2025/QH15)" in notes_and_sources
     assert reply["vinarag"]["notes"] == ["Trả lời theo " + notes_and_sources.split("\n\n")[0]]
+
+
+def test_version_benchmark(settings):
+    """`vinarag eval documents`' version figures: the same questions, preference off and on."""
+    from evals.documents_benchmark import version_figures
+
+    figures = version_figures(settings)
+    off, on = figures["prefer_in_force off"], figures["prefer_in_force on"]
+    assert off["questions"] == on["questions"] == 10
+    assert on["sources_all_from_the_version_in_force"] == 1.0
+    assert off["sources_all_from_the_version_in_force"] < 1.0
+    assert on["answer_says_which_version"] == 1.0 and on["fine_from_the_version_in_force"]
