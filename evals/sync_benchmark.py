@@ -19,8 +19,8 @@ from tools.kb.factory import build_knowledge_base, configured_embedder
 from tools.settings import Settings
 
 
-class _Counted:
-    """The configured embedder, counting the passages it embeds."""
+class CountedEmbedder:
+    """An embedder, counting the passages it embeds (a rename must embed none)."""
 
     def __init__(self, inner: Embedder) -> None:
         self.inner = inner
@@ -65,7 +65,7 @@ def run_sync_benchmark(
         paths = _write(root, passages, files)
         configured = settings.model_copy(update={"data_dir": Path(tmp) / "data"})
         inner = configured_embedder(configured)
-        embedder = _Counted(inner) if inner is not None else None
+        embedder = CountedEmbedder(inner) if inner is not None else None
         kb = build_knowledge_base(configured, embedder=embedder)  # type: ignore[arg-type]
 
         def sync() -> dict[str, Any]:

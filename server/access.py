@@ -35,6 +35,10 @@ class Caller:
     def may_write(self, collection: str) -> bool:
         return self.write is None or collection in self.write
 
+    def may_see(self, collection: str) -> bool:
+        """Reads or writes it: may know it exists (its jobs, its sources)."""
+        return self.may_read(collection) or self.may_write(collection)
+
     def searched(self, requested: Sequence[str] | None) -> list[str] | None:
         """The collections a request searches: those it names (each one readable, else 403),
         or every one it may read (None: all)."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from evals.sync_benchmark import CountedEmbedder
 from graph import build_graph
 from server.main import create_app
 from tests.test_edge_store import _check_parity
@@ -32,19 +33,9 @@ def put(root: Path, relative: str, text: str) -> Path:
     return path
 
 
-class CountingEmbedder(BundledEmbedder):
-    """The bundled model, counting the passages it embeds."""
-
-    passages = 0
-
-    def embed_passages(self, texts):
-        self.passages += len(texts)
-        return super().embed_passages(texts)
-
-
 @pytest.fixture
 def embedder():
-    return CountingEmbedder(threads=1)
+    return CountedEmbedder(BundledEmbedder(threads=1))
 
 
 @pytest.fixture
@@ -344,4 +335,3 @@ def test_the_sync_benchmark_counts_what_each_run_did(vinarag, tmp_path):
     assert result["first_sync"]["added"] == 60 and result["nothing_changed"][0]["unchanged"] == 60
     changes = result["after_changes"]
     assert (changes["renamed"], changes["changed"], changes["deleted"]) == (6, 3, 2)
-    assert changes["passages_embedded"] == 0  # sparse-only here: nothing to embed

@@ -289,8 +289,16 @@ async def add_documents(
     return await _accepted(state, job, wait)
 
 
+def missing_document(doc_id: str, collection: str) -> HTTPException:
+    """404, the same whether the document or the key's view of its collection is missing."""
+    return HTTPException(
+        status.HTTP_404_NOT_FOUND,
+        detail=f"no document with id {doc_id} in collection {collection!r}",
+    )
+
+
 def _visible(caller: Caller, job: Job) -> bool:
-    return caller.may_read(job.collection) or caller.may_write(job.collection)
+    return caller.may_see(job.collection)
 
 
 @router.get("/jobs/{job_id}")
@@ -340,11 +348,8 @@ async def delete_document(
         ref = DocRef(collection, doc_id)
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from None
-    missing = HTTPException(
-        status.HTTP_404_NOT_FOUND,
-        detail=f"no document with id {doc_id} in collection {collection!r}",
-    )
-    if not caller.may_read(collection) and not caller.may_write(collection):
+    missing = missing_document(doc_id, collection)
+    if not caller.may_see(collection):
         raise missing
     _writable(caller, collection)
     kb = state.services.retrieval.kb

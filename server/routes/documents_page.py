@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from server.deps import Reader, State
 from server.routes.chat_page import STATIC
-from server.routes.documents import CollectionParam
+from server.routes.documents import CollectionParam, missing_document
 from server.state import AppState
 from tools.ingest.documents import DEFAULT_COLLECTION, DocRef
 from tools.ingest.jobs import Job
@@ -64,13 +64,6 @@ class ChunksOut(BaseModel):
     collection: str
     title: str
     chunks: list[ChunkOut]
-
-
-def _missing(doc_id: str, collection: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_404_NOT_FOUND,
-        detail=f"no document with id {doc_id} in collection {collection!r}",
-    )
 
 
 def _writers(jobs: list[Job], collection: str) -> dict[str, Job]:
@@ -141,13 +134,13 @@ async def document_chunks(
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from None
     if not caller.may_read(collection):
-        raise _missing(doc_id, collection)
+        raise missing_document(doc_id, collection)
     kb = state.services.retrieval.kb
 
     def read() -> ChunksOut:
         stored = kb.existing([ref.key]).get(ref.key)
         if stored is None:
-            raise _missing(doc_id, collection)
+            raise missing_document(doc_id, collection)
         payloads = sorted(kb.payloads(stored.point_ids).items(), key=lambda p: p[1].position)
         waiting = kb.pending_ids()
         return ChunksOut(

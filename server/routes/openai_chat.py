@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -214,14 +215,12 @@ def _conversation_id(messages: list[Message]) -> str:
     return "chat-" + hashlib.sha256(json.dumps(said, ensure_ascii=False).encode()).hexdigest()[:32]
 
 
-def _waiting_clarification(
-    messages: list[Message], request: Request, state: AppState, caller: Caller
-) -> str | None:
+def _waiting_clarification(messages: list[Message], state: AppState, owner: str) -> str | None:
     """The stored thread of the clarification the last assistant message asked, when it waits
     there still: the user's message is the reply that resumes it."""
     if len(messages) < 3 or messages[-2].role != "assistant":
         return None
-    stored = thread_key(thread_owner(request, caller), _conversation_id(messages[:-2]))
+    stored = thread_key(owner, _conversation_id(messages[:-2]))
     waiting = state.runnable.waiting({"configurable": {"thread_id": stored}})
     if waiting is None or as_text(waiting) != messages[-2].text().strip():
         return None
@@ -297,7 +296,7 @@ def _graph_call(
     # the next request (the same messages, the clarification and the user's pick) finds it.
     owner = thread_owner(request, caller)
     configurable[CLARIFY_THREAD] = (_conversation_id(chat.messages), owner)
-    if waiting := _waiting_clarification(chat.messages, request, state, caller):
+    if waiting := _waiting_clarification(chat.messages, state, owner):
         graph_input, configurable["thread_id"] = {"question": question}, waiting
     if chat.user:
         config["metadata"]["langfuse_user_id"] = chat.user
@@ -328,7 +327,10 @@ async def chat_completions(request: Request) -> JSONResponse | StreamingResponse
     state = get_state(request)
     caller = _caller(request, state)
     chat = await _parse(request)
-    graph_input, config, prompt_words = _graph_call(chat, request, state, caller)
+    # in a worker thread: it may read conversation memory (a question back waiting)
+    graph_input, config, prompt_words = await run_in_threadpool(
+        _graph_call, chat, request, state, caller
+    )
     state.runnable.admit()  # a full queue refuses now, before a stream has started
     created = int(time.time())
     if chat.stream:

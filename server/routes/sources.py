@@ -79,8 +79,7 @@ def _out(state: SourceState) -> SourceOut:
 
 
 def _visible(caller: Caller, source: SourceState) -> bool:
-    collection = source.entry.collection
-    return caller.may_read(collection) or caller.may_write(collection)
+    return caller.may_see(source.entry.collection)
 
 
 @router.get("/sources")

@@ -28,8 +28,6 @@ from tools.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SOURCE_FIELDS = ("source_root", "source_path", "file_hash", "file_size", "file_mtime_ns")
-
 
 @dataclass(frozen=True)
 class SeenFile:
