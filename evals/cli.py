@@ -204,6 +204,20 @@ def _soak(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if result["passed"] else 1
 
 
+def _ingest_safety(args: argparse.Namespace, settings: Settings) -> int:
+    from evals.ingest_safety_benchmark import SHAPES, format_ingest_safety, run_ingest_safety
+
+    result = run_ingest_safety(settings, args.mb, args.shapes or tuple(SHAPES), args.repeats)
+    print(format_ingest_safety(result))
+    write_json(args.json, result)
+    return 0 if result["passed"] else 1
+
+
+_SAFETY_SHAPES = (
+    "no_punctuation", "one_token", "repeated_headings", "nested_lists", "article_lines",
+)  # fmt: skip
+
+
 def _documents(args: argparse.Namespace, settings: Settings) -> int:
     from evals.documents_benchmark import format_report, run_documents_benchmark
 
@@ -410,6 +424,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--users", type=int, default=4, help="concurrent clients (default 4)")
     p.add_argument("--json", default=None, metavar="OUT")
     p.set_defaults(func=_soak)
+
+    p = evals.add_parser(
+        "ingest-safety",
+        help="adversarial text shapes through the whole ingestion pipeline: seconds per MB",
+        description="Writes texts of each adversarial shape (no sentence punctuation, one "
+        "token, repeated headings, deeply nested lists, empty 'Điều' lines) at each --mb size "
+        "and ingests each into a fresh sparse-only store --repeats times (median): read, "
+        "prepare (clean, legal parsers, chunking) and write seconds, s/MB and MB/s. Linear "
+        "shapes keep their s/MB as the size grows. Exits 1 when a shape runs under 1 MB/s.",
+    )
+    p.add_argument("--mb", type=float, nargs="+", default=[1.0, 4.0], help="default 1 4")
+    p.add_argument("--shapes", nargs="+", choices=_SAFETY_SHAPES, default=None, help="default: all")
+    p.add_argument("--repeats", type=int, default=3, help="default 3")
+    p.add_argument("--json", default=None, metavar="OUT")
+    p.set_defaults(func=_ingest_safety)
 
     p = evals.add_parser(
         "jobs",

@@ -28,9 +28,10 @@ from pydantic.fields import FieldInfo
 from pydantic_core import CoreSchema, core_schema
 
 from tools.errors import validation_problems
-from tools.generate.prompts import ANSWER_PROMPT
+from tools.generate.prompts import ANSWER_FIELDS, ANSWER_PROMPT
 from tools.ingest.documents import COLLECTION
 from tools.settings import OPERATIONAL_SETTINGS, Settings
+from tools.text.template import TemplateError, parse_template
 
 GeneratorKind = Literal["extractive", "phogpt", "openai"]
 
@@ -72,12 +73,9 @@ class Setting:
 def _formattable(prompt: str | None) -> str | None:
     if prompt is not None:
         try:
-            prompt.format(sources="", question="")
-        except (KeyError, IndexError, ValueError):
-            raise ValueError(
-                "answer_prompt may name only {sources} and {question} (write other braces as "
-                "{{ and }})"
-            ) from None
+            parse_template(prompt, ANSWER_FIELDS)
+        except TemplateError as exc:
+            raise ValueError(f"answer_prompt: {exc}") from None
     return prompt
 
 

@@ -50,6 +50,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=workers,
         log_level=settings.log_level.lower(),
         access_log=args.access_log,
+        # half the bound for open requests, half for the jobs and syncs (AppState.close)
+        timeout_graceful_shutdown=max(int(settings.server.shutdown_timeout_s / 2), 1),
     )
     return 0
 

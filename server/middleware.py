@@ -13,14 +13,16 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graph.guard import RunGuard, RunStopped, guarded
 from server.runnable import RunTimedOut, ServerBusy
 from server.safe_json import json_problem
-from tools.errors import ServiceError
+from tools.errors import ServiceError, validation_problems
 
 log = logging.getLogger("vinarag.server")
 
@@ -37,6 +39,22 @@ CHAT_PAGE_CSP = (
 )
 OTHER_HTML_CSP = b"frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 _FORMS = (b"multipart/form-data", b"application/x-www-form-urlencoded")
+# The routes that read a form (uploads); every other route that reads a body reads JSON.
+_FORM_ROUTES = frozenset({"/documents", "/documents/files"})
+
+
+def _unsupported_type(method: str, path: str, content_type: bytes) -> str | None:
+    """Why a request's body type is refused (415), or None. A body without a type is read as
+    JSON; a form goes only to the upload routes; anything else must be JSON."""
+    if method not in ("POST", "PUT", "PATCH") or not content_type:
+        return None
+    kind = content_type.split(b";", 1)[0].strip().lower()
+    if kind == b"application/json" or kind.endswith(b"+json"):
+        return None
+    if kind.startswith(_FORMS) and path in _FORM_ROUTES:
+        return None
+    shown = kind[:64].decode("latin-1")
+    return f"content type {shown!r}: this route reads application/json"
 
 
 class BodyTooLarge(HTTPException):
@@ -136,6 +154,9 @@ class RequestContext:
                 await answer(413, _too_large(limits))
                 return
             content_type = headers.get(b"content-type", b"")
+            if problem := _unsupported_type(scope["method"], scope["path"], content_type):
+                await answer(415, problem)
+                return
             if content_type.startswith(_FORMS):  # uploads: counted and paced as they arrive
                 app_receive = _paced(receive, limits)
             else:
@@ -282,5 +303,16 @@ async def _json(
     await send({"type": "http.response.body", "body": data})
 
 
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 without the `input` it would echo (a 10 MB value, back to its sender):
+    each problem named by its field, the whole at most a few hundred characters."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    return JSONResponse(
+        {"detail": validation_problems(errors, "body")},
+        status_code=422,
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_middleware(RequestContext)
+    app.add_exception_handler(RequestValidationError, _invalid_request)

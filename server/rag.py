@@ -17,6 +17,7 @@ from server.access import Caller, caller_of
 from server.deps import ReadKey, get_state
 from server.runnable import CLARIFY_THREAD, READ_SCOPE, named_settings, thread_key
 from server.safe_json import json_problem
+from tools.errors import clipped, field_path
 from tools.kb.filters import filter_problems
 
 # stream_log and config_schema are what the playground itself calls.
@@ -57,8 +58,8 @@ def _problem(error: ErrorDetails) -> str:
         return f"body is not JSON ({error['msg'].removeprefix('Invalid JSON: ')})"
     if not loc and error["type"] in ("model_type", "model_attributes_type"):
         return 'body must be a JSON object: {"input": {"question": "..."}}'
-    where = ".".join(str(p) for p in loc) or "body"
-    return f"{where}: {error['msg'].removeprefix('Value error, ')}"
+    where = field_path(loc) or "body"
+    return f"{where}: {clipped(error['msg'].removeprefix('Value error, '), 200)}"
 
 
 def request_problem(exc: ValidationError) -> HTTPException:
@@ -71,7 +72,7 @@ def request_problem(exc: ValidationError) -> HTTPException:
         for e in errors
     )
     code = status.HTTP_413_CONTENT_TOO_LARGE if too_large else status.HTTP_422_UNPROCESSABLE_CONTENT
-    return HTTPException(code, detail="; ".join(_problem(e) for e in errors))
+    return HTTPException(code, detail=clipped("; ".join(_problem(e) for e in errors)))
 
 
 def check_run(configurable: Any, caller: Caller, generators: frozenset[str]) -> None:

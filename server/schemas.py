@@ -63,12 +63,13 @@ def question_input(server: ServerSettings, booleans: bool = True) -> type[BaseMo
 
 def _configurable() -> type[BaseModel]:
     """`config.configurable`: the conversation id and the run settings (Context's fields, with
-    their bounds); other keys are LangServe's business."""
+    their bounds), nothing else: any other key would reach LangGraph's own config
+    (`__pregel_checkpointer`, `checkpoint_id`), which is no request's to set."""
     hints = get_type_hints(Context, include_extras=True)
     run_settings: dict[str, Any] = {f.name: (hints[f.name], f.default) for f in fields(Context)}
     return create_model(
         "Configurable",
-        __config__=ConfigDict(extra="allow"),
+        __config__=ConfigDict(extra="forbid"),
         thread_id=(OptionalThreadId, None),
         **run_settings,
     )

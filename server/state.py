@@ -71,8 +71,9 @@ class AppState:
         return self.services.settings
 
     def close(self) -> None:
-        self.sources.close()
-        self.jobs.close()
+        bound = self.settings.server.shutdown_timeout_s / 2  # uvicorn takes the other half
+        self.sources.close(bound / 2)
+        self.jobs.close(bound / 2)
         self.tracing.flush()
         self.resources.close()
         if self.owns_services:
@@ -150,6 +151,7 @@ def build_app_state(
         encode_slice=settings.ingest.encode_slice,
         embed_batch=settings.dense.batch_size,
         on_report=job_done,
+        max_attempts=settings.ingest.max_job_attempts,
     )
     jobs.start()
     sources = SourceScheduler(kb, settings, on_synced=synced)

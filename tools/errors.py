@@ -18,6 +18,24 @@ def one_line(exc: BaseException, limit: int = 160) -> str:
     return " ".join(str(exc).split())[:limit]
 
 
+# An error message quotes what it must to name the problem, never the whole input: a 10 MB
+# field name or value echoed back costs the server and the client for nothing.
+MAX_PROBLEM_CHARS = 500
+_MAX_NAME_CHARS = 64
+
+
+def clipped(text: str, limit: int = MAX_PROBLEM_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def field_path(loc: Iterable[Any]) -> str:
+    """`documents.3.metadata.nam`, each part cut to a readable length."""
+    return ".".join(clipped(str(p), _MAX_NAME_CHARS) for p in loc)
+
+
 def validation_problems(errors: Iterable[Mapping[str, Any]], root: str) -> str:
-    """Pydantic's errors as one line: `field.path: message; ...` (`root` names the whole)."""
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or root}: {e['msg']}" for e in errors)
+    """Pydantic's errors as one line: `field.path: message; ...` (`root` names the whole), at
+    most MAX_PROBLEM_CHARS long."""
+    return clipped(
+        "; ".join(f"{field_path(e['loc']) or root}: {clipped(str(e['msg']), 200)}" for e in errors)
+    )

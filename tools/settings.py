@@ -108,6 +108,13 @@ class IngestSettings(_Section):
     # the batch goes on): seconds per file (OCR of a long scan needs more), address space in MB.
     read_timeout_s: float = Field(600, gt=0)
     read_memory_mb: int = Field(2048, ge=256)
+    # A server job's worker step past these is stopped and its file reported (the queue moves
+    # on): cleaning, parsing and chunking one file after its read, or encoding a slice of
+    # chunks. `worker: thread` cannot be stopped mid-step (its parsers are linear instead).
+    parse_timeout_s: float = Field(120, gt=0)
+    # A job interrupted by the server's end (killed, crashed) resumes at the next start; one
+    # that was under way at this many starts fails, naming the file it was reading.
+    max_job_attempts: int = Field(3, ge=1, le=100)
     pdf_tables: bool = True  # look for ruled tables on PDF pages (about 0.1 s a page)
     # Scans: auto OCRs the pages (and images) that have no text layer; always OCRs every PDF
     # page; never reads only the text layer.
@@ -337,6 +344,9 @@ class ServerSettings(_Section):
     header_timeout_s: float = Field(10, gt=0, le=600)
     body_timeout_s: float = Field(30, gt=0, le=600)
     max_header_kb: int = Field(32, ge=4, le=1024)  # all of a request's headers together
+    # SIGTERM: open requests get this long to finish, then jobs stop where they are (resumed
+    # at the next start) and the process exits.
+    shutdown_timeout_s: float = Field(10, gt=0, le=600)
 
     @field_validator("cors_origins")
     @classmethod

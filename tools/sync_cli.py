@@ -20,6 +20,8 @@ from tools.ingest.documents import DEFAULT_COLLECTION, check_collection
 from tools.settings import Settings
 
 log = logging.getLogger(__name__)
+# What `vinarag sync` exits with (2 is argparse's, for a command line it cannot read).
+EXIT_STATUS = {"synced": 0, "not synced": 1, "partial": 3}
 
 if TYPE_CHECKING:
     from tools.audit import AuditLog
@@ -58,6 +60,10 @@ def _print_report(report: SyncReport, as_json: bool) -> None:
         print(f"deleted  {relative}")
     for relative, why in report.failed:
         print(f"FAILED   {relative}: {why}", file=sys.stderr)
+    for relative, why in report.unreadable_folders:
+        print(f"FAILED   {relative}/: {why}", file=sys.stderr)
+    for relative, why in report.passed_over:
+        print(f"passed   {relative}: {why}", file=sys.stderr)
     print(report.summary(), file=sys.stderr)
 
 
@@ -87,7 +93,7 @@ def _sync(args: argparse.Namespace, settings: Settings) -> int:
 
             if not args.watch:
                 report = once()
-                return 0 if report.ok else 1
+                return EXIT_STATUS[report.status]
             watch(Path(args.folder), settings, once, threading.Event())
             return 0
     except KeyboardInterrupt:
@@ -98,12 +104,14 @@ def _sync(args: argparse.Namespace, settings: Settings) -> int:
 
 def snapshot(folder: Path) -> frozenset[tuple[str, int, int]] | None:
     """What the folder holds now (file, size, time); None when it cannot be read."""
-    from tools.ingest.sync import scan
+    from tools.ingest.loaders import LOADERS
+    from tools.ingest.walk import walk_folder
 
     try:
         if not folder.is_dir():
             return None
-        return frozenset((f.relative, f.size, f.mtime_ns) for f in scan(folder.resolve()))
+        listing = walk_folder(folder.resolve(), LOADERS)
+        return frozenset((f.relative, f.size, f.mtime_ns) for f in listing.files)
     except OSError:
         return None
 

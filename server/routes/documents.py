@@ -159,14 +159,23 @@ def _job_out(job: Job) -> JobOut:
     )
 
 
+def _job_response(job: Job) -> Response:
+    body = _job_out(job).model_dump_json()
+    headers = {"Location": f"/jobs/{job.id}"}
+    return Response(body, status.HTTP_202_ACCEPTED, headers, "application/json")
+
+
 async def _accepted(state: AppState, job: Job, wait: bool) -> Response:
-    """202 with the job, or with `wait` today's synchronous report once the job has ended."""
+    """202 with the job, or with `wait` today's synchronous report once the job has ended;
+    a job still under way when the request's time (server.request_timeout_s) is nearly up
+    answers 202 with where it stands, never a request left hanging."""
     if not wait:
-        body = _job_out(job).model_dump_json()
-        headers = {"Location": f"/jobs/{job.id}"}
-        return Response(body, status.HTTP_202_ACCEPTED, headers, "application/json")
+        return _job_response(job)
     jobs = state.jobs
-    await run_in_threadpool(jobs.wait, job.id)
+    bound = state.settings.server.request_timeout_s
+    ended_in_time = await run_in_threadpool(jobs.wait, job.id, max(bound - 1, bound * 0.9))
+    if not ended_in_time:
+        return _job_response(jobs.get(job.id) or job)
     ended = jobs.get(job.id) or job
     if ended.error and not ended.report:
         raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, detail=ended.error)
@@ -177,7 +186,11 @@ async def _accepted(state: AppState, job: Job, wait: bool) -> Response:
 
 WaitParam = Annotated[
     bool,
-    Query(description="answer when the job has ended, with its report (200), instead of 202"),
+    Query(
+        description="answer when the job has ended, with its report (200), instead of 202; a "
+        "job still under way when server.request_timeout_s is nearly up answers 202 with its "
+        "state"
+    ),
 ]
 
 

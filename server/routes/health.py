@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from pydantic import BaseModel
 
+from server.access import given_key
 from server.deps import State
 from server.state import AppState
 
@@ -38,6 +39,13 @@ class CacheStatus(BaseModel):
     healthy: bool | None
 
 
+class ReadinessBrief(BaseModel):
+    """What a caller without a key that reads everything learns: ready or not (a load
+    balancer's probe needs no more, and the corpus is nobody else's business)."""
+
+    ready: bool
+
+
 class Readiness(BaseModel):
     ready: bool
     documents_present: bool
@@ -59,11 +67,28 @@ async def healthz() -> Health:
     return Health()
 
 
+def _sees_everything(request: Request, state: AppState) -> bool:
+    """The open service (no keys), or a key that reads every collection."""
+    if not state.keys:
+        return True
+    given = given_key(request)
+    caller = state.keys.identify(given) if given else None
+    return caller is not None and caller.read is None
+
+
 @router.get(
     "/readyz",
     responses={503: {"model": Readiness, "description": "not ready: the body says why"}},
 )
-def readyz(state: State, response: Response) -> Readiness:
+def readyz(request: Request, state: State, response: Response) -> Readiness | ReadinessBrief:
+    """Everything that runs and how it is, for the open service or a key that reads every
+    collection; only `ready` for anyone else."""
+    full = _readiness(state)
+    response.status_code = 200 if full.ready else 503
+    return full if _sees_everything(request, state) else ReadinessBrief(ready=full.ready)
+
+
+def _readiness(state: AppState) -> Readiness:
     services = state.services
     kb = services.retrieval.kb
     store: KnowledgeBaseStatus | KnowledgeBaseDown
@@ -82,7 +107,6 @@ def readyz(state: State, response: Response) -> Readiness:
     running = services.running.describe()
     cache = services.cache
     chunks = store.chunks if isinstance(store, KnowledgeBaseStatus) else 0
-    response.status_code = 200 if chunks > 0 else 503
     return Readiness(
         ready=chunks > 0,
         documents_present=chunks > 0,

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from graph.context import CONTEXT_FIELDS
 from graph.resume import as_text
 from graph.state import OutputState
 from server.access import Caller, caller_of
@@ -35,6 +36,8 @@ from tools.kb.filters import filter_problems
 router = APIRouter(prefix="/v1", tags=["openai"])
 
 MODEL = "vinarag"
+# What the `vinarag` field of a request may hold: the run settings and the filters.
+VINARAG_FIELDS = frozenset({*CONTEXT_FIELDS, "filters"})
 SOURCES_HEADING = "Nguồn:"
 # a stream whose tokens the graph did not keep (a regenerated or withheld answer) goes on
 # after this rule with the whole final answer: sent tokens cannot be taken back
@@ -264,6 +267,13 @@ def _graph_call(
             400, f"question of {len(question)} characters: at most {limit}", param="messages"
         )
     options = dict(chat.vinarag or {})
+    if unknown := sorted(set(options) - VINARAG_FIELDS):
+        known = ", ".join(sorted(VINARAG_FIELDS))
+        raise OpenAIError(
+            400,
+            f"vinarag.{unknown[0][:64]}: not a field this service reads (fields: {known})",
+            param=f"vinarag.{unknown[0][:64]}",
+        )
     filters = options.pop("filters", None)
     if filters is not None:
         try:

@@ -4,7 +4,7 @@ and "sync now"; /audit: who wrote what."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
@@ -25,8 +25,11 @@ class SyncOut(BaseModel):
     deleted: list[str]
     unchanged: int
     failed: list[tuple[str, str]]
+    passed_over: list[tuple[str, str]]  # links to outside the folder, FIFOs, empty files
+    unreadable_folders: list[tuple[str, str]]
     refused: str | None
     error: str | None
+    status: Literal["synced", "partial", "not synced"]
     seconds: float
 
 
@@ -59,8 +62,11 @@ def _out(state: SourceState) -> SourceOut:
             deleted=report.deleted,
             unchanged=report.unchanged,
             failed=report.failed,
+            passed_over=report.passed_over,
+            unreadable_folders=report.unreadable_folders,
             refused=report.refused,
             error=report.error,
+            status=report.status,
             seconds=round(report.seconds, 3),
         )
     return SourceOut(

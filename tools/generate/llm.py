@@ -17,6 +17,7 @@ from tools.generate.base import Citation, Generation, GenerationRequest, cite
 from tools.generate.prompts import ANSWER_PROMPT, STRICT_SUFFIX, numbered
 from tools.grade.grounding import cited_sentences
 from tools.text.citations import CITATION_MARKER, strip_markers
+from tools.text.template import render
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 def build_prompt(request: GenerationRequest) -> str:
     template = request.prompt or ANSWER_PROMPT
     sources = numbered(request.sources)
-    prompt = template.format(sources=sources, question=request.question)
+    prompt = render(template, {"sources": sources, "question": request.question})
     return prompt + STRICT_SUFFIX if request.strict else prompt
 
 

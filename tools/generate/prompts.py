@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from tools.kb.results import Passage
 
+ANSWER_FIELDS = ("sources", "question")  # what a request's answer_prompt may name
 ANSWER_PROMPT = """Dựa vào các nguồn dưới đây, hãy trả lời câu hỏi bằng tiếng Việt, ngắn gọn và chính xác.
 Chỉ dùng thông tin có trong các nguồn. Sau mỗi câu, ghi số nguồn đã dùng trong ngoặc vuông, ví dụ [1].
 Nếu các nguồn không có thông tin để trả lời, hãy nói: "Tài liệu không đề cập đến điều này."

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.ingest.documents import Chunk, Document, Part
-from tools.ingest.legal import article_pieces, find_references, split_articles
+from tools.ingest.legal import Article, article_pieces, find_references, split_articles
 from tools.text.sentences import split_sentences
 
 
@@ -69,14 +69,31 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
-def _part_of(text: str, parts: list[tuple[Part, str]]) -> Part | None:
-    """The page a piece starts on: the first one holding the opening of its body."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    probe = _squash(lines[1] if len(lines) > 1 else text)[:60]
-    for part, squashed in parts:
-        if probe and probe in squashed:
-            return part
-    return None
+class _PageFinder:
+    """The page each piece of a paged law starts on, found in reading order: the search for a
+    piece's opening goes on from where the previous piece was found, so that a phrase repeated
+    in a later clause takes its own page, not the first page that holds the phrase, and the
+    work is one pass over the pages rather than a scan of every page for every piece."""
+
+    def __init__(self, parts: list[Part]) -> None:
+        self.pages = [(p, _squash(p.text)) for p in parts if p.page is not None]
+        self.page, self.offset = 0, 0
+        self.found = False
+
+    def find(self, text: str) -> Part | None:
+        lines = [line for line in text.splitlines() if line.strip()]
+        probe = _squash(lines[1] if len(lines) > 1 else text)[:60]
+        if not probe:
+            return None
+        for i in range(self.page, len(self.pages)):
+            part, squashed = self.pages[i]
+            at = squashed.find(probe, self.offset if i == self.page else 0)
+            if at >= 0:
+                self.page, self.offset, self.found = i, at, True
+                return part
+        # Not found ahead (its opening runs across a page break): it starts where the previous
+        # piece was, or later.
+        return self.pages[self.page][0] if self.found else None
 
 
 def _part_place(part: Part) -> dict[str, Any]:
@@ -90,13 +107,42 @@ def _part_place(part: Part) -> dict[str, Any]:
     return place
 
 
+def _bodiless_groups(articles: list[Article], size: int) -> list[list[Article]]:
+    """Articles in order, consecutive ones that are a heading alone ("Điều 12. (được bãi bỏ)")
+    grouped while they fit in a chunk and share their chapter: 10^5 heading lines would
+    otherwise be 10^5 chunks, each costing its own encoding and write."""
+    groups: list[list[Article]] = []
+    length = 0
+    for article in articles:
+        bodiless = not any(line.strip() for line in article.body)
+        last = groups[-1] if groups else None
+        if (
+            bodiless
+            and last is not None
+            and not any(line.strip() for line in last[-1].body)
+            and last[-1].path == article.path
+            and length + len(article.heading) + 2 <= size
+        ):
+            last.append(article)
+            length += len(article.heading) + 2
+            continue
+        groups.append([article])
+        length = len(article.heading) + 2
+    return groups
+
+
 def legal_pieces(text: str, size: int, overlap: int) -> list[Piece] | None:
     """Article by article, when the text has at least two article headings; else None."""
     preamble, articles = split_articles(text)
     if len(articles) < 2:
         return None
     pieces = [Piece(t) for t in chunk_text(preamble, size, overlap)] if preamble.strip() else []
-    for article in articles:
+    for group in _bodiless_groups(articles, size):
+        if len(group) > 1:
+            place = {**group[0].path, "dieu": group[0].number, "dieu_den": group[-1].number}
+            pieces.append(Piece("\n".join(a.heading + "." for a in group), place))
+            continue
+        article = group[0]
         for part in article_pieces(article, size):
             place: dict[str, Any] = {**article.path, "dieu": article.number}
             if part.clauses:
@@ -122,7 +168,9 @@ def location(label: str, place: dict[str, Any]) -> str:
     """Where a chunk is, as a reader cites it: "Luật X (24/2018/QH14), Điều 8, Khoản 2",
     "handbook.pdf, trang 12", "guide.md › Cài đặt › Yêu cầu"."""
     parts = [label]
-    if "dieu" in place:
+    if "dieu_den" in place:  # headings alone, grouped
+        parts.append(f"Điều {place['dieu']}–{place['dieu_den']}")
+    elif "dieu" in place:
         parts.append(f"Điều {place['dieu']}")
         if "khoan" in place:
             parts.append(f"Khoản {place['khoan']}")
@@ -136,11 +184,11 @@ def location(label: str, place: dict[str, Any]) -> str:
 def chunk_document(document: Document, size: int, overlap: int) -> list[Chunk]:
     """Laws by article; sectioned documents within each section; paged ones within each page
     (a law's pages are looked up for each article); anything else by sentences."""
-    pages = [(p, _squash(p.text)) for p in document.parts if p.page is not None]
     pieces = legal_pieces(document.text, size, overlap)
     if pieces is not None:
+        pages = _PageFinder(document.parts)
         for piece in pieces:
-            if pages and (part := _part_of(piece.text, pages)) is not None:
+            if pages.pages and (part := pages.find(piece.text)) is not None:
                 piece.place.update(_part_place(part))
     elif document.parts:
         pieces = []

@@ -2,10 +2,13 @@
 through their sparse views as soon as they are chunked and written; dense vectors follow in
 the background (the backfill thread).
 
-One job runs at a time, in order (a thread of the server: it only writes to the store, the
-slow steps run in the ingestion worker). A job's record and its files are kept under
+Jobs run on one thread of the server (it only writes to the store; the slow steps run in the
+ingestion worker, each bounded in time), a file at a time, and fairly: the next file is taken
+from the key that was served longest ago, so one key's 2,000-file upload does not hold another
+key's one-page upload for its whole length. A job's record and its files are kept under
 `data_dir/jobs/ID/` until it ends, so a restart resumes it (documents already written are
-`unchanged`); the backfill resumes from the store itself (chunks marked `dense_pending`).
+`unchanged`); a job that was under way at `max_attempts` starts fails instead of running into
+the same wall again. The backfill resumes from the store itself (chunks marked `dense_pending`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any, Literal
 
 from tools.ingest.documents import DocKey, Document
 from tools.ingest.pipeline import IngestReport, record
-from tools.ingest.worker import IngestWorkers, Prepared, WorkerStopped
+from tools.ingest.worker import IngestWorkers, Prepared, WorkerStopped, WorkerTimedOut
 from tools.kb.store import KnowledgeBase, PendingChunk
 from tools.kb.writes import EncodedDocument
 
@@ -56,6 +59,8 @@ class Job:
     written: list[DocKey] = field(default_factory=list)  # documents whose vectors it awaits
     refused: list[tuple[str, str]] = field(default_factory=list)  # (name, reason) at upload
     actor: str = ""  # who submitted it (the key's name), for the audit trail
+    attempts: int = 0  # times it was started (a crash mid-job leaves it under way)
+    current: str | None = None  # the file being read, for the reason when a crash repeats
 
     @property
     def chunks_per_s(self) -> float:
@@ -99,6 +104,18 @@ class Job:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
+class _Stopping(Exception):
+    """The server is stopping: the job is left as it is, to resume at the next start."""
+
+
+@dataclass
+class _Progress:
+    """A job between two of its steps."""
+
+    report: IngestReport
+    began: float
+
+
 class IngestJobs:
     """The server's queue of ingestion jobs and the dense backfill."""
 
@@ -111,6 +128,7 @@ class IngestJobs:
         encode_slice: int = 256,
         embed_batch: int = 32,
         on_report: Callable[[Job], None] | None = None,
+        max_attempts: int = 3,
     ) -> None:
         """`on_report`: hears each job once its documents are written (its report: metrics,
         the audit trail)."""
@@ -121,9 +139,13 @@ class IngestJobs:
         self.encode_slice = encode_slice
         self.embed_batch = embed_batch
         self.on_report = on_report
+        self.max_attempts = max_attempts
         self._jobs: dict[str, Job] = {}
         self._done: dict[str, threading.Event] = {}
-        self._queue: deque[str] = deque()
+        self._queue: deque[str] = deque()  # jobs not ended, in the order they came
+        self._progress: dict[str, _Progress] = {}
+        self._served: dict[str, int] = {}  # actor -> the step at which it was last served
+        self._steps = 0
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._backfill_wake = threading.Event()
@@ -145,7 +167,16 @@ class IngestJobs:
         for job in sorted(found, key=lambda j: j.created_at):
             self._jobs[job.id] = job
             self._done[job.id] = threading.Event()
-            if job.state in ("queued", "running"):
+            if job.state == "running" and job.attempts >= self.max_attempts:
+                where = f" while reading {job.current}" if job.current else ""
+                self._end(
+                    job,
+                    "failed",
+                    f"the server stopped {job.attempts} times during this job{where}: not "
+                    f"tried again (ingest.max_job_attempts={self.max_attempts})",
+                )
+                log.error("job %s: %s", job.id, job.error)
+            elif job.state in ("queued", "running"):
                 log.info("job %s was %s when the server stopped: resumed", job.id, job.state)
                 job.state = "queued"
                 self._queue.append(job.id)
@@ -159,14 +190,23 @@ class IngestJobs:
             self._threads.append(thread)
         self._backfill_wake.set()  # chunks left waiting by an earlier run
 
-    def close(self) -> None:
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Stops within about `timeout_s`: the workers are stopped at once, a job under way is
+        left as it is (it resumes at the next start, and this stop does not count against its
+        attempts)."""
         self._stopping.set()
         self._backfill_wake.set()
         with self._wake:
             self._wake.notify_all()
         self.workers.close()
+        deadline = time.monotonic() + timeout_s
         for thread in self._threads:
-            thread.join(timeout=30)
+            thread.join(timeout=max(deadline - time.monotonic(), 0.1))
+        with self._lock:
+            running = [j for j in self._jobs.values() if j.state == "running"]
+        for job in running:
+            job.attempts = max(job.attempts - 1, 0)
+            self._save(job)
 
     # -- submitting and reading ------------------------------------------------------------
     def _folder(self, job_id: str) -> Path:
@@ -261,6 +301,19 @@ class IngestJobs:
             shutil.rmtree(self._folder(job.id), ignore_errors=True)
 
     # -- the job thread --------------------------------------------------------------------
+    def _next(self) -> Job | None:
+        """The job whose next step runs now: the oldest job of the key served longest ago.
+        Called with the lock held."""
+        if not self._queue:
+            return None
+        firsts: dict[str, str] = {}
+        for job_id in self._queue:
+            firsts.setdefault(self._jobs[job_id].actor, job_id)
+        actor = min(firsts, key=lambda a: self._served.get(a, -1))
+        self._steps += 1
+        self._served[actor] = self._steps
+        return self._jobs[firsts[actor]]
+
     def _run_jobs(self) -> None:
         while not self._stopping.is_set():
             with self._wake:
@@ -268,32 +321,59 @@ class IngestJobs:
                     self._wake.wait()
                 if self._stopping.is_set():
                     return
-                job = self._jobs[self._queue.popleft()]
+                job = self._next()
+            if job is None:
+                continue
             try:
-                self._run(job)
+                finished = self._step(job)
+            except _Stopping:
+                return
             except Exception as exc:  # one job's failure never stops the queue
+                if self._stopping.is_set():
+                    return
                 log.exception("job %s failed", job.id)
                 self._end(job, "failed", f"{type(exc).__name__}: {exc}")
+                finished = True
+            if finished:
+                with self._wake:
+                    self._queue.remove(job.id)
+                    self._progress.pop(job.id, None)
 
-    def _run(self, job: Job) -> None:
-        job.state, job.started_at = "running", time.time()
-        job.files_done = job.chunks_total = job.chunks_written = 0  # a resumed job starts over
-        job.written = []
-        self._save(job)
-        report = IngestReport(skipped=list(job.refused))
+    def _step(self, job: Job) -> bool:
+        """One file of the job (or its documents), True once the job is past its writes."""
+        progress = self._progress.get(job.id)
+        if progress is None:
+            job.state, job.started_at = "running", time.time()
+            job.files_done = job.chunks_total = job.chunks_written = 0  # resumed: starts over
+            job.written = []
+            job.attempts += 1
+            self._save(job)
+            progress = self._progress[job.id] = _Progress(
+                IngestReport(skipped=list(job.refused)), time.perf_counter()
+            )
+        report = progress.report
         folder = self._folder(job.id) / _INPUT
-        began = time.perf_counter()
         if job.kind == "files":
-            for i, name in enumerate(job.names):
-                path = _saved(folder, i, name)
-                try:
-                    prepared = self.workers.read_files([path], {path: name}, job.collection)
-                except WorkerStopped as exc:
-                    report.failed.append((name, str(exc)))
-                    prepared = Prepared([], IngestReport())
-                self._write(job, prepared, report, {str(path): name})
-                job.files_done += 1
-                self._save(job)
+            i = job.files_done
+            name = job.names[i]
+            path = _saved(folder, i, name)
+            job.current = name
+            self._save(job)
+            try:
+                prepared = self.workers.read_files([path], {path: name}, job.collection)
+            except WorkerStopped as exc:
+                if self._stopping.is_set():
+                    raise _Stopping from None
+                if isinstance(exc, WorkerTimedOut):
+                    log.warning("job %s: %s %s", job.id, name, exc)
+                report.failed.append((name, str(exc)))
+                prepared = Prepared([], IngestReport())
+            self._write(job, prepared, report, {str(path): name})
+            job.files_done += 1
+            job.current = None
+            self._save(job)
+            if job.files_done < len(job.names):
+                return False
         else:
             rows = json.loads((folder / "documents.json").read_text("utf-8"))
             documents = [
@@ -307,10 +387,21 @@ class IngestJobs:
                 )  # fmt: skip
                 for r in rows
             ]
-            self._write(job, self.workers.read_documents(documents), report, {})
+            try:
+                prepared = self.workers.read_documents(documents)
+            except WorkerStopped:
+                if self._stopping.is_set():
+                    raise _Stopping from None
+                raise
+            self._write(job, prepared, report, {})
             job.files_done = 1
+        self._finish(job, progress)
+        return True
+
+    def _finish(self, job: Job, progress: _Progress) -> None:
+        report = progress.report
         self.kb.optimize()
-        report.seconds = time.perf_counter() - began
+        report.seconds = time.perf_counter() - progress.began
         report.corpus_version = self.kb.corpus_version
         job.report = report.to_dict()
         job.searchable_at = time.time()
@@ -337,9 +428,17 @@ class IngestJobs:
         job.chunks_total += sum(len(item.chunks) for item in todo)
         for item in todo:
             terms = []
-            for start in range(0, len(item.chunks), self.encode_slice):
-                terms += self.workers.encode(item.chunks[start : start + self.encode_slice])
-                job.chunks_written += min(self.encode_slice, len(item.chunks) - start)
+            try:
+                for start in range(0, len(item.chunks), self.encode_slice):
+                    terms += self.workers.encode(item.chunks[start : start + self.encode_slice])
+                    job.chunks_written += min(self.encode_slice, len(item.chunks) - start)
+            except WorkerStopped as exc:
+                if self._stopping.is_set():
+                    raise _Stopping from None
+                report.failed.append(
+                    (names.get(item.document.source, item.document.source), str(exc))
+                )
+                continue
             # optimised once the job's documents are all in (below), not after each
             status = self.kb.write([EncodedDocument(item, terms)], optimize=False)[item.key]
             record(report, item, status)

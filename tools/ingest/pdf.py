@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -17,9 +18,24 @@ from tools.settings import IngestSettings
 
 log = logging.getLogger(__name__)
 MIN_TEXT_CHARS = 20  # a page with less text than this is taken to be a scan
+# A page with no image and less drawing than this has nothing OCR could read: a blank page.
+# (2,000 blank pages sent to OCR held the job queue for the whole read timeout.)
+_BLANK_CONTENT_BYTES = 256
 
 
-def _text_pages(path: Path) -> tuple[list[str], str]:
+def _blank(page: Any) -> bool:
+    """Nothing on the page: no image or form drawn, and (next to) no drawing operators."""
+    resources = page.get("/Resources") or {}
+    if hasattr(resources, "get_object"):
+        resources = resources.get_object()
+    if resources.get("/XObject"):
+        return False
+    contents = page.get_contents()
+    return contents is None or len(contents.get_data()) < _BLANK_CONTENT_BYTES
+
+
+def _text_pages(path: Path) -> tuple[list[str], str, set[int]]:
+    """Each page's text layer, the title, and the blank pages (numbered from 1)."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -28,6 +44,11 @@ def _text_pages(path: Path) -> tuple[list[str], str]:
         if reader.is_encrypted and not reader.decrypt(""):
             raise LoadError("encrypted PDF: a password is needed to read it")
         pages = [page.extract_text() or "" for page in reader.pages]
+        blank = {
+            n
+            for n, (page, text) in enumerate(zip(reader.pages, pages, strict=True), start=1)
+            if not text.strip() and _blank(page)
+        }
     except LoadError:
         raise
     except (PdfReadError, ValueError, KeyError, OSError) as exc:
@@ -37,7 +58,7 @@ def _text_pages(path: Path) -> tuple[list[str], str]:
             raise LoadError("encrypted PDF: a password is needed to read it") from None
         raise LoadError(f"corrupt PDF: {type(exc).__name__}: {exc}") from None
     title = str((reader.metadata.get("/Title") if reader.metadata else None) or path.stem)
-    return pages, title
+    return pages, title, blank
 
 
 def _table_rows(path: Path, pages: list[int]) -> dict[int, list[str]]:
@@ -68,12 +89,15 @@ def _ocr_note(pages: list[int], confidences: list[float], failed: list[str]) -> 
 
 
 def load_pdf(path: Path, settings: IngestSettings) -> Loaded:
-    texts, title = _text_pages(path)
+    texts, title, blank = _text_pages(path)
     scans = [
         n
         for n, text in enumerate(texts, start=1)
-        if settings.ocr == "always"
-        or (settings.ocr == "auto" and len("".join(text.split())) < MIN_TEXT_CHARS)
+        if n not in blank
+        and (
+            settings.ocr == "always"
+            or (settings.ocr == "auto" and len("".join(text.split())) < MIN_TEXT_CHARS)
+        )
     ]
     if scans:
         try:
@@ -104,6 +128,8 @@ def load_pdf(path: Path, settings: IngestSettings) -> Loaded:
     if not any(p.text.strip() for p in parts.values()):
         if settings.ocr == "never":
             raise LoadError("no text layer (a scan?): set ingest.ocr to auto to read it by OCR")
+        if len(blank) == len(texts):
+            raise LoadError(f"no text found: all {len(texts)} pages are blank")
         raise LoadError("no text found, by the text layer or by OCR")
     loaded = one_document(path, title, list(parts.values()), pages=len(texts))
     loaded.notes += _ocr_note(ocred, confidences, failed)

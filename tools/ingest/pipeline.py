@@ -20,6 +20,7 @@ from tools.ingest.legal import parse_header
 from tools.ingest.loaders import LOADERS, LoadError, LoadSkipped
 from tools.ingest.metadata import payload_problem, spelled_out
 from tools.ingest.reader import FileReader
+from tools.ingest.walk import walk_folder
 from tools.kb.store import KnowledgeBase
 from tools.kb.writes import ChunkedDocument, UpsertStatus
 from tools.settings import Settings
@@ -75,20 +76,32 @@ class IngestReport:
 
 
 def find_files(paths: Iterable[Path], report: IngestReport) -> list[Path]:
-    """Files under the given paths (folders recursively, hidden entries left out)."""
+    """Files under the given paths: a folder's regular files inside it (hidden entries left
+    out, links to outside it, FIFOs and devices passed over with the reason, an unreadable
+    subfolder reported), a file named as it is."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                relative = child.relative_to(path)
-                if any(part.startswith(".") for part in relative.parts) or not child.is_file():
-                    continue
-                if child.suffix.lower() in LOADERS:
-                    files.append(child)
+            root = path.resolve()
+            try:
+                listing = walk_folder(root)
+            except OSError as exc:
+                report.failed.append((str(path), f"cannot read the folder: {exc}"))
+                continue
+            for found in listing.files:
+                if found.path.suffix.lower() in LOADERS:
+                    files.append(path / found.relative)
                 else:
-                    report.skipped.append((str(child), f"unsupported file type {child.suffix}"))
+                    why = f"unsupported file type {found.path.suffix}"
+                    report.skipped.append((str(path / found.relative), why))
+            report.skipped += [(str(path / r), why) for r, why in listing.passed_over]
+            report.failed += [
+                (str(path / r), f"cannot read: {why}") for r, why in listing.unreadable
+            ]
         elif path.is_file():
             files.append(path)
+        elif path.exists():
+            report.failed.append((str(path), "not a regular file (a FIFO, socket or device)"))
         else:
             report.failed.append((str(path), "no such file or folder"))
     return files
@@ -216,6 +229,15 @@ def _known_as(documents: list[Document], path: Path, name: str) -> None:
             document.title = Path(name).stem.replace("_", " ")
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        raise LoadError("gone before it could be read (moved or deleted)") from None
+    except OSError as exc:
+        raise LoadError(f"cannot read: {exc.strerror or exc}") from None
+
+
 def load_files(
     paths: Sequence[Path],
     settings: Settings,
@@ -234,11 +256,12 @@ def load_files(
     with FileReader(settings.ingest) as reader:
         for path in tqdm(files, desc="loading", unit="file", disable=not progress):
             try:
-                if path.stat().st_size > limit:
+                size = _size(path)
+                if size > limit:
                     raise LoadError(
                         f"too large: over ingest.max_file_mb={settings.ingest.max_file_mb}"
                     )
-                if path.stat().st_size == 0:
+                if size == 0:
                     raise LoadError("empty: 0 bytes")
                 loaded = reader.read(path)
             except LoadSkipped as exc:

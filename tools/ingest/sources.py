@@ -55,12 +55,14 @@ class SourceScheduler:
             self._thread = threading.Thread(target=self._run, name="sources", daemon=True)
             self._thread.start()
 
-    def close(self) -> None:
+    def close(self, timeout_s: float = 10.0) -> None:
+        """A sync under way is not waited for past `timeout_s` (its thread ends with the
+        process; the next start syncs again from what the store holds)."""
         with self._lock:
             self._stopping = True
             self._lock.notify_all()
         if self._thread is not None:
-            self._thread.join(timeout=60)
+            self._thread.join(timeout=timeout_s)
 
     def states(self) -> list[SourceState]:
         with self._lock:

@@ -9,19 +9,19 @@ unmounted share) is reported instead of emptying the collection (`sync.max_delet
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from tqdm import tqdm
 
 from tools.ingest.documents import DocRef, file_doc_id
 from tools.ingest.loaders import LOADERS
 from tools.ingest.pipeline import IngestReport, ingest_documents, load_files
+from tools.ingest.walk import FoundFile, file_hash, walk_folder
 from tools.kb.catalogue import ListedDocument
 from tools.kb.store import KnowledgeBase
 from tools.settings import Settings
@@ -29,12 +29,8 @@ from tools.settings import Settings
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class SeenFile:
-    path: Path
-    relative: str  # "nghi-dinh/15-2026.docx", as the source's documents record it
-    size: int
-    mtime_ns: int
+SyncStatus = Literal["synced", "partial", "not synced"]
+_EMPTY = "empty: 0 bytes"
 
 
 @dataclass
@@ -49,6 +45,10 @@ class SyncReport:
     deleted: list[str] = field(default_factory=list)
     unchanged: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (file, why): kept as it was
+    # Entries not read on purpose (links to outside the folder, FIFOs, devices, empty files)
+    # and subfolders that could not be listed (their documents are kept as they were).
+    passed_over: list[tuple[str, str]] = field(default_factory=list)
+    unreadable_folders: list[tuple[str, str]] = field(default_factory=list)
     # Why nothing was deleted although files are missing (the folder is gone, or the run would
     # delete more than sync.max_delete_share of the source): None when deletions went ahead.
     refused: str | None = None
@@ -59,7 +59,16 @@ class SyncReport:
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.refused is None and not self.failed
+        return self.status == "synced"
+
+    @property
+    def status(self) -> SyncStatus:
+        """synced: the collection mirrors the folder; partial: files or subfolders that could
+        not be read are kept as they were, the rest is synced; not synced: nothing was
+        (the folder) or deletions were refused."""
+        if self.error is not None or self.refused is not None:
+            return "not synced"
+        return "partial" if self.failed or self.unreadable_folders else "synced"
 
     def summary(self) -> str:
         parts = [
@@ -71,6 +80,10 @@ class SyncReport:
         ]
         if self.failed:
             parts.append(f"{len(self.failed)} failed")
+        if self.passed_over:
+            parts.append(f"{len(self.passed_over)} passed over")
+        if self.unreadable_folders:
+            parts.append(f"{len(self.unreadable_folders)} folders unreadable")
         text = f"{self.source} -> {self.collection}: " + ", ".join(parts)
         if self.refused:
             text += f"; nothing deleted: {self.refused}"
@@ -79,35 +92,11 @@ class SyncReport:
         return text
 
     def to_dict(self) -> dict[str, object]:
-        return {**asdict(self), "ok": self.ok}
+        return {**asdict(self), "ok": self.ok, "status": self.status}
 
 
-def file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:32]
-
-
-def scan(root: Path) -> Iterator[SeenFile]:
-    """The files a sync reads under `root` (hidden entries and types no loader reads left
-    out). Raises OSError when the folder cannot be listed."""
-    for dirpath, dirnames, filenames in os.walk(root, onerror=_raise):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.startswith(".") or Path(name).suffix.lower() not in LOADERS:
-                continue
-            path = Path(dirpath) / name
-            try:
-                stat = path.stat()
-            except OSError:  # gone between the listing and now: not there
-                continue
-            yield SeenFile(path, path.relative_to(root).as_posix(), stat.st_size, stat.st_mtime_ns)
-
-
-def _raise(error: OSError) -> None:
-    raise error
+def _under(relative: str, folders: list[tuple[str, str]]) -> bool:
+    return any(relative.startswith(f"{folder}/") for folder, _ in folders)
 
 
 def _meta(document: ListedDocument, key: str) -> object:
@@ -143,21 +132,28 @@ def sync_folder(
     try:
         if not root.is_dir():
             raise OSError(f"{root} is not a folder (gone, or not mounted?)")
-        seen = {
-            f.relative: f
-            for f in tqdm(scan(root), desc="scanning", unit="file", disable=not progress)
-        }
+        listing = walk_folder(root, LOADERS)
     except OSError as exc:
         report.error = f"cannot read the folder: {exc}"
         log.error("sync %s: %s", root, report.error)
         report.seconds = time.perf_counter() - began
         return report
+    report.passed_over = listing.passed_over
+    report.unreadable_folders = listing.unreadable
+    for relative, why in (*listing.passed_over, *listing.unreadable):
+        log.warning("sync %s: %s passed over: %s", root, relative, why)
+    seen: dict[str, FoundFile] = {}
+    for found in listing.files:
+        if found.size == 0:  # nothing to read yet (a copy just begun): no failure either
+            report.passed_over.append((found.relative, _EMPTY))
+        else:
+            seen[found.relative] = found
 
     stored: dict[str, list[ListedDocument]] = {}
     for document in source_documents(kb, root, collection):
         stored.setdefault(str(_meta(document, "source_path")), []).append(document)
 
-    def same_file(seen_file: SeenFile, documents: list[ListedDocument]) -> bool:
+    def same_file(seen_file: FoundFile, documents: list[ListedDocument]) -> bool:
         first = documents[0]
         return (_meta(first, "file_size"), _meta(first, "file_mtime_ns")) == (
             seen_file.size,
@@ -165,9 +161,11 @@ def sync_folder(
         )
 
     hashes: dict[str, str] = {}
-    todo: list[SeenFile] = []  # new or changed: read and written
+    todo: list[FoundFile] = []  # new or changed: read and written
     touched = False
-    for relative, seen_file in seen.items():
+    for relative, seen_file in tqdm(
+        seen.items(), desc="comparing", unit="file", disable=not progress
+    ):
         documents = stored.get(relative)
         if documents and same_file(seen_file, documents):
             report.unchanged += 1
@@ -184,8 +182,16 @@ def sync_folder(
             continue
         todo.append(seen_file)
 
-    unreadable = {relative for relative, _ in report.failed}
-    missing = {r: docs for r, docs in stored.items() if r not in seen and r not in unreadable}
+    # Not deleted: files that failed to read, empty ones (a copy just begun) and everything
+    # under a subfolder that could not be listed. A file that became a link to outside the
+    # folder or a FIFO is gone as a document.
+    empty = [(r, why) for r, why in report.passed_over if why == _EMPTY]
+    kept = {relative for relative, _ in (*report.failed, *empty)}
+    missing = {
+        r: docs
+        for r, docs in stored.items()
+        if r not in seen and r not in kept and not _under(r, report.unreadable_folders)
+    }
     by_hash = {str(_meta(docs[0], "file_hash")): r for r, docs in missing.items()}
     for seen_file in list(todo):
         was = by_hash.get(hashes[seen_file.relative])
@@ -231,7 +237,7 @@ def _from(source: str, path: Path) -> bool:
     return source == str(path) or source.startswith(f"{path}:")
 
 
-def _source_metadata(root: Path, seen_file: SeenFile, digest: str) -> dict[str, object]:
+def _source_metadata(root: Path, seen_file: FoundFile, digest: str) -> dict[str, object]:
     return {
         "source_root": str(root),
         "source_path": seen_file.relative,
@@ -241,7 +247,7 @@ def _source_metadata(root: Path, seen_file: SeenFile, digest: str) -> dict[str, 
     }
 
 
-def _record_file(kb: KnowledgeBase, documents: list[ListedDocument], seen_file: SeenFile) -> None:
+def _record_file(kb: KnowledgeBase, documents: list[ListedDocument], seen_file: FoundFile) -> None:
     """A file touched but not changed: its new size and time, so the next run skips hashing."""
     for document in documents:
         ref = DocRef(document.collection, document.doc_id)
@@ -258,7 +264,7 @@ def _move(
     kb: KnowledgeBase,
     documents: list[ListedDocument],
     root: Path,
-    seen_file: SeenFile,
+    seen_file: FoundFile,
     digest: str,
 ) -> bool:
     """The documents of a renamed or moved file under the ids its new path gives."""
@@ -276,7 +282,7 @@ def _move(
 
 
 def _write(
-    todo: list[SeenFile],
+    todo: list[FoundFile],
     hashes: dict[str, str],
     stored: dict[str, list[ListedDocument]],
     root: Path,

@@ -119,6 +119,10 @@ class WorkerStopped(RuntimeError):
     """The worker process ended mid-task (killed, out of memory); a new one is started."""
 
 
+class WorkerTimedOut(WorkerStopped):
+    """A step ran past its bound: the worker process was stopped and a new one is started."""
+
+
 class IngestWorkers(Protocol):
     """Where ingestion's slow steps run. Each call blocks its (job or backfill) thread."""
 
@@ -138,12 +142,20 @@ class IngestWorkers(Protocol):
 class ProcessWorkers:
     """Two worker processes, both running only on CPU time the server leaves: one reads and
     encodes, one embeds, so a backfill of dense vectors never queues ahead of a new upload
-    becoming searchable. Started on first use."""
+    becoming searchable. Started on first use.
+
+    Each step is bounded in time: reading a file by ingest.read_timeout_s plus
+    ingest.parse_timeout_s (cleaning, the legal parsers, chunking), encoding a slice of chunks
+    by ingest.parse_timeout_s. A step past its bound has its process killed and raises
+    WorkerTimedOut: one document can cost its own job, never the queue."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._pools: dict[str, ProcessPoolExecutor] = {}
         self._lock = threading.Lock()
+        ingest = settings.ingest
+        self.read_bound_s = ingest.read_timeout_s + ingest.parse_timeout_s
+        self.encode_bound_s = ingest.parse_timeout_s
 
     def _pool(self, name: str) -> ProcessPoolExecutor:
         with self._lock:
@@ -156,33 +168,57 @@ class ProcessWorkers:
                 )
             return self._pools[name]
 
-    def _call(self, name: str, fn: Callable[..., T], *args: Any) -> T:
+    def _call(self, name: str, bound_s: float | None, fn: Callable[..., T], *args: Any) -> T:
+        pool = self._pool(name)
         try:
-            return self._pool(name).submit(fn, *args).result()
+            return pool.submit(fn, *args).result(timeout=bound_s)
         except BrokenProcessPool:
-            with self._lock:
-                self._pools.pop(name).shutdown(wait=False, cancel_futures=True)
+            self._drop(name, pool)
             raise WorkerStopped("the ingestion worker stopped (killed, or out of memory)") from None
+        except TimeoutError:
+            self._drop(name, pool)
+            raise WorkerTimedOut(f"took more than {bound_s:g} s: stopped") from None
+
+    def _drop(self, name: str, pool: ProcessPoolExecutor) -> None:
+        """The pool's process killed (it may be stuck in a pattern or a parser) and forgotten:
+        the next call starts a fresh one."""
+        with self._lock:
+            if self._pools.get(name) is pool:
+                del self._pools[name]
+        _kill(pool)
 
     def read_files(
         self, paths: Sequence[Path], names: Mapping[Path, str], collection: str
     ) -> Prepared:
-        return self._call("prepare", _read_files, list(paths), dict(names), collection)
+        bound = self.read_bound_s * max(len(paths), 1)
+        return self._call("prepare", bound, _read_files, list(paths), dict(names), collection)
 
     def read_documents(self, documents: Sequence[Document]) -> Prepared:
-        return self._call("prepare", _read_documents, list(documents))
+        bound = self.encode_bound_s * max(len(documents), 1)
+        return self._call("prepare", bound, _read_documents, list(documents))
 
     def encode(self, chunks: Sequence[Chunk]) -> list[Terms]:
-        return self._call("prepare", _encode, list(chunks))
+        return self._call("prepare", self.encode_bound_s, _encode, list(chunks))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        return self._call("embed", _embed, list(texts))
+        return self._call("embed", None, _embed, list(texts))
 
     def close(self) -> None:
+        """Stops the processes at once: a step under way is lost and done again when its
+        job resumes (a shutdown must not wait on a long parse)."""
         with self._lock:
-            for pool in self._pools.values():
-                pool.shutdown(wait=True, cancel_futures=True)
+            pools = list(self._pools.values())
             self._pools.clear()
+        for pool in pools:
+            _kill(pool)
+
+
+def _kill(pool: ProcessPoolExecutor) -> None:
+    # The executor has no public way to stop a busy process (3.14 adds kill_workers).
+    for process in list(getattr(pool, "_processes", {}).values()):
+        if process.is_alive():
+            process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 class ThreadWorkers:

@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails, PydanticCustomError
 from qdrant_client import models
 
+from tools.errors import clipped
 from tools.ingest.documents import DEFAULT_COLLECTION
 
 TOP_LEVEL_FIELDS = {"doc_id", "title", "source", "position"}
@@ -134,8 +135,8 @@ def filter_problems(errors: list[ErrorDetails]) -> str:
         key, *rest = [str(p) for p in error["loc"] if str(p) not in _TAGS] or ["?"]
         where = "".join(f" {p}" for p in rest)
         message = error["msg"].removeprefix("Value error, ")
-        lines.append(f"filter {key!r}{where}: {message}")
-    return "; ".join(lines)
+        lines.append(f"filter {clipped(key, 64)!r}{clipped(where, 64)}: {clipped(message, 200)}")
+    return clipped("; ".join(lines))
 
 
 def filter_size(filters: Mapping[str, Any]) -> int:

@@ -5,6 +5,7 @@ and conjunctions, marked or not, and leave a message that is one ask exactly as 
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from tools.text.question import QUESTION_PHRASES
@@ -36,8 +37,13 @@ _PLAIN_CUES = re.compile(
 _NUMBERED = re.compile(r"(?:^|(?<=[\s:?.;]))(\d{1,2})[.)]\s+")
 # Two questions joined in one sentence: ", còn ...", "; và ...", ", đồng thời ..."
 # (unmarked "con" only after a comma: alone it is also "con", a child, in most messages)
-_JOINS = re.compile(r"\s*(?:[,;]?\s+(?:và|va|còn|đồng thời|dong thoi)|[,;]\s*con)\s+")
+# Spaces are taken whole (possessive) and from the first of a run only: a pattern that could
+# start anywhere in a run of spaces and give them back one by one was cubic in its length.
+_JOINS = re.compile(r"(?:(?:[,;]|(?<!\s))\s++(?:và|va|còn|đồng thời|dong thoi)|[,;]\s*+con)\s++")
 MIN_ASK_WORDS = 4  # each side of a join: fewer is one question ("Ai và khi nào ...?")
+# Joins looked at in one sentence: each costs a pass over the sentence, and a sentence of 600
+# "và" is no list of questions.
+MAX_JOINS = 16
 
 
 def is_question(text: str) -> bool:
@@ -81,7 +87,7 @@ def _sentences(text: str) -> list[str]:
 
 def _joined(sentence: str) -> list[str]:
     """Two questions joined by a conjunction, when each side asks something on its own."""
-    for join in _JOINS.finditer(sentence):
+    for join in itertools.islice(_JOINS.finditer(sentence), MAX_JOINS):
         left, right = sentence[: join.start()].strip(), sentence[join.end() :].strip()
         if min(_words(left), _words(right)) < MIN_ASK_WORDS:
             continue

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-CITATION_MARKER = re.compile(r"\s*\[(\d+)\]")
+# Spaces before a marker taken from the first of a run and whole: a pattern that could start
+# anywhere in a run of spaces was quadratic in its length.
+CITATION_MARKER = re.compile(r"(?<!\s)\s*+\[(\d+)\]")
 
 
 def strip_markers(text: str) -> str:
