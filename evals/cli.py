@@ -208,6 +208,10 @@ def _ingest_safety(args: argparse.Namespace, settings: Settings) -> int:
     from evals.ingest_safety_benchmark import SHAPES, format_ingest_safety, run_ingest_safety
 
     result = run_ingest_safety(settings, args.mb, args.shapes or tuple(SHAPES), args.repeats)
+    if args.poison_mb:
+        from evals.ingest_safety_benchmark import poison_to_next_job
+
+        result["poison"] = poison_to_next_job(args.poison_mb)
     print(format_ingest_safety(result))
     write_json(args.json, result)
     return 0 if result["passed"] else 1
@@ -437,6 +441,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--mb", type=float, nargs="+", default=[1.0, 4.0], help="default 1 4")
     p.add_argument("--shapes", nargs="+", choices=_SAFETY_SHAPES, default=None, help="default: all")
     p.add_argument("--repeats", type=int, default=3, help="default 3")
+    p.add_argument(
+        "--poison-mb",
+        type=float,
+        default=0.0,
+        help="also start a server with two keys: one uploads a one-token text of this size, "
+        "the other a page right after; how long the page's job waits (e.g. 19; default off)",
+    )
     p.add_argument("--json", default=None, metavar="OUT")
     p.set_defaults(func=_ingest_safety)
 

@@ -157,6 +157,55 @@ def run_ingest_safety(
     }
 
 
+POISON_KEY, OTHER_KEY = "poison-key-0123456789abcdef", "other-key-0123456789abcdef"
+
+
+def poison_to_next_job(poison_mb: float = 19.0) -> dict[str, Any]:
+    """Against a `vinarag serve` of its own with two keys: one uploads a text of one endless
+    token (`poison_mb`, the shape that once stalled every key), the other a one-page text right
+    after. How long the second key's job waits to start, and to be searchable."""
+    import json
+
+    import httpx
+
+    from evals.soak_benchmark import default_port, own_server
+
+    keys = json.dumps(
+        [
+            {"name": "poison", "key": POISON_KEY, "read": ["*"], "write": ["*"]},
+            {"name": "other", "key": OTHER_KEY, "read": ["*"], "write": ["*"]},
+        ]
+    )
+    poison = ("poison.txt", b"a" * int(poison_mb * MB), "text/plain")
+    page = ("mot-trang.txt", (_WORDS + ". ").encode("utf-8") * 20, "text/plain")
+    env = {"VINARAG_API_KEYS": keys, "VINARAG_SERVER__MAX_UPLOAD_MB": str(poison_mb + 1)}
+    with own_server(default_port(), env) as (url, _), httpx.Client(base_url=url, timeout=600) as c:
+        sent = time.time()
+        first = c.post("/documents/files", files={"files": poison},
+                       headers={"X-API-Key": POISON_KEY})  # fmt: skip
+        second = c.post("/documents/files", files={"files": page},
+                        headers={"X-API-Key": OTHER_KEY})  # fmt: skip
+        first.raise_for_status()
+        second.raise_for_status()
+        jobs = {"poison": first.json()["id"], "other": second.json()["id"]}
+        states: dict[str, dict[str, Any]] = {}
+        while True:
+            for name, job_id in jobs.items():
+                states[name] = c.get(f"/jobs/{job_id}", headers={"X-API-Key": OTHER_KEY}).json()
+            if all(s["state"] in ("searchable", "done", "failed") for s in states.values()):
+                break
+            time.sleep(0.2)
+    other, bad = states["other"], states["poison"]
+    return {
+        "poison_mb": poison_mb,
+        "other_started_after_s": round(other["started_at"] - sent, 2),
+        "other_searchable_after_s": round(other["searchable_at"] - sent, 2),
+        "poison_state": bad["state"],
+        "poison_searchable_after_s": round((bad["searchable_at"] or time.time()) - sent, 2),
+        "poison_error": bad["error"],
+    }
+
+
 def format_ingest_safety(result: dict[str, Any]) -> str:
     lines = [
         f"{'shape':18} {'MB':>6} {'read s':>7} {'prep s':>7} {'write s':>7} {'s/MB':>7} "
@@ -170,6 +219,13 @@ def format_ingest_safety(result: dict[str, Any]) -> str:
                 f"{int(row['chunks']):>7}"
             )
     lines.append("")
+    if poison := result.get("poison"):
+        lines.append(
+            f"a {poison['poison_mb']:g} MB one-token upload, then another key's one page: that "
+            f"job started after {poison['other_started_after_s']} s, searchable after "
+            f"{poison['other_searchable_after_s']} s (the poison: {poison['poison_state']} "
+            f"after {poison['poison_searchable_after_s']} s)"
+        )
     for shape, verdict in result["verdicts"].items():
         mark = "ok" if verdict["meets_target"] else "BELOW TARGET"
         lines.append(

@@ -113,11 +113,11 @@ def _listening_pid(url: str) -> int:
 
 
 @contextmanager
-def own_server(port: int) -> Iterator[tuple[str, int]]:
+def own_server(port: int, env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
     """`vinarag serve` on a fresh data folder with the demo knowledge base, with this
-    process's settings otherwise (dense model included); stopped after."""
+    process's settings otherwise (dense model included) and `env` over them; stopped after."""
     with tempfile.TemporaryDirectory(prefix="vinarag-soak-") as folder:
-        env = {**os.environ, "VINARAG_DATA_DIR": folder}
+        env = {**os.environ, **(env or {}), "VINARAG_DATA_DIR": folder}
         vinarag = [sys.executable, "-m", "tools.cli", "--log-level", "WARNING"]
         subprocess.run([*vinarag, "demo"], env=env, check=True, capture_output=True)
         server = subprocess.Popen([*vinarag, "serve", "--port", str(port)], env=env)

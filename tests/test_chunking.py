@@ -44,3 +44,43 @@ def test_ids_are_deterministic(tmp_path) -> None:
     assert file_doc_id(path) == file_doc_id(tmp_path / "." / "Bài viết số 1.txt")
     assert file_doc_id(path) != file_doc_id(tmp_path / "other" / "Bài viết số 1.txt")
     assert chunk_point_id("d1", 0) == chunk_point_id("d1", 0) != chunk_point_id("d1", 1)
+
+
+def test_headings_alone_are_grouped_and_articles_with_a_body_are_not() -> None:
+    """10^5 "Điều N." lines would be 10^5 chunks; repealed articles share one."""
+    text = "\n".join(
+        [
+            "Điều 1. Phạm vi điều chỉnh",
+            "Luật này quy định về đất đai.",
+            "Điều 2. (được bãi bỏ)",
+            "Điều 3. (được bãi bỏ)",
+            "Điều 4. (được bãi bỏ)",
+            "Điều 5. Giải thích từ ngữ",
+            "Đất ở là đất để xây nhà.",
+        ]
+    )
+    chunks = chunk_document(Document("luat", "Luật", text, "luat.txt"), 900, 150)
+    places = [(c.metadata["dieu"], c.metadata.get("dieu_den")) for c in chunks]
+    assert places == [("1", None), ("2", "4"), ("5", None)]
+    assert chunks[1].text == "Điều 2. (được bãi bỏ).\nĐiều 3. (được bãi bỏ).\nĐiều 4. (được bãi bỏ)."
+    assert chunks[1].metadata["location"] == "luat.txt, Điều 2–4"
+
+
+def test_a_phrase_repeated_on_a_later_page_takes_its_own_page() -> None:
+    """Pages come from where reading has got to, not from the first page holding a phrase:
+    clause 2 of Điều 381 was cited as page 40 because page 40 held the same words."""
+    from tools.ingest.documents import Part
+
+    same = "Người lao động có quyền đơn phương chấm dứt hợp đồng lao động."
+    pages = [
+        Part(f"Điều 1. Quyền\n{same}", page=1),
+        Part("Điều 2. Nghĩa vụ\nNgười lao động phải làm việc theo hợp đồng.", page=2),
+        Part(f"Điều 3. Chấm dứt\n{same}", page=3),
+    ]
+    document = Document.from_parts("bo-luat", "Bộ luật", pages, "bo-luat.pdf")
+    chunks = chunk_document(document, 900, 150)
+    assert [(c.metadata["dieu"], c.metadata["page"]) for c in chunks] == [
+        ("1", 1),
+        ("2", 2),
+        ("3", 3),
+    ]

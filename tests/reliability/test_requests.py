@@ -293,3 +293,112 @@ def test_an_upload_is_the_same_document_whatever_its_place_in_the_request(client
     assert elsewhere["added"] == added  # the same id, a document of that collection
     listed = {(d["name"], d["documents"]) for d in client.get("/collections").json()["collections"]}
     assert ("kho", 1) in listed
+
+
+# -- Reliability v3: reproductions of the outside probe, each as a test --------------------
+
+
+@pytest.mark.parametrize(
+    ("prompt", "problem"),
+    [
+        ("{question:>1000000000}", "format specs"),
+        ("{sources!r}", "format specs"),
+        ("{sources.x}", "attribute and index access"),
+        ("{question[0]}", "attribute and index access"),
+        ("{secret}", "only {question}, {sources}"),
+        ("{question} {", "a single '{'"),
+        ("{question}" * 9, "more than 8 fields"),
+    ],
+)
+def test_a_prompt_that_could_allocate_or_reach_into_objects_is_refused(client, prompt, problem):
+    """Row 3 and 5: a format width made the server allocate ~1 GB; `{sources.x}` was a 500."""
+    rag = client.post(
+        "/rag/invoke",
+        json={"input": {"question": "phở"}, "config": {"configurable": {"answer_prompt": prompt}}},
+    )
+    assert rag.status_code == 422 and problem in rag.json()["detail"], rag.text
+    v1 = client.post(
+        "/v1/chat/completions",
+        json={
+            "model": "vinarag",
+            "messages": [{"role": "user", "content": "phở"}],
+            "vinarag": {"answer_prompt": prompt},
+        },
+    )
+    assert v1.status_code == 400 and problem in v1.json()["error"]["message"], v1.text
+
+
+def test_a_prompt_naming_its_fields_is_rendered_with_braces_kept(client):
+    prompt = "Nguồn {{tham khảo}}:\n{sources}\nHỏi: {question}"
+    response = client.post(
+        "/rag/invoke",
+        json={"input": {"question": "phở"}, "config": {"configurable": {"answer_prompt": prompt}}},
+    )
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    "vinarag",
+    [{"__pregel_checkpointer": "x"}, {"checkpoint_id": "1"}, {"thread_idd": "t"}],
+)
+def test_only_documented_run_settings_reach_the_graph(client, vinarag):
+    """Row 5: unchecked keys reached LangGraph's own config (a 500)."""
+    v1 = client.post(
+        "/v1/chat/completions",
+        json={"model": "vinarag", "messages": [{"role": "user", "content": "phở"}],
+              "vinarag": vinarag},
+    )  # fmt: skip
+    assert v1.status_code == 400 and "not a field this service reads" in v1.text, v1.text
+    (key,) = vinarag
+    assert v1.json()["error"]["param"] == f"vinarag.{key}"
+    rag = client.post(
+        "/rag/invoke", json={"input": {"question": "phở"}, "config": {"configurable": vinarag}}
+    )
+    assert rag.status_code == 422 and key in rag.text, rag.text
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/plain"],
+)
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"model": "vinarag", "messages": [{"role": "user", "content": "\\udc00"}]}',
+        b'{"model": "vinarag", "max_tokens": ' + b"9" * 5000
+        + b', "messages": [{"role": "user", "content": "x"}]}',
+    ],
+)  # fmt: skip
+def test_a_json_route_refuses_other_content_types(client, content_type, body):
+    """Row 5: the JSON check was skipped for form types, but /v1 parsed the body anyway."""
+    for route in ("/v1/chat/completions", "/rag/invoke", "/feedback"):
+        response = client.post(route, content=body, headers={"content-type": content_type})
+        assert response.status_code == 415, (route, response.text)
+        assert "application/json" in response.text
+
+
+def test_an_error_quotes_a_few_hundred_characters_of_the_input_at_most(client):
+    """Row 7: a 422 echoed a 10 MB input back."""
+    huge = "x" * 5_000_000
+    bodies = [
+        ("/documents", {"documents": [{"id": huge, "text": "phở"}]}),
+        ("/documents", {"documents": [{"id": "a", "text": "phở", "metadata": {huge: 1}}]}),
+        ("/documents", {"documents": huge}),
+        ("/rag/invoke", {"input": {"question": "phở", huge: 1}}),
+        ("/feedback", {"answer_id": huge, "rating": 1}),
+    ]
+    for route, body in bodies:
+        response = client.post(route, json=body)
+        assert 400 <= response.status_code < 500, (route, response.status_code)
+        assert len(response.content) < 2000, (route, response.content[:300])
+
+
+def test_readyz_without_a_key_says_ready_and_nothing_about_the_corpus(settings, demo_services):
+    """Row 7: /readyz without a key showed the global chunk count and corpus version."""
+    keyed = settings.model_copy(update={"api_keys": ["admin-0123456789abcdef"]})
+    with TestClient(create_app(keyed, services=demo_services)) as c:
+        brief = c.get("/readyz")
+        assert brief.status_code == 200 and brief.json() == {"ready": True}
+        assert c.get("/readyz", headers={"X-API-Key": "wrong"}).json() == {"ready": True}
+        full = c.get("/readyz", headers={"X-API-Key": "admin-0123456789abcdef"}).json()
+        assert full["knowledge_base"]["chunks"] > 0 and full["ready"] is True

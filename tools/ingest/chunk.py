@@ -139,8 +139,8 @@ def legal_pieces(text: str, size: int, overlap: int) -> list[Piece] | None:
     pieces = [Piece(t) for t in chunk_text(preamble, size, overlap)] if preamble.strip() else []
     for group in _bodiless_groups(articles, size):
         if len(group) > 1:
-            place = {**group[0].path, "dieu": group[0].number, "dieu_den": group[-1].number}
-            pieces.append(Piece("\n".join(a.heading + "." for a in group), place))
+            grouped = {**group[0].path, "dieu": group[0].number, "dieu_den": group[-1].number}
+            pieces.append(Piece("\n".join(a.heading + "." for a in group), grouped))
             continue
         article = group[0]
         for part in article_pieces(article, size):
