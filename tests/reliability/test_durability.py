@@ -130,12 +130,9 @@ def test_kill_9_of_the_server_during_a_post_of_documents(tmp_path):
     that match its points, and posting the batch again completes every document once."""
     import threading
 
-    import httpx
-
-    from tests.helpers import free_port
+    from tests.helpers import serve_process
 
     settings = _settings(tmp_path)
-    port = free_port()
     env = {
         **os.environ,
         "VINARAG_DATA_DIR": str(settings.data_dir),
@@ -145,22 +142,8 @@ def test_kill_9_of_the_server_during_a_post_of_documents(tmp_path):
         "VINARAG_INGEST__BATCH_SIZE": "1",
         "VINARAG_SERVER__MAX_DOCUMENTS": "1000",
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tools.cli", "--log-level", "WARNING", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    server, url = serve_process(env)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start"
         documents = [{"id": d.doc_id, "title": d.title, "text": d.text} for d in _documents(300)]
         posting = threading.Thread(
             target=lambda: _post_quietly(f"{url}/documents", {"documents": documents})

@@ -200,36 +200,22 @@ def test_sigterm_stops_the_server_without_waiting_for_a_long_parse(tmp_path):
     not read (a shutdown that waited for the parse would have read it) and no attempt counted."""
     import os
     import signal
-    import subprocess
-    import sys
     import time
 
     import httpx
 
-    from tests.helpers import free_port
+    from tests.helpers import serve_process
 
-    port, data = free_port(), tmp_path / "data"
+    data = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VINARAG_", "QDRANT_"))}
     env.update(
         VINARAG_DATA_DIR=str(data),
         VINARAG_DENSE__BACKEND="none",
         VINARAG_SERVER__SHUTDOWN_TIMEOUT_S="2",
     )
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tools.cli", "--log-level", "WARNING", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    server, url = serve_process(env)
     try:
         with httpx.Client(base_url=url, timeout=60) as client:
-            for _ in range(600):  # started: the health check answers
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
             poison = ("poison.txt", b"a" * (19 * 2**20), "text/plain")  # ~20 s to parse here
             job = client.post("/documents/files", files={"files": poison}).json()
             while client.get(f"/jobs/{job['id']}").json()["state"] == "queued":

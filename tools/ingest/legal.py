@@ -34,7 +34,7 @@ DOCUMENT_TYPES = (
     "Tờ trình",
 )
 _TYPE_KEYS = {match_key(t): t for t in DOCUMENT_TYPES}
-_NUMBER = re.compile(r"\b[Ss]ố(?:\s+hiệu)?\s*:\s*(\d[\w.-]*/[\w./-]*\w)")
+_NUMBER = re.compile(r"\b(?:[Ss]ố|SỐ)(?:\s+(?:hiệu|HIỆU))?\s*:\s*(\d[\w.-]*/[\w./-]*\w)")
 _DATE = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})", re.IGNORECASE)
 # "có hiệu lực (thi hành) (kể) từ ngày 01 tháng 01 năm 2026", or "... từ ngày ký" (its date)
 _EFFECTIVE = re.compile(
@@ -49,6 +49,22 @@ _SENTENCE_END = re.compile(r"[.;\n]")
 _REPLACES = re.compile(r"thay\s+thế|hết\s+hiệu\s+lực", re.IGNORECASE)
 _AMENDING = "sửa đổi, bổ sung một số điều của "
 _CONSOLIDATED = "van ban hop nhat"
+_CONSOLIDATED_KEY = "(van ban hop nhat)"
+_CONSOLIDATED_MARK = re.compile(r"\(\s*VĂN\s+BẢN\s+HỢP\s+NHẤT\s*\)", re.IGNORECASE)
+# Where a preamble opens, under the title: the name ends before it.
+_PREAMBLE = ("Căn cứ", "Theo đề nghị", "Xét", "Thực hiện", "Để ", "Quốc hội ban hành")
+_HEAD_CHARS = 8000  # the header block is read from the text's opening only
+_NUMBER_LINE = re.compile(r"(?:số|SỐ|Số)(?:\s+(?:hiệu|HIỆU))?\s*:")  # "LUẬT SỐ: 24/2018/QH14"
+_LONGEST_SUMMARY = 300
+_ISSUER_KEYS = ("quoc hoi", "chinh phu", "uy ban thuong vu", "chu tich nuoc")
+# Laws of the 1950s-1990s open their name with their number and date: "SỐ 18-L/CTN NGÀY
+# 06/07/1993 CỦA QUỐC HỘI VỀ DẦU KHÍ" is the law on "Dầu khí".
+_OLD_STYLE_PREFIX = re.compile(
+    r"^số\s+\S+\s+ngày\s+\S+(?:\s+của\s+(?:quốc\s+hội|chủ\s+tịch\s+nước|chính\s+phủ))?"
+    r"\s+(?:về\s+)?(?=\S)",
+    re.IGNORECASE,
+)
+_SESSION = re.compile(r"\bky hop\b|\bkhoa [ivxlc]+\b")  # the session that passed it  # characters of one line of a decree's summary under its type
 YEAR_IN_NUMBER = re.compile(r"/((?:19|20)\d{2})/")
 _NATIONAL_MOTTO = ("cong hoa xa hoi", "doc lap", "dan chu cong hoa")
 
@@ -152,10 +168,49 @@ def _validity(text: str, header: LegalHeader) -> None:
     header.replaces = tuple(replaced)
 
 
+def _kind_and_rest(line: str) -> tuple[str, str] | None:
+    """The document type a title line opens with, and the rest of the line: "LUẬT" -> ("Luật",
+    ""), "BỘ LUẬT DÂN SỰ" -> ("Bộ luật", "DÂN SỰ"); None for a line that is no title
+    ("LUẬT SỐ: 24/2018/QH14", the motto)."""
+    words = line.split()
+    for size in (3, 2, 1):  # longest first: "Thông tư liên tịch" before "Thông tư"
+        kind = _TYPE_KEYS.get(match_key(" ".join(words[:size])))
+        if kind is None:
+            continue
+        rest = " ".join(words[size:])
+        if not rest or law_key(rest).startswith(_CONSOLIDATED_KEY):
+            return kind, rest
+        if rest[:1].isalnum() and not _NUMBER_LINE.match(rest):
+            return kind, rest
+        return None
+    return None
+
+
+def _name_lines(following: list[str]) -> list[str]:
+    """The name under a type line: the next line or two in capitals ("AN NINH MẠNG"), or a
+    summary in sentence case under a decree's or a circular's type ("Quy định chi tiết ...")
+    up to the line that opens the preamble."""
+    name: list[str] = []
+    following = [line for line in following if line][:3]  # blank lines between are layout
+    upper = bool(following) and following[0].isupper()
+    for line in following[:2] if upper else following:
+        if line.isupper() != upper or line.startswith(_PREAMBLE):
+            break
+        key = law_key(line)
+        if key.startswith(_ISSUER_KEYS) or _SESSION.search(key):  # "QUỐC HỘI KHÓA XII, ..."
+            break
+        if not upper and (len(line) > _LONGEST_SUMMARY or line[-1] in ".;:"):
+            break  # a sentence of the preamble, not a summary
+        if _ARTICLE.match(line) or _outline(_CHAPTER, line):
+            break
+        name.append(line)
+    return name
+
+
 def parse_header(text: str, lines: int = 40) -> LegalHeader:
     """Read the header block (the first lines, before the first article), and what the whole
     text says of its validity."""
-    head = text.splitlines()[:lines]
+    head = text[:_HEAD_CHARS].splitlines()[:lines]
     header = LegalHeader()
     block = "\n".join(head)
     if number := _NUMBER.search(block):
@@ -164,20 +219,22 @@ def parse_header(text: str, lines: int = 40) -> LegalHeader:
         header.date, header.year = iso, int(date.group(3))
     if header.year is None and header.number and (y := YEAR_IN_NUMBER.search(header.number)):
         header.year = int(y.group(1))
-    stripped = [line.strip() for line in head]
+    stripped = [" ".join(line.split()) for line in head]
     for i, line in enumerate(stripped):
         if _ARTICLE.match(line) or _outline(_CHAPTER, line):
             break
         if law_key(line) == _CONSOLIDATED:
             header.consolidated = True
             continue
-        kind = _TYPE_KEYS.get(match_key(line))
-        if kind and line.isupper():
-            header.kind = kind
-            name = [n for n in stripped[i + 1 : i + 3] if n and n.isupper()]
-            if name:
-                header.name = _sentence_case(" ".join(name))
-            break
+        if not line.isupper() or (found := _kind_and_rest(line)) is None:
+            continue
+        header.kind, rest = found
+        if (bare := _CONSOLIDATED_MARK.sub("", rest)) != rest:  # "(VĂN BẢN HỢP NHẤT)" in line
+            header.consolidated, rest = True, bare.strip()
+        name = [rest] if rest else _name_lines(stripped[i + 1 : i + 6])
+        if name:
+            header.name = _sentence_case(_OLD_STYLE_PREFIX.sub("", " ".join(name)))
+        break
     if header.name and header.name.lower().startswith(_AMENDING):
         amended = header.name[len(_AMENDING) :]
         header.amends = amended[:1].upper() + amended[1:]
