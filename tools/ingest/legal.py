@@ -55,7 +55,7 @@ _CONSOLIDATED_MARK = re.compile(r"\(\s*VĂN\s+BẢN\s+HỢP\s+NHẤT\s*\)", re.I
 _PREAMBLE = ("Căn cứ", "Theo đề nghị", "Xét", "Thực hiện", "Để ", "Quốc hội ban hành")
 _HEAD_CHARS = 8000  # the header block is read from the text's opening only
 _NUMBER_LINE = re.compile(r"(?:số|SỐ|Số)(?:\s+(?:hiệu|HIỆU))?\s*:")  # "LUẬT SỐ: 24/2018/QH14"
-_LONGEST_SUMMARY = 300
+_LONGEST_SUMMARY = 300  # characters of one line of a decree's summary under its type
 _ISSUER_KEYS = ("quoc hoi", "chinh phu", "uy ban thuong vu", "chu tich nuoc")
 # Laws of the 1950s-1990s open their name with their number and date: "SỐ 18-L/CTN NGÀY
 # 06/07/1993 CỦA QUỐC HỘI VỀ DẦU KHÍ" is the law on "Dầu khí".
@@ -64,7 +64,7 @@ _OLD_STYLE_PREFIX = re.compile(
     r"\s+(?:về\s+)?(?=\S)",
     re.IGNORECASE,
 )
-_SESSION = re.compile(r"\bky hop\b|\bkhoa [ivxlc]+\b")  # the session that passed it  # characters of one line of a decree's summary under its type
+_SESSION = re.compile(r"\bky hop\b|\bkhoa [ivxlc]+\b")  # the session that passed it
 YEAR_IN_NUMBER = re.compile(r"/((?:19|20)\d{2})/")
 _NATIONAL_MOTTO = ("cong hoa xa hoi", "doc lap", "dan chu cong hoa")
 
