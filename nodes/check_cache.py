@@ -32,6 +32,9 @@ def make_check_cache(services: Services):
             )
             return {"path": [skipped]}
         version = services.retrieval.kb.corpus_version
+        cache.retire(version)
+        if services.semantic is not None:
+            services.semantic.retire(version)
         scope = cache_scope(answer_settings(run, state.get("search_filters")), version)
         key = cache_key(question, scope)
         value = cache.get(key)

@@ -199,3 +199,33 @@ def test_graph_with_semantic_cache(settings, make_demo_services):
     near = graph.invoke({"question": "Truyện Kiều gồm bao nhiêu câu thơ?"})
     assert near["cache_hit"] is True and near["answer"] == first["answer"]
     assert 0.6 <= near["path"][0]["similarity"] < 1.0
+
+
+def test_answers_of_an_older_corpus_version_leave_the_memory_cache(settings, make_demo_services):
+    """Their keys name the version: once it moves they can never be read. Kept, they filled
+    `cache.max_mb` under a server taking uploads (the soak's memory rising all along)."""
+    from tools.ingest.documents import Document
+    from tools.ingest.pipeline import ingest_documents
+
+    configured = settings.model_copy(
+        update={"cache": settings.cache.model_copy(update={"semantic": True})}
+    )
+    services = make_demo_services(configured)
+    graph = build_graph(services=services)
+    first = graph.invoke({"question": "Phở ra đời ở đâu?"})
+    assert graph.invoke({"question": "Phở ra đời ở đâu?"})["cache_hit"] is True
+    held = services.cache.size_bytes
+    assert held > 0 and services.semantic._entries
+    ingest_documents([Document("moi", "Mới", "Bún chả là món ăn của Hà Nội.", "api")],
+                     services.retrieval.kb, configured)  # fmt: skip
+    again = graph.invoke({"question": "Phở ra đời ở đâu?"})
+    assert again["cache_hit"] is False and again["answer"] == first["answer"]
+    assert len(services.cache._data) == len(services.semantic._entries) == 1  # this answer only
+    assert 0 < services.cache.size_bytes < 2 * held  # not the old answer beside it
+
+
+def test_redis_keeps_its_own_answers_whatever_the_version(redis_cache):
+    cache, _ = redis_cache
+    cache.set("vinarag:answer:v1:x:y", {"answer": "a"})
+    cache.retire(2)  # Redis forgets by TTL, in its own memory
+    assert cache.get("vinarag:answer:v1:x:y") == {"answer": "a"}

@@ -23,6 +23,11 @@ class AnswerCache(Protocol):
 
     def healthy(self) -> bool: ...
 
+    def retire(self, corpus_version: int) -> None:
+        """The corpus is at `corpus_version`: answers kept under an older one (their keys name
+        it) can never be read again."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -44,6 +49,7 @@ class MemoryCache:
         self._data: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
+        self._version: int | None = None
 
     def _drop(self, key: str) -> None:
         _, data = self._data.pop(key)
@@ -76,6 +82,16 @@ class MemoryCache:
     @property
     def size_bytes(self) -> int:
         return self._bytes
+
+    def retire(self, corpus_version: int) -> None:
+        """Emptied when the corpus version moves: every answer it holds was kept under an
+        older version and is unreachable. Without this, a server taking uploads filled its
+        `max_mb` with dead answers (the soak's resident memory rising all along)."""
+        with self._lock:
+            if self._version is not None and corpus_version != self._version:
+                self._data.clear()
+                self._bytes = 0
+            self._version = corpus_version
 
     def healthy(self) -> bool:
         return True
@@ -136,6 +152,9 @@ class RedisCache:
             self._failed(exc)
             return
         self._recovered()
+
+    def retire(self, corpus_version: int) -> None:
+        """Nothing to do: Redis forgets old answers by their TTL, in its own memory."""
 
     def healthy(self) -> bool:
         try:

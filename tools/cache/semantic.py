@@ -21,6 +21,14 @@ class SemanticIndex:
         self.max_entries = max_entries
         self._entries: OrderedDict[str, tuple[str, frozenset[str]]] = OrderedDict()
         self._lock = threading.Lock()
+        self._version: int | None = None
+
+    def retire(self, corpus_version: int) -> None:
+        """Emptied when the corpus version moves (every scope names an older one)."""
+        with self._lock:
+            if self._version is not None and corpus_version != self._version:
+                self._entries.clear()
+            self._version = corpus_version
 
     def add(self, scope: str, question: str, key: str) -> None:
         """`scope` holds what must match exactly (settings and corpus version)."""
