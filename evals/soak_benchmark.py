@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -97,6 +98,17 @@ def _rss_mb(pid: int) -> float:
     return psutil.Process(pid).memory_info().rss / 2**20
 
 
+def _anon_mb(pid: int) -> float:
+    """Anonymous resident memory (the heaps: what a leak grows), without the pages of mapped
+    files (the store's segments), which come and go with the page cache. 0 off Linux."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    line = next((li for li in status.splitlines() if li.startswith("RssAnon:")), "RssAnon: 0")
+    return int(line.split()[1]) / 1024
+
+
 def _uss_mb(pid: int) -> float:
     """Memory only this process holds (no shared library or mapped model pages): what a leak
     grows."""
@@ -158,6 +170,7 @@ def run_soak(
     stop = threading.Event()
     samples: list[tuple[float, float]] = [(0.0, _rss_mb(pid))]
     unique: list[tuple[float, float]] = [(0.0, _uss_mb(pid))]
+    anonymous: list[tuple[float, float]] = [(0.0, _anon_mb(pid))]
     kinds, weights = list(MIX), list(MIX.values())
 
     def user(number: int) -> None:
@@ -182,6 +195,7 @@ def run_soak(
             at = round(time.monotonic() - began, 1)
             samples.append((at, round(_rss_mb(pid), 1)))
             unique.append((at, round(_uss_mb(pid), 1)))
+            anonymous.append((at, round(_anon_mb(pid), 1)))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -195,7 +209,9 @@ def run_soak(
     at = round(time.monotonic() - began, 1)
     samples.append((at, round(_rss_mb(pid), 1)))
     unique.append((at, round(_uss_mb(pid), 1)))
-    return _summary(url, seconds, users, tallies, samples, unique, warmup_share)
+    anonymous.append((at, round(_anon_mb(pid), 1)))
+    series = {"rss_mb": samples, "uss_mb": unique, "anon_mb": anonymous}
+    return _summary(url, seconds, users, tallies, series, warmup_share)
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -209,24 +225,27 @@ def _summary(
     seconds: float,
     users: int,
     tallies: dict[str, _Tally],
-    samples: list[tuple[float, float]],
-    unique: list[tuple[float, float]],
+    series: dict[str, list[tuple[float, float]]],
     warmup_share: float,
 ) -> dict[str, Any]:
-    warm_at = seconds * warmup_share
+    window = seconds * warmup_share
 
-    def memory(series: list[tuple[float, float]]) -> dict[str, Any]:
-        warm = next((mb for t, mb in series if t >= warm_at), series[-1][1])
+    def memory(samples: list[tuple[float, float]]) -> dict[str, Any]:
+        """After warm-up and at the end, each the median of a window as long as the warm-up
+        (one sample is at the mercy of the store's file pages being mapped in or not)."""
+        warm = [mb for t, mb in samples if window <= t < 2 * window] or [samples[-1][1]]
+        end = [mb for t, mb in samples if t >= seconds - window] or [samples[-1][1]]
+        after, last = statistics.median(warm), statistics.median(end)
         return {
-            "start": series[0][1],
-            "after_warmup": warm,
-            "end": series[-1][1],
-            "max": max(mb for _, mb in series),
-            "drift_pct": round((series[-1][1] - warm) / warm * 100, 1),
-            "samples": series,
+            "start": samples[0][1],
+            "after_warmup": round(after, 1),
+            "end": round(last, 1),
+            "max": max(mb for _, mb in samples),
+            "drift_pct": round((last - after) / after * 100, 1) if after else 0.0,
+            "samples": samples,
         }
 
-    rss, uss = memory(samples), memory(unique)
+    memories = {name: memory(samples) for name, samples in series.items()}
     every = [s for t in tallies.values() for s in t.seconds]
     errors = sum(len(t.errors) for t in tallies.values())
     return {
@@ -247,9 +266,8 @@ def _summary(
             }
             for kind, t in tallies.items()
         },
-        "rss_mb": rss,
-        "uss_mb": uss,
-        "passed": errors == 0 and abs(rss["drift_pct"]) <= 10,
+        **memories,
+        "passed": errors == 0 and abs(memories["rss_mb"]["drift_pct"]) <= 10,
     }
 
 
@@ -263,11 +281,16 @@ def format_soak(result: dict[str, Any]) -> str:
         lines.append(
             f"{kind:14}{row['requests']:>9}{row['errors']:>8}{row['p50_ms']:>9}{row['p95_ms']:>9}"
         )
-    for name, key in (("RSS", "rss_mb"), ("USS (its own pages)", "uss_mb")):
+    for name, key in (
+        ("RSS", "rss_mb"),
+        ("USS (its own pages)", "uss_mb"),
+        ("anonymous (heaps)", "anon_mb"),
+    ):
         mem = result[key]
         lines.append(
             f"server {name}: {mem['start']} MB at start, {mem['after_warmup']} MB after warm-up, "
-            f"{mem['end']} MB at the end (max {mem['max']}; drift {mem['drift_pct']:+} %)"
+            f"{mem['end']} MB at the end (medians of a warm-up's length; max {mem['max']}; "
+            f"drift {mem['drift_pct']:+} %)"
         )
     lines.append("PASSED" if result["passed"] else "FAILED (errors, or RSS drift over 10 %)")
     return "\n".join(lines)

@@ -49,4 +49,5 @@ def test_a_short_soak_reports_every_kind_of_request_and_memory(settings, demo_se
     rss = result["rss_mb"]
     assert len(rss["samples"]) >= 3 and rss["max"] >= rss["start"] > 0
     assert 0 < result["uss_mb"]["end"] <= rss["end"]
-    assert "server RSS" in format_soak(result)
+    assert 0 < result["anon_mb"]["end"] <= rss["end"]  # the heaps: what a leak grows
+    assert "server RSS" in format_soak(result) and "anonymous (heaps)" in format_soak(result)

@@ -77,6 +77,8 @@ _PART = re.compile(r"^\s*(?:Phần|PHẦN)\s+((?:thứ|THỨ)\s+[^\W\d_]+|[IVXLC
 _CHAPTER = re.compile(r"^\s*(?:Chương|CHƯƠNG)\s+([IVXLCDM]+|\d+)" + _REST)
 _SECTION = re.compile(r"^\s*(?:Mục|MỤC)\s+(\d+)" + _REST)
 _SEPARATORS = ".:\u2013-"
+_OUTLINE = (("phan", _PART), ("chuong", _CHAPTER), ("muc", _SECTION))
+_HEADING_INITIALS = frozenset("PCMĐ")  # Phần, Chương, Mục, Điều (and their capitals)
 # An article heading: "Điều 12." / "Điều 12:" then its title, or "Điều 12 Title" (capitalised).
 _ARTICLE = re.compile(r"^\s*(?:Điều|ĐIỀU)\s+(\d+[a-zđ]?)(?:\s*[.:]\s*(.*)|\s+([A-ZĐÀ-Ỹ].*))\s*$")
 _CLAUSE = re.compile(r"^\s*(\d{1,3})\.\s+\S")
@@ -276,8 +278,13 @@ def split_articles(text: str) -> tuple[str, list[Article]]:
             path[f"{title_of}_ten"] = _sentence_case(line.strip())
             title_of = None
             continue
-        outline = (("phan", _PART), ("chuong", _CHAPTER), ("muc", _SECTION))
-        level = next(((k, h) for k, pattern in outline if (h := _outline(pattern, line))), None)
+        if line.lstrip()[:1] not in _HEADING_INITIALS:  # most lines: no pattern to try
+            if articles:
+                articles[-1].body.append(line)
+            else:
+                preamble.append(line)
+            continue
+        level = next(((k, h) for k, pattern in _OUTLINE if (h := _outline(pattern, line))), None)
         if level is not None:
             key, (number, title) = level
             keep = {"phan": (), "chuong": ("phan",), "muc": ("phan", "chuong")}[key]

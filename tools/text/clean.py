@@ -17,14 +17,17 @@ _BOILERPLATE = re.compile(
 )
 
 
+_LONGEST_BOILERPLATE = 200  # characters: a longer line is content whatever it starts with
+
+
 def clean_text(text: str) -> str:
     """NFC, no control characters, single spaces, no boilerplate lines, paragraphs kept."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL.sub("", text)
+    text = _INLINE_SPACE.sub(" ", _CONTROL.sub("", text))  # once over the text, not per line
     lines = []
     for line in text.split("\n"):
-        line = _INLINE_SPACE.sub(" ", line).strip()
-        if line and _BOILERPLATE.match(line):
+        line = line.strip()
+        if line and len(line) <= _LONGEST_BOILERPLATE and _BOILERPLATE.match(line):
             continue
         lines.append(line)
     return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()

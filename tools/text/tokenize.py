@@ -22,7 +22,13 @@ def syllables(text: str) -> list[str]:
     return list(_syllables(text))
 
 
-@lru_cache(maxsize=8192)  # the same passages are read by rerank, grading and generation
+# The same passages are read by rerank, grading and generation within a request: a few hundred
+# texts. 8,192 passages (with their tokens, ~14 KB each) kept three times over grew a serving
+# process by hundreds of MB over hours, filling as new questions and passages came.
+TOKEN_CACHE = 1024
+
+
+@lru_cache(maxsize=TOKEN_CACHE)
 def _syllables(text: str) -> tuple[str, ...]:
     return tuple(_TOKEN.findall(match_key(text)))
 
@@ -52,7 +58,7 @@ def pyvi_tokenizer() -> Any:
         return ViTokenizer
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=TOKEN_CACHE)
 def _words(text: str) -> tuple[str, ...]:
     segmented = pyvi_tokenizer().tokenize(match_key(text.replace("_", " ")))
     return tuple(_WORD_TOKEN.findall(segmented))
@@ -68,7 +74,7 @@ def bigrams(tokens: list[str]) -> list[str]:
     return [f"{a}_{b}" for a, b in zip(tokens, tokens[1:], strict=False)]
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=TOKEN_CACHE)
 def _plain_syllables(text: str) -> tuple[str, ...]:
     return tuple(strip_syllable(t) for t in _syllables(text))
 
