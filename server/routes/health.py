@@ -41,9 +41,11 @@ class CacheStatus(BaseModel):
 
 class ReadinessBrief(BaseModel):
     """What a caller without a key that reads everything learns: ready or not (a load
-    balancer's probe needs no more, and the corpus is nobody else's business)."""
+    balancer's probe needs no more, and the corpus is nobody else's business), and whether
+    answers can be rated (the chat page shows its buttons by it)."""
 
     ready: bool
+    feedback: bool
 
 
 class Readiness(BaseModel):
@@ -85,7 +87,10 @@ def readyz(request: Request, state: State, response: Response) -> Readiness | Re
     collection; only `ready` for anyone else."""
     full = _readiness(state)
     response.status_code = 200 if full.ready else 503
-    return full if _sees_everything(request, state) else ReadinessBrief(ready=full.ready)
+    if _sees_everything(request, state):
+        return full
+    rated = state.feedback is not None and not state.feedback.unavailable
+    return ReadinessBrief(ready=full.ready, feedback=rated)
 
 
 def _readiness(state: AppState) -> Readiness:

@@ -398,7 +398,8 @@ def test_readyz_without_a_key_says_ready_and_nothing_about_the_corpus(settings, 
     keyed = settings.model_copy(update={"api_keys": ["admin-0123456789abcdef"]})
     with TestClient(create_app(keyed, services=demo_services)) as c:
         brief = c.get("/readyz")
-        assert brief.status_code == 200 and brief.json() == {"ready": True}
-        assert c.get("/readyz", headers={"X-API-Key": "wrong"}).json() == {"ready": True}
+        assert brief.status_code == 200 and brief.json() == {"ready": True, "feedback": True}
+        wrong = c.get("/readyz", headers={"X-API-Key": "wrong"}).json()
+        assert wrong == {"ready": True, "feedback": True}
         full = c.get("/readyz", headers={"X-API-Key": "admin-0123456789abcdef"}).json()
         assert full["knowledge_base"]["chunks"] > 0 and full["ready"] is True
