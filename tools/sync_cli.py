@@ -21,11 +21,11 @@ from tools.settings import Settings
 
 log = logging.getLogger(__name__)
 # What `vinarag sync` exits with (2 is argparse's, for a command line it cannot read).
-EXIT_STATUS = {"synced": 0, "not synced": 1, "partial": 3}
+EXIT_STATUS: dict[SyncStatus, int] = {"synced": 0, "not synced": 1, "partial": 3}
 
 if TYPE_CHECKING:
     from tools.audit import AuditLog
-    from tools.ingest.sync import SyncReport
+    from tools.ingest.sync import SyncReport, SyncStatus
 
 
 @contextmanager

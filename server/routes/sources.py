@@ -4,7 +4,7 @@ and "sync now"; /audit: who wrote what."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
@@ -14,6 +14,7 @@ from server.access import Caller, forbidden
 from server.deps import Reader, State, Writer
 from tools.audit import AuditEntry
 from tools.ingest.sources import SourceState
+from tools.ingest.sync import SyncStatus
 
 router = APIRouter(tags=["documents"])
 
@@ -29,7 +30,7 @@ class SyncOut(BaseModel):
     unreadable_folders: list[tuple[str, str]]
     refused: str | None
     error: str | None
-    status: Literal["synced", "partial", "not synced"]
+    status: SyncStatus
     seconds: float
 
 
