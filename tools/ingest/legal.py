@@ -77,8 +77,8 @@ _PART = re.compile(r"^\s*(?:Phần|PHẦN)\s+((?:thứ|THỨ)\s+[^\W\d_]+|[IVXLC
 _CHAPTER = re.compile(r"^\s*(?:Chương|CHƯƠNG)\s+([IVXLCDM]+|\d+)" + _REST)
 _SECTION = re.compile(r"^\s*(?:Mục|MỤC)\s+(\d+)" + _REST)
 _SEPARATORS = ".:\u2013-"
-_OUTLINE = (("phan", _PART), ("chuong", _CHAPTER), ("muc", _SECTION))
-_HEADING_INITIALS = frozenset("PCMĐ")  # Phần, Chương, Mục, Điều (and their capitals)
+# The outline level each heading pattern reads, by the capital it opens with (Phần / PHẦN ...).
+_OUTLINE = {"P": ("phan", _PART), "C": ("chuong", _CHAPTER), "M": ("muc", _SECTION)}
 # An article heading: "Điều 12." / "Điều 12:" then its title, or "Điều 12 Title" (capitalised).
 _ARTICLE = re.compile(r"^\s*(?:Điều|ĐIỀU)\s+(\d+[a-zđ]?)(?:\s*[.:]\s*(.*)|\s+([A-ZĐÀ-Ỹ].*))\s*$")
 _CLAUSE = re.compile(r"^\s*(\d{1,3})\.\s+\S")
@@ -278,15 +278,11 @@ def split_articles(text: str) -> tuple[str, list[Article]]:
             path[f"{title_of}_ten"] = _sentence_case(line.strip())
             title_of = None
             continue
-        if line.lstrip()[:1] not in _HEADING_INITIALS:  # most lines: no pattern to try
-            if articles:
-                articles[-1].body.append(line)
-            else:
-                preamble.append(line)
-            continue
-        level = next(((k, h) for k, pattern in _OUTLINE if (h := _outline(pattern, line))), None)
-        if level is not None:
-            key, (number, title) = level
+        initial = line.lstrip()[:1]  # each heading pattern opens with its own capital
+        outline = _OUTLINE.get(initial)
+        found = _outline(outline[1], line) if outline is not None else None
+        if outline is not None and found is not None:
+            key, (number, title) = outline[0], found
             keep = {"phan": (), "chuong": ("phan",), "muc": ("phan", "chuong")}[key]
             path = {k: v for k, v in path.items() if k.split("_")[0] in keep}
             path[key] = number.lower() if number.lower().startswith("thứ") else number
@@ -295,7 +291,7 @@ def split_articles(text: str) -> tuple[str, list[Article]]:
             elif _title_line(lines, i):
                 title_of = key
             continue
-        if article := _ARTICLE.match(line):
+        if initial == "Đ" and (article := _ARTICLE.match(line)):
             title = (article.group(2) or article.group(3) or "").strip()
             heading = f"Điều {article.group(1)}. {title}".strip()
             articles.append(Article(article.group(1), heading.rstrip(". "), [], dict(path)))
