@@ -54,7 +54,6 @@ _CONSOLIDATED_MARK = re.compile(r"\(\s*VĂN\s+BẢN\s+HỢP\s+NHẤT\s*\)", re.I
 # Where a preamble opens, under the title: the name ends before it.
 _PREAMBLE = ("Căn cứ", "Theo đề nghị", "Xét", "Thực hiện", "Để ", "Quốc hội ban hành")
 _HEAD_CHARS = 8000  # the header block is read from the text's opening only
-_NUMBER_LINE = re.compile(r"(?:số|SỐ|Số)(?:\s+(?:hiệu|HIỆU))?\s*:")  # "LUẬT SỐ: 24/2018/QH14"
 _LONGEST_SUMMARY = 300  # characters of one line of a decree's summary under its type
 _ISSUER_KEYS = ("quoc hoi", "chinh phu", "uy ban thuong vu", "chu tich nuoc")
 # Laws of the 1950s-1990s open their name with their number and date: "SỐ 18-L/CTN NGÀY
@@ -182,7 +181,7 @@ def _kind_and_rest(line: str) -> tuple[str, str] | None:
         rest = " ".join(words[size:])
         if not rest or law_key(rest).startswith(_CONSOLIDATED_KEY):
             return kind, rest
-        if rest[:1].isalnum() and not _NUMBER_LINE.match(rest):
+        if rest[:1].isalnum() and not _NUMBER.match(rest):  # "LUẬT SỐ: 24/2018/QH14"
             return kind, rest
         return None
     return None

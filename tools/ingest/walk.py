@@ -67,7 +67,7 @@ def check_entry(path: Path, root: Path) -> tuple[os.stat_result | None, str]:
                 return None, "a link to outside the folder: not followed"
         info = path.stat()
     except OSError as exc:
-        if exc.errno in (errno.ELOOP,):
+        if exc.errno == errno.ELOOP:
             return None, "a link that loops"
         if exc.errno == errno.ENOENT and path.is_symlink():
             return None, "a link to nothing"
