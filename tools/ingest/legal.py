@@ -257,6 +257,11 @@ class Article:
     body: list[str]  # its lines after the heading
     path: dict[str, str] = field(default_factory=dict)  # phan / chuong / muc above it
 
+    @property
+    def title(self) -> str:
+        """The heading without its number: "Các hành vi bị nghiêm cấm"."""
+        return self.heading.split(".", 1)[1].strip() if "." in self.heading else ""
+
 
 def _title_line(lines: list[str], i: int) -> bool:
     """The line after a Chương / Mục heading holds its title (set in capitals)."""
@@ -311,6 +316,11 @@ def _units(lines: list[str], pattern: re.Pattern[str]) -> list[tuple[str | None,
         elif line.strip():
             units[-1][1].append(line.strip())
     return [(label, " ".join(body)) for label, body in units if body]
+
+
+def article_clauses(article: Article) -> list[tuple[str, str]]:
+    """The article's numbered clauses ("1. ...") as (number, text with its number), in order."""
+    return [(label, text) for label, text in _units(article.body, _CLAUSE) if label]
 
 
 @dataclass
