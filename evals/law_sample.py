@@ -62,7 +62,7 @@ Chương IV
 Luật này có hiệu lực thi hành từ ngày 01 tháng 01 năm 2026.
 """
 
-LAW_LABEL = "Luật Vườn cây đô thị (99/2025/QH15)"
+LAW_LABEL = "Luật Vườn cây đô thị 2025 (99/2025/QH15)"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from graph.context import Context, run_settings
 from graph.state import AskTask, State
 from nodes.ask_which_law import ambiguity
 from nodes.follow_references import referred
-from nodes.shared import named_documents
+from nodes.shared import named_documents, unheld_law
 from tools.kb.versions import choose_versions
 from tools.settings import Settings
 
@@ -54,6 +54,8 @@ def make_routes(settings: Settings, *, ask_back: bool = True) -> Routes:
         """Also the way on from ask_which_law and choose_version: each leaves nothing for
         itself to do (asked once; one version per law)."""
         run = run_settings(runtime, settings).settings.graph
+        if unheld_law(state) is not None:
+            return "fallback"
         if relevant := state.get("relevant"):
             if ask_back and run.ask_back and ambiguity(state, run.ask_back_margin) is not None:
                 return "ask_which_law"

@@ -16,7 +16,9 @@ from tools.conversation import Turn
 from tools.generate.base import Citation
 from tools.kb.results import Passage
 
-FallbackReason = Literal["no_relevant_documents", "not_grounded", "generation_failed"]
+FallbackReason = Literal[
+    "no_relevant_documents", "not_grounded", "generation_failed", "law_not_held"
+]
 
 
 class InputState(TypedDict):
@@ -57,6 +59,8 @@ class NamedLawFilter(TypedDict):
     mention: str  # as the question wrote it
     documents: list[str]  # how readers name the matching documents; empty: none in the KB
     doc_ids: list[str]
+    # named but not held: the held laws whose names come closest (how readers name them)
+    closest: NotRequired[list[str]]
 
 
 class RetrieveStep(TypedDict):
@@ -106,7 +110,7 @@ class VersionStep(TypedDict):
 class LawOption(TypedDict):
     """One law a clarification offers: what the user picks."""
 
-    label: str  # "Luật Vườn cây đô thị (99/2025/QH15)"
+    label: str  # "Luật Vườn cây đô thị 2025 (99/2025/QH15)"
     doc_ids: list[str]
 
 

@@ -11,12 +11,14 @@ from langgraph.runtime import Runtime
 
 from graph.context import Context
 from graph.state import FallbackReason, FallbackStep, Grounding, State
-from nodes.shared import remember_turn, step
+from nodes.shared import remember_turn, step, unheld_law
 from tools.generate.prompts import (
     FALLBACK_ANSWER,
     FALLBACK_FOUND,
     GENERATION_FAILED_ANSWER,
     GENERATION_FAILED_FOUND,
+    LAW_NOT_HELD_ANSWER,
+    LAW_NOT_HELD_CLOSEST,
 )
 from tools.services import Services
 
@@ -25,8 +27,14 @@ def make_fallback(services: Services):
     def fallback(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         grounded = state.get("grounded")
         answer, listed = FALLBACK_ANSWER, FALLBACK_FOUND
-        if state.get("generation_error"):
-            reason: FallbackReason = "generation_failed"
+        if (unheld := unheld_law(state)) is not None:
+            reason: FallbackReason = "law_not_held"
+            answer = LAW_NOT_HELD_ANSWER.format(law=unheld["mention"])
+            if closest := unheld.get("closest"):
+                answer += f" {LAW_NOT_HELD_CLOSEST} {'; '.join(closest)}."
+            found = []
+        elif state.get("generation_error"):
+            reason = "generation_failed"
             found = state.get("relevant", [])
             answer, listed = GENERATION_FAILED_ANSWER, GENERATION_FAILED_FOUND
         elif state.get("generation_attempts", 0) and grounded and not grounded["value"]:

@@ -12,6 +12,7 @@ from langgraph.runtime import Runtime
 from graph.context import Context, run_settings
 from graph.state import NamedLawFilter, RetrieveStep, State
 from nodes.shared import shown, step
+from tools.kb.laws import closest_laws
 from tools.services import Services
 
 
@@ -27,13 +28,17 @@ def make_retrieve(services: Services):
             and not state.get("retrieval_attempts")
             and "doc_id" not in (filters or {})
         ):
-            law = services.retrieval.laws.named_in(query, run.collections)
+            laws = services.retrieval.laws
+            law = laws.named_in(query, run.collections)
             if law is not None:
                 named = NamedLawFilter(
                     mention=law.mention,
                     documents=[d.label for d in law.documents],
                     doc_ids=sorted({d.doc_id for d in law.documents}),
                 )
+                if not law.documents:
+                    held = laws.held(run.collections)
+                    named["closest"] = [d.label for d in closest_laws(law.mention, held)]
                 if named["doc_ids"]:
                     # inside the named law, its name would only pull its header up
                     filters, query = {**(filters or {}), "doc_id": named["doc_ids"]}, law.rest

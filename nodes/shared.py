@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from graph.state import PathStep, State
+from graph.state import NamedLawFilter, PathStep, State
 from tools.conversation import CitedSource, Turn, text_hash
 from tools.kb.results import Passage, rescored
 from tools.settings import Settings
@@ -41,3 +41,12 @@ def named_documents(state: State) -> set[str]:
         if s["node"] == "retrieve"
         for doc_id in s.get("named_law", {}).get("doc_ids", [])
     }
+
+
+def unheld_law(state: State) -> NamedLawFilter | None:
+    """The law the question named when the knowledge base does not hold it: the answer says
+    so rather than answer from another law."""
+    for s in state.get("path", []):
+        if s["node"] == "retrieve" and (named := s.get("named_law")) and not named["doc_ids"]:
+            return named
+    return None

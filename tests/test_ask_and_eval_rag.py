@@ -40,12 +40,12 @@ def test_ask_and_chat_ask_back_which_law(vinarag, tmp_path):
     assert vinarag("ingest", "--quiet", str(laws)).returncode == 0
     asked = vinarag("ask", "Luật này có hiệu lực từ ngày nào?")
     assert asked.returncode == 0 and "Bạn hỏi về văn bản nào?" in asked.stdout
-    assert "1. Luật Vườn cây đô thị (99/2025/QH15)" in asked.stdout  # the version in force
+    assert "1. Luật Vườn cây đô thị 2025 (99/2025/QH15)" in asked.stdout  # the version in force
     assert "--thread" in asked.stderr  # how to answer it
     first = vinarag("ask", "--thread", "law", "Luật này có hiệu lực từ ngày nào?")
-    assert "2. Luật Vườn cây nông thôn (98/2025/QH15)" in first.stdout
+    assert "2. Luật Vườn cây nông thôn 2025 (98/2025/QH15)" in first.stdout
     picked = json.loads(vinarag("ask", "--thread", "law", "--json", "nông thôn").stdout)
     assert "01 tháng 7 năm 2026" in picked["answer"] and "clarification" not in picked
     chat = vinarag("chat", stdin="Luật này có hiệu lực từ ngày nào?\n1\n")
     assert "Bạn hỏi về văn bản nào?" in chat.stdout and "01 tháng 01 năm 2026" in chat.stdout
-    assert "Trả lời theo Luật Vườn cây đô thị (99/2025/QH15)" in chat.stdout  # its notes
+    assert "Trả lời theo Luật Vườn cây đô thị 2025 (99/2025/QH15)" in chat.stdout  # its notes

@@ -18,8 +18,8 @@ from tools.ingest.pipeline import ingest_documents
 from tools.kb.ambiguity import chosen_option, find_ambiguity
 from tools.kb.results import Passage
 
-URBAN = "Luật Vườn cây đô thị (99/2025/QH15)"
-RURAL = "Luật Vườn cây nông thôn (98/2025/QH15)"
+URBAN = "Luật Vườn cây đô thị 2025 (99/2025/QH15)"
+RURAL = "Luật Vườn cây nông thôn 2025 (98/2025/QH15)"
 UNNAMED = "Luật này có hiệu lực từ ngày nào?"  # "luật này", and nothing before it
 CLOSE = "Hành vi nào bị nghiêm cấm?"  # both laws say it in close words
 CLEAR = "Phí gửi xe máy ở vườn là bao nhiêu?"  # the urban law's wording, far ahead

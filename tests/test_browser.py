@@ -151,15 +151,18 @@ def test_chat_page_asks_back_with_buttons(settings, make_demo_services, browser)
         options = page.locator(".turn").first.locator(".options button")
         options.first.wait_for(timeout=30_000)
         assert options.all_inner_texts() == [
-            "Luật Vườn cây đô thị (99/2025/QH15)",
-            "Luật Vườn cây nông thôn (98/2025/QH15)",
+            "Luật Vườn cây đô thị 2025 (99/2025/QH15)",
+            "Luật Vườn cây nông thôn 2025 (98/2025/QH15)",
         ]
         assert "Bạn hỏi về văn bản nào?" in page.locator(".turn .answer").first.inner_text()
         page.screenshot(path=str(artifacts / "chat-ask-back.png"), full_page=True)
         options.nth(1).click()
         second = page.locator(".turn").nth(1)
         second.locator(".cite").first.wait_for(timeout=30_000)
-        assert second.locator(".question").inner_text() == "Luật Vườn cây nông thôn (98/2025/QH15)"
+        assert (
+            second.locator(".question").inner_text()
+            == "Luật Vườn cây nông thôn 2025 (98/2025/QH15)"
+        )
         assert "01 tháng 7 năm 2026" in second.locator(".answer").inner_text()
         assert options.first.is_disabled()  # picked once
         page.set_viewport_size({"width": 390, "height": 844})
@@ -210,7 +213,7 @@ def test_documents_page_lists_opens_deletes_and_syncs(
         page.locator("#key-form button").click()
         law = page.locator(".document").first
         law.wait_for(timeout=30_000)
-        assert law.locator("h3").inner_text() == "Luật Vườn cây đô thị (99/2025/QH15)"
+        assert law.locator("h3").inner_text() == "Luật Vườn cây đô thị 2025 (99/2025/QH15)"
         assert "luat-vuon-cay.txt" in law.locator(".facts").inner_text()
         synced = page.locator("#source-list").inner_text()
         assert str(drive) in synced and "thêm 1" in synced and "Đồng bộ ngay" in synced

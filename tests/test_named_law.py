@@ -84,7 +84,7 @@ def test_a_named_law_is_searched_first(law_graph, typed):
     result = law_graph.invoke({"question": typed(f"Theo Luật Vườn cây nông thôn, {RURAL_FINE}")})
     named = first_search(result)["named_law"]
     assert named["doc_ids"] == ["rural"]
-    assert named["documents"] == ["Luật Vườn cây nông thôn (98/2025/QH15)"]
+    assert named["documents"] == ["Luật Vườn cây nông thôn 2025 (98/2025/QH15)"]
     assert {s["doc_id"] for s in result["sources"]} == {"rural"}
     assert "bốn triệu đồng" in result["answer"]
 
@@ -106,12 +106,39 @@ def test_a_law_named_by_number(law_graph):
     assert "bảy triệu đồng" in result["sources"][0]["text"]
 
 
-def test_a_law_not_in_the_knowledge_base_restricts_nothing(law_graph):
+def test_a_law_not_in_the_knowledge_base_is_told_so_not_answered_from_another(law_graph):
     question = "Theo Nghị định 100/2019/NĐ-CP, người thả diều vướng dây điện bị phạt bao nhiêu?"
     result = law_graph.invoke({"question": question})
     named = first_search(result)["named_law"]
-    assert named == {"mention": "100/2019/NĐ-CP", "documents": [], "doc_ids": []}
-    assert result["sources"][0]["doc_id"] == "decree"
+    assert named["mention"] == "100/2019/NĐ-CP" and named["doc_ids"] == []
+    assert result["fallback_reason"] == "law_not_held"
+    assert result["answer"].startswith("Cơ sở tri thức không có 100/2019/NĐ-CP")
+    assert result["sources"] == [] and result["citations"] == []  # no answer from the decree
+
+
+def test_a_missing_law_named_by_name_lists_the_closest_held_ones(law_graph):
+    question = "Theo Luật Vườn cây miền núi, người đóng đinh vào thân cây bị phạt bao nhiêu?"
+    result = law_graph.invoke({"question": question})
+    named = first_search(result)["named_law"]
+    assert named["mention"] == "Luật Vườn cây miền núi"
+    assert result["fallback_reason"] == "law_not_held"
+    # the laws whose names share words with it ("vườn cây"), as readers name them
+    assert named["closest"] and all("Vườn cây" in label for label in named["closest"])
+    assert "Các văn bản gần nhất đang có: " + named["closest"][0] in result["answer"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Theo luật thì người đóng đinh vào thân cây bị phạt bao nhiêu?",  # no name: "luật"
+        "Luật này phạt người đóng đinh vào thân cây bao nhiêu?",
+        "Theo Luật Vườn cây, người đóng đinh vào thân cây bị phạt bao nhiêu?",  # shortened
+    ],
+)
+def test_no_law_named_or_a_shortened_held_name_is_not_a_missing_law(law_graph, question):
+    result = law_graph.invoke({"question": question})
+    assert result.get("fallback_reason") != "law_not_held"
+    assert result.get("sources") or "__interrupt__" in result  # answered, or asked which law
 
 
 def test_nothing_relevant_in_the_named_law_relaxes_the_search(law_graph):
@@ -143,7 +170,9 @@ def test_a_law_ingested_later_is_found(make_demo_services):
     services = make_demo_services()
     graph = build_graph(services=services)
     question = f"Theo Luật Vườn cây nông thôn, {FINE}"
-    assert "named_law" not in first_search(graph.invoke({"question": question}))
+    before = graph.invoke({"question": question})
+    assert first_search(before)["named_law"]["doc_ids"] == []
+    assert before["fallback_reason"] == "law_not_held"
     rural = next(v.text for v in LAW_VERSIONS if v.doc_id == "rural")
     ingest_documents(
         [Document("rural", "rural", rural, "rural.txt")], services.retrieval.kb, services.settings

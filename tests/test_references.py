@@ -71,7 +71,7 @@ def test_the_referred_article_is_added_and_followed(law_services, item):
     follow = next(p for p in result["path"] if p["node"] == "follow_references")
     articles = [s["metadata"].get("dieu") for s in result["sources"] if s["doc_id"] == "ong"]
     assert articles[0] == item.dieu and item.referred in articles
-    assert follow["added"] == [f"Luật Nuôi ong mật (97/2025/QH15), Điều {item.referred}"]
+    assert follow["added"] == [f"Luật Nuôi ong mật 2025 (97/2025/QH15), Điều {item.referred}"]
     added = next(s for s in result["sources"] if s["location"] == follow["added"][0])
     assert added["metadata"]["referenced_by"] == result["sources"][0]["location"]
     assert item.fact in result["answer"] and result["grounded"]["value"] is True
@@ -106,7 +106,7 @@ def test_references_are_bounded_and_reach_another_law(settings, law_services):
     assert update["path"][0] == {
         "node": "follow_references",
         "references": 2,
-        "added": ["Luật Nuôi ong mật (97/2025/QH15), Điều 2"],  # the whole article: one chunk
+        "added": ["Luật Nuôi ong mật 2025 (97/2025/QH15), Điều 2"],  # the whole article: one chunk
     }
     update = node({"question": "q", "relevant": [decree_1], "path": []}, None)
     assert [(p["doc_id"], p["metadata"]["dieu"]) for p in update["relevant"]] == [

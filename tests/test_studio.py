@@ -128,8 +128,8 @@ def test_the_question_back_is_an_interrupt_in_langgraph_dev(langgraph_dev):
         [interrupt] = [i for task in state["tasks"] for i in task["interrupts"]]
         labels = [o["label"] for o in interrupt["value"]["options"]]
         assert labels == [
-            "Luật Vườn cây đô thị (99/2025/QH15)",
-            "Luật Vườn cây nông thôn (98/2025/QH15)",
+            "Luật Vườn cây đô thị 2025 (99/2025/QH15)",
+            "Luật Vườn cây nông thôn 2025 (98/2025/QH15)",
         ]
         resume = {"assistant_id": "vinarag", "command": {"resume": "2"}}
         result = client.post(f"/threads/{thread}/runs/wait", json=resume).json()

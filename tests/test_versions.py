@@ -113,9 +113,9 @@ def test_the_answer_comes_from_the_version_in_force_and_says_so(versions_service
     assert {s["doc_id"] for s in result["sources"]} == {"urban-2025"}
     [chose] = [p for p in result["path"] if p["node"] == "choose_version"]
     [law] = chose["laws"]
-    assert law["chosen"] == "Luật Vườn cây đô thị (99/2025/QH15)"
-    assert law["older"] == ["Luật Vườn cây đô thị (12/2019/QH14)"]
-    assert law["not_in_force"] == ["Luật Vườn cây đô thị (50/2026/QH15)"]
+    assert law["chosen"] == "Luật Vườn cây đô thị 2025 (99/2025/QH15)"
+    assert law["older"] == ["Luật Vườn cây đô thị 2019 (12/2019/QH14)"]
+    assert law["not_in_force"] == ["Luật Vườn cây đô thị 2026 (50/2026/QH15)"]
     [note] = result["notes"]
     assert "99/2025/QH15" in note and "12/2019/QH14" in note and "01/01/2099" in note
     # a question that names the old version is answered from it, with nothing to choose
@@ -138,8 +138,8 @@ def test_the_openai_route_says_which_version_in_its_message(settings, versions_s
     content = reply["choices"][0]["message"]["content"]
     answer, notes_and_sources = content.split("\n\nTrả lời theo ", 1)
     assert "hai triệu đồng" in answer
-    assert notes_and_sources.startswith("Luật Vườn cây đô thị (99/2025/QH15)")
-    assert "\n\nNguồn:\n[1] Luật Vườn cây đô thị (99/2025/QH15)" in notes_and_sources
+    assert notes_and_sources.startswith("Luật Vườn cây đô thị 2025 (99/2025/QH15)")
+    assert "\n\nNguồn:\n[1] Luật Vườn cây đô thị 2025 (99/2025/QH15)" in notes_and_sources
     assert reply["vinarag"]["notes"] == ["Trả lời theo " + notes_and_sources.split("\n\n")[0]]
 
 

@@ -101,6 +101,8 @@ def _documents(args: argparse.Namespace, settings: Settings) -> int:
     kb = build_knowledge_base(settings)
     try:
         docs = kb.list_documents(collections=[args.collection] if args.collection else None)
+        if args.search:
+            docs = [d for d in docs if d.matches(args.search)]
         stats = kb.stats()
         unreadable = kb.unreadable_documents() if args.check else {}
     finally:
@@ -117,7 +119,7 @@ def _documents(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 0
     for doc in docs:
-        print(f"{doc.collection}\t{doc.doc_id}\t{doc.chunks} chunks\t{doc.title}")
+        print(f"{doc.collection}\t{doc.doc_id}\t{doc.chunks} chunks\t{doc.title}\t{doc.source}")
     chunks = sum(d.chunks for d in docs)
     print(f"{len(docs)} documents, {chunks} chunks, corpus version {stats.version}")
     return 0
@@ -241,6 +243,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("documents", help="list the documents in the knowledge base")
     p.add_argument("--collection", type=collection_arg, default=None, help="only this collection")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--search",
+        default=None,
+        metavar="WORDS",
+        help="only documents whose title, file or id holds every word (marks and case aside: "
+        "'luat hinh' finds Bộ luật Hình sự)",
+    )
     p.add_argument(
         "--check",
         action="store_true",

@@ -20,8 +20,6 @@ from server.state import AppState
 from tools.ingest.documents import DEFAULT_COLLECTION, DocRef
 from tools.ingest.jobs import Job
 from tools.kb.retriever import passage_location
-from tools.text.normalize import match_key
-from tools.text.tones import strip_tones
 
 router = APIRouter(tags=["documents"])
 page = APIRouter(include_in_schema=False)
@@ -82,10 +80,7 @@ def _listing(state: AppState, collection: str, query: str | None) -> DocumentsOu
     kb = state.services.retrieval.kb
     listed = kb.list_documents(collections=[collection])
     if query:  # with or without marks
-        wanted = strip_tones(match_key(query))
-        listed = [
-            d for d in listed if wanted in strip_tones(match_key(d.title)) or wanted in d.doc_id
-        ]
+        listed = [d for d in listed if d.matches(query)]
     waiting = Counter(c.key[1] for c in kb.pending_dense() if c.key[0] == collection)
     writers = _writers(state.jobs.recent(state.jobs.kept), collection)
     out = []

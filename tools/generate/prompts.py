@@ -56,6 +56,11 @@ GENERATION_FAILED_ANSWER = (
     "Hiện không tạo được câu trả lời vì mô hình sinh văn bản gặp lỗi; bạn hãy thử lại sau."
 )
 GENERATION_FAILED_FOUND = "Những đoạn liên quan tìm được:"
+# the question named a law the knowledge base does not hold: no answer from another law
+LAW_NOT_HELD_ANSWER = (
+    "Cơ sở tri thức không có {law}, nên tôi không trả lời câu này từ văn bản khác."
+)
+LAW_NOT_HELD_CLOSEST = "Các văn bản gần nhất đang có:"
 
 
 def number_sources(sources: list[tuple[str, str]]) -> str:

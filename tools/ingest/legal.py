@@ -64,6 +64,8 @@ _OLD_STYLE_PREFIX = re.compile(
     re.IGNORECASE,
 )
 _SESSION = re.compile(r"\bky hop\b|\bkhoa [ivxlc]+\b")  # the session that passed it
+_TITLED_KINDS = ("Luật", "Bộ luật", "Pháp lệnh", "Hiến pháp")  # named, not summarised
+_ANY_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 YEAR_IN_NUMBER = re.compile(r"/((?:19|20)\d{2})/")
 _NATIONAL_MOTTO = ("cong hoa xa hoi", "doc lap", "dan chu cong hoa")
 
@@ -123,10 +125,14 @@ class LegalHeader:
 
     @property
     def label(self) -> str | None:
-        """How a reader names the document: "Luật An ninh mạng (24/2018/QH14)"."""
+        """How a reader names the document: its name, year and number, "Bộ luật Dân sự 2015
+        (91/2015/QH13)" (the year tells versions of one law apart at a glance; a decree's name
+        is a summary, which a year would only confuse)."""
         title = " ".join(p for p in (self.kind, self.name) if p)
         if not title:
             return self.number
+        if self.year and self.kind in _TITLED_KINDS and not _ANY_YEAR.search(title):
+            title = f"{title} {self.year}"
         return f"{title} ({self.number})" if self.number else title
 
     def metadata(self) -> dict[str, object]:

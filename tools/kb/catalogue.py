@@ -12,6 +12,7 @@ from qdrant_client import models
 
 from tools.ingest.documents import DocKey, chunk_point_id
 from tools.kb.payload import CATALOGUE_FIELDS, LISTING_FIELDS, ChunkPayload
+from tools.text.law_names import law_key
 
 _PAGE = 2048
 
@@ -47,6 +48,12 @@ class ListedDocument:
     chunks: int
     metadata: Mapping[str, Any] = field(default_factory=dict)  # its first chunk's
     ingested_at: float = 0.0  # when this version was written
+
+    def matches(self, query: str) -> bool:
+        """Every word of the query is in its title, file or id, marks and case aside ("luat
+        hinh" finds "Bộ luật Hình sự 2015 (100/2015/QH13)")."""
+        held = law_key(f"{self.title} {self.source} {self.doc_id}")
+        return all(word in held for word in law_key(query).split())
 
 
 def _match(key: str, value: Any) -> models.FieldCondition:

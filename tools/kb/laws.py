@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from tools.ingest.legal import YEAR_IN_NUMBER
 from tools.kb.catalogue import ListedDocument
 from tools.kb.store import KnowledgeBase
-from tools.text.law_names import law_key, numbers_in, years_in
+from tools.text.law_names import law_key, law_mentions, numbers_in, years_in
 
 # Kinds a reader may shorten: "Luật Hình sự" for "Bộ luật Hình sự".
 _SHORTER_KIND = {"bo luat": "luat"}
@@ -25,13 +25,14 @@ _NAMED_KINDS = {
         "Thông tư liên tịch", "Thông tư", "Quyết định", "Chỉ thị",
     )
 }  # fmt: skip
+_KIND_WORDS = {w for kind in _NAMED_KINDS for w in kind.split()}
 
 
 @dataclass(frozen=True)
 class LawDocument:
     doc_id: str
     collection: str
-    label: str  # "Luật Vườn cây đô thị (99/2025/QH15)"
+    label: str  # "Luật Vườn cây đô thị 2025 (99/2025/QH15)"
     names: tuple[str, ...]  # law_key of "kind name" as readers write it
     number: str | None  # law_key of its số hiệu
     years: frozenset[int]  # its year, and the year in its number
@@ -54,10 +55,12 @@ class LawDocument:
         years = {y for y in [meta.get("nam")] if isinstance(y, int)}
         years |= {int(y) for y in YEAR_IN_NUMBER.findall(str(number or ""))}
         label = " ".join(str(p) for p in (kind, name) if p) or str(number)
+        if number and label != str(number):
+            label = f"{label} ({number})"
         return cls(
             doc_id=listed.doc_id,
             collection=listed.collection,
-            label=f"{label} ({number})" if number and label != str(number) else label,
+            label=str(meta.get("van_ban") or label),  # as ingestion named it
             names=tuple(names),
             number=law_key(str(number)) if number else None,
             years=frozenset(years),
@@ -110,7 +113,7 @@ def find_named_law(question: str, laws: list[LawDocument]) -> NamedLaw | None:
                 named.append((law, span))
                 break
     if not named:
-        return None
+        return _unheld(question, laws)
     longest = max(end - start for _, (start, end) in named)
     matched = [(law, span) for law, span in named if span[1] - span[0] == longest]
     years = years_in(question)
@@ -121,6 +124,28 @@ def find_named_law(question: str, laws: list[LawDocument]) -> NamedLaw | None:
         dated or tuple(law for law, _ in matched),
         _without(question, span),
     )
+
+
+def _unheld(question: str, laws: list[LawDocument]) -> NamedLaw | None:
+    """A law the question names that none of `laws` is: named, not held. A shortened name of
+    a held law ("Luật Phòng chống mua bán" for "... mua bán người") is not a missing law."""
+    for mention in law_mentions(question):
+        words = set(law_key(mention).replace(",", " ").split())
+        held = (set(name.replace(",", " ").split()) for law in laws for name in law.names)
+        if not any(words <= name for name in held):
+            return NamedLaw(mention, (), question)
+    return None
+
+
+def closest_laws(mention: str, laws: list[LawDocument], count: int = 3) -> list[LawDocument]:
+    """The held laws whose names share the most words with a name the question wrote."""
+    words = set(law_key(mention).replace(",", " ").split()) - _KIND_WORDS
+
+    def shared(law: LawDocument) -> int:
+        return max((len(words & set(n.replace(",", " ").split())) for n in law.names), default=0)
+
+    ranked = sorted((law for law in laws if shared(law)), key=lambda law: -shared(law))
+    return ranked[:count]
 
 
 class LawDirectory:
@@ -150,8 +175,11 @@ class LawDirectory:
             self._version = version
             return self._laws
 
-    def named_in(self, question: str, collections: Collection[str] | None) -> NamedLaw | None:
+    def held(self, collections: Collection[str] | None) -> list[LawDocument]:
         laws = self.laws()
         if collections is not None:
             laws = [law for law in laws if law.collection in collections]
-        return find_named_law(question, laws)
+        return laws
+
+    def named_in(self, question: str, collections: Collection[str] | None) -> NamedLaw | None:
+        return find_named_law(question, self.held(collections))

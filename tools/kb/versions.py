@@ -25,7 +25,7 @@ class Version:
     """One document as a version of a law."""
 
     doc_id: str
-    label: str  # "Luật Vườn cây đô thị (99/2025/QH15)"
+    label: str  # "Luật Vườn cây đô thị 2025 (99/2025/QH15)"
     law: str  # law_key of the law it is a version of ("luat vuon cay do thi")
     number: str | None  # law_key of its số hiệu
     issued: date | None
