@@ -8,6 +8,7 @@ with and without tone marks. What `vinarag eval laws` asks."""
 from __future__ import annotations
 
 import math
+import re
 import random
 from collections import Counter
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ _TEMPLATES = (
     "Pháp luật quy định gì về {phrase}?",
     "Quy định về {phrase} là gì?",
 )
+_SEGMENT = re.compile(r"[,;:.()“”\"]|\s[a-zđ]\)\s")  # punctuation, or a point "b) "
 _PUNCTUATION = ",;:.()“”\"'"
 
 
@@ -78,17 +80,17 @@ def _document_frequency(laws: list[LawText]) -> tuple[Counter[str], int]:
 
 
 def distinctive_phrase(text: str, counts: Counter[str], total: int, size: int) -> str:
-    """The run of `size` words of the text whose syllables are rarest among the articles."""
-    words = _words(text)
-    if len(words) <= size:
-        return " ".join(words)
+    """The opening `size` words of the segment of the text (between punctuation or list
+    markers) whose opening words are rarest among the articles: a phrase that starts where
+    the law's own words start, not inside a compound."""
 
     def weight(word: str) -> float:
         return sum(math.log(total / (1 + counts[s])) for s in syllables(word))
 
-    weights = [weight(w) for w in words]
-    best = max(range(len(words) - size + 1), key=lambda i: sum(weights[i : i + size]))
-    return " ".join(words[best : best + size])
+    segments = [words[:size] for segment in _SEGMENT.split(text) if (words := _words(segment))]
+    if not segments:
+        return ""
+    return " ".join(max(segments, key=lambda words: sum(weight(w) for w in words)))
 
 
 def _content(clause: str) -> str:
@@ -106,7 +108,9 @@ def make_questions(
     """Questions on `articles` articles drawn at random (seeded) from every law of the set:
     its title, and (when it has several clauses) one clause, marked and unmarked."""
     counts, total = _document_frequency(laws)
-    everything = "\n".join(" ".join(_words(" ".join(a.body))) for law in laws for a in law.articles)
+    everything = "\n".join(
+        " ".join(_words(" ".join(a.body))).lower() for law in laws for a in law.articles
+    )
     titled = Counter(law_key(a.title) for law in laws for a in law.articles)
     pool = [(law, a) for law in laws for a in law.articles if a.body]
     rng = random.Random(seed)
@@ -129,7 +133,7 @@ def make_questions(
             (number, clause, distinctive_phrase(_content(clause), counts, total, PHRASE_WORDS))
             for number, clause in clauses
         ]
-        unique = [p for p in phrases if everything.count(p[2]) == 1]
+        unique = [p for p in phrases if everything.count(p[2].lower()) == 1]
         if not unique:
             continue
         number, clause, phrase = rng.choice(unique)

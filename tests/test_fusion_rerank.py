@@ -5,7 +5,8 @@ import pytest
 from tests.helpers import passage
 from tools.kb.fusion import normalize_scores, weighted_fusion
 from tools.rerank.base import NoRerank
-from tools.rerank.proximity import ProximityReranker, window_coverage
+from tools.rerank.proximity import ProximityReranker
+from tools.text.idf import window_coverage
 
 
 def test_normalisation():

@@ -14,7 +14,10 @@ from typing import Literal
 
 from tools.kb.results import Passage
 from tools.kb.versions import Version, in_force
+from tools.text.idf import pool_idf, weighted_coverage, window_coverage
 from tools.text.law_names import law_key, numbers_in
+from tools.text.question import content_terms
+from tools.text.tokenize import tokenizer_for
 
 AmbiguityReason = Literal["close_scores", "unnamed_reference"]
 MAX_OPTIONS = 5
@@ -57,11 +60,30 @@ def refers_unnamed(question: str) -> bool:
     return _UNNAMED.search(law_key(question)) is not None
 
 
+def answer_fullness(question: str, relevant: Sequence[Passage]) -> dict[str, float]:
+    """How fully each source holds what the question asks (by id): the share of the question's
+    terms it holds, IDF-weighted over these sources, and the share it holds close together
+    (a window of the question's length and half again), averaged. A clause that says what the
+    question says fills it; a passage of another law that shares its common words does not."""
+    tokenize = tokenizer_for(question)
+    terms = set(content_terms(question)) or set(tokenize(question))
+    texts = {p["id"]: tokenize(p["text"]) for p in relevant}
+    weights = pool_idf(list(texts.values()), terms)
+    window = max(8, len(tokenize(question)) * 3 // 2)
+    return {
+        pid: (weighted_coverage(set(tokens), weights) + window_coverage(tokens, weights, window))
+        / 2
+        for pid, tokens in texts.items()
+    }
+
+
 def find_ambiguity(
     question: str, relevant: Sequence[Passage], *, margin: float, has_history: bool
 ) -> Ambiguity | None:
     """Close: a law's best source scores within `margin` (a share of the top score) of the
-    best law's. A question naming a law never gets here (the caller checks)."""
+    best law's, and holds what the question asks as fully, within `margin` (each law may
+    answer it: the answers differ). A question naming a law never gets here (the caller
+    checks)."""
     laws = candidates(relevant, date.today())
     if len(laws) < 2:
         return None
@@ -69,6 +91,15 @@ def find_ambiguity(
         return Ambiguity("unnamed_reference", tuple(laws[:MAX_OPTIONS]))
     top = laws[0].score
     close = [law for law in laws if law.score >= top - margin * abs(top)]
+    if len(close) < 2:
+        return None
+    fullness = answer_fullness(question, relevant)
+    of_law = {
+        law.doc_ids: max(fullness[p["id"]] for p in relevant if p["doc_id"] in law.doc_ids)
+        for law in close
+    }
+    fullest = max(of_law.values())
+    close = [law for law in close if of_law[law.doc_ids] >= fullest - margin]
     if len(close) < 2:
         return None
     return Ambiguity("close_scores", tuple(close[:MAX_OPTIONS]))

@@ -9,32 +9,9 @@ candidate holds are left out.
 
 from __future__ import annotations
 
-from collections import Counter
-
 from tools.kb.results import Passage, rescored
-from tools.text.idf import pool_idf
+from tools.text.idf import pool_idf, window_coverage
 from tools.text.tokenize import tokenizer_for
-
-
-def window_coverage(tokens: list[str], weights: dict[str, float], window: int) -> float:
-    """Largest weighted share of distinct query terms inside any `window` consecutive tokens."""
-    total = sum(weights.values())
-    if total <= 0:
-        return 0.0
-    hits = [(i, t) for i, t in enumerate(tokens) if t in weights]
-    best = 0.0
-    inside: Counter[str] = Counter()
-    left = 0
-    for position, term in hits:
-        inside[term] += 1
-        while hits[left][0] <= position - window:
-            old = hits[left][1]
-            inside[old] -= 1
-            if not inside[old]:
-                del inside[old]
-            left += 1
-        best = max(best, sum(weights[t] for t in inside))
-    return best / total
 
 
 class ProximityReranker:

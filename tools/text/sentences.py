@@ -16,6 +16,15 @@ _ABBREVIATIONS = {
 # mark): started inside a run of 10^5 dots, a backtracking pattern was quadratic.
 _CANDIDATE = re.compile(r"((?<![.!?…])[.!?…]++[\"'”’)\]]*+)\s+(?=[\"'“‘(\[]?[A-ZÀ-Ỹ0-9Đ])")
 _NEWLINES = re.compile(r"\n\s*\n+")
+# A line that opens a numbered item or an article ("2. ...", "Điều 5. ..."): the line break
+# before it ends a sentence even when the line before has no end mark (a clause's points,
+# "a) ...;", stay with the sentence that introduces them).
+_ITEM_LINE = re.compile(r"\n(?=[ \t]*(?:Điều\s+\d|\d{1,3}\.\s))")
+# A number and its period alone are a clause's or an article's number, which opens the
+# sentence after it: "1." / "Điều 4." is no sentence, and in "...; b) ...; 3. Cành ..." the
+# "3." belongs to what follows.
+_MARKER_ONLY = re.compile(r"(?:Điều\s+)?\d{1,3}[a-zđ]?\.")
+_TRAILING_MARKER = re.compile(r"[;:]\s+\d{1,3}\.$")
 
 
 _LONGEST_ABBREVIATION = 8
@@ -38,7 +47,7 @@ def _ends_with_abbreviation(text: str) -> bool:
 def split_sentences(text: str) -> list[str]:
     """Split a text into sentences; paragraph breaks always end a sentence."""
     sentences: list[str] = []
-    for paragraph in _NEWLINES.split(text):
+    for paragraph in (p for block in _NEWLINES.split(text) for p in _ITEM_LINE.split(block)):
         paragraph = " ".join(paragraph.split())
         if not paragraph:
             continue
@@ -46,8 +55,14 @@ def split_sentences(text: str) -> list[str]:
         for match in _CANDIDATE.finditer(paragraph):
             end = match.end(1)
             piece = paragraph[start:end]
-            if match.group(1).startswith(".") and _ends_with_abbreviation(piece):
-                continue
+            if match.group(1) == ".":
+                if _MARKER_ONLY.fullmatch(piece.strip()) or _ends_with_abbreviation(piece):
+                    continue
+                if marker := _TRAILING_MARKER.search(piece):
+                    cut = start + marker.start() + 1  # after the ";"
+                    sentences.append(paragraph[start:cut].strip())
+                    start = cut
+                    continue
             sentences.append(piece.strip())
             start = match.end()
         tail = paragraph[start:].strip()
