@@ -8,8 +8,8 @@ with and without tone marks. What `vinarag eval laws` asks."""
 from __future__ import annotations
 
 import math
-import re
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
