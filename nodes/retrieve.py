@@ -13,6 +13,7 @@ from graph.context import Context, run_settings
 from graph.state import NamedLawFilter, RetrieveStep, State
 from nodes.shared import shown, step
 from tools.kb.laws import closest_laws
+from tools.kb.results import merge_identical
 from tools.services import Services
 
 
@@ -49,6 +50,7 @@ def make_retrieve(services: Services):
             collections=run.collections,
             on_unreadable=unreadable.append,
         )
+        hits = merge_identical(hits)
         attempt = state.get("retrieval_attempts", 0) + 1
         taken = RetrieveStep(
             node="retrieve",

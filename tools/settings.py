@@ -188,6 +188,13 @@ class RetrievalSettings(_Section):
     named_law: bool = Field(
         True, description="a question naming a law is searched in that law's documents first"
     )
+    article_chars: int = Field(
+        3000,
+        ge=0,
+        le=100_000,
+        description="a source that is part of a law's article is widened to the article, "
+        "up to this many characters (0: off)",
+    )
 
 
 class RerankSettings(_Section):

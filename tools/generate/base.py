@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NotRequired, Protocol
 
 from typing_extensions import TypedDict  # LangServe on Python 3.11 needs this TypedDict
 
+from tools.kb.articles import clause_location
 from tools.kb.results import Passage
 
 
@@ -17,10 +18,15 @@ class Citation(TypedDict):
     source_id: str  # the cited passage's id
     doc_id: str
     text: str  # the part of the answer this source backs
+    # where in a law the cited text is, down to its clause and page: "Luật X, Điều 8, Khoản 2"
+    location: NotRequired[str]
 
 
 def cite(marker: int, source: Passage, text: str) -> Citation:
-    return Citation(marker=marker, source_id=source["id"], doc_id=source["doc_id"], text=text)
+    citation = Citation(marker=marker, source_id=source["id"], doc_id=source["doc_id"], text=text)
+    if (where := clause_location(source, text)) is not None:
+        citation["location"] = where
+    return citation
 
 
 @dataclass

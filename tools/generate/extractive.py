@@ -28,6 +28,32 @@ _ARTICLE = re.compile(r"(?<!\w)Điều\s+(\d{1,4}[a-zđ]?)(?!\w)")
 _YEAR_OR_DATE = re.compile(r"\b(1\d{3}|20\d{2})\b|\bthế kỷ\b|\btháng \d|\bngày \d", re.IGNORECASE)
 
 
+_HEADING = re.compile(r"^Điều\s+\d{1,4}[a-zđ]?\.\s")
+_MARKER = re.compile(r"^(?:\d{1,3}\.|[a-zđ]\))\s+")  # "2. ", "b) " opening a clause or point
+_DANGLING = re.compile(r"[\s;:,]+$")
+_ENDS = '.!?…"”)'
+_SECOND_SHARE = 0.6  # a second sentence scores at least this share of the first's
+
+
+def _squashed(text: str) -> str:
+    return " ".join(text.split()).rstrip(".;:, ")
+
+
+def _answerable(sentences: list[str]) -> list[str]:
+    """The sentences an answer may quote: not an article's heading line ("Điều 8. Các hành vi
+    bị nghiêm cấm."), which names what follows and answers nothing, unless it is all there is."""
+    body = [s for s in sentences if not _HEADING.match(s)]
+    return body or sentences
+
+
+def _whole(sentence: str) -> str:
+    """The sentence as an answer quotes it: without the clause or point number it opens with
+    and the ";" or ":" a list item ends with (the citation names the clause). A substring of
+    the source, so that the citation finds it there."""
+    bare = _DANGLING.sub("", _MARKER.sub("", sentence))
+    return bare or sentence
+
+
 @dataclass
 class _Candidate:
     score: float
@@ -86,7 +112,7 @@ class ExtractiveGenerator:
         sentences = [
             (si, j, s, tokenize(s))
             for si, source in enumerate(request.sources[: self.max_sources])
-            for j, s in enumerate(split_sentences(source["text"]))
+            for j, s in enumerate(_answerable(split_sentences(source["text"])))
         ]
         weights = pool_idf([toks for *_, toks in sentences], terms)
         total = sum(weights.values()) or 1.0
@@ -108,8 +134,14 @@ class ExtractiveGenerator:
             return []
         chosen = [candidates[0]]
         if not request.strict and len(chosen[0].text) < self.short_answer_chars:
+            # a second sentence only when it bears on the question about as much, and is not
+            # the first again (two files holding the same text)
             for other in candidates[1:3]:
-                if len(chosen[0].text) + len(other.text) <= self.max_answer_chars:
+                if (
+                    other.score >= _SECOND_SHARE * chosen[0].score
+                    and _squashed(other.text) != _squashed(chosen[0].text)
+                    and len(chosen[0].text) + len(other.text) <= self.max_answer_chars
+                ):
                     chosen.append(other)
                     break
         # Read in document order within a source, sources in rank order.
@@ -154,8 +186,9 @@ class ExtractiveGenerator:
         parts, citations = [], []
         for candidate in [*chosen, *self._followed(request, chosen)]:
             marker = candidate.source + 1
-            parts.append(f"{candidate.text} [{marker}]")
-            citations.append(cite(marker, request.sources[candidate.source], candidate.text))
+            quoted = _whole(candidate.text)
+            parts.append(f"{quoted}{'' if quoted[-1] in _ENDS else '.'} [{marker}]")
+            citations.append(cite(marker, request.sources[candidate.source], quoted))
         answer = " ".join(parts)
         log.debug("extractive answer from sources %s", [c["marker"] for c in citations])
         return Generation(answer, citations, 0, self.name)

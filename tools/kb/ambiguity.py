@@ -14,10 +14,10 @@ from typing import Literal
 
 from tools.kb.results import Passage
 from tools.kb.versions import Version, in_force
-from tools.text.idf import pool_idf, weighted_coverage, window_coverage
+from tools.text.idf import pool_idf, weighted_coverage
 from tools.text.law_names import law_key, numbers_in
 from tools.text.question import content_terms
-from tools.text.tokenize import tokenizer_for
+from tools.text.tokenize import bigrams, tokenizer_for
 
 AmbiguityReason = Literal["close_scores", "unnamed_reference"]
 MAX_OPTIONS = 5
@@ -26,6 +26,9 @@ _UNNAMED = re.compile(
     r"(?<!\w)(?:bo luat|luat|nghi dinh|nghi quyet|thong tu|quyet dinh|phap lenh|van ban)"
     r"\s+(?:nay|do|ay|tren)(?!\w)"
 )
+
+
+_HEADING = re.compile(r"^Điều\s+\d")
 
 
 @dataclass(frozen=True)
@@ -62,19 +65,28 @@ def refers_unnamed(question: str) -> bool:
 
 def answer_fullness(question: str, relevant: Sequence[Passage]) -> dict[str, float]:
     """How fully each source holds what the question asks (by id): the share of the question's
-    terms it holds, IDF-weighted over these sources, and the share it holds close together
-    (a window of the question's length and half again), averaged. A clause that says what the
+    terms it holds (IDF-weighted over these sources), the share it holds close together (a
+    window of the question's length and half again), and the share its heading holds (an
+    article's title line: what the article is about), averaged. A clause that says what the
     question says fills it; a passage of another law that shares its common words does not."""
     tokenize = tokenizer_for(question)
     terms = set(content_terms(question)) or set(tokenize(question))
+    asked = tokenize(question)
+    pairs = {p for p in bigrams(asked) if set(p.split("_")) & terms}
     texts = {p["id"]: tokenize(p["text"]) for p in relevant}
     weights = pool_idf(list(texts.values()), terms)
-    window = max(8, len(tokenize(question)) * 3 // 2)
-    return {
-        pid: (weighted_coverage(set(tokens), weights) + window_coverage(tokens, weights, window))
-        / 2
-        for pid, tokens in texts.items()
-    }
+    pair_weights = pool_idf([set(bigrams(t)) for t in texts.values()], pairs)
+    fullness = {}
+    for passage in relevant:
+        tokens = texts[passage["id"]]
+        first = passage["text"].partition("\n")[0]
+        heading = set(tokenize(first)) if _HEADING.match(first) else set()
+        fullness[passage["id"]] = (
+            weighted_coverage(set(tokens), weights)
+            + weighted_coverage(set(bigrams(tokens)), pair_weights)
+            + weighted_coverage(heading, weights)
+        ) / 3
+    return fullness
 
 
 def find_ambiguity(
@@ -94,8 +106,9 @@ def find_ambiguity(
     if len(close) < 2:
         return None
     fullness = answer_fullness(question, relevant)
-    of_law = {
-        law.doc_ids: max(fullness[p["id"]] for p in relevant if p["doc_id"] in law.doc_ids)
+    near = [p for p in relevant if p["score"] >= top - margin * abs(top)]
+    of_law = {  # of each law, its fullest source among those that score close to the top
+        law.doc_ids: max(fullness[p["id"]] for p in near if p["doc_id"] in law.doc_ids)
         for law in close
     }
     fullest = max(of_law.values())

@@ -26,3 +26,23 @@ class Passage(TypedDict):
 def rescored(passage: Passage, score: float) -> Passage:
     """The same passage with a later stage's score (the earlier record is left unchanged)."""
     return {**passage, "score": score}
+
+
+def merge_identical(passages: list[Passage]) -> list[Passage]:
+    """One passage for each text of a document: the same law ingested from two files (a .docx
+    and its PDF) is listed once, at its best rank, naming the other files in
+    `metadata.also_in`."""
+    kept: dict[tuple[str, str], Passage] = {}
+    for passage in passages:
+        # versions of a law share articles word for word, and each must stay for the choice
+        # of the version in force: the same number, or none, is the same document
+        number = str(passage["metadata"].get("so_hieu") or "")
+        key = (" ".join(passage["text"].split()), number)
+        if (first := kept.get(key)) is None:
+            kept[key] = passage
+            continue
+        if passage["source"] != first["source"]:
+            also = list(first["metadata"].get("also_in") or [])
+            if passage["source"] not in also:
+                first["metadata"] = {**first["metadata"], "also_in": [*also, passage["source"]]}
+    return list(kept.values())
