@@ -250,3 +250,34 @@ def test_documents_page_lists_opens_deletes_and_syncs(
         page.locator(".document").first.wait_for()
         assert page.locator(".sync-now").count() == 0 and page.locator("#upload-form").is_hidden()
         assert not errors, errors
+
+
+def test_a_law_citation_highlights_the_quoted_clause_and_says_the_page_once(
+    settings, make_demo_services, browser, tmp_path
+):
+    """The sample law as a PDF: the citation panel marks the sentence the answer quoted (not
+    the article's heading line), names its clause, and says its page once."""
+    from evals.documents_benchmark import write_law_files
+    from tools.ingest.pipeline import ingest_paths
+
+    services = make_demo_services()
+    pdf = write_law_files(tmp_path)["pdf"]
+    ingest_paths([pdf], services.retrieval.kb, services.settings, progress=False)
+    with LiveServer(create_app(settings, services=services)) as server:
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{server.url}/")
+        page.locator("#question").fill("Phí gửi xe máy ở vườn là bao nhiêu?")
+        page.locator("#ask").click()
+        answer = page.locator(".turn .answer").last
+        answer.locator(".cite").first.wait_for(timeout=30_000)
+        assert "năm nghìn đồng" in answer.inner_text()
+        answer.locator(".cite").first.click()
+        highlighted = page.locator("#source-text mark")
+        highlighted.wait_for()
+        assert "năm nghìn đồng một lượt" in highlighted.inner_text()
+        assert not highlighted.inner_text().startswith("Điều")
+        where = page.locator("#source-where").inner_text()
+        assert "Điều 8, Khoản 2" in where and where.count("trang") == 1, where
+        assert not errors, errors

@@ -84,3 +84,22 @@ def test_a_phrase_repeated_on_a_later_page_takes_its_own_page() -> None:
         ("2", 2),
         ("3", 3),
     ]
+
+
+def test_a_piece_across_a_page_break_names_both_pages() -> None:
+    """Its opening is on one page, its last line on the next: "trang 2–3"."""
+    from tools.ingest.documents import Part
+
+    pages = [
+        Part("Điều 1. Quyền\nNgười lao động được nghỉ hằng năm.", page=1),
+        Part("Điều 2. Nghĩa vụ\n1. Người lao động phải làm việc theo hợp đồng.", page=2),
+        Part("2. Người lao động phải giữ bí mật kinh doanh của người sử dụng lao động.", page=3),
+        Part("Điều 3. Chấm dứt\nHợp đồng chấm dứt khi hết hạn.", page=3),
+    ]
+    document = Document.from_parts("bo-luat", "Bộ luật", pages, "bo-luat.pdf")
+    chunks = chunk_document(document, 900, 150)
+    pages_of = [
+        (c.metadata["dieu"], c.metadata["page"], c.metadata.get("page_end")) for c in chunks
+    ]
+    assert pages_of == [("1", 1, None), ("2", 2, 3), ("3", 3, None)]
+    assert chunks[1].metadata["location"] == "bo-luat.pdf, Điều 2, trang 2–3"

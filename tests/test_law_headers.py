@@ -110,3 +110,20 @@ def test_a_decree_with_a_summary_in_sentence_case():
 def test_lines_that_only_look_like_a_title_are_not_one():
     header = parse_header("QUỐC HỘI\nLUẬT SỐ: 24/2018/QH14\nLUẬT\nAN NINH MẠNG\nĐiều 1. Phạm vi")
     assert (header.kind, header.name, header.number) == ("Luật", "An ninh mạng", "24/2018/QH14")
+
+
+@pytest.mark.parametrize(
+    ("closing", "effective"),
+    [
+        ("Luật này có hiệu lực thi hành từ ngày 01 tháng 01 năm 2012.", "2012-01-01"),
+        ("Luật này có hiệu lực thi hành từ ngày 01 tháng 01 ngày 2012.", "2012-01-01"),  # a slip
+        ("Luật này có hiệu lực thi hành từ năm ngân sách 2017.", "2017-01-01"),
+        ("Luật này có hiệu lực kể từ ngày ký.", "2015-06-25"),
+    ],
+)
+def test_the_effective_date_as_real_laws_write_it(closing, effective):
+    text = (
+        "QUỐC HỘI\nLuật số: 83/2015/QH13\nHà Nội, ngày 25 tháng 6 năm 2015\nLUẬT\nNGÂN SÁCH\n"
+        f"Điều 1. Phạm vi\nLuật này quy định về ngân sách.\nĐiều 2. Hiệu lực\n{closing}\n"
+    )
+    assert parse_header(text).effective == effective

@@ -246,15 +246,20 @@ function words(text) {
 }
 
 function citedSentence(sourceText, cited) {
-  // The source's sentence that backs the answer's: the same words (an extracted sentence),
-  // or the one sharing most words with it (a model's paraphrase).
+  // The source's text that backs the answer's: the quoted text itself when the source holds it
+  // (an extracted sentence), else the sentence holding most of the cited words (a model's
+  // paraphrase; a short heading line that shares a few words does not win over the clause).
+  for (const quote of cited) {
+    if (quote.trim() && sourceText.includes(quote.trim())) return quote.trim();
+  }
+  const wanted = words(cited.join(" "));
   let best = null;
   let bestScore = 0;
   for (const sentence of sentences(sourceText)) {
     const mine = words(sentence);
     let shared = 0;
-    for (const word of words(cited)) if (mine.has(word)) shared += 1;
-    const score = shared / Math.max(mine.size, 1);
+    for (const word of wanted) if (mine.has(word)) shared += 1;
+    const score = shared / Math.max(wanted.size, 1);
     if (score > bestScore) { best = sentence.trim(); bestScore = score; }
   }
   return best;
@@ -264,13 +269,17 @@ function openSource(output, marker) {
   const source = output.sources[marker - 1];
   $("source-title").textContent = `[${marker}] ${source.title || source.doc_id}`;
   const meta = source.metadata || {};
-  const where = [source.location, meta.page ? `trang ${meta.page}` : null, meta.collection]
-    .filter(Boolean);
+  const citations = (output.citations || []).filter((c) => c.marker === marker);
+  // the clause and page the answer quoted, else the source's own place; the page said once
+  const located = citations.find((c) => c.location)?.location || source.location;
+  const page = meta.page && !(located || "").includes("trang") ? `trang ${meta.page}` : null;
+  const also = meta.also_in?.length ? `cũng có trong: ${meta.also_in.join(", ")}` : null;
+  const where = [located, page, meta.collection, also].filter(Boolean);
   $("source-where").textContent = where.length ? where.join(" · ") : source.doc_id;
   const text = $("source-text");
   text.textContent = "";
-  const cited = (output.citations || []).filter((c) => c.marker === marker).map((c) => c.text);
-  const highlight = cited.length ? citedSentence(source.text, cited.join(" ")) : null;
+  const cited = citations.map((c) => c.text);
+  const highlight = cited.length ? citedSentence(source.text, cited) : null;
   const at = highlight ? source.text.indexOf(highlight) : -1;
   let mark = null;
   if (at < 0) {

@@ -70,30 +70,43 @@ def _squash(text: str) -> str:
 
 
 class _PageFinder:
-    """The page each piece of a paged law starts on, found in reading order: the search for a
+    """The pages each piece of a paged law is on, found in reading order: the search for a
     piece's opening goes on from where the previous piece was found, so that a phrase repeated
-    in a later clause takes its own page, not the first page that holds the phrase, and the
-    work is one pass over the pages rather than a scan of every page for every piece."""
+    in a later clause takes its own page, not the first page that holds the phrase; its end
+    is looked for from its opening on, so a piece across a page break names both pages. One
+    pass over the pages rather than a scan of every page for every piece."""
 
     def __init__(self, parts: list[Part]) -> None:
         self.pages = [(p, _squash(p.text)) for p in parts if p.page is not None]
         self.page, self.offset = 0, 0
         self.found = False
 
-    def find(self, text: str) -> Part | None:
+    def _search(self, probe: str, page: int, offset: int) -> tuple[int, int] | None:
+        for i in range(page, len(self.pages)):
+            at = self.pages[i][1].find(probe, offset if i == page else 0)
+            if at >= 0:
+                return i, at
+        return None
+
+    def find(self, text: str) -> tuple[Part, Part] | None:
+        """The pages the piece starts and ends on (the same page for most)."""
         lines = [line for line in text.splitlines() if line.strip()]
         probe = _squash(lines[1] if len(lines) > 1 else text)[:60]
         if not probe:
             return None
-        for i in range(self.page, len(self.pages)):
-            part, squashed = self.pages[i]
-            at = squashed.find(probe, self.offset if i == self.page else 0)
-            if at >= 0:
-                self.page, self.offset, self.found = i, at, True
-                return part
-        # Not found ahead (its opening runs across a page break): it starts where the previous
-        # piece was, or later.
-        return self.pages[self.page][0] if self.found else None
+        start = self._search(probe, self.page, self.offset)
+        if start is None:
+            # Not found ahead (its opening runs across a page break): it starts where the
+            # previous piece was, or later.
+            if not self.found:
+                return None
+            start = (self.page, self.offset)
+        self.page, self.offset = start
+        self.found = True
+        tail = _squash(lines[-1])[-60:] if len(lines) > 1 else ""
+        end = self._search(tail, *start) if tail else None
+        first = self.pages[start[0]][0]
+        return first, self.pages[end[0]][0] if end is not None else first
 
 
 def _part_place(part: Part) -> dict[str, Any]:
@@ -176,7 +189,9 @@ def location(label: str, place: dict[str, Any]) -> str:
             parts.append(f"Khoản {place['khoan']}")
     elif place.get("section"):
         return f"{label} › {place['section']}"
-    if "page" in place:
+    if "page_end" in place:
+        parts.append(f"trang {place['page']}–{place['page_end']}")
+    elif "page" in place:
         parts.append(f"trang {place['page']}")
     return ", ".join(parts)
 
@@ -188,8 +203,11 @@ def chunk_document(document: Document, size: int, overlap: int) -> list[Chunk]:
     if pieces is not None:
         pages = _PageFinder(document.parts)
         for piece in pieces:
-            if pages.pages and (part := pages.find(piece.text)) is not None:
-                piece.place.update(_part_place(part))
+            if pages.pages and (found := pages.find(piece.text)) is not None:
+                first, last = found
+                piece.place.update(_part_place(first))
+                if last.page != first.page:
+                    piece.place["page_end"] = last.page
     elif document.parts:
         pieces = []
         for part in document.parts:

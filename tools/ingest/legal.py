@@ -35,10 +35,16 @@ DOCUMENT_TYPES = (
 )
 _TYPE_KEYS = {match_key(t): t for t in DOCUMENT_TYPES}
 _NUMBER = re.compile(r"\b(?:[Ss]ố|SỐ)(?:\s+(?:hiệu|HIỆU))?\s*:\s*(\d[\w.-]*/[\w./-]*\w)")
+# "75/2006/QH 11": a space typed inside the issuer's code, read whole
+_SPLIT_CODE = re.compile(r"[A-ZĐ] (\d{1,2})\b")
 _DATE = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})", re.IGNORECASE)
-# "có hiệu lực (thi hành) (kể) từ ngày 01 tháng 01 năm 2026", or "... từ ngày ký" (its date)
+# "có hiệu lực (thi hành) (kể) từ ngày 01 tháng 01 năm 2026", "... từ ngày ký" (its date), or
+# "... từ năm ngân sách 2017" (the year's first day); "ngày 2012" for "năm 2012" is a slip
+# real laws make.
 _EFFECTIVE = re.compile(
-    r"có\s+hiệu\s+lực(?:\s+thi\s+hành)?(?:\s+kể)?\s+từ\s+(?:ngày\s+ký|" + _DATE.pattern + ")",
+    r"có\s+hiệu\s+lực(?:\s+thi\s+hành)?(?:\s+kể)?\s+từ\s+(?:ngày\s+ký|"
+    r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+(?:năm|ngày)\s+(\d{4})|"
+    r"năm(?:\s+ngân\s+sách)?\s+(\d{4}))",
     re.IGNORECASE,
 )
 # A sentence saying what the document replaces: "thay thế Luật ... số 12/2019/QH14", "Luật ...
@@ -59,7 +65,8 @@ _ISSUER_KEYS = ("quoc hoi", "chinh phu", "uy ban thuong vu", "chu tich nuoc")
 # Laws of the 1950s-1990s open their name with their number and date: "SỐ 18-L/CTN NGÀY
 # 06/07/1993 CỦA QUỐC HỘI VỀ DẦU KHÍ" is the law on "Dầu khí".
 _OLD_STYLE_PREFIX = re.compile(
-    r"^số\s+\S+\s+ngày\s+\S+(?:\s+của\s+(?:quốc\s+hội|chủ\s+tịch\s+nước|chính\s+phủ))?"
+    r"^(?:của\s+(?:quốc\s+hội|chủ\s+tịch\s+nước|chính\s+phủ|hội\s+đồng\s+nhà\s+nước)\s+)?"
+    r"số\s+\S+\s+ngày\s+\S+(?:\s+của\s+(?:quốc\s+hội|chủ\s+tịch\s+nước|chính\s+phủ))?"
     r"\s+(?:về\s+)?(?=\S)",
     re.IGNORECASE,
 )
@@ -165,8 +172,13 @@ def _iso(day: str, month: str, year: str) -> str | None:
 def _validity(text: str, header: LegalHeader) -> None:
     """When the text takes effect, and what it replaces, as its closing articles say."""
     if effective := _EFFECTIVE.search(text):
-        dated = effective.group(1) is not None
-        header.effective = _iso(*effective.groups()) if dated else header.date
+        day, month, year, whole_year = effective.groups()
+        if day is not None:
+            header.effective = _iso(day, month, year)
+        elif whole_year is not None:
+            header.effective = f"{whole_year}-01-01"
+        else:
+            header.effective = header.date
     replaced: list[str] = []
     for sentence in _SENTENCE_END.split(text):
         if _REPLACES.search(sentence):
@@ -222,6 +234,8 @@ def parse_header(text: str, lines: int = 40) -> LegalHeader:
     block = "\n".join(head)
     if number := _NUMBER.search(block):
         header.number = number.group(1).rstrip(".")
+        if split := _SPLIT_CODE.match(block, number.end() - 1):
+            header.number += split.group(1)
     if (date := _DATE.search(block)) and (iso := _iso(*date.groups())):
         header.date, header.year = iso, int(date.group(3))
     if header.year is None and header.number and (y := YEAR_IN_NUMBER.search(header.number)):
