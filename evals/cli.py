@@ -245,6 +245,7 @@ def _laws(args: argparse.Namespace, settings: Settings) -> int:
         reference=not args.no_reference,
         progress=not args.quiet,
         limit=args.limit,
+        pdf=args.pdf,
     )
     print(format_table(result))
     write_json(args.json, result)
@@ -468,6 +469,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--absent", type=int, default=8, help="laws held out (default 8)")
     p.add_argument("--pairs", type=int, default=40, help="two-ask messages (default 40)")
     p.add_argument("--limit", type=int, default=None, help="only the first N files")
+    p.add_argument(
+        "--pdf",
+        type=int,
+        default=4,
+        help="laws printed to PDF whose chunks' pages are checked (default 4; 0: none)",
+    )
     p.add_argument("--seed", type=int, default=7, help="default 7")
     p.add_argument(
         "--mode",

@@ -4,12 +4,14 @@ source and among the sources, does the answer quote the clause, how often does t
 back on these clear questions, and how fast. The same laws ingested one article per passage
 give the reference. Laws held out of the store are asked about by name: the answer must say
 the store does not hold them, never answer from another law. Headers are read from every file
-and the ones not read whole are listed."""
+and the ones not read whole are listed; a few laws are printed to PDF and every chunk's page
+checked against where its text was printed (`evals/law_pdfs.py`)."""
 
 from __future__ import annotations
 
 import logging
 import random
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from evals.law_pdfs import page_figures
 from evals.law_questions import LawQuestion, LawText, make_questions, read_law, squashed
 from evals.retrieval_metrics import percentile_ms
 from graph import build_graph
@@ -231,6 +234,7 @@ def run_laws_benchmark(
     reference: bool = True,
     progress: bool = True,
     limit: int | None = None,
+    pdf: int = 4,
 ) -> dict[str, Any]:
     """Every law of `folder` (or the first `limit`) but `absent` of them ingested; questions
     on `articles` articles drawn from the ingested ones."""
@@ -260,6 +264,10 @@ def run_laws_benchmark(
         },
         "headers": header_report(laws),
     }
+    if pdf:
+        printed = sorted(rng.sample(files, min(pdf, len(files))))
+        with tempfile.TemporaryDirectory(prefix="vinarag-laws-pdf-") as out:
+            result["pdf_pages"] = page_figures(settings, printed, Path(out))
     runs: dict[str, Callable[[], tuple[Any, IngestReport]]] = {
         "whole files": lambda: _ingest(settings, ingested, settings.chunking.size, progress)
     }
@@ -307,6 +315,11 @@ def format_table(result: dict[str, Any]) -> str:
         f"{headers['kind_and_name_read']}/{headers['laws']}; missing by field "
         f"{headers['missing_by_field']}",
     ]
+    if pages := result.get("pdf_pages"):
+        lines.append(
+            f"PDF pages ({pages['laws']} laws printed, {pages['chunks_checked']} chunks): first "
+            f"page right {pages['first_page_right']}, last page right {pages['last_page_right']}"
+        )
     for name in ("whole files", "one article per passage"):
         if name not in result:
             continue

@@ -14,6 +14,7 @@ from tools.kb.results import Passage
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data" / "xquad-vi"
+LAWS_VN = REPO.parent / "shared" / "data" / "laws-vn"  # 204 real laws and codes
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 

@@ -6,14 +6,13 @@ headers, not written by hand."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from tests.helpers import LAWS_VN
 from tools.ingest.legal import LegalHeader, parse_header
 from tools.text.clean import clean_text
 
-LAWS = Path(__file__).resolve().parents[2] / "shared" / "data" / "laws-vn"
+LAWS = LAWS_VN
 
 
 def _laws() -> list[tuple[str, str]]:

@@ -103,8 +103,11 @@ class _PageFinder:
             start = (self.page, self.offset)
         self.page, self.offset = start
         self.found = True
-        tail = _squash(lines[-1])[-60:] if len(lines) > 1 else ""
-        end = self._search(tail, *start) if tail else None
+        tail = _squash(lines[-1]) if len(lines) > 1 else ""
+        end = None
+        for size in (60, 20):  # a long ending may run across the page break itself
+            if tail and (end := self._search(tail[-size:], *start)) is not None:
+                break
         first = self.pages[start[0]][0]
         return first, self.pages[end[0]][0] if end is not None else first
 

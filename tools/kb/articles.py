@@ -121,10 +121,13 @@ def clause_location(passage: Passage, quote: str) -> str | None:
     Khoản 2, trang 40"); None when the source is no article or the quote is not in it."""
     meta = passage["metadata"]
     text = passage["text"]
-    if "dieu" not in meta or "dieu_den" in meta or (at := text.find(quote.strip())) < 0:
+    # a quoted sentence may run over the source's line breaks (a clause and its points)
+    flat, wanted = text.replace("\n", " "), " ".join(quote.split())
+    if "dieu" not in meta or "dieu_den" in meta or not wanted or (at := flat.find(wanted)) < 0:
         return None
     clause = None
-    for line in reversed(text[:at].split("\n")):
+    line_end = text.find("\n", at)
+    for line in reversed(text[: line_end if line_end >= 0 else len(text)].split("\n")):
         if found := _CLAUSE_LINE.match(line):
             clause = found.group(1)
             break
