@@ -140,6 +140,7 @@ def build_app_state(
             audit.record(job_entry(job))
 
     def synced(report: SyncReport, actor: str) -> None:
+        jobs.wake_backfill()  # the sync wrote its files searchable first: embed them now
         if audit is not None:
             audit.record(sync_entry(report, actor))
 

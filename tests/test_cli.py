@@ -75,3 +75,26 @@ def test_serve_refuses_several_workers_on_the_local_store(vinarag):
     result = vinarag("serve", "--workers", "2")
     assert result.returncode == 2
     assert "needs a Qdrant server (QDRANT_URL)" in result.stderr
+
+
+def test_ingest_searchable_first_then_backfilled(vinarag, tmp_path):
+    """`--dense later`: the files are searchable by their sparse views when the command ends,
+    their chunks wait for the dense vector, and `vinarag kb backfill` embeds them."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "fansipan.txt").write_text(FANSIPAN, "utf-8")
+    later = vinarag("ingest", str(folder), "--quiet", "--json", "--dense", "later", dense=True)
+    assert later.returncode == 0, later.stderr
+    report = json.loads(later.stdout)
+    assert report["chunks"] == 1 and report["dense_waiting"] == 1
+    assert report["searchable_s"] <= report["seconds"]
+    assert "1 chunks wait for their dense vector" in later.stderr
+    assert "3.143" in vinarag("search", "núi cao nhất", dense=True).stdout  # found meanwhile
+    filled = vinarag("kb", "backfill", "--quiet", dense=True)
+    assert filled.returncode == 0 and "embedded 1 chunks; 0 still waiting" in filled.stdout
+    again = vinarag("kb", "backfill", "--quiet", dense=True)
+    assert "embedded 0 chunks; 0 still waiting" in again.stdout
+    now = vinarag("ingest", str(folder), "--quiet", "--json", dense=True)  # unchanged: nothing
+    assert json.loads(now.stdout)["dense_waiting"] == 0
+    sparse_only = vinarag("kb", "backfill", "--quiet")
+    assert sparse_only.returncode == 1 and "no dense embedder" in sparse_only.stdout

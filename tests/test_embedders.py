@@ -276,3 +276,47 @@ def _chunks(document: Document):
     from tools.ingest.chunk import chunk_document
 
     return chunk_document(document, 900, 150)
+
+
+def test_a_one_line_edit_of_a_real_law_embeds_only_the_chunks_it_touched(settings, bundled):
+    """Luật Du lịch 2017 (../shared/data/laws-vn): one line of one article changed, the file
+    ingested again: the chunks whose text is the same keep their vectors, only the touched
+    chunk is embedded, and the replaced document is fully searchable by both views."""
+    from tests.helpers import LAWS_VN, need
+
+    need(LAWS_VN.is_dir(), f"the real laws are not at {LAWS_VN}")
+    text = (LAWS_VN / "Luat-du-lich-2017-322936.txt").read_text("utf-8")
+    line = "thẻ hướng dẫn viên du lịch nội địa có thời hạn 05 năm."
+    assert line in text
+
+    class Counting:
+        name, dim = bundled.name, bundled.dim
+
+        def __init__(self) -> None:
+            self.texts: list[str] = []
+
+        def embed_queries(self, texts):
+            return bundled.embed_queries(texts)
+
+        def embed_passages(self, texts):
+            self.texts += texts
+            return bundled.embed_passages(texts)
+
+    counting = Counting()
+    kb = build_knowledge_base(settings, ":memory:", counting)
+    try:
+        ingest_documents([Document("du-lich", "Du lịch", text, "du-lich.txt")], kb, settings)
+        chunks = kb.count()
+        assert chunks > 100 and len(counting.texts) == chunks and not kb.pending_dense()
+        counting.texts.clear()
+        edited = text.replace(line, "thẻ hướng dẫn viên du lịch nội địa có thời hạn 07 năm.")
+        report = ingest_documents(
+            [Document("du-lich", "Du lịch", edited, "du-lich.txt")], kb, settings
+        )
+        assert report.replaced == ["du-lich"] and kb.count() == chunks
+        assert 1 <= len(counting.texts) <= 3 and all("07 năm" in t for t in counting.texts)
+        assert not kb.pending_dense()  # every chunk has its dense vector again
+        hits = kb.search("dense", bundled.embed_queries(["thẻ hướng dẫn viên 07 năm"])[0], 3)
+        assert hits
+    finally:
+        kb.close()

@@ -45,6 +45,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
             settings,
             progress=not args.quiet,
             collection=args.collection,
+            dense=args.dense,
         )
     finally:
         kb.close()
@@ -192,10 +193,34 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         kb.close()
 
 
+def _backfill(args: argparse.Namespace, settings: Settings) -> int:
+    """`vinarag kb backfill`: the dense vectors of every chunk written without one."""
+    from tqdm import tqdm
+
+    from tools.kb.factory import build_knowledge_base, configured_embedder
+
+    kb = build_knowledge_base(settings, embedder=configured_embedder(settings))
+    try:
+        if not kb.has_dense:
+            print("no dense embedder configured (dense.backend): nothing to embed")
+            return 1
+        waiting = len(kb.pending_dense())
+        with tqdm(total=waiting, desc="embedding", unit="chunk", disable=args.quiet) as bar:
+            done = kb.backfill(on_embedded=bar.update)
+        left = len(kb.pending_dense())
+    finally:
+        kb.close()
+    print(f"embedded {done} chunks; {left} still waiting")
+    return 0
+
+
 def _kb(args: argparse.Namespace, settings: Settings) -> int:
-    """`vinarag kb migrate|backup|restore`: the embedded store across releases and machines."""
+    """`vinarag kb backfill|migrate|backup|restore`: the embedded store across releases and
+    machines."""
     from tools.kb import migrate
 
+    if args.kb_command == "backfill":
+        return _backfill(args, settings)
     if args.kb_command == "migrate":
         counts = migrate.migrate(settings)
         what = "converted"
@@ -230,6 +255,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=collection_arg,
         default=DEFAULT_COLLECTION,
         help="the collection they go in (default: default)",
+    )
+    p.add_argument(
+        "--dense",
+        choices=("now", "later"),
+        default="now",
+        help="every file is searchable first (its sparse views written), then embedded: now "
+        "(default), or later (by the server's backfill or `vinarag kb backfill`)",
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -269,7 +301,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser(
         "kb",
-        help="the embedded store: convert the previous release's, back up, restore",
+        help="the embedded store: embed what waits, convert the previous release's, back up, "
+        "restore",
         description="The embedded store (Qdrant Edge, under data_dir/edge) is used by one "
         "process at a time: stop the server before a backup or a restore.",
     )
@@ -281,6 +314,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(nothing is embedded again) and checked before the new store is used; the old folder "
         "is kept until you delete it.",
     )
+    q.set_defaults(func=_kb)
+    q = kb.add_parser(
+        "backfill",
+        help="embed every chunk written without its dense vector (`vinarag ingest --dense "
+        "later`, an interrupted run), oldest first, with a progress bar",
+    )
+    q.add_argument("--quiet", action="store_true", help="no progress bar")
     q.set_defaults(func=_kb)
     q = kb.add_parser("backup", help="copy the store to a new folder (checked)")
     q.add_argument("folder", help="a folder that does not exist yet (or is empty)")

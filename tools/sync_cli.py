@@ -85,6 +85,7 @@ def _sync(args: argparse.Namespace, settings: Settings) -> int:
                     settings,
                     force=args.force,
                     progress=not args.quiet,
+                    dense=args.dense,
                 )
                 if audit is not None:
                     audit.record(sync_entry(report, actor))
@@ -215,6 +216,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--watch",
         action="store_true",
         help="keep syncing as files change (polls every sync.watch_poll_s; Ctrl-C stops)",
+    )
+    p.add_argument(
+        "--dense",
+        choices=("now", "later"),
+        default="now",
+        help="new and changed files are searchable first, then embedded: now (default), or "
+        "later (the server's backfill or `vinarag kb backfill`)",
     )
     p.add_argument("--json", action="store_true", help="print each report as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -190,6 +190,10 @@ class IngestJobs:
             self._threads.append(thread)
         self._backfill_wake.set()  # chunks left waiting by an earlier run
 
+    def wake_backfill(self) -> None:
+        """Chunks were written waiting for their dense vector elsewhere (a synced folder)."""
+        self._backfill_wake.set()
+
     def close(self, timeout_s: float = 10.0) -> None:
         """Stops within about `timeout_s`: the workers are stopped at once, a job under way is
         left as it is (it resumes at the next start, and this stop does not count against its

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from tqdm import tqdm
 
@@ -30,6 +31,8 @@ from tools.text.legacy import ENCODINGS, legacy_encoding, to_unicode
 
 log = logging.getLogger(__name__)
 
+DenseWhen = Literal["now", "later"]  # embed in the same command, or leave it to the backfill
+
 
 @dataclass
 class IngestReport:
@@ -42,6 +45,8 @@ class IngestReport:
     chunks: int = 0
     corpus_version: int = 0
     seconds: float = 0.0  # writing to the store (cleaning, chunking, encoding, embedding)
+    searchable_s: float = 0.0  # until every document was searchable (its sparse views written)
+    dense_waiting: int = 0  # chunks still waiting for their dense vector at the end
 
     @property
     def chunks_per_s(self) -> float:
@@ -58,6 +63,12 @@ class IngestReport:
             f"skipped {len(self.skipped)}, failed {len(self.failed)}; "
             f"corpus version {self.corpus_version}"
             + (f"; {self.chunks_per_s} chunks/s" if self.chunks else "")
+            + (f"; searchable after {self.searchable_s:.1f} s" if self.chunks else "")
+            + (
+                f"; {self.dense_waiting} chunks wait for their dense vector"
+                if self.dense_waiting
+                else ""
+            )
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -71,6 +82,8 @@ class IngestReport:
             "chunks": self.chunks,
             "corpus_version": self.corpus_version,
             "seconds": round(self.seconds, 3),
+            "searchable_s": self.searchable_s,
+            "dense_waiting": self.dense_waiting,
             "chunks_per_s": self.chunks_per_s,
         }
 
@@ -181,36 +194,46 @@ def ingest_documents(
     settings: Settings,
     report: IngestReport | None = None,
     progress: bool = False,
+    dense: DenseWhen = "now",
 ) -> IngestReport:
-    """Everything in this process, dense vectors included (the CLI; the server runs ingestion
-    as jobs, `jobs.py`)."""
+    """Everything in this process (the command line, `vinarag sync`; the server runs ingestion
+    as jobs, `jobs.py`), searchable first: every document's sparse views are written as soon
+    as it is chunked (with the dense vectors of chunks an earlier version already had), then
+    the other chunks are embedded (`dense="now"`), or left waiting for the server's backfill or
+    `vinarag kb backfill` (`"later"`)."""
     report = report or IngestReport()
     began = time.perf_counter()
     prepared = chunked_documents(documents, settings, report)
     size = max(settings.ingest.batch_size, 1)
-    bar = tqdm(total=len(prepared), desc="indexing", unit="doc", disable=not progress)
-    # Embedding is most of the time when a dense model runs: its own bar shows chunks/s.
-    embedding = tqdm(
-        total=sum(len(item.chunks) for item in prepared),
-        desc="embedding",
-        unit="chunk",
-        disable=not (progress and kb.has_dense),
-    )
+    bar = tqdm(total=len(prepared), desc="searchable", unit="doc", disable=not progress)
+    written: set[DocKey] = set()
     for start in range(0, len(prepared), size):
         batch = prepared[start : start + size]
+        statuses, todo = kb.plan(batch)
         # optimised once at the end: after every batch it grows with the store (quadratic)
-        statuses = kb.upsert(
-            [(item.document, item.chunks) for item in batch],
-            on_embedded=embedding.update,
-            optimize=False,
-        )
+        if todo:
+            statuses |= kb.write(kb.encode(todo), None, optimize=False)
+            written |= {item.key for item in todo}
         for item in batch:
             record(report, item, statuses[item.key])
         bar.update(len(batch))
     bar.close()
-    embedding.close()
     if prepared:
         kb.optimize()
+    report.searchable_s = round(time.perf_counter() - began, 3)
+    waiting = [c for c in kb.pending_dense() if c.key in written] if kb.has_dense else []
+    if waiting and dense == "now":
+        # Embedding is most of the time when a dense model runs: its own bar shows chunks/s.
+        embedding = tqdm(total=len(waiting), desc="embedding", unit="chunk", disable=not progress)
+        kb.backfill(written, on_embedded=embedding.update)
+        embedding.close()
+    elif waiting:
+        log.info(
+            "%d chunks wait for their dense vector: the server's backfill or `vinarag kb "
+            "backfill` embeds them (searchable by their sparse views meanwhile)",
+            len(waiting),
+        )
+    report.dense_waiting = len(kb.pending_dense()) if kb.has_dense else 0
     report.corpus_version = kb.corpus_version
     report.seconds += time.perf_counter() - began
     return report
@@ -289,7 +312,8 @@ def ingest_paths(
     progress: bool = True,
     names: Mapping[Path, str] | None = None,
     collection: str = DEFAULT_COLLECTION,
+    dense: DenseWhen = "now",
 ) -> IngestReport:
     report = IngestReport()
     documents = load_files(paths, settings, report, progress, names, collection)
-    return ingest_documents(documents, kb, settings, report, progress=progress)
+    return ingest_documents(documents, kb, settings, report, progress=progress, dense=dense)

@@ -125,6 +125,7 @@ class SourceScheduler:
                 self.settings,
                 progress=False,
                 on_step=step,
+                dense="later",  # the server's backfill embeds, off the scheduler's thread
             )
         except Exception as exc:  # noqa: BLE001 (a source that fails waits for its next run)
             log.exception("source %s: sync failed", state.entry.path)

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from tools.ingest.documents import DocRef, file_doc_id
 from tools.ingest.loaders import LOADERS
-from tools.ingest.pipeline import IngestReport, ingest_documents, load_files
+from tools.ingest.pipeline import DenseWhen, IngestReport, ingest_documents, load_files
 from tools.ingest.walk import FoundFile, file_hash, walk_folder
 from tools.kb.catalogue import ListedDocument
 from tools.kb.store import KnowledgeBase
@@ -121,9 +121,11 @@ def sync_folder(
     force: bool = False,
     progress: bool = True,
     on_step: Callable[[str], None] | None = None,
+    dense: DenseWhen = "now",
 ) -> SyncReport:
     """Make `collection`'s documents from `folder` mirror it now. `force`: delete even past
-    sync.max_delete_share. `on_step` hears what the sync is doing (the server shows it)."""
+    sync.max_delete_share. `on_step` hears what the sync is doing (the server shows it).
+    `dense`: as for `ingest_documents` (new and changed files are searchable first)."""
     began = time.perf_counter()
     root = folder.expanduser().resolve()
     report = SyncReport(str(root), collection)
@@ -205,7 +207,7 @@ def sync_folder(
 
     if todo:
         say(f"reading {len(todo)} files")
-        _write(todo, hashes, stored, root, collection, kb, settings, report, progress)
+        _write(todo, hashes, stored, root, collection, kb, settings, report, progress, dense)
 
     doomed = [d for docs in missing.values() for d in docs]
     total = sum(len(docs) for docs in stored.values())
@@ -291,6 +293,7 @@ def _write(
     settings: Settings,
     report: SyncReport,
     progress: bool,
+    dense: DenseWhen = "now",
 ) -> None:
     """Read new and changed files and write their documents; a changed file that cannot be
     read now keeps its previous version."""
@@ -302,7 +305,7 @@ def _write(
         seen_file = next((f for p, f in by_path.items() if _from(document.source, p)), None)
         if seen_file is not None:
             document.metadata.update(_source_metadata(root, seen_file, hashes[seen_file.relative]))
-    ingested = ingest_documents(documents, kb, settings, loaded, progress=progress)
+    ingested = ingest_documents(documents, kb, settings, loaded, progress=progress, dense=dense)
     written = {*ingested.added, *ingested.replaced, *ingested.unchanged}
     failed.update({Path(path): why for path, why in ingested.failed})
     for seen_file in todo:

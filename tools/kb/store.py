@@ -245,22 +245,50 @@ class KnowledgeBase:
         optimize: bool = True,
     ) -> dict[DocKey, UpsertStatus]:
         """Add or replace documents with all their vectors; an unchanged document (same content
-        hash) is left alone. `on_embedded` hears how many chunks each embedding batch did;
-        `optimize`: as for `write`."""
+        hash) is left alone. Written searchable first (sparse views, and the dense vectors of
+        chunks whose text did not change), then the rest embedded (`backfill`). `on_embedded`
+        hears how many chunks each embedding batch did; `optimize`: as for `write`."""
         chunked = [ChunkedDocument(doc, chunks, doc.content_hash) for doc, chunks in batch]
         statuses, todo = self.plan(chunked)
         if not todo:
             return statuses
         # The slow part (segmenting, embedding) holds no lock: questions are answered meanwhile.
-        encoded = self.encode(todo)
-        vectors = (
-            self.embed_passages(
-                [passage_text(c) for item in todo for c in item.chunks], on_embedded
-            )
-            if self.has_dense
-            else None
-        )
-        return {**statuses, **self.write(encoded, vectors, optimize)}
+        written = self.write(self.encode(todo), None, optimize)
+        if self.has_dense:
+            self.backfill({item.key for item in todo}, on_embedded)
+        return {**statuses, **written}
+
+    def backfill(
+        self,
+        keys: Collection[DocKey] | None = None,
+        on_embedded: Callable[[int], None] | None = None,
+    ) -> int:
+        """Embed the chunks waiting for their dense vector (of the documents `keys`, or all),
+        oldest first, `embed_batch` at a time; returns how many got one. What the command line
+        runs after its sparse writes, and `vinarag kb backfill`."""
+        if self.embedder is None:
+            raise StoreError("no dense embedder is configured")
+        done = 0
+        while waiting := [c for c in self.pending_dense() if keys is None or c.key in keys]:
+            progressed = False
+            for start in range(0, len(waiting), self.embed_batch):
+                part = waiting[start : start + self.embed_batch]
+                texts = self.passage_texts([c.point_id for c in part])
+                if gone := [c for c in part if c.point_id not in texts]:
+                    self.drop_pending(gone)  # deleted meanwhile: nothing to embed
+                    progressed = True
+                ready = [c for c in part if c.point_id in texts]
+                if not ready:
+                    continue
+                vectors = self.embedder.embed_passages([texts[c.point_id] for c in ready])
+                added = self.add_dense(ready, vectors)
+                done += added
+                progressed = progressed or added > 0
+                if on_embedded:
+                    on_embedded(len(ready))
+            if not progressed:  # rewritten faster than embedded: the next call goes on
+                break
+        return done
 
     def embed_passages(
         self, texts: Sequence[str], on_embedded: Callable[[int], None] | None = None
@@ -314,11 +342,12 @@ class KnowledgeBase:
         delta = delta_of(encoded, replaced)
         after = applied(self.stats(), delta)
         stale = [p for old in replaced for p in old.point_ids]
+        kept = self._kept_vectors(stale) if self.has_dense and vectors is None else {}
         if stale:
             self.client.delete(self.collection, points_selector=models.PointIdsList(points=stale))
         self._writes += 1
-        pending = self.has_dense and vectors is None
-        points = self._points(encoded, vectors, rows, after, pending)
+        waiting: list[tuple[str, DocKey]] = []
+        points = self._points(encoded, vectors, rows, after, kept, waiting)
         for batch in _slices(points, _POINTS_PER_CALL):
             self.client.upsert(self.collection, batch)
             time.sleep(0)  # a large write lets the threads answering questions in between
@@ -328,12 +357,27 @@ class KnowledgeBase:
         if self._pending is not None:
             for point_id in stale:
                 self._pending.pop(point_id, None)
-            if pending:
-                for item in encoded:
-                    for chunk in item.chunked.chunks:
-                        self._pending[chunk.point_id] = PendingChunk(
-                            chunk.point_id, item.key, self._writes
-                        )
+            for point_id, key in waiting:
+                self._pending[point_id] = PendingChunk(point_id, key, self._writes)
+
+    def _kept_vectors(self, point_ids: Sequence[str]) -> dict[str, list[float]]:
+        """The dense vectors of chunks about to be replaced, by what the dense view embedded
+        (title and text): a chunk of the new version that says the same keeps its vector, so
+        an edit embeds only the chunks it touched."""
+        kept: dict[str, list[float]] = {}
+        for start in range(0, len(point_ids), _POINTS_PER_CALL):
+            found = self.client.retrieve(
+                self.collection,
+                list(point_ids[start : start + _POINTS_PER_CALL]),
+                with_payload=True,
+                with_vectors=True,
+            )
+            for record in found:
+                payload = ChunkPayload.read(record.payload, str(record.id))
+                vector = record.vector.get(DENSE_VIEW) if isinstance(record.vector, dict) else None
+                if vector is not None and not payload.dense_pending:
+                    kept[passage_text(payload)] = list(vector)
+        return kept
 
     def _points(
         self,
@@ -341,8 +385,11 @@ class KnowledgeBase:
         vectors: np.ndarray | None,
         rows: Mapping[DocKey, int],
         after: CorpusStats,
-        pending: bool,
+        kept: Mapping[str, list[float]],
+        waiting: list[tuple[str, DocKey]],
     ) -> Iterator[models.PointStruct]:
+        """The points to write; a chunk of a dense store with no vector given nor kept is
+        written waiting for one (added to `waiting`)."""
         now = time.time()
         for item in encoded:
             doc = item.chunked.document
@@ -352,8 +399,14 @@ class KnowledgeBase:
                     for view, counted in terms.items()
                     if view in self.sparse_views
                 }
+                pending = False
                 if vectors is not None:
                     vector[DENSE_VIEW] = vectors[rows[item.key] + i].tolist()
+                elif (same := kept.get(passage_text(chunk))) is not None:
+                    vector[DENSE_VIEW] = same
+                elif self.has_dense:
+                    pending = True
+                    waiting.append((chunk.point_id, item.key))
                 payload = ChunkPayload(
                     doc_id=doc.doc_id,
                     collection=doc.collection,
