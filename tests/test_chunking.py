@@ -103,3 +103,25 @@ def test_a_piece_across_a_page_break_names_both_pages() -> None:
     ]
     assert pages_of == [("1", 1, None), ("2", 2, 3), ("3", 3, None)]
     assert chunks[1].metadata["location"] == "bo-luat.pdf, Điều 2, trang 2–3"
+
+
+def test_the_pieces_of_one_long_clause_each_take_their_own_page() -> None:
+    """A clause longer than a chunk is cut into several pieces; each piece's page is where its
+    own text is (they once shared one record, and all took the last piece's page)."""
+    from tools.ingest.documents import Part
+
+    first = " ".join(f"Người lao động được nghỉ ngày {i} theo quy định." for i in range(1, 9))
+    second = " ".join(f"Người sử dụng lao động trả lương ngày {i} đầy đủ." for i in range(1, 9))
+    pages = [
+        Part(f"Điều 1. Nghỉ\n1. {first}", page=1),
+        Part(second, page=2),
+        Part("Điều 2. Khác\nNội dung khác của luật.", page=2),
+    ]
+    document = Document.from_parts("bo-luat", "Bộ luật", pages, "bo-luat.pdf")
+    chunks = chunk_document(document, 300, 0)
+    clause = [c for c in chunks if c.metadata["dieu"] == "1"]
+    assert len(clause) >= 3
+    assert clause[0].metadata["page"] == 1 and clause[-1].metadata["page"] == 2
+    assert all(
+        "page_end" not in c.metadata or c.metadata["page_end"] > c.metadata["page"] for c in chunks
+    )

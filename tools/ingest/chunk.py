@@ -176,7 +176,10 @@ def legal_pieces(text: str, size: int, overlap: int) -> list[Piece] | None:
             if len(heading) > size // 2:  # a heading repeated on every piece must leave room
                 heading = heading[: size // 2 - 1] + "…"
             room = size - len(heading) - 1
-            pieces += [Piece(f"{heading}\n{t}", place) for t in chunk_text(body, room, overlap)]
+            # each piece its own place: its page is its own, not the last piece's
+            pieces += [
+                Piece(f"{heading}\n{t}", dict(place)) for t in chunk_text(body, room, overlap)
+            ]
     return pieces
 
 
