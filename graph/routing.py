@@ -57,7 +57,15 @@ def make_routes(settings: Settings, *, ask_back: bool = True) -> Routes:
         if unheld_law(state) is not None:
             return "fallback"
         if relevant := state.get("relevant"):
-            if ask_back and run.ask_back and ambiguity(state, run.ask_back_margin) is not None:
+            # asked before a version is chosen, never after: choosing one changes the sources
+            # the rule reads, and no edge leads back from choose_version
+            chosen = any(s["node"] == "choose_version" for s in state.get("path", []))
+            if (
+                ask_back
+                and run.ask_back
+                and not chosen
+                and ambiguity(state, run.ask_back_margin) is not None
+            ):
                 return "ask_which_law"
             named = named_documents(state)
             if run.prefer_in_force and choose_versions(relevant, date.today(), named):

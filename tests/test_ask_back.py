@@ -210,3 +210,17 @@ def test_ask_back_benchmark(settings):
     assert figures["ask_back on, naming the law"] == {"questions": 30, "asked_back": 0.0}
     assert figures["ask_back on, open questions"]["asked_back"] >= 0.8  # 5 of 6 sparse-only
     assert figures["ask_back on, sample questions"]["asked_back"] <= 0.1
+
+
+def test_no_question_back_once_a_version_was_chosen(settings):
+    """choose_version narrows the sources to the version in force, which can leave two laws
+    that look alike; the way on from it has no edge back to ask_which_law, so the route must
+    not choose it (it once raised KeyError('ask_which_law') on real laws)."""
+    from graph.routing import make_routes
+
+    urban, rural = passage("u", "Vườn cây đô thị", 1.0), passage("r", "Vườn cây nông thôn", 0.99)
+    state = {"question": "Hành vi nào bị cấm?", "relevant": [urban, rural], "path": []}
+    route = make_routes(settings).after_grading
+    assert route(state, None) == "ask_which_law"  # before: a question back
+    chosen = {**state, "path": [{"node": "choose_version", "laws": []}]}
+    assert route(chosen, None) == "generate"  # after: answered

