@@ -80,7 +80,7 @@ from tools.settings import load_settings
 settings = load_settings(data_dir=sys.argv[1], dense={"backend": "none"},
                          chunking={"size": 300, "overlap": 0}, ingest={"batch_size": 1})
 kb = build_knowledge_base(settings, None, None)
-write = kb.upsert
+write = kb.write
 
 
 def told(*args, **kwargs):  # each batch written is told, so the test kills at a known point
@@ -89,8 +89,9 @@ def told(*args, **kwargs):  # each batch written is told, so the test kills at a
     return statuses
 
 
-kb.upsert = told
-text = "Câu số {n} nói về Hà Nội, thủ đô của Việt Nam, và các hồ nước ở trung tâm. "
+kb.write = told
+# each run's own words (argv[2]): every run replaces the documents, so each kill lands in a write
+text = "Câu số {n} nói về Hà Nội, thủ đô của Việt Nam, và các hồ nước ở trung tâm. " + sys.argv[2]
 docs = [Document(f"doc{i}", f"Tài liệu {i}", text.format(n=i) * 40, f"d{i}") for i in range(400)]
 ingest_documents(docs, kb, settings)
 """
@@ -103,7 +104,7 @@ def test_kill_9_during_an_ingest_leaves_no_half_document(tmp_path):
     settings = _settings(tmp_path)
     for batches in (5, 60, 150):  # killed after this many batches, while the next is written
         process = subprocess.Popen(
-            [sys.executable, "-c", INGEST, settings.data_dir.__str__()],
+            [sys.executable, "-c", INGEST, settings.data_dir.__str__(), f"lần {batches}."],
             stdout=subprocess.PIPE,
             text=True,
         )
