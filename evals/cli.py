@@ -113,11 +113,27 @@ def _asks(args: argparse.Namespace, settings: Settings) -> int:
 
 def _sync(args: argparse.Namespace, settings: Settings) -> int:
     from evals.datasets import load_corpus
-    from evals.sync_benchmark import format_report, run_sync_benchmark
-
-    result = run_sync_benchmark(
-        settings, load_corpus(Path(args.corpus)), files=args.files, repeats=args.repeats
+    from evals.sync_benchmark import (
+        Changes,
+        copied_folder,
+        corpus_folder,
+        format_report,
+        run_sync_benchmark,
     )
+
+    if args.folder:
+        source = Path(args.folder)
+        result = run_sync_benchmark(
+            settings,
+            lambda root: copied_folder(root, source, args.files or 1_000_000),
+            repeats=args.repeats,
+            changes=Changes(single=True),
+        )
+    else:
+        passages = load_corpus(Path(args.corpus))
+        result = run_sync_benchmark(
+            settings, lambda root: corpus_folder(root, passages, args.files or 1000), args.repeats
+        )
     print(format_report(result))
     write_json(args.json, result)
     return 0
@@ -376,14 +392,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = evals.add_parser(
         "sync",
         help="what keeping a collection in sync with a folder costs (first, unchanged, changes)",
-        description="Writes a folder of .txt files from the corpus (ten subfolders) and a store "
-        "of its own in a temporary directory, with the configured dense model: the first "
-        "sync, syncs with nothing changed (median of repeats), and one after a tenth of the "
-        "files were renamed, a twentieth edited and a fiftieth deleted, with the passages "
-        "embedded counted.",
+        description="Writes a folder and a store of its own in a temporary directory, with the "
+        "configured dense model: --corpus writes one .txt per passage (ten subfolders), "
+        "--folder copies the first --files .txt files of a real folder (laws). Times the first "
+        "sync, searchable first (its sparse writes) and fully embedded (the dense backfill), "
+        "syncs with nothing changed (median of repeats), and one after changes: for --corpus a "
+        "tenth of the files renamed, a twentieth edited by one line and a fiftieth deleted; for "
+        "--folder one file renamed and one edited by one line. The passages embedded are "
+        "counted (a rename embeds none).",
     )
-    p.add_argument("--corpus", required=True, help='corpus.jsonl: {"id","title","text"} lines')
-    p.add_argument("--files", type=int, default=1000, help="files in the folder (default 1000)")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--corpus", help='corpus.jsonl: {"id","title","text"} lines')
+    source.add_argument("--folder", help="a folder of .txt files, e.g. ../shared/data/laws-vn")
+    p.add_argument(
+        "--files",
+        type=int,
+        default=None,
+        help="files in the folder (default: 1000 from a corpus, all of a --folder)",
+    )
     p.add_argument("--repeats", type=int, default=3, help="syncs with nothing changed")
     p.add_argument("--json", default=None, metavar="OUT", help="write the figures as JSON")
     p.set_defaults(func=_sync)

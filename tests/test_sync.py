@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from evals.sync_benchmark import CountedEmbedder
 from graph import build_graph
 from server.main import create_app
+from tests.helpers import LAWS_VN
 from tests.test_edge_store import _check_parity
 from tools.ingest.documents import file_doc_id
 from tools.ingest.pipeline import ingest_paths
@@ -335,3 +336,26 @@ def test_the_sync_benchmark_counts_what_each_run_did(vinarag, tmp_path):
     assert result["first_sync"]["added"] == 60 and result["nothing_changed"][0]["unchanged"] == 60
     changes = result["after_changes"]
     assert (changes["renamed"], changes["changed"], changes["deleted"]) == (6, 3, 2)
+
+
+@pytest.mark.slow
+def test_the_sync_benchmark_on_real_laws_embeds_only_what_an_edit_touched(vinarag, tmp_path):
+    folder = tmp_path / "laws"
+    folder.mkdir()
+    smallest = sorted(LAWS_VN.glob("*.txt"), key=lambda p: p.stat().st_size)[:2]
+    for law in smallest:
+        (folder / law.name).write_bytes(law.read_bytes())
+    out = tmp_path / "sync.json"
+    ran = vinarag(
+        "eval", "sync", "--folder", str(folder), "--repeats", "1", "--json", str(out), dense=True
+    )
+    assert ran.returncode == 0, ran.stderr
+    result = json.loads(out.read_text("utf-8"))
+    first, after = result["first_sync"], result["after_changes"]
+    assert result["dense"] and first["added"] == 2 and result["chunks"] > 4
+    assert first["passages_embedded"] == result["chunks"]  # the backfill embedded every chunk
+    assert first["searchable_seconds"] <= first["seconds"]
+    assert result["nothing_changed"][0]["passages_embedded"] == 0
+    assert (after["renamed"], after["changed"], after["deleted"]) == (1, 1, 0)
+    assert 1 <= after["passages_embedded"] <= 3  # the edited line's chunks, not the law's
+    assert "searchable in" in ran.stdout
