@@ -132,7 +132,9 @@ def _ask(graph: Any, question: LawQuestion) -> Asked:
 
 def _by_kind(runs: Sequence[Asked]) -> dict[str, Any]:
     kinds = sorted({r.question.kind for r in runs})
-    table = {kind: figures([r for r in runs if r.question.kind == kind]) for kind in kinds}
+    table: dict[str, Any] = {
+        kind: figures([r for r in runs if r.question.kind == kind]) for kind in kinds
+    }
     table["all"] = figures(runs)
     return table
 

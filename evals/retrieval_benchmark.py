@@ -32,7 +32,7 @@ from evals.retrieval_metrics import percentile_ms, summarize
 from tools.ingest.pipeline import ingest_documents
 from tools.kb.embedders import Embedder
 from tools.kb.factory import RetrievalStack, build_retrieval_stack, configured_embedder
-from tools.kb.store import KnowledgeBase
+from tools.kb.store import DENSE_VIEW, KnowledgeBase
 from tools.settings import Settings
 from tools.text.tones import strip_tones
 
@@ -83,7 +83,7 @@ import psutil
 from qdrant_client import models
 from tools.kb.edge import EdgeClient
 from tools.kb.sparse import VIEWS, BM25Encoder
-from tools.kb.store import KnowledgeBase
+from tools.kb.store import DENSE_VIEW, KnowledgeBase
 imported = time.perf_counter()
 kb = KnowledgeBase(EdgeClient(__import__("pathlib").Path(sys.argv[1])), sys.argv[2], BM25Encoder())
 kb.stats()
@@ -148,6 +148,32 @@ def _open_in_a_fresh_process(kb: KnowledgeBase, word: str) -> dict[str, float]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _against_exact(
+    stack: RetrievalStack, questions: list[str], relevants: list[set[str]], k: int, progress: bool
+) -> dict[str, Any]:
+    """With an HNSW graph: the same questions with exact dense search (quality and latency under
+    `exact`), and the graph's recall@30 of exact search's dense top 30 (`dense_recall_at_30`)."""
+    kb = stack.kb
+    if kb.dense_search.exact or not kb.has_dense or kb.embedder is None:
+        return {}
+    graph = kb.dense_search
+    vectors = kb.embedder.embed_queries(questions)
+    found: dict[bool, list[set[str]]] = {}
+    try:
+        for exact in (False, True):
+            kb.dense_search = graph.model_copy(update={"exact": exact})
+            found[exact] = [{i for i, _ in kb.search(DENSE_VIEW, v, 30)} for v in vectors]
+        rankings, latencies = rank_queries(stack, questions, k, progress)
+    finally:
+        kb.dense_search = graph
+    recall = [len(a & b) / max(len(b), 1) for a, b in zip(found[False], found[True], strict=True)]
+    return {
+        "dense_recall_at_30": round(float(np.mean(recall)), 4),
+        "hnsw_ef": graph.hnsw_ef,
+        "exact": summarize(rankings, relevants, latencies, k),
+    }
+
+
 def run_system(
     settings: Settings, corpus: list[Passage], queries: list[Query], k: int, progress: bool
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -156,6 +182,7 @@ def run_system(
         update={"query_cache_size": max(settings.dense.query_cache_size, len(queries))}
     )
     settings = settings.model_copy(update={"dense": dense})
+    relevants = [set(q.positive_ids) for q in queries]
     embedder = configured_embedder(settings)
     timed = _TimedEmbedder(embedder) if embedder else None
     stack = build_retrieval_stack(settings, ":memory:", timed)
@@ -176,6 +203,7 @@ def run_system(
         questions = [q.question for q in queries]
         embed_seconds = embed_queries(stack, questions)
         rankings, latencies = rank_queries(stack, questions, k, progress)
+        exact = _against_exact(stack, questions, relevants, k, progress)
         config = {
             "retrieval_mode": stack.retriever.mode,
             "weights": stack.retriever.weights(),
@@ -204,8 +232,7 @@ def run_system(
         }
     finally:
         stack.close()
-    relevants = [set(q.positive_ids) for q in queries]
-    return {**summarize(rankings, relevants, latencies, k), **costs}, config
+    return {**summarize(rankings, relevants, latencies, k), **costs, **exact}, config
 
 
 def run_bm25s(corpus: list[Passage], queries: list[Query], k: int) -> dict[str, Any]:
@@ -306,6 +333,7 @@ def format_table(result: dict[str, Any]) -> str:
         *quality,
         "p50_ms",
         "p95_ms",
+        "dense_recall_at_30",
         "query_embed_p50_ms",
         "index_s",
         "index_without_embedding_s",
@@ -317,7 +345,8 @@ def format_table(result: dict[str, Any]) -> str:
     ]
     lines.append(f"{'chunks':>8} {'method':8}" + "".join(f"{c:>20}" for c in columns))
     for run in result["sizes"]:
-        for label, m in [("system", run["system"]), ("bm25s", run["baselines"]["bm25s"])]:
+        exact = [("exact", run["system"]["exact"])] if "exact" in run["system"] else []
+        for label, m in [("system", run["system"]), *exact, ("bm25s", run["baselines"]["bm25s"])]:
             row = "".join(f"{m.get(c, '-')!s:>20}" for c in columns)
             lines.append(f"{run['passages']:>8} {label:8}" + row)
     return "\n".join(lines)

@@ -15,8 +15,10 @@ from qdrant_client import models
 from tests.helpers import write_previous_release_store
 from tools.ingest.documents import DocRef, Document
 from tools.ingest.pipeline import ingest_documents
+from tools.kb.edge import EdgeClient
 from tools.kb.factory import build_knowledge_base
 from tools.kb.filters import FilterError
+from tools.kb.qdrant import DenseIndex
 from tools.kb.sparse import SYLLABLE_VIEW, BM25Encoder, query_terms
 from tools.kb.store import KnowledgeBase
 
@@ -204,3 +206,51 @@ def test_ids_and_filters_keep_their_shape(settings, memory_kb):
         must=[models.FieldCondition(key="doc_id", match=models.MatchAny(any=["d1"]))]
     )
     assert memory_kb.client.count(memory_kb.collection, count_filter=flt).count == 1
+
+
+def _recall(client, vectors: np.ndarray, params: models.SearchParams | None) -> float:
+    def top(query: np.ndarray, search: models.SearchParams | None) -> set:
+        found = client.query_points("c", query, "d", 30, search_params=search)
+        return {p.id for p in found.points}
+
+    exact = models.SearchParams(exact=True)
+    queries = vectors[:40] + 0.1
+    return float(np.mean([len(top(q, params) & top(q, exact)) / 30 for q in queries]))
+
+
+def test_the_dense_index_is_the_collections_own_hnsw_above_its_exact_size(tmp_path):
+    """A graph is built only for a collection created with one (the index is fixed then, as on
+    a server) and only past its exact size; searched with a small ef it is approximate, with a
+    large one it finds what exact search finds; a collection created without one is exact."""
+    vectors = np.random.default_rng(3).standard_normal((4000, 24)).astype(np.float32)
+
+    def filled(folder, index: DenseIndex | None) -> EdgeClient:
+        client = EdgeClient(folder)
+        client.create_collection(
+            "c",
+            vectors_config={"d": models.VectorParams(size=24, distance=models.Distance.COSINE)},
+            hnsw_config=index.hnsw_config(24) if index else None,
+        )
+        client.upsert(
+            "c",
+            [
+                models.PointStruct(id=i + 1, vector={"d": v.tolist()}, payload={})
+                for i, v in enumerate(vectors)
+            ],
+        )
+        client.optimize("c")
+        return client
+
+    graph = filled(tmp_path / "graph", DenseIndex(m=8, ef_construct=16, exact_below=500))
+    graph.release()  # reopened: the collection keeps its graph
+    assert graph.get_collection("c").config.hnsw_config.m == 8
+    assert _recall(graph, vectors, models.SearchParams(hnsw_ef=30)) < 0.97
+    assert _recall(graph, vectors, models.SearchParams(hnsw_ef=1000)) > 0.99
+    graph.close()
+    small = filled(tmp_path / "small", DenseIndex(m=8, ef_construct=16, exact_below=5000))
+    assert _recall(small, vectors, models.SearchParams(hnsw_ef=30)) == 1.0  # under exact_below
+    small.close()
+    plain = filled(tmp_path / "plain", None)
+    assert plain.get_collection("c").config.hnsw_config.m == 0
+    assert _recall(plain, vectors, models.SearchParams(hnsw_ef=30)) == 1.0
+    plain.close()

@@ -84,6 +84,14 @@ class QdrantSettings(_Section):
     timeout_s: float = Field(10.0, gt=0)
     # Embedded store: threads of its search pool (more add tail latency on a busy machine).
     search_threads: int = Field(1, ge=1, le=64)
+    # The dense index, fixed when a collection is created: an HNSW graph of `hnsw_m` links per
+    # vector (0: no graph, every dense search exact), built with `hnsw_ef_construct` and
+    # searched with `hnsw_ef` candidates; a segment of fewer than `exact_below` chunks is still
+    # searched exactly (Qdrant's full-scan threshold).
+    hnsw_m: int = Field(0, ge=0, le=128)
+    hnsw_ef_construct: int = Field(100, ge=4, le=2048)
+    hnsw_ef: int = Field(256, ge=1, le=4096)
+    exact_below: int = Field(20_000, ge=0)
 
 
 class ChunkingSettings(_Section):

@@ -51,7 +51,8 @@ def _kept(
         range(len(chunks)),
         key=lambda i: (chunks[i].position != hit, -coverage[i], abs(chunks[i].position - hit)),
     )
-    kept, size = [], 0
+    kept: list[int] = []
+    size = 0
     for i in order:
         length = len(_body(chunks[i])) + 1
         if kept and size + length > max_chars:

@@ -8,9 +8,10 @@ What Edge does differently from a server, handled here:
   share, and `optimize()` runs after each write (the knowledge base calls it), so IDF stays
   exact.
 - A boolean in a filter is sent as the integer 1 and matches nothing: refused (FilterError).
-- Dense search is exact (no HNSW graph is built): a default HNSW's recall was poor on random
-  vectors and with filters (platform notes), and its recall on our embeddings at 50k is not
-  measured yet.
+- The dense index is fixed when a collection is created (`hnsw_config`, kept beside the shard
+  as a server keeps it in the collection's config): with `m=0` no graph is built and every
+  dense search is exact; with a graph, segments under its full-scan threshold are still
+  searched exactly.
 - The search pool defaults to one thread per CPU, which adds tail latency on a busy machine:
   `qdrant.search_threads` (default 1).
 - One process per store (the WAL is locked): several server workers need QDRANT_URL."""
@@ -34,6 +35,8 @@ from tools.kb.filters import FilterError
 from tools.kb.qdrant import StoreError
 
 _SHARD_CONFIG = "vinarag-shard.json"  # what a shard was created with (Edge does not say)
+# Collections created before the index was configurable: no graph, every dense search exact.
+_NO_GRAPH = {"m": 0, "ef_construct": 100, "full_scan_threshold": 10_000}
 
 
 @dataclass
@@ -144,14 +147,17 @@ class EdgeClient:
             view: edge.EdgeSparseVectorParams(modifier=edge.Modifier.Idf)
             for view in described["sparse"]
         }
+        hnsw = described.get("hnsw", _NO_GRAPH)
         return edge.EdgeConfig(
             vectors=vectors,
             sparse_vectors=sparse,
-            # no HNSW graph: dense search is exact (see the module's note)
-            hnsw_config=edge.HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000),
-            # vacuum as soon as anything is deleted: IDF counts deleted points until then
+            hnsw_config=edge.HnswIndexConfig(**hnsw),
+            # vacuum as soon as anything is deleted: IDF counts deleted points until then; a
+            # graph only for segments that are not searched exactly anyway
             optimizers=edge.EdgeOptimizersConfig(
-                deleted_threshold=0.0001, vacuum_min_vector_number=1
+                deleted_threshold=0.0001,
+                vacuum_min_vector_number=1,
+                indexing_threshold=hnsw["full_scan_threshold"] if hnsw["m"] else None,
             ),
             max_search_threads=self.search_threads,
         )
@@ -161,12 +167,22 @@ class EdgeClient:
         collection_name: str,
         vectors_config: Any = None,
         sparse_vectors_config: dict[str, Any] | None = None,
+        hnsw_config: models.HnswConfigDiff | None = None,
     ) -> None:
         if isinstance(vectors_config, models.VectorParams):
             vectors = {"": vectors_config.size}
         else:
             vectors = {name: p.size for name, p in (vectors_config or {}).items()}
-        described = {"vectors": vectors, "sparse": sorted(sparse_vectors_config or {})}
+        described: dict[str, Any] = {
+            "vectors": vectors,
+            "sparse": sorted(sparse_vectors_config or {}),
+        }
+        if hnsw_config is not None:
+            described["hnsw"] = {
+                "m": hnsw_config.m or 0,
+                "ef_construct": hnsw_config.ef_construct or 100,
+                "full_scan_threshold": hnsw_config.full_scan_threshold or 10_000,
+            }
         folder = self.root / collection_name
         with self._lock:
             shard = edge.EdgeShard.create(str(folder), self._edge_config(described))
@@ -205,7 +221,8 @@ class EdgeClient:
             for view in described["sparse"]
         }
         params = SimpleNamespace(vectors=vectors, sparse_vectors=sparse)
-        return SimpleNamespace(config=SimpleNamespace(params=params))
+        hnsw = models.HnswConfig(**described.get("hnsw", _NO_GRAPH))
+        return SimpleNamespace(config=SimpleNamespace(params=params, hnsw_config=hnsw))
 
     def create_payload_index(
         self, collection_name: str, field_name: str, field_schema: Any
@@ -338,14 +355,20 @@ class EdgeClient:
         limit: int,
         query_filter: Any = None,
         with_payload: Any = False,
+        search_params: models.SearchParams | None = None,
     ) -> QueryResponse:
-        dense = not isinstance(query, models.SparseVector)
+        params = None
+        if not isinstance(query, models.SparseVector):
+            params = edge.SearchParams(
+                hnsw_ef=search_params.hnsw_ef if search_params else None,
+                exact=bool(search_params and search_params.exact),
+            )
         request = edge.QueryRequest(
             limit=limit,
             query=edge.Query.Nearest(_vector(query), using=using),
             filter=edge_filter(query_filter),
             with_payload=with_payload,
-            params=edge.SearchParams(exact=True) if dense else None,
+            params=params,
         )
         found = self._shard(collection_name).query(request)
         return QueryResponse([ScoredPoint(_id(p.id), p.score) for p in found])

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from tools.kb.embedders import Embedder, build_embedder
 from tools.kb.laws import LawDirectory
-from tools.kb.qdrant import build_qdrant_client, is_local
+from tools.kb.qdrant import DenseIndex, build_qdrant_client, is_local
 from tools.kb.retriever import HybridRetriever
 from tools.kb.sparse import BM25Encoder
 from tools.kb.store import KnowledgeBase
@@ -46,6 +46,7 @@ def build_knowledge_base(
         local=is_local(settings, location),
         query_cache_size=settings.dense.query_cache_size,
         embed_batch=settings.dense.batch_size,
+        dense_index=DenseIndex.configured(settings.qdrant),
     )
 
 

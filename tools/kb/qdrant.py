@@ -4,15 +4,42 @@ from __future__ import annotations
 
 import math
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qdrant_client import models
+
 from tools.errors import ServiceError
-from tools.settings import Settings
+from tools.settings import QdrantSettings, Settings
 
 
 class StoreError(ServiceError):
     """The store cannot be used as configured; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class DenseIndex:
+    """How dense search runs, the same on the embedded store and a server: exact without a
+    graph (`m=0`), else HNSW above `exact_below` chunks a segment."""
+
+    m: int = 0
+    ef_construct: int = 100
+    ef: int = 256
+    exact_below: int = 20_000
+
+    @classmethod
+    def configured(cls, settings: QdrantSettings) -> DenseIndex:
+        return cls(
+            settings.hnsw_m, settings.hnsw_ef_construct, settings.hnsw_ef, settings.exact_below
+        )
+
+    def hnsw_config(self, dim: int) -> models.HnswConfigDiff:
+        # Qdrant's full-scan threshold is in kilobytes of vectors, not in points
+        threshold = max(1, self.exact_below * dim * 4 // 1024)
+        return models.HnswConfigDiff(
+            m=self.m, ef_construct=self.ef_construct, full_scan_threshold=threshold
+        )
 
 
 def build_qdrant_client(settings: Settings, location: str | None = None) -> Any:

@@ -30,7 +30,7 @@ from tools.kb.edge import edge_filter
 from tools.kb.embedders import Embedder, QueryCache
 from tools.kb.filters import scoped_filter
 from tools.kb.payload import ChunkPayload
-from tools.kb.qdrant import StoreError
+from tools.kb.qdrant import DenseIndex, StoreError
 from tools.kb.sparse import VIEWS, BM25Encoder
 from tools.kb.stats import CorpusStats, CorpusStatsStore, StatsDelta
 from tools.kb.writes import (
@@ -74,10 +74,13 @@ class KnowledgeBase:
         local: bool = True,
         query_cache_size: int = 4096,
         embed_batch: int = 32,
+        dense_index: DenseIndex | None = None,
     ) -> None:
         """`local`: the store runs in this process (embedded), which is then its only user;
-        `embed_batch`: passages per call to the embedder."""
+        `embed_batch`: passages per call to the embedder; `dense_index`: for a collection
+        created now (an existing one keeps its own)."""
         self.client = client
+        self.dense_index = dense_index or DenseIndex()
         self.collection = collection
         self.encoder = encoder
         self.embedder = embedder
@@ -115,6 +118,9 @@ class KnowledgeBase:
                 sparse_vectors_config={
                     view: models.SparseVectorParams(modifier=models.Modifier.IDF) for view in VIEWS
                 },
+                hnsw_config=self.dense_index.hnsw_config(self.embedder.dim)
+                if self.embedder
+                else None,
             )
             if self.embedder:
                 self.stats_store.remember_build({"dense_model": self.embedder.name})
@@ -126,6 +132,19 @@ class KnowledgeBase:
         info = self.client.get_collection(self.collection)
         params = info.config.params.vectors
         dense_params = params.get(DENSE_VIEW) if isinstance(params, dict) else None
+        # the collection's own index decides (one created before keeps its graph, or none)
+        graph = getattr(info.config, "hnsw_config", None)
+        links = graph.m if graph is not None and graph.m is not None else 0
+        if self.embedder is not None and links != self.dense_index.m:
+            log.info(
+                "collection %s was created with hnsw m=%d (qdrant.hnsw_m=%d applies to "
+                "collections created from now on)",
+                self.collection,
+                links,
+                self.dense_index.m,
+            )
+        # what every dense search sends (a benchmark sets exact=True to compare against it)
+        self.dense_search = models.SearchParams(hnsw_ef=self.dense_index.ef, exact=links == 0)
         self.has_dense = False
         if self.embedder is not None:
             self._check_dense(self.embedder, dense_params)
@@ -608,6 +627,7 @@ class KnowledgeBase:
             limit=limit,
             query_filter=scoped_filter(dict(filters) if filters else None, collections),
             with_payload=False,
+            search_params=None if isinstance(query, models.SparseVector) else self.dense_search,
         )
         return [(str(p.id), p.score) for p in response.points]
 
