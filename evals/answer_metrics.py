@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from tools.corpus.passages import Passage
 from tools.generate.base import Citation
-from tools.kb.results import Passage
 from tools.text.citations import strip_markers
 from tools.text.normalize import match_key
 from tools.text.tokenize import syllables

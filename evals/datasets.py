@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.ingest.documents import Document
+from tools.corpus.documents import Document
 
 log = logging.getLogger(__name__)
 

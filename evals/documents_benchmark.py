@@ -288,7 +288,7 @@ def _law_graph_runs(
     from langgraph.checkpoint.memory import InMemorySaver
 
     from graph.builder import build_graph
-    from tools.ingest.documents import Document
+    from tools.corpus.documents import Document
     from tools.ingest.pipeline import ingest_documents
     from tools.services import build_services
 

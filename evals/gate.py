@@ -70,16 +70,6 @@ GATED: dict[str, tuple[str, Callable[[dict[str, Any]], float | None]]] = {
 }
 
 
-def slice_metrics(questions: list[dict[str, Any]]) -> dict[str, float]:
-    """The gated metrics of some of a run's questions, as the run's own summary computes them."""
-    out = {}
-    for metric, (_, value) in GATED.items():
-        values = [v for q in questions if (v := value(q)) is not None]
-        if values:
-            out[metric] = sum(values) / len(values)
-    return out
-
-
 def calibrate(
     questions: list[dict[str, Any]],
     sample: int,

@@ -25,7 +25,7 @@ import qdrant_edge as edge
 from tqdm import tqdm
 
 from evals.law_questions import make_questions, read_law
-from tools.ingest.documents import Document
+from tools.corpus.documents import Document
 from tools.ingest.pipeline import IngestReport, chunked_documents
 from tools.kb.embedders import BundledEmbedder
 from tools.kb.store import passage_text

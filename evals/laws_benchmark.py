@@ -24,8 +24,8 @@ from evals.law_pdfs import page_figures
 from evals.law_questions import LawQuestion, LawText, make_questions, read_law, squashed
 from evals.retrieval_metrics import percentile_ms
 from graph import build_graph
+from tools.corpus.passages import Passage
 from tools.ingest.pipeline import IngestReport, ingest_documents, load_files
-from tools.kb.results import Passage
 from tools.services import build_services
 from tools.settings import Settings
 

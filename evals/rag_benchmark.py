@@ -35,11 +35,11 @@ from evals.retrieval_metrics import percentile_ms, recall_at, reciprocal_rank, s
 from graph.builder import build_graph
 from graph.path import count_retries, grounding_checks
 from graph.state import OutputState
+from tools.corpus.passages import Passage as RetrievedPassage
 from tools.generate.base import GenerationRequest
 from tools.generate.extractive import ExtractiveGenerator
 from tools.ingest.pipeline import ingest_documents
 from tools.kb.embedders import LangChainEmbeddings
-from tools.kb.results import Passage as RetrievedPassage
 from tools.services import build_services
 from tools.settings import Settings
 

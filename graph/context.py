@@ -27,9 +27,9 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic_core import CoreSchema, core_schema
 
+from tools.corpus.documents import COLLECTION
 from tools.errors import validation_problems
 from tools.generate.prompts import ANSWER_FIELDS, ANSWER_PROMPT
-from tools.ingest.documents import COLLECTION
 from tools.settings import OPERATIONAL_SETTINGS, Settings
 from tools.text.template import TemplateError, parse_template
 

@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal, NotRequired
 from typing_extensions import TypedDict  # LangServe on Python 3.11 needs this TypedDict
 
 from tools.conversation import Turn
+from tools.corpus.passages import Passage
 from tools.generate.base import Citation
-from tools.kb.results import Passage
 
 FallbackReason = Literal[
     "no_relevant_documents", "not_grounded", "generation_failed", "law_not_held"

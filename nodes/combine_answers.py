@@ -11,8 +11,8 @@ from langgraph.runtime import Runtime
 from graph.context import Context
 from graph.state import AskAnswer, CombineStep, FallbackReason, Grounding, State
 from nodes.shared import step
+from tools.corpus.passages import Passage
 from tools.generate.base import Citation
-from tools.kb.results import Passage
 from tools.services import Services
 from tools.text.citations import renumber
 

@@ -14,7 +14,7 @@ from langgraph.runtime import Runtime
 from graph.context import Context, run_settings
 from graph.state import FollowReferencesStep, State
 from nodes.shared import step
-from tools.kb.results import Passage
+from tools.corpus.passages import Passage
 from tools.services import Services
 
 

@@ -12,8 +12,8 @@ from langgraph.runtime import Runtime
 from graph.context import Context, run_settings
 from graph.state import NamedLawFilter, RetrieveStep, State
 from nodes.shared import shown, step
+from tools.corpus.passages import merge_identical
 from tools.kb.laws import closest_laws
-from tools.kb.results import merge_identical
 from tools.services import Services
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from graph.state import NamedLawFilter, PathStep, State
 from tools.conversation import CitedSource, Turn, text_hash
-from tools.kb.results import Passage, rescored
+from tools.corpus.passages import Passage, rescored
 from tools.settings import Settings
 
 

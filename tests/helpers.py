@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.kb.results import Passage
+from tools.corpus.passages import Passage
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data" / "xquad-vi"

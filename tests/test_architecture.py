@@ -58,6 +58,113 @@ def test_a_rule_broken_is_seen(tmp_path):
     assert [m for m in _imports(sample) if not _allowed(m, ALLOWED["nodes"])] == ["graph.builder"]
 
 
+def _modules() -> dict[str, Path]:
+    found = {}
+    for package in PACKAGES:
+        for path in (REPO / package).rglob("*.py"):
+            name = ".".join(path.relative_to(REPO).with_suffix("").parts)
+            found[name.removesuffix(".__init__")] = path
+    return found
+
+
+def _import_graph(modules: dict[str, Path]) -> dict[str, set[str]]:
+    """Module -> the project modules it imports, at any depth of its code (a function's import
+    closes a loop as surely as one at the top)."""
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets.add(node.module)
+                targets.update(f"{node.module}.{alias.name}" for alias in node.names)
+        resolved = set()
+        for target in targets:
+            while target and target not in modules:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                resolved.add(target)
+        graph[name] = resolved
+    return graph
+
+
+def _loops(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected parts of more than one member (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in graph.get(node, ()):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            part = []
+            while True:
+                member = stack.pop()
+                part.append(member)
+                if member == node:
+                    break
+            if len(part) > 1:
+                found.append(sorted(part))
+
+    for node in list(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def _room(module: str) -> str:
+    """A module's room in tools/: its subpackage, or the module itself at the top."""
+    return ".".join(module.split(".")[:2])
+
+
+def test_no_import_loop_among_modules_or_the_rooms_of_tools():
+    graph = _import_graph(_modules())
+    assert _loops(graph) == []
+    rooms: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        if module.startswith("tools."):
+            rooms.setdefault(_room(module), set()).update(
+                _room(t) for t in targets if t.startswith("tools.") and _room(t) != _room(module)
+            )
+    assert _loops(rooms) == []
+
+
+# The floors of tools/: what the rest stands on imports (almost) nothing of the project.
+FLOORS = {
+    "tools.text": set(),
+    "tools.errors": set(),
+    "tools.corpus": {"tools.text"},
+    "tools.kb": {"tools.text", "tools.errors", "tools.corpus", "tools.settings", "tools.rerank"},
+}
+
+
+@pytest.mark.parametrize("floor", FLOORS)
+def test_the_floors_of_tools_stand_on_what_is_below_them(floor):
+    graph = _import_graph(_modules())
+    above = sorted(
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        if _room(module) == floor
+        for target in targets
+        if _room(target) != floor and _room(target) not in FLOORS[floor]
+    )
+    assert above == []
+
+
+def test_a_loop_is_seen():
+    assert _loops({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _loops({"a": {"b"}, "b": set()}) == []
+
+
 def test_the_architecture_shows_the_graph_as_built(demo_services):
     document = (REPO / "ARCHITECTURE.md").read_text("utf-8")
     diagram = mermaid(build_graph(services=demo_services))

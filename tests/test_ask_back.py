@@ -13,10 +13,10 @@ from langgraph.types import Command
 from evals.law_sample import LAW_VERSIONS
 from graph import build_graph
 from server.main import create_app
-from tools.ingest.documents import Document
+from tools.corpus.documents import Document
+from tools.corpus.passages import Passage
 from tools.ingest.pipeline import ingest_documents
 from tools.kb.ambiguity import chosen_option, find_ambiguity
-from tools.kb.results import Passage
 
 URBAN = "Luật Vườn cây đô thị 2025 (99/2025/QH15)"
 RURAL = "Luật Vườn cây nông thôn 2025 (98/2025/QH15)"

@@ -131,7 +131,7 @@ def test_chat_page_asks_back_with_buttons(settings, make_demo_services, browser)
     """A question that could be about two laws: the page shows the question back and the laws
     as buttons; a click answers it from the law picked, in the same conversation."""
     from evals.law_sample import LAW_VERSIONS
-    from tools.ingest.documents import Document
+    from tools.corpus.documents import Document
     from tools.ingest.pipeline import ingest_documents
 
     services = make_demo_services()

@@ -204,7 +204,7 @@ def test_graph_with_semantic_cache(settings, make_demo_services):
 def test_answers_of_an_older_corpus_version_leave_the_memory_cache(settings, make_demo_services):
     """Their keys name the version: once it moves they can never be read. Kept, they filled
     `cache.max_mb` under a server taking uploads (the soak's memory rising all along)."""
-    from tools.ingest.documents import Document
+    from tools.corpus.documents import Document
     from tools.ingest.pipeline import ingest_documents
 
     configured = settings.model_copy(

@@ -1,5 +1,5 @@
+from tools.corpus.documents import Document, chunk_point_id, file_doc_id
 from tools.ingest.chunk import chunk_document, chunk_text
-from tools.ingest.documents import Document, chunk_point_id, file_doc_id
 
 SENTENCES = [f"Câu thứ {i} nói về lịch sử Việt Nam và các triều đại phong kiến." for i in range(30)]
 
@@ -69,7 +69,7 @@ def test_headings_alone_are_grouped_and_articles_with_a_body_are_not() -> None:
 def test_a_phrase_repeated_on_a_later_page_takes_its_own_page() -> None:
     """Pages come from where reading has got to, not from the first page holding a phrase:
     clause 2 of Điều 381 was cited as page 40 because page 40 held the same words."""
-    from tools.ingest.documents import Part
+    from tools.corpus.documents import Part
 
     same = "Người lao động có quyền đơn phương chấm dứt hợp đồng lao động."
     pages = [
@@ -88,7 +88,7 @@ def test_a_phrase_repeated_on_a_later_page_takes_its_own_page() -> None:
 
 def test_a_piece_across_a_page_break_names_both_pages() -> None:
     """Its opening is on one page, its last line on the next: "trang 2–3"."""
-    from tools.ingest.documents import Part
+    from tools.corpus.documents import Part
 
     pages = [
         Part("Điều 1. Quyền\nNgười lao động được nghỉ hằng năm.", page=1),
@@ -108,7 +108,7 @@ def test_a_piece_across_a_page_break_names_both_pages() -> None:
 def test_the_pieces_of_one_long_clause_each_take_their_own_page() -> None:
     """A clause longer than a chunk is cut into several pieces; each piece's page is where its
     own text is (they once shared one record, and all took the last piece's page)."""
-    from tools.ingest.documents import Part
+    from tools.corpus.documents import Part
 
     first = " ".join(f"Người lao động được nghỉ ngày {i} theo quy định." for i in range(1, 9))
     second = " ".join(f"Người sử dụng lao động trả lương ngày {i} đầy đủ." for i in range(1, 9))

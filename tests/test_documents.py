@@ -16,8 +16,8 @@ from evals.documents_benchmark import (
 )
 from evals.law_sample import LAW_LABEL, LAW_QUESTIONS, LAW_TEXT
 from tests.helpers import need
+from tools.corpus.documents import Document
 from tools.ingest.chunk import chunk_document
-from tools.ingest.documents import Document
 from tools.ingest.legal import parse_header, split_articles
 from tools.ingest.loaders import load_file
 from tools.ingest.pipeline import IngestReport, ingest_paths, prepare

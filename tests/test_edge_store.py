@@ -13,7 +13,7 @@ import pytest
 from qdrant_client import models
 
 from tests.helpers import write_previous_release_store
-from tools.ingest.documents import DocRef, Document
+from tools.corpus.documents import DocRef, Document
 from tools.ingest.pipeline import ingest_documents
 from tools.kb.edge import EdgeClient
 from tools.kb.factory import build_knowledge_base

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from tests.helpers import free_port, write_tiny_bert
-from tools.ingest.documents import Document
+from tools.corpus.documents import Document
+from tools.errors import StoreError
 from tools.ingest.pipeline import ingest_documents
 from tools.kb.embedders import BundledEmbedder, EmbedderError, build_embedder
 from tools.kb.factory import build_knowledge_base, build_retrieval_stack
-from tools.kb.qdrant import StoreError
 from tools.kb.retriever import HybridRetriever
 from tools.settings import DenseSettings
 

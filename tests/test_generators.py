@@ -68,7 +68,8 @@ def test_phogpt_prompt_format_is_what_training_writes(tiny_mpt):
     """The template the product installs when it loads PhoGPT renders a turn byte for byte as
     the training data writes it: a fine-tune sees the prompt it will be asked with."""
     from tools.generate.phogpt import load_model_and_tokenizer
-    from tools.generate.prompts import ANSWER_PROMPT, number_sources
+    from tools.generate.prompts import ANSWER_PROMPT
+    from tools.text.citations import number_sources
     from training.data import make_prompt
 
     settings = GeneratorSettings(kind="phogpt", model=str(tiny_mpt), device="cpu")

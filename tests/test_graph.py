@@ -11,7 +11,7 @@ from graph import Context, build_graph
 from graph.context import ContextError
 from graph.state import OutputState, PathStep, TurnState
 from nodes.start_turn import fresh_turn
-from tools.ingest.documents import Document
+from tools.corpus.documents import Document
 from tools.ingest.pipeline import ingest_documents
 
 

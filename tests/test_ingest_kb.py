@@ -6,11 +6,11 @@ import re
 import pytest
 
 from tests.helpers import write_pdf
-from tools.ingest.documents import DocRef, Document
+from tools.corpus.documents import DocRef, Document
+from tools.errors import StoreError
 from tools.ingest.pipeline import ingest_documents, ingest_paths
 from tools.kb.factory import build_knowledge_base
 from tools.kb.filters import FilterError
-from tools.kb.qdrant import StoreError
 from tools.kb.retriever import HybridRetriever
 
 FANSIPAN = "Fansipan là ngọn núi cao nhất Việt Nam. Đỉnh núi cao khoảng 3.143 mét."

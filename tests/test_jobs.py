@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 
 from server.main import create_app
 from tests.helpers import write_pdf
+from tools.corpus.documents import Document
 from tools.ingest.chunk import chunk_document
-from tools.ingest.documents import Document
 from tools.ingest.jobs import IngestJobs
 from tools.ingest.worker import ProcessWorkers, ThreadWorkers
 from tools.kb.embedders import BundledEmbedder

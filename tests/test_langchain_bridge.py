@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from langchain_core.documents import Document as LCDocument
 
-from tools.ingest.documents import Document
+from tools.corpus.documents import Document
+from tools.errors import StoreError
 from tools.ingest.pipeline import ingest_documents
 from tools.kb.filters import FilterError
 from tools.kb.langchain_bridge import KnowledgeBaseRetriever, qdrant_vector_store
-from tools.kb.qdrant import StoreError
 
 QUESTION = "Vịnh Hạ Long có bao nhiêu hòn đảo?"
 TEXTS = {

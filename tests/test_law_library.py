@@ -12,12 +12,12 @@ import pytest
 from evals.law_questions import make_questions, read_law
 from graph import build_graph
 from tests.helpers import LAWS_VN, need
+from tools.corpus.documents import Document
+from tools.corpus.passages import Passage, merge_identical
 from tools.generate.base import GenerationRequest
 from tools.generate.extractive import ExtractiveGenerator
-from tools.ingest.documents import Document
 from tools.ingest.pipeline import ingest_documents
 from tools.kb.articles import clause_location, widen_articles
-from tools.kb.results import Passage, merge_identical
 from tools.text.law_names import law_mentions
 from tools.text.sentences import split_sentences
 

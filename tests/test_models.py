@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tests.helpers import passage, write_tiny_bert
-from tools.ingest.documents import Document
+from tools.corpus.documents import Document
 from tools.rerank.factory import build_reranker
 
 DOCS = [

@@ -6,7 +6,7 @@ import pytest
 
 from evals.law_sample import LAW_VERSIONS
 from graph import build_graph
-from tools.ingest.documents import Document
+from tools.corpus.documents import Document
 from tools.ingest.pipeline import ingest_documents
 from tools.kb.laws import LawDocument, find_named_law
 from tools.text.law_names import law_key, numbers_in, years_in

@@ -5,7 +5,7 @@ import pytest
 
 from evals.law_sample import LAW_WITH_REFERENCES, REFERENCE_QUESTIONS
 from graph import build_graph
-from tools.ingest.documents import Document
+from tools.corpus.documents import Document
 from tools.ingest.legal import References, find_references
 from tools.ingest.pipeline import ingest_documents
 

@@ -14,7 +14,7 @@ from graph import build_graph
 from server.main import create_app
 from tests.helpers import LAWS_VN
 from tests.test_edge_store import _check_parity
-from tools.ingest.documents import file_doc_id
+from tools.corpus.documents import file_doc_id
 from tools.ingest.pipeline import ingest_paths
 from tools.ingest.sync import sync_folder
 from tools.kb.embedders import BundledEmbedder

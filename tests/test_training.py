@@ -264,7 +264,7 @@ def test_promote_then_the_generator_loads_it_and_merge(tiny, tmp_path, settings)
         loaded = services.generator.chat_model.llm.pipeline.model
         assert isinstance(loaded, PeftModel)
         from graph import build_graph
-        from tools.ingest.documents import Document
+        from tools.corpus.documents import Document
         from tools.ingest.pipeline import ingest_documents
 
         ingest_documents([Document("f", "Núi", SENTENCE, "f")], services.retrieval.kb, configured)

@@ -8,10 +8,10 @@ import pytest
 
 from evals.law_sample import LAW_NOT_IN_FORCE, LAW_TEXT, LAW_VERSIONS
 from graph import build_graph
-from tools.ingest.documents import Document
+from tools.corpus.documents import Document
+from tools.corpus.passages import Passage
 from tools.ingest.legal import parse_header
 from tools.ingest.pipeline import ingest_documents
-from tools.kb.results import Passage
 from tools.kb.versions import choose_versions
 
 TODAY = date(2026, 12, 6)

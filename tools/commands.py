@@ -10,13 +10,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tools.ingest.documents import (
+from tools.corpus.documents import (
     DEFAULT_COLLECTION,
     DocKey,
     DocRef,
     check_doc_id,
 )
-from tools.ingest.metadata import spelled_out
+from tools.corpus.metadata import spelled_out
 from tools.settings import Settings
 from tools.sync_cli import collection_arg, opened_audit
 from tools.sync_cli import register as register_sync

@@ -12,6 +12,10 @@ class ServiceError(RuntimeError):
     to do about it."""
 
 
+class StoreError(ServiceError):
+    """The vector store cannot be used as configured; the message says what to change."""
+
+
 def one_line(exc: BaseException, limit: int = 160) -> str:
     """What an exception says, on one line and cut short: for reports and logs a user reads
     (no traceback, no exception class name)."""

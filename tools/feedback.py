@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Literal, TypedDict
 
+from tools.corpus.passages import Passage
 from tools.errors import ServiceError, one_line
-from tools.kb.results import Passage
 from tools.memory import QmarkCursor, postgres_pool, unreachable
 from tools.settings import Settings
 

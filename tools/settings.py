@@ -35,7 +35,7 @@ from pydantic_settings import (
     SettingsError as PydanticSettingsError,
 )
 
-from tools.ingest.documents import COLLECTION, COLLECTION_RULE
+from tools.corpus.documents import COLLECTION, COLLECTION_RULE
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Settings that never change an answer (where the service runs, how it serves, caches,

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tools.ingest.documents import DEFAULT_COLLECTION, check_collection
+from tools.corpus.documents import DEFAULT_COLLECTION, check_collection
 from tools.settings import Settings
 
 log = logging.getLogger(__name__)

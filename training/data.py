@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools.corpus.documents import Document
 from tools.generate.phogpt import user_turn
-from tools.generate.prompts import ANSWER_PROMPT, number_sources
-from tools.ingest.documents import Document
+from tools.generate.prompts import ANSWER_PROMPT
 from tools.ingest.pipeline import ingest_documents
 from tools.kb.factory import build_retrieval_stack
 from tools.settings import Settings
+from tools.text.citations import number_sources
 from tools.text.language import vietnamese_score
 from tools.text.normalize import match_key
 from tools.text.sentences import split_sentences

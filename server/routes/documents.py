@@ -30,7 +30,7 @@ from server.access import Caller, forbidden
 from server.deps import Reader, State, Writer
 from server.state import AppState
 from tools.audit import AuditEntry
-from tools.ingest.documents import (
+from tools.corpus.documents import (
     COLLECTION,
     COLLECTION_RULE,
     DEFAULT_COLLECTION,
@@ -40,9 +40,9 @@ from tools.ingest.documents import (
     Document,
     check_doc_id,
 )
+from tools.corpus.metadata import check_metadata
 from tools.ingest.jobs import Job
 from tools.ingest.loaders import LOADERS
-from tools.ingest.metadata import check_metadata
 from tools.kb.catalogue import ListedDocument
 
 router = APIRouter(tags=["documents"])

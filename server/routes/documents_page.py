@@ -17,7 +17,7 @@ from server.deps import Reader, State
 from server.routes.chat_page import STATIC
 from server.routes.documents import CollectionParam, missing_document
 from server.state import AppState
-from tools.ingest.documents import DEFAULT_COLLECTION, DocRef
+from tools.corpus.documents import DEFAULT_COLLECTION, DocRef
 from tools.ingest.jobs import Job
 from tools.kb.retriever import passage_location
 

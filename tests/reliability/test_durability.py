@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tools.ingest.documents import Document
+from tools.corpus.documents import Document
 from tools.ingest.pipeline import ingest_documents
 from tools.kb.factory import build_knowledge_base
 from tools.settings import load_settings
@@ -73,7 +73,7 @@ def test_statistics_that_drifted_from_the_points_are_recounted(tmp_path):
 
 INGEST = """
 import sys
-from tools.ingest.documents import Document
+from tools.corpus.documents import Document
 from tools.ingest.pipeline import ingest_documents
 from tools.kb.factory import build_knowledge_base
 from tools.settings import load_settings

@@ -7,8 +7,8 @@ import zipfile
 
 import pytest
 
+from tools.corpus.documents import DOC_ID_RULE
 from tools.ingest.chunk import chunk_text, legal_pieces
-from tools.ingest.documents import DOC_ID_RULE
 from tools.ingest.loaders import load_file
 from tools.ingest.pipeline import ingest_paths
 from tools.services import build_services

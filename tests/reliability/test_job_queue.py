@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from server.main import create_app
-from tools.ingest.documents import Chunk
+from tools.corpus.documents import Chunk
 from tools.ingest.jobs import IngestJobs
 from tools.ingest.worker import (
     Prepared,

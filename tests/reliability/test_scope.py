@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from server.main import create_app
-from tools.ingest.documents import DocRef
+from tools.corpus.documents import DocRef
 from tools.services import build_services
 from tools.settings import ApiKey, SettingsError, load_settings
 

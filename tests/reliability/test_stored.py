@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from server.main import create_app
 from tests.helpers import write_previous_release_store
+from tools.corpus.documents import Document
 from tools.ingest.chunk import chunk_document
-from tools.ingest.documents import Document
 from tools.ingest.pipeline import ingest_documents, ingest_paths
 from tools.kb.factory import build_knowledge_base
 from tools.services import build_services

@@ -9,8 +9,8 @@ from typing import NotRequired, Protocol
 
 from typing_extensions import TypedDict  # LangServe on Python 3.11 needs this TypedDict
 
+from tools.corpus.passages import Passage
 from tools.kb.articles import clause_location
-from tools.kb.results import Passage
 
 
 class Citation(TypedDict):

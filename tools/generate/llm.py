@@ -13,8 +13,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.runnables import Runnable
 
+from tools.corpus.passages import numbered
 from tools.generate.base import Citation, Generation, GenerationRequest, cite
-from tools.generate.prompts import ANSWER_PROMPT, STRICT_SUFFIX, numbered
+from tools.generate.prompts import ANSWER_PROMPT, STRICT_SUFFIX
 from tools.grade.grounding import cited_sentences
 from tools.text.citations import CITATION_MARKER, strip_markers
 from tools.text.template import render

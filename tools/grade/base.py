@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from tools.conversation import Turn
-from tools.kb.results import Passage
+from tools.corpus.passages import Passage
 
 GradedBy = Literal["overlap", "llm"]
 RewrittenBy = Literal["terms", "llm"]

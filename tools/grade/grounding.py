@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from tools.kb.results import Passage
+from tools.corpus.passages import Passage
 from tools.text.citations import CITATION_MARKER
 from tools.text.question import STOP_SYLLABLES
 from tools.text.sentences import split_sentences

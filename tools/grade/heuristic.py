@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from typing import Literal
 
 from tools.conversation import Turn
+from tools.corpus.passages import Passage
 from tools.grade.base import GroundingCheck, RelevanceGrades, Rewrite
 from tools.grade.grounding import check_grounding
 from tools.grade.relevance import grade_by_overlap
 from tools.grade.rewrite import condense, strip_question_words
-from tools.kb.results import Passage
 
 
 class OverlapGrader:

@@ -15,16 +15,15 @@ from langchain_core.messages import HumanMessage
 from pydantic import BaseModel, ValidationError
 
 from tools.conversation import Turn
-from tools.generate.prompts import (
+from tools.corpus.passages import Passage, numbered
+from tools.grade.base import GroundingCheck, RelevanceGrades, Rewrite
+from tools.grade.heuristic import OverlapGrader, TermRewriter
+from tools.grade.prompts import (
     CONDENSE_PROMPT,
     GRADE_GROUNDING_PROMPT,
     GRADE_RELEVANCE_PROMPT,
     REWRITE_PROMPT,
-    numbered,
 )
-from tools.grade.base import GroundingCheck, RelevanceGrades, Rewrite
-from tools.grade.heuristic import OverlapGrader, TermRewriter
-from tools.kb.results import Passage
 
 log = logging.getLogger(__name__)
 Schema = TypeVar("Schema", bound=BaseModel)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tools.kb.results import Passage
+from tools.corpus.passages import Passage
 from tools.text.question import content_terms, name_words
 from tools.text.tokenize import syllables, tokenizer_for
 

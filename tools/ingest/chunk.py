@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.ingest.documents import Chunk, Document, Part
+from tools.corpus.documents import Chunk, Document, Part, location
 from tools.ingest.legal import Article, article_pieces, find_references, split_articles
 from tools.text.sentences import split_sentences
 
@@ -181,25 +181,6 @@ def legal_pieces(text: str, size: int, overlap: int) -> list[Piece] | None:
                 Piece(f"{heading}\n{t}", dict(place)) for t in chunk_text(body, room, overlap)
             ]
     return pieces
-
-
-def location(label: str, place: dict[str, Any]) -> str:
-    """Where a chunk is, as a reader cites it: "Luật X (24/2018/QH14), Điều 8, Khoản 2",
-    "handbook.pdf, trang 12", "guide.md › Cài đặt › Yêu cầu"."""
-    parts = [label]
-    if "dieu_den" in place:  # headings alone, grouped
-        parts.append(f"Điều {place['dieu']}–{place['dieu_den']}")
-    elif "dieu" in place:
-        parts.append(f"Điều {place['dieu']}")
-        if "khoan" in place:
-            parts.append(f"Khoản {place['khoan']}")
-    elif place.get("section"):
-        return f"{label} › {place['section']}"
-    if "page_end" in place:
-        parts.append(f"trang {place['page']}–{place['page_end']}")
-    elif "page" in place:
-        parts.append(f"trang {place['page']}")
-    return ", ".join(parts)
 
 
 def chunk_document(document: Document, size: int, overlap: int) -> list[Chunk]:

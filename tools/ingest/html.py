@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tools.ingest.documents import Part
+from tools.corpus.documents import Part
 from tools.ingest.loaded import Loaded, LoadError, decode_text, one_document, read_bytes
 from tools.ingest.sections import sections
 from tools.ingest.tables import table_rows

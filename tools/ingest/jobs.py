@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from tools.ingest.documents import DocKey, Document
+from tools.corpus.documents import DocKey, Document
 from tools.ingest.pipeline import IngestReport, record
 from tools.ingest.worker import IngestWorkers, Prepared, WorkerStopped, WorkerTimedOut
 from tools.kb.store import KnowledgeBase, PendingChunk

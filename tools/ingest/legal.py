@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from tools.text.law_names import law_key, numbers_in
+from tools.text.law_names import YEAR_IN_NUMBER, law_key, numbers_in
 from tools.text.normalize import match_key
 
 # Document types, longest first so that "Bộ luật" wins over "Luật".
@@ -73,7 +73,6 @@ _OLD_STYLE_PREFIX = re.compile(
 _SESSION = re.compile(r"\bky hop\b|\bkhoa [ivxlc]+\b")  # the session that passed it
 _TITLED_KINDS = ("Luật", "Bộ luật", "Pháp lệnh", "Hiến pháp")  # named, not summarised
 _ANY_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
-YEAR_IN_NUMBER = re.compile(r"/((?:19|20)\d{2})/")
 _NATIONAL_MOTTO = ("cong hoa xa hoi", "doc lap", "dan chu cong hoa")
 
 # An outline heading: its number, then a title after a separator or (without one) in capitals.

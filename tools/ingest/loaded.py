@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.ingest.documents import Document, Part, file_doc_id
+from tools.corpus.documents import Document, Part, file_doc_id
 from tools.text.legacy import legacy_encoding
 
 

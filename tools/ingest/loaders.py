@@ -12,7 +12,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from tools.ingest.documents import Document, Part, check_doc_id, file_doc_id
+from tools.corpus.documents import Document, Part, check_doc_id, file_doc_id
+from tools.corpus.metadata import check_metadata
 from tools.ingest.html import load_html
 from tools.ingest.loaded import (
     Loaded,
@@ -22,7 +23,6 @@ from tools.ingest.loaded import (
     one_document,
     read_bytes,
 )
-from tools.ingest.metadata import check_metadata
 from tools.ingest.office import load_docx, load_pptx, load_xlsx
 from tools.ingest.pdf import load_image, load_pdf
 from tools.ingest.sections import sections

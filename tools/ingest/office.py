@@ -8,8 +8,8 @@ import re
 import zipfile
 from pathlib import Path
 
+from tools.corpus.documents import Part
 from tools.errors import one_line
-from tools.ingest.documents import Part
 from tools.ingest.loaded import Loaded, LoadError, one_document
 from tools.ingest.sections import sections
 from tools.ingest.tables import table_rows

@@ -9,8 +9,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from tools.corpus.documents import Part
 from tools.errors import one_line
-from tools.ingest.documents import Part
 from tools.ingest.loaded import Loaded, LoadError, LoadSkipped, one_document
 from tools.ingest.ocr import OcrFailed, OcrUnavailable, check_ocr, ocr_image, ocr_pdf_page
 from tools.ingest.tables import table_rows

@@ -15,11 +15,11 @@ from typing import Literal
 
 from tqdm import tqdm
 
+from tools.corpus.documents import DEFAULT_COLLECTION, Chunk, DocKey, Document, file_doc_id
+from tools.corpus.metadata import payload_problem, spelled_out
 from tools.ingest.chunk import chunk_document
-from tools.ingest.documents import DEFAULT_COLLECTION, Chunk, DocKey, Document, file_doc_id
 from tools.ingest.legal import parse_header
 from tools.ingest.loaders import LOADERS, LoadError, LoadSkipped
-from tools.ingest.metadata import payload_problem, spelled_out
 from tools.ingest.reader import FileReader
 from tools.ingest.walk import walk_folder
 from tools.kb.store import KnowledgeBase

@@ -18,7 +18,7 @@ from typing import Literal
 
 from tqdm import tqdm
 
-from tools.ingest.documents import DocRef, file_doc_id
+from tools.corpus.documents import DocRef, file_doc_id
 from tools.ingest.loaders import LOADERS
 from tools.ingest.pipeline import DenseWhen, IngestReport, ingest_documents, load_files
 from tools.ingest.walk import FoundFile, file_hash, walk_folder

@@ -19,7 +19,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from tools.ingest.documents import Chunk, Document
+from tools.corpus.documents import Chunk, Document
 from tools.ingest.pipeline import IngestReport, chunked_documents, load_files
 from tools.kb.embedders import Embedder
 from tools.kb.sparse import BM25Encoder

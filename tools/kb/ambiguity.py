@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from tools.kb.results import Passage
+from tools.corpus.passages import Passage
 from tools.kb.versions import Version, in_force
 from tools.text.idf import pool_idf, weighted_coverage
 from tools.text.law_names import law_key, numbers_in

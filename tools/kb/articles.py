@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.ingest.chunk import location
+from tools.corpus.documents import location
+from tools.corpus.passages import Passage
 from tools.kb.payload import ChunkPayload
-from tools.kb.results import Passage
 from tools.kb.store import KnowledgeBase
 from tools.text.idf import pool_idf, weighted_coverage
 from tools.text.tokenize import tokenizer_for

@@ -10,7 +10,7 @@ from typing import Any
 
 from qdrant_client import models
 
-from tools.ingest.documents import DocKey, chunk_point_id
+from tools.corpus.documents import DocKey, chunk_point_id
 from tools.kb.payload import CATALOGUE_FIELDS, LISTING_FIELDS, ChunkPayload
 from tools.text.law_names import law_key
 

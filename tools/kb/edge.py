@@ -31,8 +31,8 @@ from typing import Any
 import qdrant_edge as edge
 from qdrant_client import models
 
+from tools.errors import StoreError
 from tools.kb.filters import FilterError
-from tools.kb.qdrant import StoreError
 
 _SHARD_CONFIG = "vinarag-shard.json"  # what a shard was created with (Edge does not say)
 # Collections created before the index was configurable: no graph, every dense search exact.

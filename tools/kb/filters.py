@@ -24,18 +24,14 @@ from pydantic import (
 from pydantic_core import ErrorDetails, PydanticCustomError
 from qdrant_client import models
 
+from tools.corpus.documents import DEFAULT_COLLECTION
 from tools.errors import clipped
-from tools.ingest.documents import DEFAULT_COLLECTION
 
 TOP_LEVEL_FIELDS = {"doc_id", "title", "source", "position"}
 
 
 class FilterError(ValueError):
     """A filter the knowledge base cannot apply; the message names the key."""
-
-
-class FilterTooLarge(FilterError):
-    """More conditions and listed values than the server takes (413)."""
 
 
 _SIMPLE_KEY = re.compile(r"[\w-]+")

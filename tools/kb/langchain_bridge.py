@@ -18,10 +18,10 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_qdrant import QdrantVectorStore, RetrievalMode, SparseEmbeddings, SparseVector
 from pydantic import ConfigDict, Field, SkipValidation
 
+from tools.corpus.passages import Passage
+from tools.errors import StoreError
 from tools.kb.embedders import Embedder
 from tools.kb.factory import RetrievalStack
-from tools.kb.qdrant import StoreError
-from tools.kb.results import Passage
 from tools.kb.sparse import SYLLABLE_VIEW, BM25Encoder, query_terms
 from tools.kb.store import DENSE_VIEW, KnowledgeBase
 

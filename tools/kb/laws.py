@@ -10,10 +10,9 @@ import threading
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from tools.ingest.legal import YEAR_IN_NUMBER
 from tools.kb.catalogue import ListedDocument
 from tools.kb.store import KnowledgeBase
-from tools.text.law_names import law_key, law_mentions, numbers_in, years_in
+from tools.text.law_names import YEAR_IN_NUMBER, law_key, law_mentions, numbers_in, years_in
 
 # Kinds a reader may shorten: "Luật Hình sự" for "Bộ luật Hình sự".
 _SHORTER_KIND = {"bo luat": "luat"}

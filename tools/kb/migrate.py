@@ -17,10 +17,10 @@ from typing import Any
 
 from qdrant_client import models
 
-from tools.ingest.documents import DEFAULT_COLLECTION
-from tools.ingest.metadata import spelled_out
+from tools.corpus.documents import DEFAULT_COLLECTION
+from tools.corpus.metadata import spelled_out
+from tools.errors import StoreError
 from tools.kb.edge import EdgeClient
-from tools.kb.qdrant import StoreError
 from tools.settings import Settings
 
 log = logging.getLogger(__name__)

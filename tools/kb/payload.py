@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from tools.ingest.documents import DEFAULT_COLLECTION, DocKey
+from tools.corpus.documents import DEFAULT_COLLECTION, DocKey
 
 # What the catalogue reads of each point: enough to plan a write without the chunk's text.
 CATALOGUE_FIELDS = ["doc_id", "collection", "content_hash", "n_tokens", "doc_chunks"]

@@ -10,12 +10,7 @@ from typing import Any
 
 from qdrant_client import models
 
-from tools.errors import ServiceError
 from tools.settings import QdrantSettings, Settings
-
-
-class StoreError(ServiceError):
-    """The store cannot be used as configured; the message says what to change."""
 
 
 @dataclass(frozen=True)

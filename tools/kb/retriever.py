@@ -9,10 +9,10 @@ from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from tools.ingest.metadata import payload_problem, spelled_out
+from tools.corpus.metadata import payload_problem, spelled_out
+from tools.corpus.passages import Passage
 from tools.kb.fusion import Normalization, weighted_fusion
 from tools.kb.payload import ChunkPayload
-from tools.kb.results import Passage
 from tools.kb.sparse import (
     BIGRAM_VIEW,
     PLAIN_BIGRAM_VIEW,

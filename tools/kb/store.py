@@ -23,14 +23,15 @@ from typing import Any
 import numpy as np
 from qdrant_client import models
 
-from tools.ingest.documents import Chunk, DocKey, DocRef, Document, chunk_point_id
-from tools.ingest.metadata import payload_problem
+from tools.corpus.documents import Chunk, DocKey, DocRef, Document, chunk_point_id
+from tools.corpus.metadata import payload_problem
+from tools.errors import StoreError
 from tools.kb.catalogue import Catalogue, ListedDocument, StoredDocument
 from tools.kb.edge import edge_filter
 from tools.kb.embedders import Embedder, QueryCache
 from tools.kb.filters import scoped_filter
 from tools.kb.payload import ChunkPayload
-from tools.kb.qdrant import DenseIndex, StoreError
+from tools.kb.qdrant import DenseIndex
 from tools.kb.sparse import VIEWS, BM25Encoder
 from tools.kb.stats import CorpusStats, CorpusStatsStore, StatsDelta
 from tools.kb.writes import (

@@ -9,7 +9,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from tools.kb.results import Passage
+from tools.corpus.passages import Passage
 from tools.text.law_names import law_key
 
 

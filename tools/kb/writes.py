@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from tools.ingest.documents import Chunk, DocKey, Document
+from tools.corpus.documents import Chunk, DocKey, Document
 from tools.kb.catalogue import StoredDocument
 from tools.kb.sparse import TermCounts
 from tools.kb.stats import CorpusStats, StatsDelta

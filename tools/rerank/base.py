@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from tools.kb.results import Passage
+from tools.corpus.passages import Passage
 
 
 class Reranker(Protocol):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools.kb.results import Passage, rescored
+from tools.corpus.passages import Passage, rescored
 
 
 class CrossEncoderReranker:

@@ -9,7 +9,7 @@ candidate holds are left out.
 
 from __future__ import annotations
 
-from tools.kb.results import Passage, rescored
+from tools.corpus.passages import Passage, rescored
 from tools.text.idf import pool_idf, window_coverage
 from tools.text.tokenize import tokenizer_for
 

@@ -22,3 +22,8 @@ def renumber(text: str, numbers: dict[int, int]) -> str:
         return match.group(0).replace(f"[{old}]", f"[{numbers.get(old, old)}]")
 
     return CITATION_MARKER.sub(moved, text)
+
+
+def number_sources(sources: list[tuple[str, str]]) -> str:
+    """[1] title: text ... for a prompt: the markers its answer cites."""
+    return "\n\n".join(f"[{i}] {title}: {text}" for i, (title, text) in enumerate(sources, start=1))

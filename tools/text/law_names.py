@@ -16,6 +16,8 @@ NUMBER = re.compile(
     r"(?<![\w/])\d{1,4}/(?:(?:19|20)\d{2}/)?[A-Za-zĐđ]+(?:-[A-Za-zĐđ]+)*\d*(?![\w/])"
 )
 _YEAR = re.compile(r"(?<![\w/])((?:19|20)\d{2})(?![\w/])")
+# the year inside a law's number ("91/2015/QH13")
+YEAR_IN_NUMBER = re.compile(r"/((?:19|20)\d{2})/")
 
 
 def law_key(text: str) -> str:

@@ -33,9 +33,6 @@ _PERSON_CUES = ("ai", "người nào", "vị nào", "nhân vật nào")
 _PLACE_CUES = ("ở đâu", "nơi nào", "chỗ nào", "tỉnh nào", "nước nào", "thành phố nào", "đâu")
 
 
-_WORDS = re.compile(r"[^\W\d_]+")
-
-
 def name_words(text: str) -> list[str]:
     """Capitalised words that do not open a sentence: names of people, places, things."""
     names = []

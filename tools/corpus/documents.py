@@ -129,3 +129,22 @@ def file_doc_id(path: Path, name: str | None = None) -> str:
     key = f"upload:{name}" if name is not None else str(path.resolve())
     digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:8]
     return f"{stem[:48]}-{digest}"
+
+
+def location(label: str, place: dict[str, Any]) -> str:
+    """Where a chunk is, as a reader cites it: "Luật X (24/2018/QH14), Điều 8, Khoản 2",
+    "handbook.pdf, trang 12", "guide.md › Cài đặt › Yêu cầu"."""
+    parts = [label]
+    if "dieu_den" in place:  # headings alone, grouped
+        parts.append(f"Điều {place['dieu']}–{place['dieu_den']}")
+    elif "dieu" in place:
+        parts.append(f"Điều {place['dieu']}")
+        if "khoan" in place:
+            parts.append(f"Khoản {place['khoan']}")
+    elif place.get("section"):
+        return f"{label} › {place['section']}"
+    if "page_end" in place:
+        parts.append(f"trang {place['page']}–{place['page_end']}")
+    elif "page" in place:
+        parts.append(f"trang {place['page']}")
+    return ", ".join(parts)

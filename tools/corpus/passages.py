@@ -5,9 +5,12 @@ checkpointer and the API."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NotRequired
 
 from typing_extensions import TypedDict  # LangServe on Python 3.11 needs this TypedDict
+
+from tools.text.citations import number_sources
 
 
 class Passage(TypedDict):
@@ -46,3 +49,8 @@ def merge_identical(passages: list[Passage]) -> list[Passage]:
             if passage["source"] not in also:
                 first["metadata"] = {**first["metadata"], "also_in": [*also, passage["source"]]}
     return list(kept.values())
+
+
+def numbered(passages: Sequence[Passage]) -> str:
+    """The passages as the prompts number them (the markers answers cite)."""
+    return number_sources([(p["title"], p["text"]) for p in passages])
