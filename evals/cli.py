@@ -31,6 +31,7 @@ def _retrieval(args: argparse.Namespace, settings: Settings) -> int:
         progress=not args.quiet,
         strip=args.strip_tones,
         distractors=args.distractors,
+        vectors_cache=Path(args.vectors_cache) if args.vectors_cache else None,
     )
     print(format_table(result))
     write_json(args.json, result)
@@ -337,6 +338,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N[,N...]",
         help="pad the corpus with N synthetic passages (shuffled words of real ones), one run "
         "per N: quality, latency, index time and memory at size",
+    )
+    p.add_argument(
+        "--vectors-cache",
+        default=None,
+        metavar="F.npz",
+        help="keep the passages' dense vectors in F.npz and take them from it on the next run "
+        "(same model): a second run at size measures search, not embedding",
     )
     p.add_argument(
         "--strip-tones", action="store_true", help="ask every question without tone marks"

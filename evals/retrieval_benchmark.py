@@ -10,6 +10,7 @@ question as typed without marks.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -99,22 +100,55 @@ kb.client.close()
 
 class _TimedEmbedder:
     """The configured embedder, with the time its passage embedding took summed: an index
-    time split into embedding and the rest (chunking, segmentation, sparse encoding, writing)."""
+    time split into embedding and the rest (chunking, segmentation, sparse encoding, writing).
+    With `cache` (a .npz file), passages embedded by an earlier run with the same model are
+    taken from it (their time is not counted) and the new ones added to it: a second run at
+    size measures the search, not the embedding again."""
 
-    def __init__(self, inner: Embedder) -> None:
+    def __init__(self, inner: Embedder, cache: Path | None = None) -> None:
         self.inner = inner
         self.name, self.dim = inner.name, inner.dim
         self.passage_s = 0.0
+        self.cached = 0
+        self.cache = cache
+        self._known: dict[str, np.ndarray] = {}
+        if cache is not None and cache.is_file():
+            with np.load(cache) as saved:
+                if str(saved["model"]) == inner.name:
+                    self._known = dict(zip(saved["keys"].tolist(), saved["vectors"], strict=True))
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.inner.embed_queries(texts)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        start = time.perf_counter()
-        try:
-            return self.inner.embed_passages(texts)
-        finally:
-            self.passage_s += time.perf_counter() - start
+        keys = [self._key(t) for t in texts]
+        missing = [i for i, k in enumerate(keys) if k not in self._known]
+        self.cached += len(texts) - len(missing)
+        if missing:
+            start = time.perf_counter()
+            try:
+                vectors = self.inner.embed_passages([texts[i] for i in missing])
+            finally:
+                self.passage_s += time.perf_counter() - start
+            for i, vector in zip(missing, vectors, strict=True):
+                self._known[keys[i]] = np.asarray(vector, dtype=np.float32)
+        return np.stack([self._known[k] for k in keys])
+
+    def save(self) -> None:
+        if self.cache is None or not self._known:
+            return
+        self.cache.parent.mkdir(parents=True, exist_ok=True)
+        keys = list(self._known)
+        np.savez(
+            self.cache,
+            model=np.array(self.name),
+            keys=np.array(keys),
+            vectors=np.stack([self._known[k] for k in keys]),
+        )
 
 
 def _time_store_writes(kb: KnowledgeBase) -> list[float]:
@@ -175,7 +209,12 @@ def _against_exact(
 
 
 def run_system(
-    settings: Settings, corpus: list[Passage], queries: list[Query], k: int, progress: bool
+    settings: Settings,
+    corpus: list[Passage],
+    queries: list[Query],
+    k: int,
+    progress: bool,
+    vectors_cache: Path | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     # Every question must stay in the query cache between embedding and search.
     dense = settings.dense.model_copy(
@@ -184,7 +223,7 @@ def run_system(
     settings = settings.model_copy(update={"dense": dense})
     relevants = [set(q.positive_ids) for q in queries]
     embedder = configured_embedder(settings)
-    timed = _TimedEmbedder(embedder) if embedder else None
+    timed = _TimedEmbedder(embedder, vectors_cache) if embedder else None
     stack = build_retrieval_stack(settings, ":memory:", timed)
     writing = _time_store_writes(stack.kb)
     try:
@@ -222,6 +261,7 @@ def run_system(
         costs = {
             "index_s": round(index_s, 2),
             "embed_s": round(timed.passage_s, 2) if timed else 0.0,
+            "passages_from_cache": timed.cached if timed else 0,
             "index_without_embedding_s": round(index_s - (timed.passage_s if timed else 0.0), 2),
             "write_points_s": round(writing[0], 2),  # the store's own writes and optimisation
             **opened,
@@ -232,6 +272,8 @@ def run_system(
         }
     finally:
         stack.close()
+        if timed is not None:
+            timed.save()
     return {**summarize(rankings, relevants, latencies, k), **costs, **exact}, config
 
 
@@ -278,6 +320,7 @@ def run_benchmark(
     progress: bool = True,
     strip: bool = False,
     distractors: Sequence[int] = (),
+    vectors_cache: Path | None = None,
 ) -> dict[str, Any]:
     corpus = load_corpus(corpus_path)
     queries = load_queries(queries_path)[:limit] if limit else load_queries(queries_path)
@@ -294,7 +337,7 @@ def run_benchmark(
     runs = []
     for n in distractors or [0]:
         padded = corpus + make_distractors(corpus, n) if n else corpus
-        system, config = run_system(settings, padded, queries, k, progress)
+        system, config = run_system(settings, padded, queries, k, progress, vectors_cache)
         runs.append(
             {
                 "distractors": n,

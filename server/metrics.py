@@ -19,6 +19,7 @@ from prometheus_client import (
 )
 
 from graph.state import PathStep
+from tools.ingest.pipeline import IngestReport
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 TOKEN_RATE_BUCKETS = (1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 500)
@@ -135,10 +136,10 @@ class RagMetrics:
         elif entry["node"] == "fallback":
             self.fallbacks.labels(entry["reason"]).inc()
 
-    def count_ingest(self, report: dict[str, Any]) -> None:
+    def count_ingest(self, report: IngestReport) -> None:
         for status in ("added", "replaced", "unchanged", "skipped", "failed"):
-            if report.get(status):
-                self.documents.labels(status).inc(len(report[status]))
+            if documents := getattr(report, status):
+                self.documents.labels(status).inc(len(documents))
 
     def exposition(self) -> tuple[bytes, str]:
         if self.registry is None:

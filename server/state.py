@@ -135,7 +135,8 @@ def build_app_state(
     audit = AuditLog(feedback) if feedback is not None else None
 
     def job_done(job: Job) -> None:
-        metrics.count_ingest(job.report)
+        if job.report is not None:
+            metrics.count_ingest(job.report)
         if audit is not None:
             audit.record(job_entry(job))
 

@@ -10,7 +10,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from tools.feedback import FeedbackStore
@@ -68,26 +68,10 @@ def ingest_entry(
 
 def job_entry(job: Job) -> AuditEntry:
     """An upload job, once its documents are written."""
-    report = job.report
-
-    def ids(key: str) -> list[str]:
-        value = report.get(key)
-        return [str(v) for v in value] if isinstance(value, list) else []
-
-    return AuditEntry(
-        actor=job.actor or "api",
-        action="ingest",
-        collection=job.collection,
-        doc_ids=[*ids("added"), *ids("replaced")],
-        counts={
-            "added": len(ids("added")),
-            "replaced": len(ids("replaced")),
-            "unchanged": len(ids("unchanged")),
-            "failed": len(ids("failed")),
-        },
-        source=", ".join(job.names)[:500] or None,
-        detail=f"job {job.id}",
+    entry = ingest_entry(
+        job.report or IngestReport(), job.actor or "api", job.collection, job.names
     )
+    return replace(entry, detail=f"job {job.id}")
 
 
 def sync_entry(report: SyncReport, actor: str) -> AuditEntry:

@@ -43,6 +43,7 @@ from tools.corpus.documents import (
 from tools.corpus.metadata import check_metadata
 from tools.ingest.jobs import Job
 from tools.ingest.loaders import LOADERS
+from tools.ingest.pipeline import IngestReport
 from tools.kb.catalogue import ListedDocument
 
 router = APIRouter(tags=["documents"])
@@ -105,13 +106,14 @@ class MultipartRoute(APIRoute):
         return match, child
 
 
-def _report(report: dict[str, object]) -> IngestOut:
+def _report(report: IngestReport) -> IngestOut:
     """A job's report, as `?wait=true` answers it (422 when nothing went in)."""
-    if not report.get("added") and not report.get("replaced") and not report.get("unchanged"):
+    if report.nothing_went_in:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, detail={"message": "nothing went in", **report}
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            detail={"message": "nothing went in", **report.to_dict()},
         )
-    return IngestOut.model_validate(report)
+    return IngestOut.model_validate(report.to_dict())
 
 
 class JobOut(BaseModel):
@@ -155,7 +157,7 @@ def _job_out(job: Job) -> JobOut:
         searchable_at=job.searchable_at,
         ended_at=job.ended_at,
         error=job.error,
-        report=IngestOut.model_validate(job.report) if job.report else None,
+        report=IngestOut.model_validate(job.report.to_dict()) if job.report else None,
     )
 
 
@@ -177,8 +179,10 @@ async def _accepted(state: AppState, job: Job, wait: bool) -> Response:
     if not ended_in_time:
         return _job_response(jobs.get(job.id) or job)
     ended = jobs.get(job.id) or job
-    if ended.error and not ended.report:
-        raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, detail=ended.error)
+    if ended.report is None:
+        raise HTTPException(
+            status.HTTP_500_INTERNAL_SERVER_ERROR, detail=ended.error or "the job wrote no report"
+        )
     return Response(
         _report(ended.report).model_dump_json(), status.HTTP_200_OK, media_type="application/json"
     )

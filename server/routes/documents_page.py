@@ -70,9 +70,11 @@ def _writers(jobs: list[Job], collection: str) -> dict[str, Job]:
     for job in jobs:  # newest first
         if job.collection != collection:
             continue
-        for key in ("added", "replaced", "unchanged"):
-            for doc_id in job.report.get(key) or []:  # type: ignore[attr-defined]
-                found.setdefault(str(doc_id), job)
+        if job.report is None:
+            continue
+        report = job.report
+        for doc_id in [*report.added, *report.replaced, *report.unchanged]:
+            found.setdefault(doc_id, job)
     return found
 
 

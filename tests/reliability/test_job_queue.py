@@ -43,8 +43,9 @@ def test_a_worker_step_past_its_bound_is_killed_and_a_fresh_worker_takes_the_nex
         assert workers.encode([chunk])  # a worker process is up
         (first,) = [p for pool in workers._pools.values() for p in pool._processes.values()]
         workers.encode_bound_s = 1e-6  # no step can answer within a microsecond
+        many = [Chunk("d", i, TEXT, "Món", "api") for i in range(3000)]  # nor this within 0.1 s
         with pytest.raises(WorkerTimedOut, match="took more than"):
-            workers.encode([chunk])
+            workers.encode(many)
         first.join(timeout=30)
         assert not first.is_alive()  # killed, not left running the step
         workers.encode_bound_s = settings.ingest.parse_timeout_s
@@ -91,10 +92,8 @@ def test_keys_are_served_in_turn_and_a_stalled_file_costs_only_its_own_job(setti
     assert workers.read[:2] == ["stall.txt", "mot-trang.txt"]
     assert jobs.get(small.id).state == "done"
     ended = jobs.get(big.id)
-    assert ended.state == "done" and len(ended.report["added"]) == 6
-    assert ended.report["failed"] == [
-        {"source": "stall.txt", "reason": "took more than 720 s: stopped"}
-    ]
+    assert ended.state == "done" and len(ended.report.added) == 6
+    assert ended.report.failed == [("stall.txt", "took more than 720 s: stopped")]
 
 
 def _interrupted(settings, kb, attempts: int) -> str:

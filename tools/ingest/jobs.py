@@ -13,6 +13,7 @@ the same wall again. The backfill resumes from the store itself (chunks marked `
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import shutil
@@ -55,7 +56,7 @@ class Job:
     chunks_written: int = 0
     chunks_embedded: int = 0
     error: str | None = None
-    report: dict[str, object] = field(default_factory=dict)
+    report: IngestReport | None = None  # once its documents are written
     written: list[DocKey] = field(default_factory=list)  # documents whose vectors it awaits
     refused: list[tuple[str, str]] = field(default_factory=list)  # (name, reason) at upload
     actor: str = ""  # who submitted it (the key's name), for the audit trail
@@ -90,6 +91,7 @@ class Job:
     def to_json(self) -> dict[str, object]:
         return {
             **asdict(self),
+            "report": self.report.to_dict() if self.report else None,
             "written": [list(k) for k in self.written],
             "refused": [list(r) for r in self.refused],
         }
@@ -100,6 +102,8 @@ class Job:
             **data,
             "written": [tuple(k) for k in data.get("written", [])],
             "refused": [tuple(r) for r in data.get("refused", [])],
+            # a job saved before its report was written holds an empty one
+            "report": IngestReport.from_dict(data["report"]) if data.get("report") else None,
         }
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
@@ -407,11 +411,11 @@ class IngestJobs:
         self.kb.optimize()
         report.seconds = time.perf_counter() - progress.began
         report.corpus_version = self.kb.corpus_version
-        job.report = report.to_dict()
+        job.report = copy.deepcopy(report)  # a snapshot: readers never see it grow
         job.searchable_at = time.time()
         if self.on_report is not None:
             self.on_report(job)
-        if not report.accepted:
+        if report.nothing_went_in:
             self._end(job, "failed", "nothing went in")
             return
         self._refresh(job)
@@ -449,7 +453,7 @@ class IngestJobs:
             if status != "unchanged" and self.kb.has_dense:
                 job.written.append(item.key)
             self._backfill_wake.set()
-        job.report = report.to_dict()
+        job.report = copy.deepcopy(report)
         self._save(job)
 
     def _refresh(self, job: Job, waiting: Counter[DocKey] | None = None) -> None:
@@ -471,18 +475,22 @@ class IngestJobs:
         while not self._stopping.is_set():
             self._backfill_wake.wait()
             self._backfill_wake.clear()
+            embedded = False
             while not self._stopping.is_set() and self.kb.has_dense:
                 pending = self.kb.pending_dense()
                 if not pending:
                     break
                 try:
                     self._embed(pending[: self.embed_batch])
+                    embedded = True
                     self.backfill_error = None
                 except Exception as exc:  # the worker died, a model failed: tried again later
                     self.backfill_error = f"{type(exc).__name__}: {exc}"
                     log.exception("dense backfill failed; trying again in 10 s")
                     self._stopping.wait(10)
                 self._refresh_searchable()
+            if embedded:  # drained: the vectors into optimised segments (and a graph, if any)
+                self.kb.optimize()
             self._refresh_searchable()
 
     def _embed(self, chunks: Sequence[PendingChunk]) -> None:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from tqdm import tqdm
 
@@ -69,6 +69,32 @@ class IngestReport:
                 if self.dense_waiting
                 else ""
             )
+        )
+
+    @property
+    def nothing_went_in(self) -> bool:
+        """No document was added, replaced or found unchanged (an upload answers 422)."""
+        return self.accepted == 0
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> IngestReport:
+        """The report `to_dict` wrote (a job's, read back after a restart)."""
+
+        def issues(key: str) -> list[tuple[str, str]]:
+            return [(str(i["source"]), str(i["reason"])) for i in data.get(key) or []]
+
+        return cls(
+            added=[str(d) for d in data.get("added") or []],
+            replaced=[str(d) for d in data.get("replaced") or []],
+            unchanged=[str(d) for d in data.get("unchanged") or []],
+            skipped=issues("skipped"),
+            failed=issues("failed"),
+            warnings=issues("warnings"),
+            chunks=int(data.get("chunks") or 0),
+            corpus_version=int(data.get("corpus_version") or 0),
+            seconds=float(data.get("seconds") or 0.0),
+            searchable_s=float(data.get("searchable_s") or 0.0),
+            dense_waiting=int(data.get("dense_waiting") or 0),
         )
 
     def to_dict(self) -> dict[str, object]:

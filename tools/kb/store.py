@@ -309,6 +309,8 @@ class KnowledgeBase:
                     on_embedded(len(ready))
             if not progressed:  # rewritten faster than embedded: the next call goes on
                 break
+        if done:
+            self.optimize()  # the vectors into optimised segments (and an HNSW graph, if any)
         return done
 
     def embed_passages(
