@@ -160,6 +160,13 @@ def test_the_floors_of_tools_stand_on_what_is_below_them(floor):
     assert above == []
 
 
+def test_only_studio_builds_at_import_and_nothing_imports_it():
+    """graph/studio.py builds the graph when imported (Studio reads its attribute): no module of
+    the project may import it, or importing that module would build services."""
+    importers = [m for m, targets in _import_graph(_modules()).items() if "graph.studio" in targets]
+    assert importers == []
+
+
 def test_a_loop_is_seen():
     assert _loops({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert _loops({"a": {"b"}, "b": set()}) == []

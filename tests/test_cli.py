@@ -67,6 +67,11 @@ def test_demo_loads_once_and_search_reads_stdin(vinarag):
     assert first.returncode == 0 and "ingested 40 new" in first.stderr
     second = vinarag("demo")
     assert second.returncode == 0 and "ingested" not in second.stderr
+    forced = vinarag("demo", "--force")  # loaded again: unchanged, so nothing more recorded
+    assert forced.returncode == 0 and "40 unchanged" in forced.stderr
+    (entry,) = json.loads(vinarag("audit", "--json").stdout)
+    assert entry["action"] == "ingest" and entry["counts"]["added"] == 40
+    assert entry["source"] == "documents.jsonl"
     answers = vinarag("search", "--top-n", "1", stdin="Ai dời đô về Thăng Long?\n\n")
     assert answers.returncode == 0 and "Lý Thái Tổ" in answers.stdout
 

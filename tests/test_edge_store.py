@@ -5,6 +5,7 @@ backups that restore."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 
@@ -180,6 +181,11 @@ def test_backup_and_restore(vinarag, tmp_path):
     assert "d0" in vinarag("documents").stdout
     nothing = vinarag("kb", "migrate")
     assert nothing.returncode == 2 and "nothing to convert" in nothing.stderr
+    # the whole store replaced is in the audit trail; the refused restore and migration are not
+    entries = json.loads(vinarag("audit", "--json").stdout)
+    assert [e["action"] for e in entries] == ["restore", "delete", "ingest"]
+    assert entries[0]["collection"] == "*" and entries[0]["counts"] == {"documents": 6, "chunks": 6}
+    assert entries[0]["source"] == str(backup) and entries[0]["actor"].startswith("cli")
 
 
 def test_the_server_path_is_qdrant_client(settings):

@@ -20,7 +20,8 @@ from tools.ingest.sync import SyncReport
 
 log = logging.getLogger(__name__)
 
-AuditAction = Literal["ingest", "delete", "sync"]
+AuditAction = Literal["ingest", "delete", "sync", "migrate", "restore"]
+WHOLE_STORE = "*"  # the collection of an entry about the whole store (a migration, a restore)
 IDS_KEPT = 1000  # document ids kept per entry (the counts are always whole)
 
 _SCHEMA = """

@@ -186,8 +186,18 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         if kb.count() and not args.force:
             log.info("knowledge base already holds %d chunks: demo not loaded", kb.count())
             return 0
-        report = ingest_paths([DEMO_DIR / "documents.jsonl"], kb, settings, progress=True)
+        demo = DEMO_DIR / "documents.jsonl"
+        report = ingest_paths([demo], kb, settings, progress=True)
         print(report.summary(), file=sys.stderr)
+        if report.added or report.replaced:
+            from tools.audit import command_line_actor, ingest_entry
+
+            with opened_audit(settings) as audit:
+                if audit is not None:
+                    entry = ingest_entry(
+                        report, command_line_actor(), DEFAULT_COLLECTION, [demo.name]
+                    )
+                    audit.record(entry)
         return 0 if report.accepted else 1
     finally:
         kb.close()
@@ -232,6 +242,20 @@ def _kb(args: argparse.Namespace, settings: Settings) -> int:
         what = f"restored from {args.folder}"
     chunks = counts.points.get(settings.qdrant.collection, 0)
     print(f"{what}: {counts.documents} documents, {chunks} chunks")
+    if args.kb_command in ("migrate", "restore"):  # the store's contents were replaced
+        from tools.audit import WHOLE_STORE, AuditEntry, command_line_actor
+
+        with opened_audit(settings) as audit:
+            if audit is not None:
+                audit.record(
+                    AuditEntry(
+                        actor=command_line_actor(),
+                        action=args.kb_command,
+                        collection=WHOLE_STORE,
+                        counts={"documents": counts.documents, "chunks": chunks},
+                        source=getattr(args, "folder", None),
+                    )
+                )
     return 0
 
 
