@@ -186,24 +186,42 @@ def _against_exact(
     stack: RetrievalStack, questions: list[str], relevants: list[set[str]], k: int, progress: bool
 ) -> dict[str, Any]:
     """With an HNSW graph: the same questions with exact dense search (quality and latency under
-    `exact`), and the graph's recall@30 of exact search's dense top 30 (`dense_recall_at_30`)."""
+    `exact`), the graph's recall@30 of exact search's dense top 30 at the configured ef
+    (`dense_recall_at_30`), and dense search alone at other efs (`dense_by_ef`: recall@30, p50
+    ms), exact included."""
     kb = stack.kb
     if kb.dense_search.exact or not kb.has_dense or kb.embedder is None:
         return {}
     graph = kb.dense_search
     vectors = kb.embedder.embed_queries(questions)
-    found: dict[bool, list[set[str]]] = {}
+
+    def dense(params: Any) -> tuple[list[set[str]], float]:
+        kb.dense_search = params
+        found, spent = [], []
+        for vector in vectors:
+            began = time.perf_counter()
+            found.append({i for i, _ in kb.search(DENSE_VIEW, vector, 30)})
+            spent.append(time.perf_counter() - began)
+        return found, percentile_ms(spent, 50)
+
+    def recall(found: list[set[str]], truth: list[set[str]]) -> float:
+        shares = [len(a & b) / max(len(b), 1) for a, b in zip(found, truth, strict=True)]
+        return round(float(np.mean(shares)), 4)
+
     try:
-        for exact in (False, True):
-            kb.dense_search = graph.model_copy(update={"exact": exact})
-            found[exact] = [{i for i, _ in kb.search(DENSE_VIEW, v, 30)} for v in vectors]
+        truth, exact_ms = dense(graph.model_copy(update={"exact": True}))
+        by_ef = {"exact": {"recall_at_30": 1.0, "p50_ms": round(exact_ms, 3)}}
+        for ef in sorted({64, 128, 256, 512, graph.hnsw_ef or 256}):
+            found, ms = dense(graph.model_copy(update={"hnsw_ef": ef}))
+            by_ef[str(ef)] = {"recall_at_30": recall(found, truth), "p50_ms": round(ms, 3)}
+        kb.dense_search = graph.model_copy(update={"exact": True})
         rankings, latencies = rank_queries(stack, questions, k, progress)
     finally:
         kb.dense_search = graph
-    recall = [len(a & b) / max(len(b), 1) for a, b in zip(found[False], found[True], strict=True)]
     return {
-        "dense_recall_at_30": round(float(np.mean(recall)), 4),
+        "dense_recall_at_30": by_ef[str(graph.hnsw_ef or 256)]["recall_at_30"],
         "hnsw_ef": graph.hnsw_ef,
+        "dense_by_ef": by_ef,
         "exact": summarize(rankings, relevants, latencies, k),
     }
 
