@@ -485,12 +485,14 @@ class IngestJobs:
                     embedded = True
                     self.backfill_error = None
                 except Exception as exc:  # the worker died, a model failed: tried again later
+                    if self._stopping.is_set():  # its worker was stopped by close(): resumed
+                        break  # at the next start, not a failure
                     self.backfill_error = f"{type(exc).__name__}: {exc}"
                     log.exception("dense backfill failed; trying again in 10 s")
                     self._stopping.wait(10)
                 self._refresh_searchable()
-            if embedded:  # drained: the vectors into optimised segments (and a graph, if any)
-                self.kb.optimize()
+            if embedded and not self._stopping.is_set():  # drained: the vectors into optimised
+                self.kb.optimize()  # segments (and a graph, if any)
             self._refresh_searchable()
 
     def _embed(self, chunks: Sequence[PendingChunk]) -> None:

@@ -216,7 +216,8 @@ class ProcessWorkers:
 
 def _kill(pool: ProcessPoolExecutor) -> None:
     # The executor has no public way to stop a busy process (3.14 adds kill_workers).
-    for process in list(getattr(pool, "_processes", {}).values()):
+    # None once the pool was shut down (a second kill: the backfill's call broken by close())
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
         if process.is_alive():
             process.kill()
     pool.shutdown(wait=False, cancel_futures=True)
