@@ -111,6 +111,7 @@ class _TimedEmbedder:
         self.passage_s = 0.0
         self.cached = 0
         self.cache = cache
+        self._added = False
         self._known: dict[str, np.ndarray] = {}
         if cache is not None and cache.is_file():
             with np.load(cache) as saved:
@@ -136,10 +137,12 @@ class _TimedEmbedder:
                 self.passage_s += time.perf_counter() - start
             for i, vector in zip(missing, vectors, strict=True):
                 self._known[keys[i]] = np.asarray(vector, dtype=np.float32)
+            self._added = True
         return np.stack([self._known[k] for k in keys])
 
     def save(self) -> None:
-        if self.cache is None or not self._known:
+        """Written only when this run embedded something new (the file is 85 MB at 50k)."""
+        if self.cache is None or not self._added:
             return
         self.cache.parent.mkdir(parents=True, exist_ok=True)
         keys = list(self._known)
@@ -193,6 +196,7 @@ def _against_exact(
     if kb.dense_search.exact or not kb.has_dense or kb.embedder is None:
         return {}
     graph = kb.dense_search
+    configured = graph.hnsw_ef or 256
     vectors = kb.embedder.embed_queries(questions)
 
     def dense(params: Any) -> tuple[list[set[str]], float]:
@@ -211,7 +215,7 @@ def _against_exact(
     try:
         truth, exact_ms = dense(graph.model_copy(update={"exact": True}))
         by_ef = {"exact": {"recall_at_30": 1.0, "p50_ms": round(exact_ms, 3)}}
-        for ef in sorted({64, 128, 256, 512, graph.hnsw_ef or 256}):
+        for ef in sorted({64, 128, 256, 512, configured}):
             found, ms = dense(graph.model_copy(update={"hnsw_ef": ef}))
             by_ef[str(ef)] = {"recall_at_30": recall(found, truth), "p50_ms": round(ms, 3)}
         kb.dense_search = graph.model_copy(update={"exact": True})
@@ -219,7 +223,7 @@ def _against_exact(
     finally:
         kb.dense_search = graph
     return {
-        "dense_recall_at_30": by_ef[str(graph.hnsw_ef or 256)]["recall_at_30"],
+        "dense_recall_at_30": by_ef[str(configured)]["recall_at_30"],
         "hnsw_ef": graph.hnsw_ef,
         "dense_by_ef": by_ef,
         "exact": summarize(rankings, relevants, latencies, k),

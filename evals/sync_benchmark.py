@@ -12,6 +12,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,7 +102,9 @@ def _figures(report: SyncReport, seconds: float, embedded: int) -> dict[str, Any
     }
 
 
-def _sync(root: Path, kb: KnowledgeBase, settings: Settings, counted: CountedEmbedder | None):
+def _sync(
+    root: Path, kb: KnowledgeBase, settings: Settings, counted: CountedEmbedder | None
+) -> dict[str, Any]:
     """One sync, searchable first: seconds to its sparse writes, then to its backfill."""
     before = counted.passages if counted is not None else 0
     began = time.perf_counter()
@@ -117,7 +120,7 @@ def _sync(root: Path, kb: KnowledgeBase, settings: Settings, counted: CountedEmb
 
 def run_sync_benchmark(
     settings: Settings,
-    write_folder: Any,
+    write_folder: Callable[[Path], list[Path]],
     repeats: int,
     changes: Changes = Changes(),
 ) -> dict[str, Any]:

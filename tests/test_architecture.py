@@ -4,6 +4,7 @@ graph `build_graph()` builds."""
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -24,14 +25,19 @@ ALLOWED = {
 }
 
 
-def _imports(path: Path) -> set[str]:
-    found: set[str] = set()
+def _import_statements(path: Path) -> list[tuple[str, list[str]]]:
+    """(module, the names taken from it) for every absolute import, at any depth of the code."""
+    found: list[tuple[str, list[str]]] = []
     for node in ast.walk(ast.parse(path.read_text("utf-8"))):
         if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
+            found += [(alias.name, []) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
+            found.append((node.module, [alias.name for alias in node.names]))
     return found
+
+
+def _imports(path: Path) -> set[str]:
+    return {module for module, _ in _import_statements(path)}
 
 
 def _allowed(module: str, rules: set[str]) -> bool:
@@ -72,13 +78,11 @@ def _import_graph(modules: dict[str, Path]) -> dict[str, set[str]]:
     closes a loop as surely as one at the top)."""
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
-        targets: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-            if isinstance(node, ast.Import):
-                targets.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                targets.add(node.module)
-                targets.update(f"{node.module}.{alias.name}" for alias in node.names)
+        targets = {
+            target
+            for module, names in _import_statements(path)
+            for target in (module, *(f"{module}.{n}" for n in names))
+        }
         resolved = set()
         for target in targets:
             while target and target not in modules:
@@ -87,6 +91,11 @@ def _import_graph(modules: dict[str, Path]) -> dict[str, set[str]]:
                 resolved.add(target)
         graph[name] = resolved
     return graph
+
+
+@functools.cache
+def _project_graph() -> dict[str, set[str]]:
+    return _import_graph(_modules())
 
 
 def _loops(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -127,7 +136,7 @@ def _room(module: str) -> str:
 
 
 def test_no_import_loop_among_modules_or_the_rooms_of_tools():
-    graph = _import_graph(_modules())
+    graph = _project_graph()
     assert _loops(graph) == []
     rooms: dict[str, set[str]] = {}
     for module, targets in graph.items():
@@ -149,7 +158,7 @@ FLOORS = {
 
 @pytest.mark.parametrize("floor", FLOORS)
 def test_the_floors_of_tools_stand_on_what_is_below_them(floor):
-    graph = _import_graph(_modules())
+    graph = _project_graph()
     above = sorted(
         f"{module} imports {target}"
         for module, targets in graph.items()
@@ -163,7 +172,7 @@ def test_the_floors_of_tools_stand_on_what_is_below_them(floor):
 def test_only_studio_builds_at_import_and_nothing_imports_it():
     """graph/studio.py builds the graph when imported (Studio reads its attribute): no module of
     the project may import it, or importing that module would build services."""
-    importers = [m for m, targets in _import_graph(_modules()).items() if "graph.studio" in targets]
+    importers = [m for m, targets in _project_graph().items() if "graph.studio" in targets]
     assert importers == []
 
 

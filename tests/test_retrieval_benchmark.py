@@ -98,3 +98,28 @@ def test_distractors_pad_the_corpus_and_unmarked_questions_still_find_it(shared_
         # unmarked questions go through the stripped views; bm25s over marked text cannot match
         assert run["system"]["MRR@10"] > run["baselines"]["bm25s"]["MRR@10"] + 0.2
         assert run["system"]["R@10"] > 0.9
+
+
+def test_the_vectors_cache_serves_a_second_run_and_is_rewritten_only_when_it_grew(tmp_path):
+    import numpy as np
+
+    from evals.retrieval_benchmark import _TimedEmbedder
+    from tools.kb.embedders import BundledEmbedder
+
+    inner = BundledEmbedder(threads=1)
+    cache = tmp_path / "vectors.npz"
+    texts = ["Hà Nội là thủ đô.", "Huế là cố đô.", "Sài Gòn ở phía nam."]
+    first = _TimedEmbedder(inner, cache)
+    vectors = first.embed_passages(texts)
+    first.save()
+    assert cache.is_file() and first.cached == 0 and first.passage_s > 0
+    written = cache.stat().st_mtime_ns
+    second = _TimedEmbedder(inner, cache)
+    assert np.allclose(second.embed_passages(texts[::-1]), vectors[::-1])
+    assert second.cached == 3 and second.passage_s == 0.0
+    second.save()
+    assert cache.stat().st_mtime_ns == written  # nothing new: not written again
+    third = _TimedEmbedder(inner, cache)
+    third.embed_passages([*texts, "Đà Nẵng ở miền Trung."])
+    third.save()
+    assert third.cached == 3 and len(np.load(cache)["keys"]) == 4

