@@ -23,7 +23,7 @@ import numpy as np
 
 from evals.law_sample import LAW_TEXT
 from tools.ingest.pipeline import IngestReport, chunked_documents, load_files
-from tools.kb.store import passage_text
+from tools.kb.search import passage_text
 from tools.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from evals.law_questions import make_questions, read_law
 from tools.corpus.documents import Document
 from tools.ingest.pipeline import IngestReport, chunked_documents
 from tools.kb.embedders import BundledEmbedder
-from tools.kb.store import passage_text
+from tools.kb.search import passage_text
 from tools.settings import Settings
 
 log = logging.getLogger(__name__)

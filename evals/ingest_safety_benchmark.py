@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.ingest.pipeline import IngestReport, chunked_documents, load_files
+from tools.kb.backfill import write_documents
 from tools.kb.factory import build_knowledge_base
 from tools.kb.writes import ChunkedDocument
 from tools.settings import Settings
@@ -95,7 +96,7 @@ def _ingest_once(path: Path, settings: Settings, store: Path) -> dict[str, float
         read = time.perf_counter()
         chunked: list[ChunkedDocument] = chunked_documents(documents, settings, report)
         prepared = time.perf_counter()
-        kb.upsert([(item.document, item.chunks) for item in chunked], optimize=False)
+        write_documents(kb, [(item.document, item.chunks) for item in chunked], optimize=False)
         kb.optimize()
         written = time.perf_counter()
     finally:

@@ -33,7 +33,8 @@ from evals.retrieval_metrics import percentile_ms, summarize
 from tools.ingest.pipeline import ingest_documents
 from tools.kb.embedders import Embedder
 from tools.kb.factory import RetrievalStack, build_retrieval_stack, configured_embedder
-from tools.kb.store import DENSE_VIEW, KnowledgeBase
+from tools.kb.search import DENSE_VIEW
+from tools.kb.store import KnowledgeBase
 from tools.settings import Settings
 from tools.text.tones import strip_tones
 
@@ -84,7 +85,8 @@ import psutil
 from qdrant_client import models
 from tools.kb.edge import EdgeClient
 from tools.kb.sparse import VIEWS, BM25Encoder
-from tools.kb.store import DENSE_VIEW, KnowledgeBase
+from tools.kb.search import DENSE_VIEW
+from tools.kb.store import KnowledgeBase
 imported = time.perf_counter()
 kb = KnowledgeBase(EdgeClient(__import__("pathlib").Path(sys.argv[1])), sys.argv[2], BM25Encoder())
 kb.stats()
@@ -258,7 +260,7 @@ def run_system(
             log.warning("benchmark corpus: %s", report.summary())
         opened = (
             _open_in_a_fresh_process(stack.kb, corpus[0].text.split()[0])
-            if stack.kb.is_local and corpus
+            if not stack.kb.backend.many_processes and corpus
             else {}
         )
         questions = [q.question for q in queries]

@@ -19,6 +19,7 @@ from typing import Any
 
 from evals.datasets import Passage as CorpusPassage
 from tools.ingest.sync import SyncReport, sync_folder
+from tools.kb.backfill import DenseBackfill
 from tools.kb.embedders import Embedder
 from tools.kb.factory import build_knowledge_base, configured_embedder
 from tools.kb.store import KnowledgeBase
@@ -111,7 +112,7 @@ def _sync(
     report = sync_folder(root, "bench", kb, settings, progress=False, dense="later")
     searchable = time.perf_counter() - began
     if counted is not None:
-        kb.backfill()
+        DenseBackfill(kb).drain()
     figures = _figures(
         report, time.perf_counter() - began, (counted.passages if counted else 0) - before
     )

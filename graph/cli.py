@@ -49,7 +49,7 @@ def _print_answer(result: OutputState) -> None:
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     from graph.builder import build_graph
     from graph.resume import stopped_on, turn_input
-    from tools.memory import open_checkpointer, prune_thread
+    from tools.records.checkpoints import open_checkpointer, prune_thread
     from tools.services import build_services
 
     question = " ".join(args.question).strip()
@@ -106,7 +106,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
     from graph.builder import build_graph
     from graph.resume import stopped_on, turn_input
-    from tools.memory import open_checkpointer, prune_thread
+    from tools.records.checkpoints import open_checkpointer, prune_thread
     from tools.services import build_services
 
     thread = args.thread or f"chat-{uuid.uuid4().hex[:8]}"

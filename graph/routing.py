@@ -5,18 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Literal
 
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from graph.context import Context, run_settings
-from graph.state import AskTask, State
-from nodes.ask_which_law import ambiguity
-from nodes.follow_references import referred
-from nodes.shared import named_documents, unheld_law
-from tools.kb.versions import choose_versions
+from graph.state import NO_LAW_DECISION, AskTask, State
+from nodes.shared import unheld_law
+from tools.corpus.references import references_in
 from tools.settings import Settings
 
 AfterGrading = Literal[
@@ -52,25 +49,18 @@ def make_routes(settings: Settings, *, ask_back: bool = True) -> Routes:
 
     def route_after_grading(state: State, runtime: Runtime[Context]) -> AfterGrading:
         """Also the way on from ask_which_law and choose_version: each leaves nothing for
-        itself to do (asked once; one version per law)."""
+        itself to do (asked once; one version per law). What the sources call for among laws
+        was decided by the node that set them (`law_decision`): read here, not decided again."""
         run = run_settings(runtime, settings).settings.graph
         if unheld_law(state) is not None:
             return "fallback"
         if relevant := state.get("relevant"):
-            # asked before a version is chosen, never after: choosing one changes the sources
-            # the rule reads, and no edge leads back from choose_version
-            chosen = any(s["node"] == "choose_version" for s in state.get("path", []))
-            if (
-                ask_back
-                and run.ask_back
-                and not chosen
-                and ambiguity(state, run.ask_back_margin) is not None
-            ):
+            decided = state.get("law_decision", NO_LAW_DECISION)
+            if ask_back and decided["ask"] is not None:
                 return "ask_which_law"
-            named = named_documents(state)
-            if run.prefer_in_force and choose_versions(relevant, date.today(), named):
+            if decided["versions"] is not None:
                 return "choose_version"
-            if run.max_references and any(referred(p) for p in relevant):
+            if run.max_references and any(references_in(p["metadata"]) for p in relevant):
                 return "follow_references"
             return "generate"
         bound = run.max_retrieval_attempts

@@ -127,6 +127,34 @@ class Clarification(TypedDict):
     thread_id: NotRequired[str]  # where the answer resumes (set by the server)
 
 
+class AskBack(TypedDict):
+    """The question back a turn's sources call for: why, and the laws to pick from."""
+
+    reason: Literal["close_scores", "unnamed_reference"]
+    options: list[LawOption]
+
+
+class VersionPlan(TypedDict):
+    """The versions a turn's sources call for: the one each law's answer comes from, and what
+    is left out."""
+
+    laws: list[VersionChosen]
+    left_out: list[str]  # doc ids of the versions left out of the sources
+    notes: list[str]  # what the answer says about them
+
+
+class LawDecision(TypedDict):
+    """What the relevant sources call for, decided once by the node that set them
+    (grade_documents, ask_which_law, choose_version) and read by the router after grading and
+    by the node that acts on it: nothing decides it twice."""
+
+    ask: AskBack | None  # the question could be about several laws: ask which
+    versions: VersionPlan | None  # several versions of one law among the sources: choose
+
+
+NO_LAW_DECISION = LawDecision(ask=None, versions=None)
+
+
 class AskBackStep(TypedDict):
     node: Literal["ask_which_law"]
     reason: Literal["close_scores", "unnamed_reference"]
@@ -258,6 +286,7 @@ class TurnState(TypedDict, total=False):
     # without that law's name, whose words every passage of the law would match
     graded_question: str | None
     clarified: bool  # ask_which_law asked this turn already (it asks once)
+    law_decision: LawDecision
     cache_key: str | None
     cache_scope: str | None
 

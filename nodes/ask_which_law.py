@@ -12,9 +12,10 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from graph.context import Context, run_settings
-from graph.state import AskBackStep, Clarification, LawOption, State
-from nodes.shared import named_documents, step
-from tools.kb.ambiguity import Ambiguity, chosen_option, find_ambiguity
+from graph.state import NO_LAW_DECISION, AskBackStep, Clarification, State
+from nodes.law_decision import decide_for_laws
+from nodes.shared import step
+from tools.kb.ambiguity import chosen_option
 from tools.services import Services
 
 QUESTIONS = {
@@ -25,45 +26,35 @@ QUESTIONS = {
 }
 
 
-def ambiguity(state: State, margin: float) -> Ambiguity | None:
-    if state.get("clarified") or named_documents(state):
-        return None
-    return find_ambiguity(
-        state.get("standalone_question") or state["question"],
-        state.get("relevant", []),
-        margin=margin,
-        has_history=bool(state.get("history")),
-    )
-
-
 def make_ask_which_law(services: Services):
     def ask_which_law(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         graph = run_settings(runtime, services.settings).settings.graph
-        found = ambiguity(state, graph.ask_back_margin)
-        if found is None:  # the route saw one; nothing changed since
+        ask = state.get("law_decision", NO_LAW_DECISION)["ask"]
+        relevant = state.get("relevant", [])
+        if ask is None:  # the router only comes here with a question to ask
             return {"clarified": True}
-        options = [LawOption(label=c.label, doc_ids=list(c.doc_ids)) for c in found.candidates]
+        options = ask["options"]
         reply = interrupt(
             Clarification(
-                question=QUESTIONS[found.reason],
+                question=QUESTIONS[ask["reason"]],
                 options=options,
-                reason=found.reason,
-                sources=state.get("relevant", []),
+                reason=ask["reason"],
+                sources=relevant,
             )
         )
         index = chosen_option(str(reply), [o["label"] for o in options])
-        relevant = state.get("relevant", [])
         if index is not None:
             keep = set(options[index]["doc_ids"])
             relevant = [p for p in relevant if p["doc_id"] in keep]
         return {
             "relevant": relevant,
             "clarified": True,
+            "law_decision": decide_for_laws(state, relevant, graph, clarified=True),
             "path": step(
                 state,
                 AskBackStep(
                     node="ask_which_law",
-                    reason=found.reason,
+                    reason=ask["reason"],
                     options=[o["label"] for o in options],
                     chosen=options[index]["label"] if index is not None else None,
                 ),

@@ -60,7 +60,7 @@ def make_check_cache(services: Services):
             hit["similarity"] = round(similarity, 3)
         # The turn joins the thread's history like any other: its follow-ups are rewritten.
         answered = cast(State, {**state, "sources": cached["sources"]})
-        history = remember_turn(answered, cached["answer"], services.settings)
+        history = remember_turn(answered, cached["answer"], run.settings)
         return {**cached, "cache_hit": True, "path": [hit], "history": history}
 
     return check_cache

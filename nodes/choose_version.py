@@ -2,45 +2,33 @@
 consolidated text; when the relevant sources come from several versions of one law, the answer
 comes from the version in force (tools/kb/versions.py), or the one the question named, and
 says that the others exist. The versions left out are named in the path and in the answer's
-`notes`."""
+`notes`. The versions are chosen where the sources were set (nodes/law_decision.py)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from langgraph.runtime import Runtime
 
 from graph.context import Context
-from graph.state import State, VersionChosen, VersionStep
-from nodes.shared import named_documents, step
-from tools.kb.versions import choose_versions
+from graph.state import NO_LAW_DECISION, State, VersionStep
+from nodes.shared import step
 from tools.services import Services
 
 
 def make_choose_version(services: Services):  # noqa: ARG001 (every node factory takes the services)
     def choose_version(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        relevant = state.get("relevant", [])
-        choices = choose_versions(relevant, date.today(), named_documents(state))
-        left_out = {v.doc_id for c in choices for v in (*c.older, *c.not_yet)}
+        plan = state.get("law_decision", NO_LAW_DECISION)["versions"]
+        if plan is None:  # the router only comes here with versions to choose
+            return {}
+        left_out = set(plan["left_out"])
         return {
-            "relevant": [p for p in relevant if p["doc_id"] not in left_out],
-            "notes": [*state.get("notes", []), *(c.notice() for c in choices)],
-            "path": step(
-                state,
-                VersionStep(
-                    node="choose_version",
-                    laws=[
-                        VersionChosen(
-                            chosen=c.chosen.label,
-                            in_force=c.current.label,
-                            older=[v.label for v in c.older],
-                            not_in_force=[v.label for v in c.not_yet],
-                        )
-                        for c in choices
-                    ],
-                ),
-            ),
+            "relevant": [p for p in state.get("relevant", []) if p["doc_id"] not in left_out],
+            "notes": [*state.get("notes", []), *plan["notes"]],
+            # chosen: nothing is left to ask or choose (asking after a choice would change the
+            # sources the choice was made from)
+            "law_decision": NO_LAW_DECISION,
+            "path": step(state, VersionStep(node="choose_version", laws=plan["laws"])),
         }
 
     return choose_version

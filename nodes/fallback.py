@@ -9,7 +9,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from graph.context import Context
+from graph.context import Context, run_settings
 from graph.state import FallbackReason, FallbackStep, Grounding, State
 from nodes.shared import remember_turn, step, unheld_law
 from tools.generate.prompts import (
@@ -25,6 +25,7 @@ from tools.services import Services
 
 def make_fallback(services: Services):
     def fallback(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        settings = run_settings(runtime, services.settings).settings
         grounded = state.get("grounded")
         answer, listed = FALLBACK_ANSWER, FALLBACK_FOUND
         if (unheld := unheld_law(state)) is not None:
@@ -43,7 +44,7 @@ def make_fallback(services: Services):
         else:
             reason = "no_relevant_documents"
             found = state.get("candidates", [])
-        found = found[: services.settings.graph.fallback_sources]
+        found = found[: settings.graph.fallback_sources]
         if found:
             answer += (
                 " "
@@ -61,7 +62,7 @@ def make_fallback(services: Services):
             ),
             "fallback_reason": reason,
             "path": step(state, FallbackStep(node="fallback", reason=reason)),
-            "history": remember_turn(state, answer, services.settings),
+            "history": remember_turn(state, answer, settings),
         }
 
     return fallback

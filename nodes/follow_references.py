@@ -15,33 +15,24 @@ from graph.context import Context, run_settings
 from graph.state import FollowReferencesStep, State
 from nodes.shared import step
 from tools.corpus.passages import Passage
+from tools.corpus.references import references_in
 from tools.services import Services
-
-
-def referred(passage: Passage) -> list[str]:
-    """What the passage refers to, as ingestion recorded it."""
-    meta = passage["metadata"]
-    return [*meta.get("tham_chieu", []), *meta.get("tham_chieu_ngoai", [])]
 
 
 def make_follow_references(services: Services):
     retrieval = services.retrieval
 
     def targets(source: Passage, collections: Collection[str] | None) -> Iterator[Passage]:
-        for ref in source["metadata"].get("tham_chieu", []):
-            article, _, clause = str(ref).partition(".")
-            found = retrieval.retriever.article(
-                source["doc_id"], article, clause or None, collections
-            )
+        for ref in references_in(source["metadata"]):
+            doc_id: str | None = source["doc_id"]
+            if ref.law is not None:
+                named = retrieval.laws.named_in(ref.law, collections)
+                doc_id = named.documents[0].doc_id if named and named.documents else None
+            if doc_id is None:
+                continue
+            found = retrieval.retriever.article(doc_id, ref.article, ref.clause, collections)
             if found is not None:
                 yield found
-        for ref in source["metadata"].get("tham_chieu_ngoai", []):
-            law, _, article = str(ref).rpartition(" | ")
-            named = retrieval.laws.named_in(law, collections)
-            for document in named.documents[:1] if named is not None else ():
-                found = retrieval.retriever.article(document.doc_id, article, None, collections)
-                if found is not None:
-                    yield found
 
     def follow_references(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         run = run_settings(runtime, services.settings)
@@ -63,7 +54,7 @@ def make_follow_references(services: Services):
                 state,
                 FollowReferencesStep(
                     node="follow_references",
-                    references=sum(len(referred(p)) for p in relevant),
+                    references=sum(len(references_in(p["metadata"])) for p in relevant),
                     added=[p["location"] for p in added],
                 ),
             ),

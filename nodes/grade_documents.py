@@ -1,4 +1,5 @@
-"""grade_documents: keep the candidates that hold what the question asks about."""
+"""grade_documents: keep the candidates that hold what the question asks about, and decide what
+they call for among laws (nodes/law_decision.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from langgraph.runtime import Runtime
 
 from graph.context import Context, run_settings
 from graph.state import GradeStep, State
+from nodes.law_decision import decide_for_laws
 from nodes.shared import step
 from tools.services import Services
 
@@ -25,6 +27,7 @@ def make_grade_documents(services: Services):
         relevant = [c for c, keep in zip(candidates, grades.relevant, strict=True) if keep]
         return {
             "relevant": relevant,
+            "law_decision": decide_for_laws(state, relevant, run.settings.graph),
             "path": step(
                 state,
                 GradeStep(

@@ -44,7 +44,7 @@ def make_rewrite_query(services: Services):
     def rewrite_query(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         run = run_settings(runtime, services.settings)
         if state.get("retrieval_attempts", 0) == 0:  # a new turn in a conversation
-            history = state.get("history", [])[-services.settings.graph.history_turns :]
+            history = state.get("history", [])[-run.settings.graph.history_turns :]
             standalone = services.rewriter.condense(state["question"], history)
             gone = changed_sources(history[-1].get("sources", [])) if history else []
             return {
@@ -64,7 +64,7 @@ def make_rewrite_query(services: Services):
         broader = services.rewriter.broaden(state.get("standalone_question") or state["question"])
         top_k = min(
             (state.get("top_k") or run.settings.retrieval.top_k) * 2,
-            services.settings.graph.retry_max_top_k,
+            run.settings.graph.retry_max_top_k,
         )
         return {
             "query": broader.query,

@@ -9,8 +9,8 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from graph.context import Context
-from graph.state import State
+from graph.context import Context, run_settings
+from graph.state import NO_LAW_DECISION, State
 from tools.services import Services
 from tools.text.asks import split_asks
 
@@ -39,6 +39,7 @@ def fresh_turn(
         "search_filters": filters or None,
         "graded_question": None,
         "clarified": False,
+        "law_decision": NO_LAW_DECISION,
         "notes": [],
         "filters": {},  # input of this turn only: a later turn that gives none has none
         "fallback_reason": None,
@@ -54,7 +55,8 @@ def make_start_turn(services: Services):
         question = state["question"].strip()
         if not question:
             raise ValueError("question is empty")
-        split = split_asks(question, services.settings.graph.max_asks)
+        graph = run_settings(runtime, services.settings).settings.graph
+        split = split_asks(question, graph.max_asks)
         return fresh_turn(question, state.get("filters"), split)
 
     return start_turn

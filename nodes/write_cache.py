@@ -9,7 +9,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from graph.context import Context
+from graph.context import Context, run_settings
 from graph.state import CachedAnswer, State, WriteCacheStep
 from nodes.shared import remember_turn, step
 from tools.services import Services
@@ -38,9 +38,10 @@ def make_write_cache(services: Services):
             if services.semantic is not None and scope:
                 services.semantic.add(scope, state["question"], key)
             written = True
+        settings = run_settings(runtime, services.settings).settings
         return {
             "path": step(state, WriteCacheStep(node="write_cache", written=written)),
-            "history": remember_turn(state, state.get("answer", ""), services.settings),
+            "history": remember_turn(state, state.get("answer", ""), settings),
         }
 
     return write_cache

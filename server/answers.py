@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from langchain_core.runnables import RunnableConfig
 
 from graph.context import CONTEXT_FIELDS
-from tools.feedback import AnswerRecord, FeedbackStore, rated_sources
+from tools.records.feedback import AnswerRecord, FeedbackStore, rated_sources
 
 
 class OnAnswer(Protocol):

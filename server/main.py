@@ -60,7 +60,7 @@ def create_app(
     settings = state.settings
     if not settings.api_keys:
         log.warning("no api_keys set: the API is open to anyone who can reach it")
-    if settings.server.workers > 1 and state.services.retrieval.kb.is_local:
+    if settings.server.workers > 1 and not state.services.retrieval.kb.backend.many_processes:
         log.error(
             "several workers need a Qdrant server (QDRANT_URL): the local store admits one process"
         )

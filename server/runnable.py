@@ -31,7 +31,8 @@ from graph.resume import as_text, stopped_on, turn_input, waiting
 from graph.state import Clarification, InputState, OutputState, State
 from server.answers import OnAnswer
 from tools.errors import ServiceError, one_line
-from tools.memory import ThreadClock, memory_unavailable, prune_thread
+from tools.records.checkpoints import ThreadClock, prune_thread
+from tools.records.database import memory_unavailable
 
 log = logging.getLogger(__name__)
 

@@ -14,14 +14,15 @@ from server.metrics import RagMetrics
 from server.runnable import RagRunnable
 from server.schemas import RagRequests
 from server.tracing import Tracing
-from tools.audit import AuditLog, job_entry, sync_entry
 from tools.errors import one_line
-from tools.feedback import FeedbackStore, open_feedback_store
 from tools.ingest.jobs import IngestJobs, Job
 from tools.ingest.sources import SourceScheduler
 from tools.ingest.sync import SyncReport
 from tools.ingest.worker import IngestWorkers, build_workers
-from tools.memory import ThreadClock, open_checkpointer, unreachable
+from tools.records.audit import AuditLog, job_entry, sync_entry
+from tools.records.checkpoints import ThreadClock, open_checkpointer
+from tools.records.database import unreachable
+from tools.records.feedback import FeedbackStore, open_feedback_store
 from tools.services import Services, build_services
 from tools.settings import Settings
 
@@ -117,7 +118,7 @@ def build_app_state(
         checkpointer = None
     feedback, feedback_status = _open_feedback(settings, resources)
     observers = [metrics.observe_node]
-    requests = RagRequests(settings.server, booleans=not services.retrieval.kb.is_local)
+    requests = RagRequests(settings.server, booleans=services.retrieval.kb.backend.matches_booleans)
     runnable = RagRunnable(
         stateless=build_graph(services=services, observers=observers),
         stateful=build_graph(services=services, checkpointer=checkpointer, observers=observers)
@@ -141,7 +142,7 @@ def build_app_state(
             audit.record(job_entry(job))
 
     def synced(report: SyncReport, actor: str) -> None:
-        jobs.wake_backfill()  # the sync wrote its files searchable first: embed them now
+        jobs.backfill.wake()  # the sync wrote its files searchable first: embed them now
         if audit is not None:
             audit.record(sync_entry(report, actor))
 
@@ -151,7 +152,6 @@ def build_app_state(
         settings.data_dir / "jobs",
         kept=settings.ingest.jobs_kept,
         encode_slice=settings.ingest.encode_slice,
-        embed_batch=settings.dense.batch_size,
         on_report=job_done,
         max_attempts=settings.ingest.max_job_attempts,
     )

@@ -121,7 +121,7 @@ def make_demo_services(settings):
     """Builds services over the bundled demo knowledge base in an in-memory store, for the
     test's settings or settings it changed (extra keywords go to build_services); all closed
     after the test."""
-    from tools.commands import DEMO_DIR
+    from tools.demo import DEMO_DOCUMENTS
     from tools.ingest.pipeline import ingest_paths
     from tools.services import build_services
 
@@ -132,9 +132,7 @@ def make_demo_services(settings):
         kwargs.setdefault("embedder", None)
         services = build_services(configured, location=":memory:", **kwargs)
         created.append(services)
-        ingest_paths(
-            [DEMO_DIR / "documents.jsonl"], services.retrieval.kb, configured, progress=False
-        )
+        ingest_paths([DEMO_DOCUMENTS], services.retrieval.kb, configured, progress=False)
         return services
 
     yield make

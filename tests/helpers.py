@@ -330,6 +330,8 @@ def write_previous_release_store(
 
     from tools.ingest.chunk import chunk_document
     from tools.ingest.pipeline import ingest_paths
+    from tools.kb.backends import ServerStore
+    from tools.kb.backfill import write_documents
     from tools.kb.sparse import BM25Encoder
     from tools.kb.store import KnowledgeBase
 
@@ -337,12 +339,12 @@ def write_previous_release_store(
     client = QdrantClient(path=str(settings.qdrant_path))
     sparse = settings.sparse
     encoder = BM25Encoder(sparse.k1, sparse.b, sparse.index_title)
-    kb = KnowledgeBase(client, settings.qdrant.collection, encoder, embedder, local=False)
+    kb = KnowledgeBase(client, settings.qdrant.collection, encoder, embedder, backend=ServerStore())
     try:
         if paths:
             ingest_paths(paths, kb, settings, progress=False)
         for document in raw_documents:
-            kb.upsert([(document, chunk_document(document, 900, 150))])
+            write_documents(kb, [(document, chunk_document(document, 900, 150))])
     finally:
         client.close()
 

@@ -176,6 +176,39 @@ def test_only_studio_builds_at_import_and_nothing_imports_it():
     assert importers == []
 
 
+def _settings_read_around_the_run(path: Path) -> list[int]:
+    """Lines where a node reads `services.settings` other than through `run_settings(...)`."""
+    tree = ast.parse(path.read_text("utf-8"))
+    reads = {
+        id(node): node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr == "settings"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "services"
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "run_settings":
+            for arg in node.args:
+                reads.pop(id(arg), None)
+    return sorted(reads.values())
+
+
+def test_nodes_read_their_settings_as_the_run_resolved_them(tmp_path):
+    """One source of settings for nodes: a run's overrides reach every node that reads one."""
+    around = {
+        str(path.relative_to(REPO)): lines
+        for path in (REPO / "nodes").glob("*.py")
+        if (lines := _settings_read_around_the_run(path))
+    }
+    assert around == {}
+    sample = tmp_path / "node.py"
+    sample.write_text(
+        "run = run_settings(runtime, services.settings)\nk = services.settings.graph.max_asks\n"
+    )
+    assert _settings_read_around_the_run(sample) == [2]
+
+
 def test_a_loop_is_seen():
     assert _loops({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert _loops({"a": {"b"}, "b": set()}) == []

@@ -101,6 +101,37 @@ def test_the_graph_asks_back_and_resumes_from_the_pick(two_laws):
     assert next(p for p in kept["path"] if p["node"] == "ask_which_law")["chosen"] is None
 
 
+def test_what_the_sources_call_for_is_decided_once_by_the_node_that_set_them(
+    two_laws, monkeypatch
+):
+    """The question back and the version choice are decided where the sources were set
+    (grading, then the reply's pick) and read by the router and the acting node: not
+    recomputed by the route, nor again when the run resumes."""
+    import nodes.law_decision as law_decision
+
+    calls = {"ambiguity": 0, "versions": 0}
+
+    def counted(name, function):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(
+        law_decision, "find_ambiguity", counted("ambiguity", law_decision.find_ambiguity)
+    )
+    monkeypatch.setattr(
+        law_decision, "choose_versions", counted("versions", law_decision.choose_versions)
+    )
+    graph = build_graph(services=two_laws, checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "once"}}
+    assert "__interrupt__" in graph.invoke({"question": UNNAMED}, config)
+    assert calls == {"ambiguity": 1, "versions": 1}  # grade_documents
+    graph.invoke(Command(resume="2"), config)
+    assert calls == {"ambiguity": 1, "versions": 2}  # ask_which_law's narrowed sources
+
+
 def test_clear_named_split_and_switched_off_questions_are_not_asked_back(two_laws):
     graph = build_graph(services=two_laws, checkpointer=InMemorySaver())
 
@@ -217,10 +248,17 @@ def test_no_question_back_once_a_version_was_chosen(settings):
     that look alike; the way on from it has no edge back to ask_which_law, so the route must
     not choose it (it once raised KeyError('ask_which_law') on real laws)."""
     from graph.routing import make_routes
+    from graph.state import VersionPlan
+    from nodes.choose_version import make_choose_version
+    from nodes.law_decision import decide_for_laws
 
     urban, rural = passage("u", "Vườn cây đô thị", 1.0), passage("r", "Vườn cây nông thôn", 0.99)
     state = {"question": "Hành vi nào bị cấm?", "relevant": [urban, rural], "path": []}
+    decided = decide_for_laws(state, [urban, rural], settings.graph)
+    assert decided["ask"] is not None
     route = make_routes(settings).after_grading
-    assert route(state, None) == "ask_which_law"  # before: a question back
-    chosen = {**state, "path": [{"node": "choose_version", "laws": []}]}
+    assert route({**state, "law_decision": decided}, None) == "ask_which_law"  # before
+    plan = VersionPlan(laws=[], left_out=[], notes=[])
+    waiting = {**state, "law_decision": {**decided, "versions": plan}}
+    chosen = {**waiting, **make_choose_version(None)(waiting, None)}
     assert route(chosen, None) == "generate"  # after: answered

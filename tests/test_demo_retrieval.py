@@ -2,18 +2,16 @@
 
 import json
 
-from tools.commands import DEMO_DIR
+from tools.demo import DEMO_DOCUMENTS, DEMO_QUESTIONS
 from tools.ingest.pipeline import ingest_paths
 from tools.kb.factory import build_retrieval_stack
 
 
 def test_demo_questions_retrieve_the_document_that_holds_the_answer(settings):
-    questions = [
-        json.loads(line) for line in (DEMO_DIR / "questions.jsonl").read_text("utf-8").splitlines()
-    ]
+    questions = [json.loads(line) for line in DEMO_QUESTIONS.read_text("utf-8").splitlines()]
     stack = build_retrieval_stack(settings)
     try:
-        report = ingest_paths([DEMO_DIR / "documents.jsonl"], stack.kb, settings, progress=False)
+        report = ingest_paths([DEMO_DOCUMENTS], stack.kb, settings, progress=False)
         assert len(report.added) >= 30 and not report.failed and not report.warnings
         top1 = 0
         for item in questions:

@@ -17,6 +17,7 @@ from tests.helpers import free_port, write_tiny_bert
 from tools.corpus.documents import Document
 from tools.errors import StoreError
 from tools.ingest.pipeline import ingest_documents
+from tools.kb.backfill import write_documents
 from tools.kb.embedders import BundledEmbedder, EmbedderError, build_embedder
 from tools.kb.factory import build_knowledge_base, build_retrieval_stack
 from tools.kb.retriever import HybridRetriever
@@ -264,7 +265,7 @@ def test_unchanged_reingest_does_not_embed_again_and_progress_is_reported(settin
         assert report.replaced == ["a"] and counting.passages == 4
         progress: list[int] = []
         new = Document("d", "Sông", "Sông Hồng chảy qua Hà Nội.", "d")
-        assert kb.upsert([(new, _chunks(new))], on_embedded=progress.append) == {
+        assert write_documents(kb, [(new, _chunks(new))], on_embedded=progress.append) == {
             ("default", "d"): "added"
         }
         assert progress == [1] and counting.passages == 5

@@ -156,13 +156,14 @@ def test_corpus_statistics_from_several_writers_add_up(settings):
     client) each append their own change; neither overwrites the other's counts."""
     from qdrant_client import QdrantClient
 
+    from tools.kb.backends import ServerStore
     from tools.kb.sparse import BM25Encoder
     from tools.kb.store import KnowledgeBase
 
     client = QdrantClient(location=":memory:")
     try:
-        first = KnowledgeBase(client, "shared", BM25Encoder(), local=False)
-        second = KnowledgeBase(client, "shared", BM25Encoder(), local=False)
+        first = KnowledgeBase(client, "shared", BM25Encoder(), backend=ServerStore())
+        second = KnowledgeBase(client, "shared", BM25Encoder(), backend=ServerStore())
         stale = first.stats()  # what a read-modify-write writer would have started from
         ingest_documents([Document("a", "A", FANSIPAN, "a")], second, settings)
         ingest_documents([Document("b", "B", HA_LONG, "b")], first, settings)

@@ -20,7 +20,7 @@ from tools.ingest.chunk import chunk_document
 from tools.ingest.jobs import IngestJobs
 from tools.ingest.worker import ProcessWorkers, ThreadWorkers
 from tools.kb.embedders import BundledEmbedder
-from tools.kb.store import DENSE_VIEW
+from tools.kb.search import DENSE_VIEW
 from tools.kb.writes import ChunkedDocument
 from tools.services import build_services
 from tools.settings import ApiKey

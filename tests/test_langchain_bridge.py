@@ -56,6 +56,7 @@ def test_the_vector_store_reads_the_collection_on_a_qdrant_server(settings):
     QDRANT_URL deployment writes, searched through langchain-qdrant."""
     from qdrant_client import QdrantClient
 
+    from tools.kb.backends import ServerStore
     from tools.kb.embedders import BundledEmbedder
     from tools.kb.sparse import BM25Encoder
     from tools.kb.store import KnowledgeBase
@@ -63,7 +64,11 @@ def test_the_vector_store_reads_the_collection_on_a_qdrant_server(settings):
     client = QdrantClient(location=":memory:")
     try:
         kb = KnowledgeBase(
-            client, "vinarag", BM25Encoder(), embedder=BundledEmbedder(threads=1), local=False
+            client,
+            "vinarag",
+            BM25Encoder(),
+            embedder=BundledEmbedder(threads=1),
+            backend=ServerStore(),
         )
         documents = [Document(key, key, text, key) for key, text in TEXTS.items()]
         ingest_documents(documents, kb, settings)

@@ -4,7 +4,7 @@ PostgreSQL on 127.0.0.1, each in a scratch place removed afterwards."""
 import pytest
 
 from graph import build_graph
-from tools.memory import open_checkpointer, prune_thread
+from tools.records.checkpoints import open_checkpointer, prune_thread
 
 pytestmark = pytest.mark.integration
 
@@ -77,7 +77,7 @@ def _expiry(saver, demo_services) -> None:
     """Two threads, one idle past the TTL: it is forgotten, the other keeps its history."""
     import time
 
-    from tools.memory import ThreadClock
+    from tools.records.checkpoints import ThreadClock
 
     clock = ThreadClock(saver, ttl_days=1)
     graph = build_graph(services=demo_services, checkpointer=saver)

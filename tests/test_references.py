@@ -6,7 +6,8 @@ import pytest
 from evals.law_sample import LAW_WITH_REFERENCES, REFERENCE_QUESTIONS
 from graph import build_graph
 from tools.corpus.documents import Document
-from tools.ingest.legal import References, find_references
+from tools.corpus.references import ArticleRef, references_in, store_references
+from tools.ingest.legal import find_references
 from tools.ingest.pipeline import ingest_documents
 
 DECREE = """CHÍNH PHỦ
@@ -43,7 +44,31 @@ Hồ sơ gồm đơn đăng ký và sơ đồ vị trí các thùng ong.
     ],
 )
 def test_references_are_parsed(text, own, expected):
-    assert find_references(text, own) == References(*expected)
+    found = find_references(text, own)
+    here = tuple(r.stored for r in found if r.law is None)
+    elsewhere = tuple(r.stored for r in found if r.law is not None)
+    assert (here, elsewhere) == expected
+
+
+def test_a_reference_reads_back_as_it_was_written():
+    """Ingestion writes the metadata, the follower reads it: one type both ways, and a law's
+    name holding a dot or the separator's neighbours survives."""
+    written = [
+        ArticleRef("5", "2"),
+        ArticleRef("12"),
+        ArticleRef("7", law="Nghị định 15/2026/NĐ-CP"),
+        ArticleRef("3a", law="Luật Đất đai năm 2024"),
+    ]
+    metadata: dict = {}
+    store_references(metadata, written)
+    assert metadata == {
+        "tham_chieu": ["5.2", "12"],
+        "tham_chieu_ngoai": ["Nghị định 15/2026/NĐ-CP | 7", "Luật Đất đai năm 2024 | 3a"],
+    }
+    assert references_in(metadata) == written
+    empty: dict = {}
+    store_references(empty, [])
+    assert empty == {} and references_in(empty) == []
 
 
 @pytest.fixture

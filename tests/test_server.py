@@ -325,14 +325,14 @@ MULTIPROCESS_WORKER = """
 import sys
 from fastapi.testclient import TestClient
 from server.main import create_app
-from tools.commands import DEMO_DIR
+from tools.demo import DEMO_DOCUMENTS
 from tools.ingest.pipeline import ingest_paths
 from tools.services import build_services
 from tools.settings import load_settings
 
 settings = load_settings(dense={"backend": "none"})
 services = build_services(settings, location=":memory:", embedder=None)
-ingest_paths([DEMO_DIR / "documents.jsonl"], services.retrieval.kb, settings, progress=False)
+ingest_paths([DEMO_DOCUMENTS], services.retrieval.kb, settings, progress=False)
 with TestClient(create_app(settings, services=services)) as client:
     for question in sys.argv[1:]:
         client.post("/rag/invoke", json={"input": {"question": question}})

@@ -14,12 +14,12 @@ from graph import build_graph
 from server.main import create_app
 from tests.helpers import LAWS_VN
 from tests.test_edge_store import _check_parity
+from tools.cli.sync import watch
 from tools.corpus.documents import file_doc_id
 from tools.ingest.pipeline import ingest_paths
 from tools.ingest.sync import sync_folder
 from tools.kb.embedders import BundledEmbedder
 from tools.kb.factory import build_knowledge_base
-from tools.sync_cli import watch
 
 LEAVE = "Quy định nghỉ phép: nhân viên được nghỉ phép {days} ngày mỗi năm."
 HOURS = "Giờ làm việc bắt đầu lúc tám giờ sáng và kết thúc lúc năm giờ chiều."

@@ -102,9 +102,9 @@ import json, sys
 from pathlib import Path
 if sys.argv[1] == "with":
     import sklearn  # noqa: F401  (the usual load of pyvi's model)
-from tools.commands import DEMO_DIR
+from tools.demo import DEMO_DOCUMENTS
 from tools.text.tokenize import words
-texts = [json.loads(line)["text"] for line in (DEMO_DIR / "documents.jsonl").open()]
+texts = [json.loads(line)["text"] for line in DEMO_DOCUMENTS.open()]
 print(json.dumps({"sklearn": "sklearn" in sys.modules, "words": [words(t) for t in texts]}))
 """
 

@@ -10,7 +10,7 @@ import pytest
 
 from graph import build_graph
 from tools.cache.keys import cache_key
-from tools.commands import DEMO_DIR
+from tools.demo import DEMO_QUESTIONS
 from tools.kb.sparse import PLAIN_BIGRAM_VIEW, PLAIN_VIEW, query_terms
 from tools.text.question import answer_type, content_terms
 from tools.text.tokenize import plain_syllables, syllables, tokenizer_for
@@ -63,7 +63,7 @@ def test_the_stripped_views_match_marked_documents():
 
 
 def _demo_questions() -> list[dict]:
-    lines = (DEMO_DIR / "questions.jsonl").read_text("utf-8").splitlines()
+    lines = DEMO_QUESTIONS.read_text("utf-8").splitlines()
     return [json.loads(line) for line in lines]
 
 

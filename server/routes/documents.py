@@ -29,7 +29,6 @@ from starlette.types import Scope
 from server.access import Caller, forbidden
 from server.deps import Reader, State, Writer
 from server.state import AppState
-from tools.audit import AuditEntry
 from tools.corpus.documents import (
     COLLECTION,
     COLLECTION_RULE,
@@ -45,6 +44,7 @@ from tools.ingest.jobs import Job
 from tools.ingest.loaders import LOADERS
 from tools.ingest.pipeline import IngestReport
 from tools.kb.catalogue import ListedDocument
+from tools.records.audit import AuditEntry
 
 router = APIRouter(tags=["documents"])
 
@@ -161,31 +161,27 @@ def _job_out(job: Job) -> JobOut:
     )
 
 
-def _job_response(job: Job) -> Response:
-    body = _job_out(job).model_dump_json()
-    headers = {"Location": f"/jobs/{job.id}"}
-    return Response(body, status.HTTP_202_ACCEPTED, headers, "application/json")
-
-
-async def _accepted(state: AppState, job: Job, wait: bool) -> Response:
-    """202 with the job, or with `wait` today's synchronous report once the job has ended;
-    a job still under way when the request's time (server.request_timeout_s) is nearly up
-    answers 202 with where it stands, never a request left hanging."""
-    if not wait:
-        return _job_response(job)
-    jobs = state.jobs
-    bound = state.settings.server.request_timeout_s
-    ended_in_time = await run_in_threadpool(jobs.wait, job.id, max(bound - 1, bound * 0.9))
-    if not ended_in_time:
-        return _job_response(jobs.get(job.id) or job)
-    ended = jobs.get(job.id) or job
-    if ended.report is None:
-        raise HTTPException(
-            status.HTTP_500_INTERNAL_SERVER_ERROR, detail=ended.error or "the job wrote no report"
-        )
-    return Response(
-        _report(ended.report).model_dump_json(), status.HTTP_200_OK, media_type="application/json"
-    )
+async def _accepted(
+    state: AppState, job: Job, wait: bool, response: Response
+) -> JobOut | IngestOut:
+    """202 with the job, or with `wait` today's synchronous report (200) once the job has
+    ended; a job still under way when the request's time (server.request_timeout_s) is nearly
+    up answers 202 with where it stands, never a request left hanging."""
+    if wait:
+        jobs = state.jobs
+        bound = state.settings.server.request_timeout_s
+        if await run_in_threadpool(jobs.wait, job.id, max(bound - 1, bound * 0.9)):
+            ended = jobs.get(job.id) or job
+            if ended.report is None:
+                raise HTTPException(
+                    status.HTTP_500_INTERNAL_SERVER_ERROR,
+                    detail=ended.error or "the job wrote no report",
+                )
+            response.status_code = status.HTTP_200_OK
+            return _report(ended.report)
+        job = jobs.get(job.id) or job
+    response.headers["Location"] = f"/jobs/{job.id}"
+    return _job_out(job)
 
 
 WaitParam = Annotated[
@@ -224,9 +220,10 @@ async def add_files(
     files: Annotated[
         list[UploadFile], File(description="files in the formats `vinarag ingest` reads")
     ],
+    response: Response,
     collection: CollectionParam = DEFAULT_COLLECTION,
     wait: WaitParam = False,
-) -> Response:
+) -> JobOut | IngestOut:
     """Upload files into a collection as a job (202; `GET /jobs/{id}` follows it): the same
     loaders, ids and report as `vinarag ingest`; a broken file is reported and the others go
     in. With `wait=true`: the report when the job has ended (422 when nothing went in)."""
@@ -260,7 +257,7 @@ async def add_files(
     job = await run_in_threadpool(
         state.jobs.submit_files, accepted, collection, refused, caller.name
     )
-    return await _accepted(state, job, wait)
+    return await _accepted(state, job, wait, response)
 
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -268,25 +265,32 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"model": JobOut, "description": "the job, to follow at GET /jobs/{id}"},
 }
 router.add_api_route(
-    "/documents/files", add_files, methods=["POST"], tags=["documents"], responses=_RESPONSES
+    "/documents/files",
+    add_files,
+    methods=["POST"],
+    tags=["documents"],
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_RESPONSES,
 )
 router.add_api_route(
     "/documents",
     add_files,
     methods=["POST"],
+    status_code=status.HTTP_202_ACCEPTED,
     route_class_override=MultipartRoute,
     include_in_schema=False,
 )
 
 
-@router.post("/documents", responses=_RESPONSES)
+@router.post("/documents", status_code=status.HTTP_202_ACCEPTED, responses=_RESPONSES)
 async def add_documents(
     payload: DocumentsIn,
     state: State,
     caller: Writer,
+    response: Response,
     collection: CollectionParam = DEFAULT_COLLECTION,
     wait: WaitParam = False,
-) -> Response:
+) -> JobOut | IngestOut:
     """Texts as JSON into a collection as a job (202; `GET /jobs/{id}` follows it):
     `{"documents": [{"id", "title", "text", "metadata"}]}` (files: `POST /documents/files`).
     With `wait=true`: the report when the job has ended (422 when nothing went in)."""
@@ -303,7 +307,7 @@ async def add_documents(
         for d in payload.documents
     ]
     job = await run_in_threadpool(state.jobs.submit_documents, documents, collection, caller.name)
-    return await _accepted(state, job, wait)
+    return await _accepted(state, job, wait, response)
 
 
 def missing_document(doc_id: str, collection: str) -> HTTPException:
@@ -411,7 +415,7 @@ async def list_collections(state: State, caller: Reader) -> CollectionsOut:
     names = set(counts) | (set(caller.read) if caller.read is not None else set())
     if caller.read is None:
         names.add(DEFAULT_COLLECTION)
-    waiting = await run_in_threadpool(state.jobs.dense_waiting)
+    waiting = await run_in_threadpool(state.jobs.backfill.by_collection)
     return CollectionsOut(
         collections=[
             CollectionOut(
@@ -446,7 +450,7 @@ async def collection_stats(state: State, caller: Reader) -> StatsOut:
     scoped = caller.read is not None
     return StatsOut(
         collection=kb.collection,
-        backend=kb.backend,
+        backend=kb.backend.name,
         documents=len(documents),
         chunks=sum(d.chunks for d in documents) if scoped else stats.chunks,
         corpus_version=_version_of(documents) if scoped else stats.version,

@@ -5,7 +5,6 @@ chunks as the retriever sees them, with their location)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, status
@@ -80,7 +79,7 @@ def _listing(state: AppState, collection: str, query: str | None) -> DocumentsOu
     listed = kb.list_documents(collections=[collection])
     if query:  # with or without marks
         listed = [d for d in listed if d.matches(query)]
-    waiting = Counter(c.key[1] for c in kb.pending_dense() if c.key[0] == collection)
+    waiting = state.jobs.backfill.by_document()
     writers = _writers(state.jobs.recent(state.jobs.kept), collection)
     out = []
     for d in listed:
@@ -96,7 +95,7 @@ def _listing(state: AppState, collection: str, query: str | None) -> DocumentsOu
                 chunks=d.chunks,
                 size_bytes=int(size) if isinstance(size, int) else None,
                 updated_at=d.ingested_at or None,
-                dense_waiting=waiting.get(d.doc_id, 0),
+                dense_waiting=waiting.get((d.collection, d.doc_id), 0),
                 dense=kb.has_dense,
                 job=JobRef(id=job.id, state=job.state) if job is not None else None,
             )

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from server.deps import ReadKey, State, Writer
 from server.state import AppState
-from tools.feedback import UnknownAnswer, Verdict, verdict_value
+from tools.records.feedback import UnknownAnswer, Verdict, verdict_value
 
 router = APIRouter(tags=["feedback"])
 

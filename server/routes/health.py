@@ -100,12 +100,12 @@ def _readiness(state: AppState) -> Readiness:
     try:
         stats = kb.stats()
         store = KnowledgeBaseStatus(
-            backend=kb.backend,
+            backend=kb.backend.name,
             collection=kb.collection,
             chunks=kb.count(),
             corpus_version=stats.version,
-            dense_waiting=len(kb.pending_dense()),
-            dense_backfill=state.jobs.backfill_error or "ok",
+            dense_waiting=len(state.jobs.backfill.waiting()),
+            dense_backfill=state.jobs.backfill.error or "ok",
         )
     except Exception as exc:  # the store is down: not ready, and say why
         store = KnowledgeBaseDown(error=str(exc)[:200])

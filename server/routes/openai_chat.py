@@ -26,6 +26,18 @@ from graph.resume import as_text
 from graph.state import OutputState
 from server.access import Caller, caller_of
 from server.deps import get_state
+from server.openai_schemas import (
+    MODEL,
+    AssistantMessage,
+    ChatCompletion,
+    ChatCompletionChunk,
+    Choice,
+    ChunkChoice,
+    Delta,
+    ModelCard,
+    ModelList,
+    Usage,
+)
 from server.rag import check_run, per_request_config, thread_owner
 from server.runnable import CLARIFY_THREAD, thread_key
 from server.state import AppState
@@ -35,7 +47,6 @@ from tools.kb.filters import filter_problems
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
-MODEL = "vinarag"
 # What the `vinarag` field of a request may hold: the run settings and the filters.
 VINARAG_FIELDS = frozenset({*CONTEXT_FIELDS, "filters"})
 SOURCES_HEADING = "Nguồn:"
@@ -193,7 +204,7 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
-def _usage(question_words: int, content: str, output: OutputState) -> dict[str, int]:
+def _usage(question_words: int, content: str, output: OutputState) -> Usage:
     """Model tokens when a model generated the answer; words otherwise (the extractive
     answerer has no tokenizer): the README says which."""
     generated = next(
@@ -201,11 +212,11 @@ def _usage(question_words: int, content: str, output: OutputState) -> dict[str, 
         0,
     )
     completion = generated or _words(content)
-    return {
-        "prompt_tokens": question_words,
-        "completion_tokens": completion,
-        "total_tokens": question_words + completion,
-    }
+    return Usage(
+        prompt_tokens=question_words,
+        completion_tokens=completion,
+        total_tokens=question_words + completion,
+    )
 
 
 def _extra(output: OutputState) -> dict[str, Any]:
@@ -314,25 +325,23 @@ def _graph_call(
     return graph_input, cast(RunnableConfig, config), prompt_words
 
 
-class ModelCard(BaseModel):
-    id: str
-    object: Literal["model"] = "model"
-    created: int = 0
-    owned_by: str = "vinarag"
-
-
-class ModelList(BaseModel):
-    object: Literal["list"] = "list"
-    data: list[ModelCard]
-
-
 @router.get("/models")
 async def list_models(request: Request) -> ModelList:
     _caller(request, get_state(request))
     return ModelList(data=[ModelCard(id=MODEL)])
 
 
-@router.post("/chat/completions", response_model=None)
+@router.post(
+    "/chat/completions",
+    response_model=None,
+    responses={
+        200: {
+            "model": ChatCompletion,
+            "description": "the answer (or, with stream, "
+            "`chat.completion.chunk` server-sent events)",
+        }
+    },
+)
 async def chat_completions(request: Request) -> JSONResponse | StreamingResponse:
     state = get_state(request)
     caller = _caller(request, state)
@@ -352,24 +361,14 @@ async def chat_completions(request: Request) -> JSONResponse | StreamingResponse
         )
     output = cast(OutputState, await state.runnable.ainvoke(graph_input, config))
     content = output.get("answer", "") + sources_block(output)
-    return JSONResponse(
-        {
-            "id": f"chatcmpl-{output.get('answer_id', '')}",
-            "object": "chat.completion",
-            "created": created,
-            "model": MODEL,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": content},
-                    "finish_reason": "stop",
-                    "logprobs": None,
-                }
-            ],
-            "usage": _usage(prompt_words, content, output),
-            "vinarag": _extra(output),
-        }
+    completion = ChatCompletion(
+        id=f"chatcmpl-{output.get('answer_id', '')}",
+        created=created,
+        choices=[Choice(message=AssistantMessage(content=content))],
+        usage=_usage(prompt_words, content, output),
+        vinarag=_extra(output),
     )
+    return JSONResponse(completion.model_dump())
 
 
 async def _stream(
@@ -387,26 +386,18 @@ async def _stream(
     was rejected without the one that replaced it."""
     chunk_id = f"chatcmpl-{uuid.uuid4().hex}"
 
-    def event(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
-        choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
-        body = {
-            "id": chunk_id,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": MODEL,
-            "choices": [choice],
-            **extra,
-        }
-        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+    def event(delta: Delta, finish: Literal["stop"] | None = None, **extra: Any) -> str:
+        choice = ChunkChoice(delta=delta, finish_reason=finish)
+        return ChatCompletionChunk(id=chunk_id, created=created, choices=[choice], **extra).event()
 
     streamed: list[str] = []
     output: OutputState = {}
     try:
-        yield event({"role": "assistant", "content": ""})
+        yield event(Delta(role="assistant", content=""))
         async for chunk in state.runnable.astream(graph_input, config):
             if "token" in chunk:
                 streamed.append(chunk["token"])
-                yield event({"content": chunk["token"]})
+                yield event(Delta(content=chunk["token"]))
             else:
                 output = chunk  # type: ignore[assignment]
     except Exception as exc:  # the stream has started: say so in the stream, as OpenAI does
@@ -418,19 +409,11 @@ async def _stream(
     tail = answer[len(sent) :] if answer.startswith(sent) else f"{RESTART}{answer}"
     tail += sources_block(output)
     if tail:
-        yield event({"content": tail})
-    yield event({}, "stop", vinarag=_extra(output))
+        yield event(Delta(content=tail))
+    yield event(Delta(), "stop", vinarag=_extra(output))
     if include_usage:
         usage = _usage(prompt_words, sent + tail, output)
-        body = {
-            "id": chunk_id,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": MODEL,
-            "choices": [],
-            "usage": usage,
-        }
-        yield f"data: {json.dumps(body)}\n\n"
+        yield ChatCompletionChunk(id=chunk_id, created=created, choices=[], usage=usage).event()
     yield "data: [DONE]\n\n"
 
 

@@ -12,9 +12,9 @@ from pydantic import BaseModel
 
 from server.access import Caller, forbidden
 from server.deps import Reader, State, Writer
-from tools.audit import AuditEntry
 from tools.ingest.sources import SourceState
 from tools.ingest.sync import SyncStatus
+from tools.records.audit import AuditEntry
 
 router = APIRouter(tags=["documents"])
 

@@ -39,7 +39,7 @@ json_values = st.recursive(
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    from tools.commands import DEMO_DIR
+    from tools.demo import DEMO_DOCUMENTS
     from tools.ingest.pipeline import ingest_paths
     from tools.services import build_services
     from tools.settings import load_settings
@@ -48,7 +48,7 @@ def app(tmp_path_factory):
         data_dir=str(tmp_path_factory.mktemp("fuzz")), dense={"backend": "none"}, api_keys=[KEY]
     )
     services = build_services(configured, location=":memory:", embedder=None)
-    ingest_paths([DEMO_DIR / "documents.jsonl"], services.retrieval.kb, configured, progress=False)
+    ingest_paths([DEMO_DOCUMENTS], services.retrieval.kb, configured, progress=False)
     with TestClient(create_app(configured, services=services), raise_server_exceptions=False) as c:
         yield c
     services.close()

@@ -17,6 +17,7 @@ from tests.helpers import write_previous_release_store
 from tools.corpus.documents import Document
 from tools.ingest.chunk import chunk_document
 from tools.ingest.pipeline import ingest_documents, ingest_paths
+from tools.kb.backfill import write_documents
 from tools.kb.factory import build_knowledge_base
 from tools.services import build_services
 
@@ -32,13 +33,13 @@ REASON = "metadata 'a'.b.c: nested deeper than 3 levels"
 
 def _store_as_an_older_release_did(kb, document: Document) -> None:
     """Straight into the store, past today's checks (as an older release wrote it)."""
-    kb.upsert([(document, chunk_document(document, 900, 150))])
+    write_documents(kb, [(document, chunk_document(document, 900, 150))])
 
 
 def test_a_previous_release_store_with_a_lone_surrogate_is_converted_and_answers(settings):
-    from tools.commands import DEMO_DIR
+    from tools.demo import DEMO_DOCUMENTS
 
-    write_previous_release_store(settings, [DEMO_DIR / "documents.jsonl"], [SURROGATE])
+    write_previous_release_store(settings, [DEMO_DOCUMENTS], [SURROGATE])
     services = build_services(settings, embedder=None)  # converted on open
     try:
         kb = services.retrieval.kb

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.corpus.documents import Chunk, Document, Part, location
+from tools.corpus.references import store_references
 from tools.ingest.legal import Article, article_pieces, find_references, split_articles
 from tools.text.sentences import split_sentences
 
@@ -164,10 +165,7 @@ def legal_pieces(text: str, size: int, overlap: int) -> list[Piece] | None:
             if part.clauses:
                 place["khoan"] = ", ".join(part.clauses)
             refs = find_references(part.text[len(article.heading) :], article.number)
-            if refs.here:
-                place["tham_chieu"] = list(refs.here)
-            if refs.elsewhere:
-                place["tham_chieu_ngoai"] = list(refs.elsewhere)
+            store_references(place, refs)
             if len(part.text) <= size:
                 pieces.append(Piece(part.text, place))
                 continue

@@ -1,6 +1,6 @@
 """Ingestion jobs: an upload answers at once with a job id, and its documents become searchable
 through their sparse views as soon as they are chunked and written; dense vectors follow in
-the background (the backfill thread).
+the background (the dense backfill's thread, `tools/kb/backfill.py`, which syncs wake too).
 
 Jobs run on one thread of the server (it only writes to the store; the slow steps run in the
 ingestion worker, each bounded in time), a file at a time, and fairly: the next file is taken
@@ -29,7 +29,8 @@ from typing import Any, Literal
 from tools.corpus.documents import DocKey, Document
 from tools.ingest.pipeline import IngestReport, record
 from tools.ingest.worker import IngestWorkers, Prepared, WorkerStopped, WorkerTimedOut
-from tools.kb.store import KnowledgeBase, PendingChunk
+from tools.kb.backfill import DenseBackfill
+from tools.kb.store import KnowledgeBase
 from tools.kb.writes import EncodedDocument
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,6 @@ class IngestJobs:
         root: Path,
         kept: int = 200,
         encode_slice: int = 256,
-        embed_batch: int = 32,
         on_report: Callable[[Job], None] | None = None,
         max_attempts: int = 3,
     ) -> None:
@@ -141,7 +141,8 @@ class IngestJobs:
         self.root = root
         self.kept = kept
         self.encode_slice = encode_slice
-        self.embed_batch = embed_batch
+        # the server's backfill: embeds in the ingestion workers, woken by jobs and syncs
+        self.backfill = DenseBackfill(kb, workers.embed)
         self.on_report = on_report
         self.max_attempts = max_attempts
         self._jobs: dict[str, Job] = {}
@@ -152,10 +153,8 @@ class IngestJobs:
         self._steps = 0
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
-        self._backfill_wake = threading.Event()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self.backfill_error: str | None = None
         root.mkdir(parents=True, exist_ok=True)
         self._load()
 
@@ -188,28 +187,24 @@ class IngestJobs:
                 self._done[job.id].set()
 
     def start(self) -> None:
-        for name, target in (("ingest-jobs", self._run_jobs), ("dense-backfill", self._backfill)):
-            thread = threading.Thread(target=target, name=name, daemon=True)
-            thread.start()
-            self._threads.append(thread)
-        self._backfill_wake.set()  # chunks left waiting by an earlier run
-
-    def wake_backfill(self) -> None:
-        """Chunks were written waiting for their dense vector elsewhere (a synced folder)."""
-        self._backfill_wake.set()
+        thread = threading.Thread(target=self._run_jobs, name="ingest-jobs", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        self.backfill.start(on_progress=self._refresh_searchable)
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Stops within about `timeout_s`: the workers are stopped at once, a job under way is
         left as it is (it resumes at the next start, and this stop does not count against its
         attempts)."""
         self._stopping.set()
-        self._backfill_wake.set()
+        self.backfill.stop()
         with self._wake:
             self._wake.notify_all()
         self.workers.close()
         deadline = time.monotonic() + timeout_s
         for thread in self._threads:
             thread.join(timeout=max(deadline - time.monotonic(), 0.1))
+        self.backfill.close(max(deadline - time.monotonic(), 0.1))
         with self._lock:
             running = [j for j in self._jobs.values() if j.state == "running"]
         for job in running:
@@ -452,7 +447,7 @@ class IngestJobs:
             record(report, item, status)
             if status != "unchanged" and self.kb.has_dense:
                 job.written.append(item.key)
-            self._backfill_wake.set()
+            self.backfill.wake()
         job.report = copy.deepcopy(report)
         self._save(job)
 
@@ -460,7 +455,7 @@ class IngestJobs:
         """A job past its sparse writes: embedding progress, done when none of its chunks
         waits for a dense vector."""
         if waiting is None:
-            waiting = _waiting_by_document(self.kb.pending_dense())
+            waiting = self.backfill.by_document()
         left = sum(waiting.get(key, 0) for key in job.written)
         job.chunks_embedded = max(job.chunks_written - left, 0) if job.written else 0
         if left == 0:
@@ -469,58 +464,15 @@ class IngestJobs:
             job.state = "searchable"
             self._save(job)
 
-    # -- the dense backfill ----------------------------------------------------------------
-    def _backfill(self) -> None:
-        """Chunks written without a dense vector get one, oldest first."""
-        while not self._stopping.is_set():
-            self._backfill_wake.wait()
-            self._backfill_wake.clear()
-            embedded = False
-            while not self._stopping.is_set() and self.kb.has_dense:
-                pending = self.kb.pending_dense()
-                if not pending:
-                    break
-                try:
-                    self._embed(pending[: self.embed_batch])
-                    embedded = True
-                    self.backfill_error = None
-                except Exception as exc:  # the worker died, a model failed: tried again later
-                    if self._stopping.is_set():  # its worker was stopped by close(): resumed
-                        break  # at the next start, not a failure
-                    self.backfill_error = f"{type(exc).__name__}: {exc}"
-                    log.exception("dense backfill failed; trying again in 10 s")
-                    self._stopping.wait(10)
-                self._refresh_searchable()
-            if embedded and not self._stopping.is_set():  # drained: the vectors into optimised
-                self.kb.optimize()  # segments (and a graph, if any)
-            self._refresh_searchable()
-
-    def _embed(self, chunks: Sequence[PendingChunk]) -> None:
-        texts = self.kb.passage_texts([c.point_id for c in chunks])
-        ready = [c for c in chunks if c.point_id in texts]
-        if len(ready) < len(chunks):  # deleted meanwhile: nothing to embed
-            self.kb.drop_pending([c for c in chunks if c.point_id not in texts])
-        if ready:
-            vectors = self.workers.embed([texts[c.point_id] for c in ready])
-            self.kb.add_dense(ready, vectors)
-
     def _refresh_searchable(self) -> None:
         with self._lock:
             jobs = [j for j in self._jobs.values() if j.state == "searchable"]
         if jobs:
-            waiting = _waiting_by_document(self.kb.pending_dense())
+            waiting = self.backfill.by_document()
             for job in jobs:
                 self._refresh(job, waiting)
-
-    def dense_waiting(self) -> dict[str, int]:
-        """Chunks waiting for their dense vector, by collection."""
-        return dict(Counter(chunk.key[0] for chunk in self.kb.pending_dense()))
 
 
 def _saved(folder: Path, i: int, name: str) -> Path:
     """Where an upload is kept: by position (the name is the user's), with its type."""
     return folder / f"{i}{Path(name).suffix.lower()}"
-
-
-def _waiting_by_document(pending: Sequence[PendingChunk]) -> Counter[DocKey]:
-    return Counter(chunk.key for chunk in pending)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from tools.corpus.references import ArticleRef
 from tools.text.law_names import YEAR_IN_NUMBER, law_key, numbers_in
 from tools.text.normalize import match_key
 
@@ -399,30 +400,23 @@ _THIS = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class References:
-    """The articles a piece of a legal text refers to: of its own document ("5", "5.2" for
-    khoản 2 of Điều 5), and of other laws ("Luật Đất đai 2024 | 5"), named as written."""
-
-    here: tuple[str, ...] = ()
-    elsewhere: tuple[str, ...] = ()
-
-
-def find_references(text: str, own_article: str | None = None) -> References:
-    here: list[str] = []
-    elsewhere: list[str] = []
+def find_references(text: str, own_article: str | None = None) -> list[ArticleRef]:
+    """The articles `text` refers to, each once, in the order written: of its own document
+    (not `own_article` naming itself), then as named of other laws."""
+    here: list[ArticleRef] = []
+    elsewhere: list[ArticleRef] = []
     for match in _REFERENCE.finditer(text):
         clause, whose = match.group(1), match.group("whose")
         articles = re.findall(r"\d{1,4}[a-zđ]?", match.group(2))
         for article in articles:
             if whose and not _THIS.match(whose):
-                entry = f"{' '.join(whose.split())} | {article}"
-                if entry not in elsewhere:
-                    elsewhere.append(entry)
+                ref = ArticleRef(article, law=" ".join(whose.split()))
+                if ref not in elsewhere:
+                    elsewhere.append(ref)
                 continue
             if article == own_article and clause is None:
                 continue  # the article naming itself
-            entry = f"{article}.{clause}" if clause and len(articles) == 1 else article
-            if entry not in here:
-                here.append(entry)
-    return References(tuple(here), tuple(elsewhere))
+            ref = ArticleRef(article, clause if clause and len(articles) == 1 else None)
+            if ref not in here:
+                here.append(ref)
+    return [*here, *elsewhere]

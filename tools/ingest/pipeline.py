@@ -22,6 +22,7 @@ from tools.ingest.legal import parse_header
 from tools.ingest.loaders import LOADERS, LoadError, LoadSkipped
 from tools.ingest.reader import FileReader
 from tools.ingest.walk import walk_folder
+from tools.kb.backfill import DenseBackfill
 from tools.kb.store import KnowledgeBase
 from tools.kb.writes import ChunkedDocument, UpsertStatus
 from tools.settings import Settings
@@ -247,11 +248,12 @@ def ingest_documents(
     if prepared:
         kb.optimize()
     report.searchable_s = round(time.perf_counter() - began, 3)
-    waiting = [c for c in kb.pending_dense() if c.key in written] if kb.has_dense else []
+    backfill = DenseBackfill(kb)
+    waiting = backfill.waiting(written)
     if waiting and dense == "now":
         # Embedding is most of the time when a dense model runs: its own bar shows chunks/s.
         embedding = tqdm(total=len(waiting), desc="embedding", unit="chunk", disable=not progress)
-        kb.backfill(written, on_embedded=embedding.update)
+        backfill.drain(written, on_embedded=embedding.update)
         embedding.close()
     elif waiting:
         log.info(
@@ -259,7 +261,7 @@ def ingest_documents(
             "backfill` embeds them (searchable by their sparse views meanwhile)",
             len(waiting),
         )
-    report.dense_waiting = len(kb.pending_dense()) if kb.has_dense else 0
+    report.dense_waiting = len(backfill.waiting())
     report.corpus_version = kb.corpus_version
     report.seconds += time.perf_counter() - began
     return report

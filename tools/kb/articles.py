@@ -15,7 +15,7 @@ from typing import Any
 from tools.corpus.documents import location
 from tools.corpus.passages import Passage
 from tools.kb.payload import ChunkPayload
-from tools.kb.store import KnowledgeBase
+from tools.kb.search import PassageSearch
 from tools.text.idf import pool_idf, weighted_coverage
 from tools.text.tokenize import tokenizer_for
 
@@ -69,7 +69,7 @@ def _located(passage: Passage, place: dict[str, Any]) -> str:
 
 
 def widen(
-    kb: KnowledgeBase,
+    kb: PassageSearch,
     passage: Passage,
     max_chars: int,
     question: str = "",
@@ -110,7 +110,7 @@ def widen(
 
 
 def widen_articles(
-    kb: KnowledgeBase,
+    kb: PassageSearch,
     passages: Sequence[Passage],
     max_chars: int,
     question: str = "",

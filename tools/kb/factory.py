@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tools.kb.backends import configured_backend
 from tools.kb.embedders import Embedder, build_embedder
 from tools.kb.laws import LawDirectory
-from tools.kb.qdrant import DenseIndex, build_qdrant_client, is_local
+from tools.kb.qdrant import DenseIndex, build_qdrant_client
 from tools.kb.retriever import HybridRetriever
 from tools.kb.sparse import BM25Encoder
 from tools.kb.store import KnowledgeBase
@@ -43,7 +44,7 @@ def build_knowledge_base(
         settings.qdrant.collection,
         BM25Encoder.configured(settings.sparse),
         embedder,
-        local=is_local(settings, location),
+        backend=configured_backend(settings, location),
         query_cache_size=settings.dense.query_cache_size,
         embed_batch=settings.dense.batch_size,
         dense_index=DenseIndex.configured(settings.qdrant),

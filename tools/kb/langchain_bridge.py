@@ -22,8 +22,9 @@ from tools.corpus.passages import Passage
 from tools.errors import StoreError
 from tools.kb.embedders import Embedder
 from tools.kb.factory import RetrievalStack
+from tools.kb.search import DENSE_VIEW
 from tools.kb.sparse import SYLLABLE_VIEW, BM25Encoder, query_terms
-from tools.kb.store import DENSE_VIEW, KnowledgeBase
+from tools.kb.store import KnowledgeBase
 
 WRITE_ELSEWHERE = (
     "this vector store only searches: add documents with `vinarag ingest` or POST /documents "
@@ -102,7 +103,7 @@ def qdrant_vector_store(kb: KnowledgeBase) -> QdrantVectorStore:
     """langchain-qdrant's vector store over the knowledge base's collection on a Qdrant server:
     the dense view and the syllable view (Qdrant's own fusion), page_content the chunk text and
     metadata the document's. The embedded store is not a qdrant-client: use the retriever."""
-    if kb.is_local:
+    if not kb.backend.many_processes:  # the embedded store: no qdrant-client to hand over
         raise StoreError(
             "QdrantVectorStore needs a Qdrant server (QDRANT_URL); the embedded store is "
             "searched through KnowledgeBaseRetriever"

@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from tools.kb.catalogue import ListedDocument
-from tools.kb.store import KnowledgeBase
+from tools.kb.search import PassageSearch
 from tools.text.law_names import YEAR_IN_NUMBER, law_key, law_mentions, numbers_in, years_in
 
 # Kinds a reader may shorten: "Luật Hình sự" for "Bộ luật Hình sự".
@@ -153,7 +153,7 @@ class LawDirectory:
     totals, read only then, say whether it was text: the dense backfill moves the version every
     batch and leaves them alone (listing 10,000 documents takes ~0.4 s)."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: PassageSearch) -> None:
         self.kb = kb
         self._lock = threading.Lock()
         self._version: int | None = None

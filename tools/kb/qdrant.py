@@ -60,8 +60,3 @@ def build_qdrant_client(settings: Settings, location: str | None = None) -> Any:
 
     migrate_if_needed(settings)
     return EdgeClient(settings.edge_path, threads)
-
-
-def is_local(settings: Settings, location: str | None = None) -> bool:
-    """Whether the client built from the same arguments runs Qdrant in this process."""
-    return location is not None or not settings.qdrant.url

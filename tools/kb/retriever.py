@@ -13,6 +13,7 @@ from tools.corpus.metadata import payload_problem, spelled_out
 from tools.corpus.passages import Passage
 from tools.kb.fusion import Normalization, weighted_fusion
 from tools.kb.payload import ChunkPayload
+from tools.kb.search import DENSE_VIEW, PassageSearch, passage_text
 from tools.kb.sparse import (
     BIGRAM_VIEW,
     PLAIN_BIGRAM_VIEW,
@@ -22,7 +23,6 @@ from tools.kb.sparse import (
     BM25Encoder,
     query_terms,
 )
-from tools.kb.store import DENSE_VIEW, KnowledgeBase, passage_text
 from tools.settings import RetrievalSettings, SparseSettings
 from tools.text.tones import is_unmarked, restore_tones
 
@@ -61,7 +61,7 @@ def passage_location(payload: ChunkPayload) -> str:
 
 
 class HybridRetriever:
-    def __init__(self, kb: KnowledgeBase, retrieval: RetrievalSettings, sparse: SparseSettings):
+    def __init__(self, kb: PassageSearch, retrieval: RetrievalSettings, sparse: SparseSettings):
         self.kb = kb
         self.retrieval = retrieval
         self.sparse = sparse

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from qdrant_client import QdrantClient, models
 
@@ -98,3 +98,64 @@ class CorpusStatsStore:
             id=_CONFIG_POINT, vector=[1.0], payload={"kind": "config", **config}
         )
         self.client.upsert(self.collection, [point])
+
+
+class StatsKeeper(Protocol):
+    """Where a knowledge base reads its corpus statistics and records its writes' deltas."""
+
+    def current(self) -> CorpusStats: ...
+
+    def version(self) -> int: ...
+
+    def record(self, delta: StatsDelta) -> None: ...
+
+
+class KeptStats:
+    """The embedded store's: this process is its only writer, so the totals are read (and
+    recounted from the points when a write was cut short) once, then kept up to date here
+    instead of reading the log for every write."""
+
+    def __init__(self, store: CorpusStatsStore, recount: Callable[[CorpusStats], CorpusStats]):
+        self.store = store
+        self._recount = recount
+        self._stats: CorpusStats | None = None
+
+    def current(self) -> CorpusStats:
+        if self._stats is None:
+            self._stats = self._recount(self.store.read())
+        return self._stats
+
+    def version(self) -> int:
+        return self.current().version
+
+    def record(self, delta: StatsDelta) -> None:
+        self.store.record(delta)
+        if self._stats is not None:
+            self._stats = applied(self._stats, delta)
+
+
+class SharedStats:
+    """A Qdrant server's: other processes write too, so every read goes to the log (never
+    recounted here: another process may be between its points and its delta)."""
+
+    def __init__(self, store: CorpusStatsStore) -> None:
+        self.store = store
+
+    def current(self) -> CorpusStats:
+        return self.store.read()
+
+    def version(self) -> int:
+        return self.store.version()
+
+    def record(self, delta: StatsDelta) -> None:
+        self.store.record(delta)
+
+
+def applied(stats: CorpusStats, delta: StatsDelta) -> CorpusStats:
+    """The statistics after a write (its version one more)."""
+    views = set(stats.tokens) | set(delta.tokens)
+    return CorpusStats(
+        stats.version + 1,
+        stats.chunks + delta.chunks,
+        {v: stats.tokens.get(v, 0) + delta.tokens.get(v, 0) for v in views},
+    )

@@ -5,8 +5,10 @@ process per store) and to a Qdrant server or cluster (qdrant-client); both searc
 own indexes. What the store holds is read by the catalogue (`catalogue.py`), writes are planned
 by `writes.py`, corpus statistics live in a companion collection (`stats.py`).
 
-A document can be written before its dense vectors exist (ingestion jobs: searchable through its
-sparse views within seconds); its chunks are then marked `dense_pending` until `add_dense`.
+A document can be written before its dense vectors exist (searchable through its sparse views
+within seconds); its chunks are then marked `dense_pending` until `add_dense` (the backfill,
+`backfill.py`, embeds them). Readers need only `search.PassageSearch`; where the two backends
+differ is in `backends.py`.
 """
 
 from __future__ import annotations
@@ -16,36 +18,28 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from qdrant_client import models
 
-from tools.corpus.documents import Chunk, DocKey, DocRef, Document, chunk_point_id
+from tools.corpus.documents import DocKey, DocRef, chunk_point_id
 from tools.corpus.metadata import payload_problem
 from tools.errors import StoreError
+from tools.kb.backends import EmbeddedStore, StoreBackend
 from tools.kb.catalogue import Catalogue, ListedDocument, StoredDocument
-from tools.kb.edge import edge_filter
 from tools.kb.embedders import Embedder, QueryCache
 from tools.kb.filters import scoped_filter
 from tools.kb.payload import ChunkPayload
 from tools.kb.qdrant import DenseIndex
+from tools.kb.search import DENSE_VIEW, passage_text
 from tools.kb.sparse import VIEWS, BM25Encoder
-from tools.kb.stats import CorpusStats, CorpusStatsStore, StatsDelta
-from tools.kb.writes import (
-    ChunkedDocument,
-    EncodedDocument,
-    UpsertStatus,
-    applied,
-    delta_of,
-    plan,
-)
+from tools.kb.stats import CorpusStats, CorpusStatsStore, StatsDelta, applied
+from tools.kb.writes import ChunkedDocument, EncodedDocument, UpsertStatus, delta_of, plan
 
 log = logging.getLogger(__name__)
 
-DENSE_VIEW = "dense"
 _INDEXED = ("doc_id", "source", "collection", "metadata.dieu")  # keyword payload indexes
 _POINTS_PER_CALL = 256  # a large document never holds all its points beside the store's copy
 
@@ -72,12 +66,12 @@ class KnowledgeBase:
         collection: str,
         encoder: BM25Encoder,
         embedder: Embedder | None = None,
-        local: bool = True,
+        backend: StoreBackend | None = None,
         query_cache_size: int = 4096,
         embed_batch: int = 32,
         dense_index: DenseIndex | None = None,
     ) -> None:
-        """`local`: the store runs in this process (embedded), which is then its only user;
+        """`backend`: where the store runs (default: embedded in this process);
         `embed_batch`: passages per call to the embedder; `dense_index`: for a collection
         created now (an existing one keeps its own)."""
         self.client = client
@@ -85,20 +79,17 @@ class KnowledgeBase:
         self.collection = collection
         self.encoder = encoder
         self.embedder = embedder
-        self.is_local = local
+        self.backend: StoreBackend = backend or EmbeddedStore()
         self.embed_batch = embed_batch
         self.catalogue = Catalogue(client, collection)
-        # Writes are serialised in this process (and are the only ones for an embedded store).
-        self._lock: AbstractContextManager[Any] = threading.RLock() if local else nullcontext()
-        self._write_lock = threading.RLock()
+        self._lock = self.backend.lock()
+        self._write_lock = threading.RLock()  # writes are serialised in this process
         self._queries = QueryCache(embedder, query_cache_size) if embedder else None
-        # Embedded: this process is the only writer, so the corpus statistics are kept here
-        # instead of reading the log for every write.
-        self._stats: CorpusStats | None = None
         self._pending: dict[str, PendingChunk] | None = None
         self._writes = 0
         with self._lock:
             self.stats_store = CorpusStatsStore(client, f"{collection}_meta")
+            self._stats = self.backend.stats(self.stats_store, self._reconciled)
             self._ensure_collection()
 
     # -- collection ----------------------------------------------------------------------
@@ -191,18 +182,13 @@ class KnowledgeBase:
     # -- corpus statistics and version ---------------------------------------------------
     def stats(self) -> CorpusStats:
         with self._lock:
-            if not self.is_local:
-                # Not recounted here: another process may be between its points and its delta.
-                return self.stats_store.read()
-            if self._stats is None:
-                self._stats = self._reconciled(self.stats_store.read())
-            return self._stats
+            return self._stats.current()
 
     def _reconciled(self, stats: CorpusStats) -> CorpusStats:
         """Statistics that agree with the points. A write cut short between storing its points
         and recording its delta leaves them off, and BM25's length normalisation drifts: when
-        the chunk count disagrees with the store, they are recounted from the points (embedded:
-        this process is the only writer; checked when the store is opened)."""
+        the chunk count disagrees with the store, they are recounted from the points (by a
+        backend whose process is the only writer; checked when the store is opened)."""
         actual = self.client.count(self.collection, exact=True).count
         if actual == stats.chunks:
             return stats
@@ -221,22 +207,16 @@ class KnowledgeBase:
         return CorpusStats(stats.version + 1, actual, tokens)
 
     @property
-    def backend(self) -> str:
-        return "qdrant-edge" if self.is_local else "qdrant-server"
-
-    @property
     def corpus_version(self) -> int:
         with self._lock:
-            return self.stats_store.version() if not self.is_local else self.stats().version
+            return self._stats.version()
 
     def count(self) -> int:
         with self._lock:
             return self.client.count(self.collection, exact=True).count
 
     def _written(self, delta: StatsDelta) -> None:
-        self.stats_store.record(delta)
-        if self._stats is not None:  # the embedded store: the new totals follow from the delta
-            self._stats = applied(self._stats, delta)
+        self._stats.record(delta)
 
     # -- writes --------------------------------------------------------------------------
     def existing(self, keys: Sequence[DocKey]) -> dict[DocKey, StoredDocument]:
@@ -258,60 +238,6 @@ class KnowledgeBase:
             )
             for item in batch
         ]
-
-    def upsert(
-        self,
-        batch: Sequence[tuple[Document, Sequence[Chunk]]],
-        on_embedded: Callable[[int], None] | None = None,
-        optimize: bool = True,
-    ) -> dict[DocKey, UpsertStatus]:
-        """Add or replace documents with all their vectors; an unchanged document (same content
-        hash) is left alone. Written searchable first (sparse views, and the dense vectors of
-        chunks whose text did not change), then the rest embedded (`backfill`). `on_embedded`
-        hears how many chunks each embedding batch did; `optimize`: as for `write`."""
-        chunked = [ChunkedDocument(doc, chunks, doc.content_hash) for doc, chunks in batch]
-        statuses, todo = self.plan(chunked)
-        if not todo:
-            return statuses
-        # The slow part (segmenting, embedding) holds no lock: questions are answered meanwhile.
-        written = self.write(self.encode(todo), None, optimize)
-        if self.has_dense:
-            self.backfill({item.key for item in todo}, on_embedded)
-        return {**statuses, **written}
-
-    def backfill(
-        self,
-        keys: Collection[DocKey] | None = None,
-        on_embedded: Callable[[int], None] | None = None,
-    ) -> int:
-        """Embed the chunks waiting for their dense vector (of the documents `keys`, or all),
-        oldest first, `embed_batch` at a time; returns how many got one. What the command line
-        runs after its sparse writes, and `vinarag kb backfill`."""
-        if self.embedder is None:
-            raise StoreError("no dense embedder is configured")
-        done = 0
-        while waiting := [c for c in self.pending_dense() if keys is None or c.key in keys]:
-            progressed = False
-            for start in range(0, len(waiting), self.embed_batch):
-                part = waiting[start : start + self.embed_batch]
-                texts = self.passage_texts([c.point_id for c in part])
-                if gone := [c for c in part if c.point_id not in texts]:
-                    self.drop_pending(gone)  # deleted meanwhile: nothing to embed
-                    progressed = True
-                ready = [c for c in part if c.point_id in texts]
-                if not ready:
-                    continue
-                vectors = self.embedder.embed_passages([texts[c.point_id] for c in ready])
-                added = self.add_dense(ready, vectors)
-                done += added
-                progressed = progressed or added > 0
-                if on_embedded:
-                    on_embedded(len(ready))
-            if not progressed:  # rewritten faster than embedded: the next call goes on
-                break
-        if done:
-            self.optimize()  # the vectors into optimised segments (and an HNSW graph, if any)
-        return done
 
     def embed_passages(
         self, texts: Sequence[str], on_embedded: Callable[[int], None] | None = None
@@ -570,12 +496,11 @@ class KnowledgeBase:
             return True
 
     def optimize(self) -> None:
-        """Embedded: deleted and replaced points leave the segments now, so that IDF (which
-        counts them until a vacuum) stays exact, and new points move into optimised segments.
-        It holds the interpreter while it runs (about a second after 8,000 new chunks)."""
+        """Deleted and replaced points leave the segments now, so that IDF (which counts them
+        until a vacuum) stays exact, and new points move into optimised segments (embedded: it
+        holds the interpreter about a second after 8,000 new chunks; a server does its own)."""
         with self._lock:
-            if self.is_local:
-                self.client.optimize(self.collection)
+            self.backend.optimize(self.client, self.collection)
 
     def unreadable_documents(self) -> dict[DocKey, str]:
         """Documents with a chunk that cannot be served (written by an older release that
@@ -607,9 +532,7 @@ class KnowledgeBase:
     def check_filter(self, filters: Mapping[str, Any]) -> None:
         """FilterError unless this store can apply `filters` (the embedded store cannot match
         true/false values)."""
-        built = scoped_filter(dict(filters), None)
-        if self.is_local:
-            edge_filter(built)
+        self.backend.check_filter(scoped_filter(dict(filters), None))
 
     def search(
         self,
@@ -654,8 +577,3 @@ class KnowledgeBase:
 
     def payloads(self, point_ids: Sequence[str]) -> dict[str, ChunkPayload]:
         return {pid: ChunkPayload.read(p, pid) for pid, p in self.raw_payloads(point_ids).items()}
-
-
-def passage_text(chunk: Chunk | ChunkPayload) -> str:
-    """What the dense view embeds of a chunk."""
-    return f"{chunk.title}. {chunk.text}"

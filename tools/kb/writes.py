@@ -12,7 +12,7 @@ from typing import Literal
 from tools.corpus.documents import Chunk, DocKey, Document
 from tools.kb.catalogue import StoredDocument
 from tools.kb.sparse import TermCounts
-from tools.kb.stats import CorpusStats, StatsDelta
+from tools.kb.stats import StatsDelta
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +84,3 @@ def delta_of(written: Sequence[EncodedDocument], replaced: Sequence[StoredDocume
             for view, counted in chunk_terms.items():
                 tokens[view] = tokens.get(view, 0) + counted.length
     return StatsDelta(chunks, tokens)
-
-
-def applied(stats: CorpusStats, delta: StatsDelta) -> CorpusStats:
-    """The statistics after a write (its version one more)."""
-    views = set(stats.tokens) | set(delta.tokens)
-    return CorpusStats(
-        stats.version + 1,
-        stats.chunks + delta.chunks,
-        {v: stats.tokens.get(v, 0) + delta.tokens.get(v, 0) for v in views},
-    )

@@ -1,5 +1,4 @@
-"""`vinarag sync` (a collection kept as a mirror of a folder, once or watching) and `vinarag
-audit` (who wrote what)."""
+"""`vinarag sync`: a collection kept as a mirror of a folder, once or watching."""
 
 from __future__ import annotations
 
@@ -9,41 +8,20 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict
-from datetime import datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tools.corpus.documents import DEFAULT_COLLECTION, check_collection
+from tools.cli.arguments import add_dense_option, collection_arg, opened_audit
+from tools.corpus.documents import DEFAULT_COLLECTION
 from tools.settings import Settings
+
+if TYPE_CHECKING:
+    from tools.ingest.sync import SyncReport, SyncStatus
 
 log = logging.getLogger(__name__)
 # What `vinarag sync` exits with (2 is argparse's, for a command line it cannot read).
 EXIT_STATUS: dict[SyncStatus, int] = {"synced": 0, "not synced": 1, "partial": 3}
-
-if TYPE_CHECKING:
-    from tools.audit import AuditLog
-    from tools.ingest.sync import SyncReport, SyncStatus
-
-
-@contextmanager
-def opened_audit(settings: Settings) -> Iterator[AuditLog | None]:
-    """The audit log in the feedback database (None when feedback.backend is none: nothing
-    is recorded, and the command says so)."""
-    from tools.audit import AuditLog
-    from tools.feedback import open_feedback_store
-
-    store = open_feedback_store(settings)
-    if store is None:
-        print("audit: off (feedback.backend none): this write is not recorded", file=sys.stderr)
-        yield None
-        return
-    try:
-        yield AuditLog(store)
-    finally:
-        store.close()
 
 
 def _print_report(report: SyncReport, as_json: bool) -> None:
@@ -68,9 +46,9 @@ def _print_report(report: SyncReport, as_json: bool) -> None:
 
 
 def _sync(args: argparse.Namespace, settings: Settings) -> int:
-    from tools.audit import command_line_actor, sync_entry
     from tools.ingest.sync import sync_folder
     from tools.kb.factory import build_knowledge_base, configured_embedder
+    from tools.records.audit import command_line_actor, sync_entry
 
     kb = build_knowledge_base(settings, embedder=configured_embedder(settings))
     actor = command_line_actor()
@@ -151,51 +129,6 @@ def watch(
             run_once()
 
 
-def _audit(args: argparse.Namespace, settings: Settings) -> int:
-    with opened_audit(settings) as audit:
-        if audit is None:
-            return 1
-        entries = audit.entries(
-            [args.collection] if args.collection else None,
-            since=_when(args.since),
-            until=_when(args.until),
-            limit=args.limit,
-        )
-    if args.json:
-        print(json.dumps([asdict(e) for e in entries], ensure_ascii=False, indent=2))
-        return 0
-    for entry in entries:
-        at = datetime.fromtimestamp(entry.at).isoformat(sep=" ", timespec="seconds")
-        counts = ", ".join(f"{k} {v}" for k, v in entry.counts.items() if v)
-        line = f"{at}  {entry.actor:16} {entry.action:7} {entry.collection:12} {counts}"
-        if entry.source:
-            line += f"  ({entry.source})"
-        if entry.detail:
-            line += f"  -- {entry.detail}"
-        print(line)
-    return 0
-
-
-def _when(value: str | None) -> float | None:
-    return datetime.fromisoformat(value).timestamp() if value else None
-
-
-def collection_arg(value: str) -> str:
-    """A collection named on the command line, as an argparse type (its rule in the error)."""
-    try:
-        return check_collection(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _date(value: str) -> str:
-    try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r}: use an ISO date, e.g. 2026-12-01") from None
-    return value
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "sync",
@@ -217,26 +150,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="keep syncing as files change (polls every sync.watch_poll_s; Ctrl-C stops)",
     )
-    p.add_argument(
-        "--dense",
-        choices=("now", "later"),
-        default="now",
-        help="new and changed files are searchable first, then embedded: now (default), or "
-        "later (the server's backfill or `vinarag kb backfill`)",
-    )
+    add_dense_option(p, "new and changed files are")
     p.add_argument("--json", action="store_true", help="print each report as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_sync)
-
-    p = subparsers.add_parser(
-        "audit",
-        help="who wrote what into the knowledge base (ingests, deletions, syncs)",
-        description="Newest first, from the feedback database (SQLite beside the store, or "
-        "PostgreSQL).",
-    )
-    p.add_argument("--collection", type=collection_arg, default=None, help="only this collection")
-    p.add_argument("--since", type=_date, default=None, help="ISO date or time, e.g. 2026-12-01")
-    p.add_argument("--until", type=_date, default=None, help="ISO date or time (excluded)")
-    p.add_argument("--limit", type=int, default=100)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_audit)

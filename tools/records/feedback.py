@@ -20,7 +20,7 @@ from typing import Any, Literal, TypedDict
 
 from tools.corpus.passages import Passage
 from tools.errors import ServiceError, one_line
-from tools.memory import QmarkCursor, postgres_pool, unreachable
+from tools.records.database import Backend, QmarkCursor, apply_schema, postgres_pool, unreachable
 from tools.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -128,10 +128,6 @@ class FeedbackStore:
         self._pool: Any = None
         if self.backend == "postgres":
             self._pool = postgres_pool(settings)
-            with self.cursor() as cursor:
-                for statement in _SCHEMA.format(id_type="BIGSERIAL").split(";"):
-                    if statement.strip():
-                        cursor.execute(statement)
         else:
             path = settings.feedback_path
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -140,7 +136,8 @@ class FeedbackStore:
             # loses nothing; a power cut may lose the last answers, never corrupt the file).
             self._sqlite.execute("PRAGMA journal_mode=WAL")
             self._sqlite.execute("PRAGMA synchronous=NORMAL")
-            self._sqlite.executescript(_SCHEMA.format(id_type="INTEGER"))
+        with self.cursor() as cursor:
+            apply_schema(cursor, _SCHEMA, self.backend)
         log.info("feedback: %s", self.backend)
 
     @contextmanager
@@ -276,7 +273,7 @@ class FeedbackStore:
             self._sqlite.close()
 
 
-def _backend(settings: Settings) -> Literal["sqlite", "postgres"]:
+def _backend(settings: Settings) -> Backend:
     backend = settings.feedback.backend
     if backend == "auto":
         return "postgres" if settings.memory.postgres_url else "sqlite"

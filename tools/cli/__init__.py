@@ -1,6 +1,8 @@
 """`vinarag`: the command line. Each layer registers its own subcommands through the
-`vinarag.commands` entry points (pyproject.toml), so this module never imports the layers above
-`tools/` and `vinarag --help` still lists every command."""
+`vinarag.commands` entry points (pyproject.toml), so this package never imports the layers above
+`tools/` and `vinarag --help` still lists every command. The knowledge-base commands live here,
+one module per command group (`documents`, `kb`, `sync`, `audit`), their shared argument types
+in `arguments`."""
 
 from __future__ import annotations
 
@@ -49,7 +51,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

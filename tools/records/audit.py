@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from tools.feedback import FeedbackStore
 from tools.ingest.jobs import Job
 from tools.ingest.pipeline import IngestReport
 from tools.ingest.sync import SyncReport
+from tools.records.database import apply_schema
+from tools.records.feedback import FeedbackStore
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +105,8 @@ def command_line_actor() -> str:
 class AuditLog:
     def __init__(self, store: FeedbackStore) -> None:
         self.store = store
-        id_type = "BIGSERIAL" if store.backend == "postgres" else "INTEGER"
         with store.cursor() as cursor:
-            for statement in _SCHEMA.format(id_type=id_type).split(";"):
-                if statement.strip():
-                    cursor.execute(statement)
+            apply_schema(cursor, _SCHEMA, store.backend)
 
     def record(self, entry: AuditEntry) -> None:
         """Written now (a write is rare next to questions); a store that fails is logged, and

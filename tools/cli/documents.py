@@ -1,4 +1,5 @@
-"""Knowledge-base subcommands: ingest, delete, documents, search, demo."""
+"""`vinarag ingest`, `delete`, `documents`, `search` and `demo`: documents in and out of the
+knowledge base, and what retrieval finds in it."""
 
 from __future__ import annotations
 
@@ -10,16 +11,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tools.corpus.documents import (
-    DEFAULT_COLLECTION,
-    DocKey,
-    DocRef,
-    check_doc_id,
-)
+from tools.cli.arguments import add_dense_option, collection_arg, doc_id_arg, opened_audit
+from tools.corpus.documents import DEFAULT_COLLECTION, DocKey, DocRef
 from tools.corpus.metadata import spelled_out
+from tools.demo import DEMO_DOCUMENTS
 from tools.settings import Settings
-from tools.sync_cli import collection_arg, opened_audit
-from tools.sync_cli import register as register_sync
 
 if TYPE_CHECKING:
     from tools.kb.catalogue import ListedDocument
@@ -29,13 +25,12 @@ if TYPE_CHECKING:
 # other layers' commands do not pay for them.
 
 log = logging.getLogger("vinarag")
-DEMO_DIR = Path(__file__).resolve().parent / "demo"
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from tools.audit import command_line_actor, ingest_entry
     from tools.ingest.pipeline import ingest_paths
     from tools.kb.factory import build_knowledge_base, configured_embedder
+    from tools.records.audit import command_line_actor, ingest_entry
 
     kb = build_knowledge_base(settings, embedder=configured_embedder(settings))
     try:
@@ -65,8 +60,8 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _delete(args: argparse.Namespace, settings: Settings) -> int:
-    from tools.audit import AuditEntry, command_line_actor
     from tools.kb.factory import build_knowledge_base
+    from tools.records.audit import AuditEntry, command_line_actor
 
     kb = build_knowledge_base(settings)
     deleted: list[str] = []
@@ -186,11 +181,11 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         if kb.count() and not args.force:
             log.info("knowledge base already holds %d chunks: demo not loaded", kb.count())
             return 0
-        demo = DEMO_DIR / "documents.jsonl"
+        demo = DEMO_DOCUMENTS
         report = ingest_paths([demo], kb, settings, progress=True)
         print(report.summary(), file=sys.stderr)
         if report.added or report.replaced:
-            from tools.audit import command_line_actor, ingest_entry
+            from tools.records.audit import command_line_actor, ingest_entry
 
             with opened_audit(settings) as audit:
                 if audit is not None:
@@ -201,69 +196,6 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         return 0 if report.accepted else 1
     finally:
         kb.close()
-
-
-def _backfill(args: argparse.Namespace, settings: Settings) -> int:
-    """`vinarag kb backfill`: the dense vectors of every chunk written without one."""
-    from tqdm import tqdm
-
-    from tools.kb.factory import build_knowledge_base, configured_embedder
-
-    kb = build_knowledge_base(settings, embedder=configured_embedder(settings))
-    try:
-        if not kb.has_dense:
-            print("no dense embedder configured (dense.backend): nothing to embed")
-            return 1
-        waiting = len(kb.pending_dense())
-        with tqdm(total=waiting, desc="embedding", unit="chunk", disable=args.quiet) as bar:
-            done = kb.backfill(on_embedded=bar.update)
-        left = len(kb.pending_dense())
-    finally:
-        kb.close()
-    print(f"embedded {done} chunks; {left} still waiting")
-    return 0
-
-
-def _kb(args: argparse.Namespace, settings: Settings) -> int:
-    """`vinarag kb backfill|migrate|backup|restore`: the embedded store across releases and
-    machines."""
-    from tools.kb import migrate
-
-    if args.kb_command == "backfill":
-        return _backfill(args, settings)
-    if args.kb_command == "migrate":
-        counts = migrate.migrate(settings)
-        what = "converted"
-    elif args.kb_command == "backup":
-        counts = migrate.backup(settings, Path(args.folder))
-        what = f"backed up to {args.folder}"
-    else:
-        counts = migrate.restore(settings, Path(args.folder), force=args.force)
-        what = f"restored from {args.folder}"
-    chunks = counts.points.get(settings.qdrant.collection, 0)
-    print(f"{what}: {counts.documents} documents, {chunks} chunks")
-    if args.kb_command in ("migrate", "restore"):  # the store's contents were replaced
-        from tools.audit import WHOLE_STORE, AuditEntry, command_line_actor
-
-        with opened_audit(settings) as audit:
-            if audit is not None:
-                audit.record(
-                    AuditEntry(
-                        actor=command_line_actor(),
-                        action=args.kb_command,
-                        collection=WHOLE_STORE,
-                        counts={"documents": counts.documents, "chunks": chunks},
-                        source=getattr(args, "folder", None),
-                    )
-                )
-    return 0
-
-
-def _doc_id(value: str) -> str:
-    try:
-        return check_doc_id(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -280,19 +212,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=DEFAULT_COLLECTION,
         help="the collection they go in (default: default)",
     )
-    p.add_argument(
-        "--dense",
-        choices=("now", "later"),
-        default="now",
-        help="every file is searchable first (its sparse views written), then embedded: now "
-        "(default), or later (by the server's backfill or `vinarag kb backfill`)",
-    )
+    add_dense_option(p, "every file is")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_ingest)
 
     p = subparsers.add_parser("delete", help="remove documents by id")
-    p.add_argument("doc_ids", nargs="+", metavar="DOC_ID", type=_doc_id)
+    p.add_argument("doc_ids", nargs="+", metavar="DOC_ID", type=doc_id_arg)
     p.add_argument("--collection", type=collection_arg, default=DEFAULT_COLLECTION)
     p.set_defaults(func=_delete)
 
@@ -323,41 +249,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--top-n", type=int, default=None)
     p.set_defaults(func=_search)
 
-    p = subparsers.add_parser(
-        "kb",
-        help="the embedded store: embed what waits, convert the previous release's, back up, "
-        "restore",
-        description="The embedded store (Qdrant Edge, under data_dir/edge) is used by one "
-        "process at a time: stop the server before a backup or a restore.",
-    )
-    kb = p.add_subparsers(dest="kb_command", metavar="KB", required=True)
-    q = kb.add_parser(
-        "migrate",
-        help="convert the previous release's store (data_dir/qdrant); also done on first open",
-        description="Every document, collection, metadata field and vector is carried over "
-        "(nothing is embedded again) and checked before the new store is used; the old folder "
-        "is kept until you delete it.",
-    )
-    q.set_defaults(func=_kb)
-    q = kb.add_parser(
-        "backfill",
-        help="embed every chunk written without its dense vector (`vinarag ingest --dense "
-        "later`, an interrupted run), oldest first, with a progress bar",
-    )
-    q.add_argument("--quiet", action="store_true", help="no progress bar")
-    q.set_defaults(func=_kb)
-    q = kb.add_parser("backup", help="copy the store to a new folder (checked)")
-    q.add_argument("folder", help="a folder that does not exist yet (or is empty)")
-    q.set_defaults(func=_kb)
-    q = kb.add_parser("restore", help="make a backup the store (checked first)")
-    q.add_argument("folder", help="a folder written by `vinarag kb backup`")
-    q.add_argument(
-        "--force", action="store_true", help="replace a store that is there (kept aside)"
-    )
-    q.set_defaults(func=_kb)
-
     p = subparsers.add_parser("demo", help="load the bundled demo knowledge base if empty")
     p.add_argument("--force", action="store_true", help="load even if documents are present")
     p.set_defaults(func=_demo)
-
-    register_sync(subparsers)
