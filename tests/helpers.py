@@ -16,6 +16,10 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data" / "xquad-vi"
 LAWS_VN = REPO.parent / "shared" / "data" / "laws-vn"  # 204 real laws and codes
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# The test profile: `make test` (CI) runs every case of the expensive suites (fuzzing, kills
+# during writes, the eval gate on slices) with fewer examples, kill points or slices;
+# `make test-deep` (VINARAG_TEST_PROFILE=deep) runs them at full strength.
+DEEP = os.environ.get("VINARAG_TEST_PROFILE", "").lower() == "deep"
 
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"

@@ -101,9 +101,7 @@ def test_the_graph_asks_back_and_resumes_from_the_pick(two_laws):
     assert next(p for p in kept["path"] if p["node"] == "ask_which_law")["chosen"] is None
 
 
-def test_what_the_sources_call_for_is_decided_once_by_the_node_that_set_them(
-    two_laws, monkeypatch
-):
+def test_what_the_sources_call_for_is_decided_once_by_the_node_that_set_them(two_laws, monkeypatch):
     """The question back and the version choice are decided where the sources were set
     (grading, then the reply's pick) and read by the router and the acting node: not
     recomputed by the route, nor again when the run resumes."""

@@ -12,6 +12,7 @@ from evals.datasets import DatasetError, load_qa_file, load_queries, load_squad
 from evals.gate import GateError, check_gate, load_gate
 from evals.ragas_suite import RagasRow, run_ragas
 from tests.fakes import FakeJudge
+from tests.helpers import DEEP
 
 
 def test_contains_gold_with_tone_marks_markers_and_case():
@@ -183,13 +184,32 @@ def test_gate_pass_fail_and_bad_file(tmp_path):
         load_gate(bad)
 
 
+def _slice_metrics(gated: dict, questions: list[dict]) -> dict[str, float]:
+    """The gated metrics of some of a run's questions, as the run's own summary computes them."""
+    out = {}
+    for metric, (_, value) in gated.items():
+        values = [v for q in questions if (v := value(q)) is not None]
+        if values:
+            out[metric] = sum(values) / len(values)
+    return out
+
+
+SLICES = 3 if DEEP else 2  # disjoint slices of 200 questions the gate must hold on
+
+
 @pytest.mark.slow
-def test_eval_rag_report_and_gate_on_a_fixed_slice(shared_data, tmp_path, vinarag):
-    """The CI gate: the shared data's first 200 questions, default offline configuration."""
+def test_eval_rag_report_and_the_gate_on_disjoint_slices(
+    shared_data, tmp_path, vinarag, monkeypatch
+):
+    """The CI gate over the shared data in the default offline configuration, with its report:
+    thresholds set from the sampling spread, so the same system passes on disjoint slices of
+    200 questions (not only the first), and a retrieval setting broken on purpose fails."""
+    from evals.gate import GATED, check_gate, load_gate
+
     out, report = tmp_path / "run.json", tmp_path / "report"
+    corpus, queries = str(shared_data / "corpus.jsonl"), str(shared_data / "queries.jsonl")
     result = vinarag(
-        "eval", "rag", "--corpus", str(shared_data / "corpus.jsonl"),
-        "--queries", str(shared_data / "queries.jsonl"), "--limit", "200",
+        "eval", "rag", "--corpus", corpus, "--queries", queries, "--limit", str(200 * SLICES),
         "--json", str(out), "--report", str(report), "--quiet", dense=True,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -225,35 +245,9 @@ def test_eval_rag_report_and_gate_on_a_fixed_slice(shared_data, tmp_path, vinara
     failed = vinarag("eval", "gate", str(out), "--thresholds", str(strict))
     assert failed.returncode == 1 and "FAIL answers.contains_gold" in failed.stderr
 
-
-def _slice_metrics(gated: dict, questions: list[dict]) -> dict[str, float]:
-    """The gated metrics of some of a run's questions, as the run's own summary computes them."""
-    out = {}
-    for metric, (_, value) in gated.items():
-        values = [v for q in questions if (v := value(q)) is not None]
-        if values:
-            out[metric] = sum(values) / len(values)
-    return out
-
-
-@pytest.mark.slow
-def test_the_gate_holds_on_disjoint_slices_and_fails_a_regression(
-    shared_data, tmp_path, vinarag, monkeypatch
-):
-    """Thresholds set from the sampling spread: the same system passes on three disjoint slices
-    of 200 questions (not only the first), and a retrieval setting broken on purpose fails."""
-    from evals.gate import GATED, check_gate, load_gate
-
-    out = tmp_path / "600.json"
-    corpus, queries = str(shared_data / "corpus.jsonl"), str(shared_data / "queries.jsonl")
-    ran = vinarag(
-        "eval", "rag", "--corpus", corpus, "--queries", queries, "--limit", "600",
-        "--json", str(out), "--quiet", dense=True,
-    )  # fmt: skip
-    assert ran.returncode == 0, ran.stderr
-    questions = json.loads(out.read_text("utf-8"))["questions"]
+    questions = data["questions"]
     thresholds = load_gate()
-    for start in (0, 200, 400):
+    for start in range(0, 200 * SLICES, 200):
         metrics = _slice_metrics(GATED, questions[start : start + 200])
         assert check_gate(metrics, thresholds) == [], start
     # Broken on purpose: no dense view, lexical search on syllable bigrams alone, and BM25's

@@ -9,12 +9,15 @@ import time
 
 import pytest
 
+from tests.helpers import DEEP
 from tools.corpus.documents import Document
 from tools.ingest.pipeline import ingest_documents
 from tools.kb.factory import build_knowledge_base
 from tools.settings import load_settings
 
 TEXT = "Câu số {n} nói về Hà Nội, thủ đô của Việt Nam, và các hồ nước ở trung tâm. "
+# An ingest killed after this many one-document batches (while the next is written), of DOCS
+KILLED_AFTER, DOCS = ((5, 60, 150), 400) if DEEP else ((3, 12, 30), 40)
 
 
 def _documents(count: int = 6) -> list[Document]:
@@ -92,7 +95,8 @@ def told(*args, **kwargs):  # each batch written is told, so the test kills at a
 kb.write = told
 # each run's own words (argv[2]): every run replaces the documents, so each kill lands in a write
 text = "Câu số {n} nói về Hà Nội, thủ đô của Việt Nam, và các hồ nước ở trung tâm. " + sys.argv[2]
-docs = [Document(f"doc{i}", f"Tài liệu {i}", text.format(n=i) * 40, f"d{i}") for i in range(400)]
+count = int(sys.argv[3])
+docs = [Document(f"doc{i}", f"Tài liệu {i}", text.format(n=i) * 40, f"d{i}") for i in range(count)]
 ingest_documents(docs, kb, settings)
 """
 
@@ -102,9 +106,9 @@ def test_kill_9_during_an_ingest_leaves_no_half_document(tmp_path):
     """The ingest is killed at several points; each time the store opens, the statistics match
     the points, and the next ingest completes every document without duplicates."""
     settings = _settings(tmp_path)
-    for batches in (5, 60, 150):  # killed after this many batches, while the next is written
+    for batches in KILLED_AFTER:
         process = subprocess.Popen(
-            [sys.executable, "-c", INGEST, settings.data_dir.__str__(), f"lần {batches}."],
+            [sys.executable, "-c", INGEST, str(settings.data_dir), f"lần {batches}.", str(DOCS)],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -116,10 +120,10 @@ def test_kill_9_during_an_ingest_leaves_no_half_document(tmp_path):
         kb = build_knowledge_base(settings, None, None)
         try:
             assert kb.stats().chunks == kb.count()
-            report = ingest_documents(_documents(400), kb, settings)
-            assert report.accepted == 400 and not report.failed
-            docs = kb.existing([("default", f"doc{i}") for i in range(400)])
-            assert len(docs) == 400 and all(d.complete for d in docs.values())
+            report = ingest_documents(_documents(DOCS), kb, settings)
+            assert report.accepted == DOCS and not report.failed
+            docs = kb.existing([("default", f"doc{i}") for i in range(DOCS)])
+            assert len(docs) == DOCS and all(d.complete for d in docs.values())
             assert kb.count() == sum(len(d.point_ids) for d in docs.values())
         finally:
             kb.close()

@@ -20,8 +20,9 @@ from hypothesis_jsonschema import from_schema
 
 from server.main import create_app
 from server.safe_json import json_problem
+from tests.helpers import DEEP
 
-EXAMPLES = 60  # per route: bounded, about half a minute in all
+EXAMPLES = 60 if DEEP else 20  # per route (make test-deep: 60)
 KEY = "k-fuzz-0123456789abcdef"
 
 json_values = st.recursive(
