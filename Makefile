@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 DATA ?= ../shared/data/xquad-vi
 
-.PHONY: help install tools run chat system-deps check test lint format bench-retrieval bench-scale bench-rag bench-load bench-soak clean
+.PHONY: help install tools run chat system-deps check test test-deep lint format bench-retrieval bench-scale bench-rag bench-load bench-soak clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -67,8 +67,15 @@ check: $(STAMP)  ## ruff, mypy and the fast tests (under 2 minutes): before ever
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto -m "$(FAST)"
 
+# The whole suite on every core, a test file per worker (its module fixtures built once); every
+# test isolates what it starts (scratch schemas, key prefixes, free ports), so files run side
+# by side. The expensive suites run every case with fewer examples here (tests/helpers.py DEEP).
+TEST_WORKERS ?= auto
 test: $(STAMP) $(TOOLS_STAMP) system-deps  ## run the whole test suite (CI runs this)
-	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=25
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=25
+
+test-deep: $(STAMP) $(TOOLS_STAMP) system-deps  ## the whole suite at full strength: more fuzzing, kill points, eval slices
+	VINARAG_TEST_PROFILE=deep $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 lint:  $(STAMP) ## ruff check + format check
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
