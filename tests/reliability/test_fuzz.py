@@ -118,7 +118,8 @@ def test_a_body_that_follows_the_published_schema_is_answered(app):
     [(_, schema)] = [r for r in _json_routes(app) if r[0] == "/rag/invoke"]
     codes: list[int] = []
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True)
+    # a share of refusals is measured: 60 examples in every profile (a few seconds)
+    @settings(max_examples=60, deadline=None, database=None, derandomize=True)
     @given(body=from_schema(schema))
     def probe(body: dict) -> None:
         try:
@@ -134,7 +135,7 @@ def test_a_body_that_follows_the_published_schema_is_answered(app):
         warnings.simplefilter("ignore")
         probe()
     refused = [c for c in codes if c != 200]
-    assert len(codes) >= EXAMPLES // 2 and len(refused) <= len(codes) // 10, sorted(set(refused))
+    assert len(codes) >= 30 and len(refused) <= len(codes) // 10, sorted(set(refused))
 
 
 # JSON no field may hold, written as raw JSON text (json.dumps cannot write most of them).
