@@ -87,9 +87,7 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-@pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Settings on a fresh data dir, no dense model (tests that need one inject it)."""
+def _settings_on(data_dir: Path, monkeypatch: pytest.MonkeyPatch):
     for key in list(os.environ):
         if key.startswith("VINARAG_") or key in {
             "QDRANT_URL",
@@ -102,9 +100,36 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
     # Uploads run their steps in the server's process here (no worker process per test app);
     # the job tests run the worker processes.
-    return load_settings(
-        data_dir=tmp_path / "data", dense={"backend": "none"}, ingest={"worker": "thread"}
-    )
+    return load_settings(data_dir=data_dir, dense={"backend": "none"}, ingest={"worker": "thread"})
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Settings on a fresh data dir, no dense model (tests that need one inject it)."""
+    return _settings_on(tmp_path / "data", monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def module_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """The demo app, built once per module, for tests whose requests are refused (or only
+    read): nothing they send changes what another test sees. A test that writes uses its own
+    app (`demo_services`)."""
+    from fastapi.testclient import TestClient
+
+    from server.main import create_app
+    from tools.demo import DEMO_DOCUMENTS
+    from tools.ingest.pipeline import ingest_paths
+    from tools.services import build_services
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        configured = _settings_on(tmp_path_factory.mktemp("module-app") / "data", monkeypatch)
+        services = build_services(configured, location=":memory:", embedder=None)
+        try:
+            ingest_paths([DEMO_DOCUMENTS], services.retrieval.kb, configured, progress=False)
+            with TestClient(create_app(configured, services=services)) as client:
+                yield client
+        finally:
+            services.close()
 
 
 @pytest.fixture

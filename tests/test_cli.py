@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 FANSIPAN = "Fansipan là ngọn núi cao nhất Việt Nam, cao khoảng 3.143 mét."
 
 
@@ -82,6 +84,7 @@ def test_serve_refuses_several_workers_on_the_local_store(vinarag):
     assert "needs a Qdrant server (QDRANT_URL)" in result.stderr
 
 
+@pytest.mark.slow
 def test_ingest_searchable_first_then_backfilled(vinarag, tmp_path):
     """`--dense later`: the files are searchable by their sparse views when the command ends,
     their chunks wait for the dense vector, and `vinarag kb backfill` embeds them."""

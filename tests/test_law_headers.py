@@ -66,6 +66,7 @@ def _variants(text: str, header: LegalHeader) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_every_layout_of_a_real_header_reads_the_same():
     checked = 0
     for file, text in _laws():

@@ -42,6 +42,7 @@ def local_model_server(settings, make_demo_services, tmp_path):
         yield server
 
 
+@pytest.mark.slow
 def test_eight_concurrent_streams_on_the_local_model_answer_as_if_alone(local_model_server):
     from openai import OpenAI
 

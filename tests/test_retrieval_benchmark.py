@@ -65,6 +65,7 @@ def test_benchmark_command_on_a_slice(shared_data, tmp_path):
     assert not (tmp_path / "never-used").exists()  # the user's store is never touched
 
 
+@pytest.mark.slow
 def test_distractors_pad_the_corpus_and_unmarked_questions_still_find_it(shared_data, settings):
     from evals.datasets import load_corpus
     from evals.retrieval_benchmark import make_distractors, run_benchmark

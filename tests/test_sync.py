@@ -53,6 +53,7 @@ def ids(kb, collection="hr"):
     return {d.doc_id for d in kb.list_documents(collections=[collection])}
 
 
+@pytest.mark.slow
 def test_a_sync_follows_every_change_to_the_folder(tmp_path, settings, kb, embedder):
     root = tmp_path / "drive"
     put(root, "a/leave.txt", LEAVE.format(days=15))
@@ -96,6 +97,7 @@ def test_a_sync_follows_every_change_to_the_folder(tmp_path, settings, kb, embed
     assert embedder.passages == 5 and third.ok
 
 
+@pytest.mark.slow
 def test_a_sync_deletes_only_its_own_and_never_on_an_empty_or_missing_folder(
     tmp_path, settings, kb
 ):

@@ -1,11 +1,13 @@
 """Langfuse tracing against a recording HTTP server on 127.0.0.1: one request, one trace
 holding the graph's node names, session and user from the request headers."""
 
+import pytest
 from fastapi.testclient import TestClient
 
 from server.main import create_app
 
 
+@pytest.mark.slow
 def test_a_request_sends_one_trace_with_the_node_names(settings, demo_services, langfuse_server):
     app = create_app(settings, services=demo_services)
     state = app.state.vinarag

@@ -37,6 +37,7 @@ def kb(settings):
     built.close()
 
 
+@pytest.mark.slow
 def test_a_worker_step_past_its_bound_is_killed_and_a_fresh_worker_takes_the_next(settings, kb):
     chunk = Chunk("d", 0, TEXT, "Món", "api")
     workers = ProcessWorkers(settings)

@@ -18,36 +18,36 @@ def client(settings, demo_services):
 
 @pytest.mark.parametrize("route", RAG)
 @pytest.mark.parametrize("body", ["[]", '"x"', "1", "null", "true"])
-def test_a_body_that_is_not_an_object(client, route, body):
-    response = client.post(route, content=body, headers={"content-type": "application/json"})
+def test_a_body_that_is_not_an_object(module_app, route, body):
+    response = module_app.post(route, content=body, headers={"content-type": "application/json"})
     assert response.status_code == 422 and "JSON object" in response.json()["detail"]
 
 
 @pytest.mark.parametrize("question", [1, None, ["q"], {"q": 1}, True, 1.5])
-def test_a_question_of_the_wrong_type(client, question):
+def test_a_question_of_the_wrong_type(module_app, question):
     for route, body in (
         ("/rag/batch", {"inputs": [{"question": question}]}),
         ("/rag/invoke", {"input": {"question": question}}),
     ):
-        response = client.post(route, json=body)
+        response = module_app.post(route, json=body)
         assert response.status_code == 422, (route, question)
 
 
 @pytest.mark.parametrize("inputs", ["x", None, [], ["q"], [None]])
-def test_batch_inputs_of_the_wrong_shape(client, inputs):
-    response = client.post("/rag/batch", json={"inputs": inputs})
+def test_batch_inputs_of_the_wrong_shape(module_app, inputs):
+    response = module_app.post("/rag/batch", json={"inputs": inputs})
     assert response.status_code == 422
 
 
 @pytest.mark.parametrize("value", ["x", None, ["x"]])
-def test_an_input_that_is_not_an_object(client, value):
-    assert client.post("/rag/invoke", json={"input": value}).status_code == 422
+def test_an_input_that_is_not_an_object(module_app, value):
+    assert module_app.post("/rag/invoke", json={"input": value}).status_code == 422
 
 
 @pytest.mark.parametrize("route", [*RAG, "/documents"])
-def test_json_nested_100k_deep(client, route):
+def test_json_nested_100k_deep(module_app, route):
     body = "[" * 100_000 + "]" * 100_000
-    response = client.post(route, content=body, headers={"content-type": "application/json"})
+    response = module_app.post(route, content=body, headers={"content-type": "application/json"})
     assert 400 <= response.status_code < 500
 
 
@@ -89,9 +89,9 @@ def test_a_chunked_body_over_the_limit_is_refused_as_it_arrives(settings, demo_s
 @pytest.mark.parametrize(
     "doc_id", ["../../etc/passwd", "a\x00b", "abc\u202egnp", "two\nlines", "", "-x", "a" * 300]
 )
-def test_ids_that_could_not_be_used_again_are_refused(client, doc_id):
+def test_ids_that_could_not_be_used_again_are_refused(module_app, doc_id):
     body = {"documents": [{"id": doc_id, "text": "Một văn bản tiếng Việt."}]}
-    assert client.post("/documents?wait=true", json=body).status_code == 422
+    assert module_app.post("/documents?wait=true", json=body).status_code == 422
 
 
 def test_every_accepted_id_can_be_deleted(client):
@@ -109,9 +109,9 @@ def test_every_accepted_id_can_be_deleted(client):
         {"a": {"b": {"c": {"d": 1}}}},
     ],
 )
-def test_metadata_that_could_not_be_served_is_refused(client, metadata):
+def test_metadata_that_could_not_be_served_is_refused(module_app, metadata):
     body = {"documents": [{"id": "m", "text": "Một văn bản tiếng Việt.", "metadata": metadata}]}
-    response = client.post("/documents?wait=true", json=body)
+    response = module_app.post("/documents?wait=true", json=body)
     assert response.status_code == 422 and "metadata" in json.dumps(response.json())
 
 
@@ -147,11 +147,11 @@ def test_a_file_name_longer_than_the_file_system_allows(client):
     "filters",
     [{"": [True]}, {"a": [True, False]}, {"year": {"gte": "x"}}, {"a": 1.5}, {"a": []}],
 )
-def test_filters_the_store_would_refuse_are_a_422(client, filters):
+def test_filters_the_store_would_refuse_are_a_422(module_app, filters):
     """Found by the fuzz: booleans pass an `int` check, and Qdrant's own validation raised."""
     body = {"input": {"question": "phở", "filters": filters}}
     for route in ("/rag/invoke", "/rag/stream"):
-        response = client.post(route, json=body)
+        response = module_app.post(route, json=body)
         assert response.status_code == 422 and "filter" in response.json()["detail"], route
 
 
@@ -188,8 +188,8 @@ def _with(template: str, value: str) -> str:
         ("/rag/invoke", _with(FILTERS, f"{{{SURROGATE}: 1}}"), "input.filters"),
     ],
 )  # fmt: skip
-def test_json_no_field_can_hold_is_refused_naming_the_field(client, route, body, field):
-    response = client.post(route, content=body, headers={"content-type": "application/json"})
+def test_json_no_field_can_hold_is_refused_naming_the_field(module_app, route, body, field):
+    response = module_app.post(route, content=body, headers={"content-type": "application/json"})
     expected = 400 if route.startswith("/v1/") else 422
     assert response.status_code == expected, response.text
     detail = response.json()["error"]["message"] if expected == 400 else response.json()["detail"]
@@ -212,8 +212,8 @@ def test_json_no_field_can_hold_is_refused_naming_the_field(client, route, body,
                                   "messages": [{"role": "user", "content": "phở"}]}),
     ],
 )  # fmt: skip
-def test_requests_the_service_cannot_run_are_refused_not_500(client, route, body):
-    response = client.post(route, json=body)
+def test_requests_the_service_cannot_run_are_refused_not_500(module_app, route, body):
+    response = module_app.post(route, json=body)
     assert response.status_code in (400, 422), response.text
     if "generator" in json.dumps(body):
         text = response.text
@@ -237,7 +237,7 @@ def _hashed(config: dict) -> str:
         {"collections": ["Không Hợp Lệ"]},
     ],
 )
-def test_config_hash_routes_are_checked_like_the_plain_ones(client, configurable):
+def test_config_hash_routes_are_checked_like_the_plain_ones(module_app, configurable):
     path = _hashed({"configurable": configurable})
     for route in ("invoke", "stream", "batch"):
         body = (
@@ -245,10 +245,10 @@ def test_config_hash_routes_are_checked_like_the_plain_ones(client, configurable
             if route == "batch"
             else {"input": {"question": "phở"}}
         )
-        plain = client.post(
+        plain = module_app.post(
             f"/rag/{route}", json={**body, "config": {"configurable": configurable}}
         )
-        hashed = client.post(f"/rag/c/{path}/{route}", json=body)
+        hashed = module_app.post(f"/rag/c/{path}/{route}", json=body)
         assert hashed.status_code == plain.status_code == 422, (route, hashed.text)
 
 
@@ -310,14 +310,14 @@ def test_an_upload_is_the_same_document_whatever_its_place_in_the_request(client
         ("{question}" * 9, "more than 8 fields"),
     ],
 )
-def test_a_prompt_that_could_allocate_or_reach_into_objects_is_refused(client, prompt, problem):
+def test_a_prompt_that_could_allocate_or_reach_into_objects_is_refused(module_app, prompt, problem):
     """Row 3 and 5: a format width made the server allocate ~1 GB; `{sources.x}` was a 500."""
-    rag = client.post(
+    rag = module_app.post(
         "/rag/invoke",
         json={"input": {"question": "phở"}, "config": {"configurable": {"answer_prompt": prompt}}},
     )
     assert rag.status_code == 422 and problem in rag.json()["detail"], rag.text
-    v1 = client.post(
+    v1 = module_app.post(
         "/v1/chat/completions",
         json={
             "model": "vinarag",
@@ -369,15 +369,15 @@ def test_only_documented_run_settings_reach_the_graph(client, vinarag):
         + b', "messages": [{"role": "user", "content": "x"}]}',
     ],
 )  # fmt: skip
-def test_a_json_route_refuses_other_content_types(client, content_type, body):
+def test_a_json_route_refuses_other_content_types(module_app, content_type, body):
     """Row 5: the JSON check was skipped for form types, but /v1 parsed the body anyway."""
     for route in ("/v1/chat/completions", "/rag/invoke", "/feedback"):
-        response = client.post(route, content=body, headers={"content-type": content_type})
+        response = module_app.post(route, content=body, headers={"content-type": content_type})
         assert response.status_code == 415, (route, response.text)
         assert "application/json" in response.text
 
 
-def test_an_error_quotes_a_few_hundred_characters_of_the_input_at_most(client):
+def test_an_error_quotes_a_few_hundred_characters_of_the_input_at_most(module_app):
     """Row 7: a 422 echoed a 10 MB input back."""
     huge = "x" * 5_000_000
     bodies = [
@@ -388,7 +388,7 @@ def test_an_error_quotes_a_few_hundred_characters_of_the_input_at_most(client):
         ("/feedback", {"answer_id": huge, "rating": 1}),
     ]
     for route, body in bodies:
-        response = client.post(route, json=body)
+        response = module_app.post(route, json=body)
         assert 400 <= response.status_code < 500, (route, response.status_code)
         assert len(response.content) < 2000, (route, response.content[:300])
 
