@@ -141,20 +141,84 @@ def memory_kb(settings) -> Iterator:
     kb.client.close()
 
 
-@pytest.fixture
-def make_demo_services(settings):
-    """Builds services over the bundled demo knowledge base in an in-memory store, for the
-    test's settings or settings it changed (extra keywords go to build_services); all closed
-    after the test."""
+# Settings sections that do not change what ingesting the demo writes into the store: a test
+# whose settings differ only there starts from a copy of one demo store built per session.
+_NOT_IN_THE_STORE = {
+    "data_dir", "log_level", "api_keys", "server", "cache", "memory", "feedback", "generator",
+    "grader", "graph", "rerank", "sources", "sync", "evaluation",
+}  # fmt: skip
+
+
+def _store_settings(configured) -> dict:
+    return configured.model_dump(mode="json", exclude=_NOT_IN_THE_STORE)
+
+
+def _copy_store(source: Path, target: Path) -> None:
+    """An embedded store's files are mostly holes (32 MB pages, a few KB written): copied as
+    holes, a demo store is 800 KB and 50 ms; byte by byte it would be 400 MB."""
+    subprocess.run(["cp", "-a", "--sparse=always", f"{source}/.", str(target)], check=True)
+
+
+@pytest.fixture(scope="session")
+def _demo_store(tmp_path_factory: pytest.TempPathFactory):
+    """The demo knowledge base ingested once (an embedded store's folder) and the settings it
+    was ingested under."""
     from tools.demo import DEMO_DOCUMENTS
     from tools.ingest.pipeline import ingest_paths
     from tools.services import build_services
 
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        configured = _settings_on(tmp_path_factory.mktemp("demo-store") / "data", monkeypatch)
+    services = build_services(configured, location=":memory:", embedder=None)
+    try:
+        ingest_paths([DEMO_DOCUMENTS], services.retrieval.kb, configured, progress=False)
+        client = services.retrieval.kb.client
+        client.release()  # flushed and closed: the folder is a whole store
+        folder = tmp_path_factory.mktemp("demo-store-template")
+        _copy_store(client.root, folder)
+    finally:
+        services.close()
+    return folder, _store_settings(configured)
+
+
+class _SeededTemp:
+    """`tempfile` for the store factory: a temporary store folder that starts as a copy of
+    `folder` (then opened as any existing store is)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def mkdtemp(self, prefix: str = "") -> str:
+        import tempfile
+
+        made = tempfile.mkdtemp(prefix=prefix)
+        _copy_store(self.folder, Path(made))
+        return made
+
+
+@pytest.fixture
+def make_demo_services(settings, _demo_store):
+    """Builds services over the bundled demo knowledge base in an in-memory store, for the
+    test's settings or settings it changed (extra keywords go to build_services); all closed
+    after the test. Sparse-only services whose settings ingest the demo as the session's copy
+    did start from a copy of that store (the same points, not ingested again)."""
+    import tools.kb.qdrant
+    from tools.demo import DEMO_DOCUMENTS
+    from tools.ingest.pipeline import ingest_paths
+    from tools.services import build_services
+
+    template, template_settings = _demo_store
     created = []
 
     def make(configured=None, **kwargs):
         configured = configured or settings
         kwargs.setdefault("embedder", None)
+        if kwargs["embedder"] is None and _store_settings(configured) == template_settings:
+            with pytest.MonkeyPatch.context() as monkeypatch:
+                monkeypatch.setattr(tools.kb.qdrant, "tempfile", _SeededTemp(template))
+                services = build_services(configured, location=":memory:", **kwargs)
+            created.append(services)
+            return services
         services = build_services(configured, location=":memory:", **kwargs)
         created.append(services)
         ingest_paths([DEMO_DOCUMENTS], services.retrieval.kb, configured, progress=False)
