@@ -2,7 +2,10 @@
 
 import json
 
+import pytest
 
+
+@pytest.mark.slow
 def test_ask_prints_answer_sources_and_path(vinarag):
     assert vinarag("demo").returncode == 0
     text = vinarag("ask", "Ai", "là", "tác", "giả", "Truyện", "Kiều?")
@@ -28,6 +31,7 @@ def test_ask_prints_answer_sources_and_path(vinarag):
     assert bad.returncode == 2 and "JSON object" in bad.stderr
 
 
+@pytest.mark.slow
 def test_ask_and_chat_ask_back_which_law(vinarag, tmp_path):
     """A question two laws could answer: the question back and its options; with a thread,
     the pick answers it; `chat` takes the pick as the next line."""

@@ -227,6 +227,7 @@ def test_without_conversation_memory_the_clarification_names_no_thread(settings,
     assert out["clarification"]["options"] and "thread_id" not in out["clarification"]
 
 
+@pytest.mark.slow
 def test_ask_back_benchmark(settings):
     """`vinarag eval documents`' ask-back figures: never when switched off or a law is named,
     always for the open questions, rarely for the sample ones."""

@@ -180,6 +180,7 @@ def test_a_single_ask_takes_todays_path(settings, make_demo_services):
     assert "combine_answers" not in json.dumps(result["path"])
 
 
+@pytest.mark.slow
 def test_paired_asks_benchmark(settings, shared_data):
     """`vinarag eval asks` on a slice: pairs about different titles, both graphs, JSON shape."""
     from evals.asks_benchmark import make_pairs, run_asks_benchmark

@@ -34,6 +34,7 @@ def test_help_lists_every_command(vinarag):
     assert {"migrate", "backup", "restore"} <= set(vinarag("kb", "--help").stdout.split())
 
 
+@pytest.mark.slow
 def test_ingest_reports_failures_and_exit_codes(vinarag, tmp_path):
     folder = tmp_path / "docs"
     folder.mkdir()
@@ -64,6 +65,7 @@ def test_ingest_reports_failures_and_exit_codes(vinarag, tmp_path):
     assert json.loads(vinarag("documents", "--json").stdout)["documents"] == []
 
 
+@pytest.mark.slow
 def test_demo_loads_once_and_search_reads_stdin(vinarag):
     first = vinarag("demo")
     assert first.returncode == 0 and "ingested 40 new" in first.stderr

@@ -68,6 +68,7 @@ def _docs(output: dict) -> set[str]:
     return {s["doc_id"] for s in output["sources"]}
 
 
+@pytest.mark.slow
 def test_writes_need_write_scope_on_the_collection(client):
     one = {"documents": [{"id": "them", "title": "Thêm", "text": "Một văn bản mới về nghỉ phép."}]}
     table = [

@@ -126,6 +126,7 @@ def test_a_question_about_a_clause_retrieves_it_first_and_names_it(size, tmp_pat
         services.close()
 
 
+@pytest.mark.slow
 def test_the_graph_answers_from_the_article_and_says_where(tmp_path, vinarag):
     (tmp_path / "in").mkdir()
     files = write_law_files(tmp_path / "in")
@@ -296,6 +297,7 @@ def test_a_mixed_pdf_ocrs_only_its_scanned_page_and_images_go_in(tmp_path, vinar
     assert {w["reason"][:15] for w in report["warnings"]} == {"OCR on page(s) "}
 
 
+@pytest.mark.slow
 def test_without_tesseract_a_scan_is_skipped_with_what_to_install(tmp_path, monkeypatch, vinarag):
     from tools.ingest.ocr import check_ocr
 

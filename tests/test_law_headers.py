@@ -21,6 +21,7 @@ def _laws() -> list[tuple[str, str]]:
     return [(p.name, clean_text(p.read_text("utf-8"))) for p in sorted(LAWS.glob("*.txt"))]
 
 
+@pytest.mark.slow
 def test_the_headers_of_real_laws_are_read():
     laws = _laws()
     headers = [parse_header(text) for _, text in laws]

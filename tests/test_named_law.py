@@ -193,6 +193,7 @@ def test_named_law_can_be_turned_off(settings, make_demo_services):
     assert "named_law" not in first_search(result)
 
 
+@pytest.mark.slow
 def test_named_law_benchmark(settings):
     """`vinarag eval documents`' named-law figures: the same questions, the filter off and on."""
     from evals.documents_benchmark import named_law_figures

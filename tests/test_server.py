@@ -131,6 +131,7 @@ BUN_CHA = {
 }
 
 
+@pytest.mark.slow
 def test_documents_json_upload_delete_and_stats(client, tmp_path):
     added = client.post(
         "/documents?wait=true",

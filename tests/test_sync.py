@@ -206,6 +206,7 @@ def source_app(tmp_path, settings, make_demo_services):
         yield client, root
 
 
+@pytest.mark.slow
 def test_the_server_syncs_its_sources_and_records_every_write(source_app):
     client, root = source_app
     full = {"X-API-Key": "full-key-0123456789abcdef"}
@@ -256,6 +257,7 @@ def test_the_server_syncs_its_sources_and_records_every_write(source_app):
     assert client.get("/documents/nope/chunks?collection=hr", headers=writer).status_code == 404
 
 
+@pytest.mark.slow
 def test_answers_follow_a_replacement_and_a_removal(tmp_path, settings, make_demo_services):
     from langgraph.checkpoint.memory import InMemorySaver
 
@@ -292,6 +294,7 @@ def test_answers_follow_a_replacement_and_a_removal(tmp_path, settings, make_dem
     del services  # closed by the fixture
 
 
+@pytest.mark.slow
 def test_sync_and_audit_commands(vinarag, tmp_path):
     root = tmp_path / "drive"
     put(root, "leave.txt", LEAVE.format(days=15))
@@ -316,6 +319,7 @@ def test_sync_and_audit_commands(vinarag, tmp_path):
     assert vinarag("audit", "--since", "not-a-date").returncode == 2
 
 
+@pytest.mark.slow
 def test_the_sync_benchmark_counts_what_each_run_did(vinarag, tmp_path):
     corpus = tmp_path / "corpus.jsonl"
     rows = [{"id": f"p{i}", "title": f"Bài {i}", "text": LEAVE.format(days=i)} for i in range(5)]

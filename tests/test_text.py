@@ -109,6 +109,7 @@ print(json.dumps({"sklearn": "sklearn" in sys.modules, "words": [words(t) for t 
 """
 
 
+@pytest.mark.slow
 def test_pyvi_segments_the_same_without_loading_scikit_learn():
     """pyvi's model is loaded with scikit-learn held back (a second off every search command):
     the segmentation must be exactly what the usual load gives. Separate processes, because what

@@ -188,6 +188,7 @@ def _wait_for(condition: Any, tries: int = 300) -> None:
     raise AssertionError("the server never reached the expected state")
 
 
+@pytest.mark.slow
 def test_slow_headers_large_headers_and_slow_bodies_are_cut_off(configure):
     app, _ = configure(header_timeout_s=0.5, body_timeout_s=0.5, max_header_kb=8)
     with _live(app) as server:

@@ -183,6 +183,7 @@ def test_a_subfolder_that_cannot_be_listed_is_reported_and_the_rest_listed():
         shutil.rmtree(work, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_a_sync_keeps_what_an_unreadable_subfolder_held_and_says_partial(
     tmp_path, settings, monkeypatch
 ):
@@ -215,6 +216,7 @@ def test_a_sync_keeps_what_an_unreadable_subfolder_held_and_says_partial(
         kb.close()
 
 
+@pytest.mark.slow
 def test_sync_exit_status_says_partial(vinarag, tmp_path):
     """Exit 0 synced (entries passed over are said, not failures), 3 partial."""
     root = tmp_path / "drive"

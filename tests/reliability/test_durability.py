@@ -34,6 +34,7 @@ def _settings(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_a_document_written_in_part_is_written_again(tmp_path):
     settings = _settings(tmp_path)
     kb = build_knowledge_base(settings, None, None)

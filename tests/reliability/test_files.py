@@ -55,6 +55,7 @@ def test_a_compression_bomb_is_refused_before_it_is_parsed(tmp_path):
     assert reason == "too large when unpacked: 24 MB (ingest.max_unpacked_mb is 16)"
 
 
+@pytest.mark.slow
 def test_failure_reasons_name_no_python_internals(tmp_path, vinarag):
     folder = tmp_path / "docs"
     folder.mkdir()
@@ -144,6 +145,7 @@ def test_a_file_that_never_ends_is_stopped_at_the_time_limit_and_the_next_is_rea
         assert reader._process is not None and reader._process.pid != first.pid
 
 
+@pytest.mark.slow
 def test_a_file_past_the_readers_memory_ceiling_is_reported_and_the_rest_go_in(tmp_path):
     big = tmp_path / "big.txt"
     big.write_text(("Hà Nội là thủ đô của Việt Nam. " * 1000 + "\n") * 3500, "utf-8")  # 150 MB
@@ -203,6 +205,7 @@ def test_a_300_mb_bomb_is_refused_within_bounded_memory_and_time(tmp_path):
     assert int(peak_mb) < 512 and float(seconds) < 30  # seen: 130 MB, 0.0 s (a .txt: 131 MB)
 
 
+@pytest.mark.slow
 def test_a_blank_2000_page_pdf_is_refused_at_once_not_sent_to_ocr(tmp_path):
     """Row 7 of the probe: a 250 KB PDF of 2,000 blank pages held the job queue for the whole
     read timeout, each page rasterised and sent to OCR. Blank pages (no image, next to no

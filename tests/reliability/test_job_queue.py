@@ -80,6 +80,7 @@ class _Recording(ThreadWorkers):
         return super().encode(chunks)
 
 
+@pytest.mark.slow
 def test_keys_are_served_in_turn_and_a_stalled_file_costs_only_its_own_job(settings, kb):
     workers = _Recording(settings, kb)
     jobs = IngestJobs(kb, workers, settings.data_dir / "jobs")

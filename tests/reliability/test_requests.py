@@ -94,6 +94,7 @@ def test_ids_that_could_not_be_used_again_are_refused(module_app, doc_id):
     assert module_app.post("/documents?wait=true", json=body).status_code == 422
 
 
+@pytest.mark.slow
 def test_every_accepted_id_can_be_deleted(client):
     for doc_id in ("luật:24-2018", "Điều_8.v2", "so-24-2018-QH14"):
         body = {"documents": [{"id": doc_id, "text": "Một văn bản tiếng Việt."}]}
@@ -115,6 +116,7 @@ def test_metadata_that_could_not_be_served_is_refused(module_app, metadata):
     assert response.status_code == 422 and "metadata" in json.dumps(response.json())
 
 
+@pytest.mark.slow
 def test_the_same_upload_twice_is_one_document(client):
     files = [("files", ("same.txt", "Cơm tấm là món ăn Sài Gòn.".encode(), "text/plain"))]
     first = client.post("/documents/files?wait=true", files=files).json()
@@ -279,6 +281,7 @@ def test_config_hash_routes_still_answer_and_a_hash_that_is_no_config_is_a_422(c
         assert refused.status_code == 422, refused.text
 
 
+@pytest.mark.slow
 def test_an_upload_is_the_same_document_whatever_its_place_in_the_request(client):
     """Ids come from the file's name (and its collection), not its position among the files."""
     first = [("files", ("bao-cao.txt", "Báo cáo quý một của công ty.".encode(), "text/plain"))]

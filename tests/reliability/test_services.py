@@ -120,6 +120,7 @@ def test_redis_stopped_and_restarted_under_load(settings, make_demo_services, tm
     assert hits.json()["output"]["cache_hit"] is True  # the cache serves again
 
 
+@pytest.mark.slow
 def test_postgres_unreachable_for_memory(settings, demo_services):
     """Memory configured on a PostgreSQL that does not answer: the service starts, questions
     without a thread are answered, a question in a thread gets a 503 that says why, and

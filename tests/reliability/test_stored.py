@@ -70,6 +70,7 @@ def test_a_chunk_that_cannot_be_served_is_left_out_of_every_answer(settings, dem
         assert client.post("/v1/chat/completions", json=chat).status_code == 200
 
 
+@pytest.mark.slow
 def test_documents_check_names_what_answers_leave_out(vinarag, tmp_path):
     from tools.settings import load_settings
 
