@@ -20,17 +20,14 @@ def decide_for_laws(
     """`relevant`: the sources the deciding node leaves; `clarified`: the turn has asked once
     already (it never asks twice)."""
     named = named_documents(state)
+    asked = clarified or state.get("clarified", False)
     return LawDecision(
-        ask=None if clarified or not graph.ask_back else _ask(state, relevant, named, graph),
+        ask=None if asked or named or not graph.ask_back else _ask(state, relevant, graph),
         versions=_versions(relevant, named) if graph.prefer_in_force else None,
     )
 
 
-def _ask(
-    state: State, relevant: list[Passage], named: set[str], graph: GraphSettings
-) -> AskBack | None:
-    if state.get("clarified") or named:
-        return None
+def _ask(state: State, relevant: list[Passage], graph: GraphSettings) -> AskBack | None:
     found = find_ambiguity(
         state.get("standalone_question") or state["question"],
         relevant,
