@@ -6,7 +6,9 @@ multiprocess files and /metrics aggregates them."""
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from prometheus_client import (
@@ -17,6 +19,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from graph.state import PathStep
 from tools.ingest.pipeline import IngestReport
@@ -24,6 +28,7 @@ from tools.ingest.pipeline import IngestReport
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 TOKEN_RATE_BUCKETS = (1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 500)
 SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+log = logging.getLogger(__name__)
 
 
 def multiprocess_mode() -> bool:
@@ -97,6 +102,7 @@ class RagMetrics:
         self.documents = Counter(
             "rag_documents_ingested_total", "Documents through ingestion", ["status"], registry=r
         )
+        self._queue: _QueueDepth | None = None
 
     def observe_node(
         self, node: str, seconds: float, update: dict[str, Any] | None, error: bool
@@ -141,9 +147,34 @@ class RagMetrics:
             if documents := getattr(report, status):
                 self.documents.labels(status).inc(len(documents))
 
+    def watch_queue(self, depths: Callable[[], dict[str, int]]) -> None:
+        """`vinarag_queue_depth`: the ingestion queue's waiting tasks, asked of the broker at
+        each scrape (every replica reports the same queues)."""
+        self._queue = _QueueDepth(depths)
+        if self.registry is not None:
+            self.registry.register(self._queue)
+
     def exposition(self) -> tuple[bytes, str]:
         if self.registry is None:
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)
+            if self._queue is not None:
+                registry.register(self._queue)
             return generate_latest(registry), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class _QueueDepth(Collector):
+    def __init__(self, depths: Callable[[], dict[str, int]]) -> None:
+        self.depths = depths
+
+    def collect(self) -> Iterable[Metric]:
+        gauge = GaugeMetricFamily(
+            "vinarag_queue_depth", "Ingestion tasks waiting in the queue", labels=["queue"]
+        )
+        try:
+            for queue, depth in self.depths().items():
+                gauge.add_metric([queue], depth)
+        except Exception as exc:  # noqa: BLE001 (the broker unreachable: no sample, logged)
+            log.warning("queue depth unavailable: %s", exc)
+        yield gauge

@@ -15,9 +15,11 @@ from server.runnable import RagRunnable
 from server.schemas import RagRequests
 from server.tracing import Tracing
 from tools.errors import one_line
-from tools.ingest.jobs import IngestJobs, Job
-from tools.ingest.sources import SourceScheduler
+from tools.ingest.job import Job
+from tools.ingest.jobs import IngestJobs, Jobs
+from tools.ingest.sources import Dispatch, SourceScheduler
 from tools.ingest.sync import SyncReport
+from tools.ingest.uploads import open_uploads
 from tools.ingest.worker import IngestWorkers, build_workers
 from tools.records.audit import AuditLog, job_entry, sync_entry
 from tools.records.checkpoints import ThreadClock, open_checkpointer
@@ -48,7 +50,7 @@ class AppState:
     runnable: RagRunnable
     keys: Keys
     requests: RagRequests  # what /rag and /v1 accept, bounded by the settings
-    jobs: IngestJobs
+    jobs: Jobs
     memory: StartedBackend
     feedback: FeedbackStore | None
     feedback_status: StartedBackend
@@ -146,17 +148,32 @@ def build_app_state(
         if audit is not None:
             audit.record(sync_entry(report, actor))
 
-    jobs = IngestJobs(
-        kb,
-        workers or build_workers(settings, kb),
-        settings.data_dir / "jobs",
-        kept=settings.ingest.jobs_kept,
-        encode_slice=settings.ingest.encode_slice,
-        on_report=job_done,
-        max_attempts=settings.ingest.max_job_attempts,
-    )
+    jobs: Jobs
+    dispatch: Dispatch | None = None
+    if settings.ingest.queue == "celery":  # the workers run jobs and syncs: tools/queue/
+        from tools.queue.app import celery_app, queue_depths, queue_names
+        from tools.queue.jobs import QueuedJobs
+        from tools.queue.schedule import replica_name, source_dispatch
+        from tools.records.jobs import PostgresJobStore
+
+        app = celery_app(settings)
+        store = PostgresJobStore.open(settings)
+        uploads = open_uploads(settings, settings.data_dir / "uploads")
+        jobs = QueuedJobs(app, store, uploads, kb, settings.ingest.jobs_kept)
+        dispatch = source_dispatch(app, store, replica_name())
+        metrics.watch_queue(lambda: queue_depths(app, queue_names(settings)))
+    else:
+        jobs = IngestJobs(
+            kb,
+            workers or build_workers(settings, kb),
+            settings.data_dir / "jobs",
+            kept=settings.ingest.jobs_kept,
+            encode_slice=settings.ingest.encode_slice,
+            on_report=job_done,
+            max_attempts=settings.ingest.max_job_attempts,
+        )
     jobs.start()
-    sources = SourceScheduler(kb, settings, on_synced=synced)
+    sources = SourceScheduler(kb, settings, on_synced=synced, dispatch=dispatch)
     sources.start()
     return AppState(
         services=services,

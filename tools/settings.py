@@ -136,6 +136,28 @@ class IngestSettings(_Section):
     worker: Literal["process", "thread"] = "process"
     jobs_kept: int = Field(200, ge=1, description="finished jobs listed by GET /jobs")
     encode_slice: int = Field(256, ge=1, description="chunks per step of a job's progress")
+    # Past one machine: local runs jobs, syncs and the dense backfill inside the server (the
+    # embedded default); celery sends them to `vinarag worker` processes through a broker,
+    # with job records in PostgreSQL (memory.postgres_url / POSTGRES_URL).
+    queue: Literal["local", "celery"] = "local"
+    broker_url: str | None = None  # also read from CELERY_BROKER_URL; e.g. amqp://guest@mq//
+    # The queues' names start so: two deployments can share one broker.
+    queue_name: str = Field("vinarag", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    # Uploads until their job ends (celery): a folder every machine mounts (default:
+    # data_dir/uploads), or s3://bucket/prefix; s3_endpoint_url for a server other than AWS's.
+    uploads_url: str | None = None
+    s3_endpoint_url: str | None = None
+    # A task whose worker died under it (killed, out of memory) is run again by another worker
+    # this many times in all, then ends failed with the reason.
+    task_attempts: int = Field(3, ge=1, le=100)
+    # Files of one job read at once by the workers, and dense batches embedded at once.
+    parallel_steps: int = Field(4, ge=1, le=256)
+
+    @model_validator(mode="after")
+    def _celery_needs_a_broker(self) -> IngestSettings:
+        if self.queue == "celery" and not self.broker_url:
+            raise ValueError("queue 'celery' needs ingest.broker_url (or CELERY_BROKER_URL)")
+        return self
 
 
 class SparseSettings(_Section):
@@ -547,14 +569,25 @@ class Settings(BaseSettings):
             for section, key, env, default, backend in (
                 ("cache", "redis_url", "REDIS_URL", "memory", "redis"),
                 ("memory", "postgres_url", "POSTGRES_URL", "sqlite", "postgres"),
+                ("ingest", "broker_url", "CELERY_BROKER_URL", "local", "celery"),
             ):
                 values = dict(data.get(section) or {})
                 if values.get(key) is None and os.environ.get(env):
                     values[key] = os.environ[env]
-                    if values.get("backend", default) == default:
-                        values["backend"] = backend
+                    choice = "queue" if section == "ingest" else "backend"
+                    if values.get(choice, default) == default:
+                        values[choice] = backend
                     data = {**data, section: values}
         return data
+
+    @model_validator(mode="after")
+    def _queue_needs_shared_records(self) -> Settings:
+        if self.ingest.queue == "celery" and not self.memory.postgres_url:
+            raise ValueError(
+                "ingest.queue 'celery' keeps job records in PostgreSQL: set memory.postgres_url "
+                "(or POSTGRES_URL)"
+            )
+        return self
 
     @property
     def qdrant_path(self) -> Path:

@@ -40,7 +40,7 @@ from tools.corpus.documents import (
     check_doc_id,
 )
 from tools.corpus.metadata import check_metadata
-from tools.ingest.jobs import Job
+from tools.ingest.job import Job
 from tools.ingest.loaders import LOADERS
 from tools.ingest.pipeline import IngestReport
 from tools.kb.catalogue import ListedDocument
@@ -137,6 +137,8 @@ class JobOut(BaseModel):
     ended_at: float | None
     error: str | None
     report: IngestOut | None
+    submitted_by: str  # the key's name ("" with no keys configured)
+    attempts: int  # times it was started (a worker or server stopped under it)
 
 
 def _job_out(job: Job) -> JobOut:
@@ -158,6 +160,8 @@ def _job_out(job: Job) -> JobOut:
         ended_at=job.ended_at,
         error=job.error,
         report=IngestOut.model_validate(job.report.to_dict()) if job.report else None,
+        submitted_by=job.actor,
+        attempts=job.attempts,
     )
 
 

@@ -17,7 +17,7 @@ from server.routes.chat_page import STATIC
 from server.routes.documents import CollectionParam, missing_document
 from server.state import AppState
 from tools.corpus.documents import DEFAULT_COLLECTION, DocRef
-from tools.ingest.jobs import Job
+from tools.ingest.job import Job
 from tools.kb.retriever import passage_location
 
 router = APIRouter(tags=["documents"])

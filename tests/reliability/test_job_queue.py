@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from multiprocessing.connection import wait
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,6 +17,7 @@ from fastapi.testclient import TestClient
 from server.main import create_app
 from tools.corpus.documents import Chunk
 from tools.ingest.jobs import IngestJobs
+from tools.ingest.uploads import Uploads
 from tools.ingest.worker import (
     Prepared,
     ProcessWorkers,
@@ -67,14 +67,13 @@ class _Recording(ThreadWorkers):
         super().__init__(settings, kb)
         self.read: list[str] = []
 
-    def read_files(
-        self, paths: Sequence[Path], names: Mapping[Path, str], collection: str
+    def read_upload(
+        self, uploads: Uploads, job_id: str, stored: str, name: str, collection: str
     ) -> Prepared:
-        name = names[paths[0]]
         self.read.append(name)
         if name.startswith("stall"):
             raise WorkerTimedOut("took more than 720 s: stopped")
-        return super().read_files(paths, names, collection)
+        return super().read_upload(uploads, job_id, stored, name, collection)
 
     def encode(self, chunks: Sequence[Chunk]) -> list[Terms]:
         return super().encode(chunks)
@@ -140,10 +139,10 @@ class _Blocking(ThreadWorkers):
         self.reading = threading.Event()
         self.release = threading.Event()
 
-    def read_files(self, paths, names, collection):
+    def read_upload(self, uploads, job_id, stored, name, collection):
         self.reading.set()
         self.release.wait(60)
-        return super().read_files(paths, names, collection)
+        return super().read_upload(uploads, job_id, stored, name, collection)
 
     def read_documents(self, documents):
         self.reading.set()

@@ -1,10 +1,15 @@
 """The folders the server keeps in sync (`sources` in the settings): each synced every
 `every_minutes`, one at a time, in a thread of its own, or now when asked ("sync now"); their
-last run and next run are what `GET /sources` and the documents page show."""
+last run and next run are what `GET /sources` and the documents page show.
+
+On a task queue every replica runs this schedule, but a run is only sent by the replica that
+claims its period first (`Dispatch`): periods are aligned to the clock, so replicas agree on
+them, and the workers sync."""
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -30,18 +35,31 @@ class SourceState:
     last_report: SyncReport | None = None
 
 
+# Sends a run elsewhere: (the source, its run's name, who asked) -> whether this replica sent it
+Dispatch = Callable[[SourceState, str, str], bool]
+
+
+def run_name(state: SourceState, period: int | None) -> str:
+    """The name every replica gives one run: a scheduled period, or a "sync now" (unique)."""
+    which = f"period-{period}" if period is not None else f"now-{time.time_ns()}"
+    return f"source:{state.index}:{state.entry.path}:{which}"
+
+
 class SourceScheduler:
     def __init__(
         self,
         kb: KnowledgeBase,
         settings: Settings,
         on_synced: Callable[[SyncReport, str], None] | None = None,
+        dispatch: Dispatch | None = None,
     ) -> None:
         """`on_synced` hears every run's report and who made it ("schedule", or the key that
-        asked) for the audit trail."""
+        asked) for the audit trail. `dispatch`: runs are sent to the queue's workers instead
+        of synced here."""
         self.kb = kb
         self.settings = settings
         self.on_synced = on_synced
+        self.dispatch = dispatch
         now = time.time()
         self._states = [
             SourceState(i, entry, now) for i, entry in enumerate(settings.sources)
@@ -104,6 +122,9 @@ class SourceScheduler:
                     return
                 actor = state.requested_by or "schedule"
                 state.running, state.step, state.last_started = True, "starting", time.time()
+            if self.dispatch is not None:
+                self._send(state, actor)
+                continue
             report = self._sync(state)
             with self._lock:
                 state.running, state.step, state.requested_by = False, None, None
@@ -112,6 +133,21 @@ class SourceScheduler:
                 self._lock.notify_all()
             if self.on_synced is not None:
                 self.on_synced(report, actor)
+
+    def _send(self, state: SourceState, actor: str) -> None:
+        every = state.entry.every_minutes * 60
+        period = None if state.requested_by else math.floor(state.next_run / every + 1e-9)
+        try:
+            assert self.dispatch is not None
+            self.dispatch(state, run_name(state, period), actor)
+        except Exception:  # noqa: BLE001 (the queue unreachable: the next period tries again)
+            log.exception("source %s: could not send its sync", state.entry.path)
+        with self._lock:
+            state.running, state.step, state.requested_by = False, None, None
+            state.last_ended = time.time()
+            # the next period's start, the same instant on every replica
+            state.next_run = (int(time.time() // every) + 1) * every
+            self._lock.notify_all()
 
     def _sync(self, state: SourceState) -> SyncReport:
         def step(what: str) -> None:

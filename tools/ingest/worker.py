@@ -19,8 +19,9 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from tools.corpus.documents import Chunk, Document
+from tools.corpus.documents import Chunk, DocKey, Document
 from tools.ingest.pipeline import IngestReport, chunked_documents, load_files
+from tools.ingest.uploads import Uploads
 from tools.kb.embedders import Embedder
 from tools.kb.sparse import BM25Encoder
 from tools.kb.store import KnowledgeBase
@@ -32,13 +33,17 @@ T = TypeVar("T")
 
 @dataclass
 class Prepared:
-    """Documents read and chunked, and what the report says of the files so far."""
+    """Documents read and chunked, and what the report says of the files so far; `terms`:
+    their chunks' sparse terms when the reader encoded them too (a worker on another machine)."""
 
     chunked: list[ChunkedDocument]
     report: IngestReport
+    terms: dict[DocKey, list[Terms]] | None = None
 
 
-class _Worker:
+class Models:
+    """The models a worker runs, built on first use."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.encoder = BM25Encoder.configured(settings.sparse)
@@ -60,7 +65,7 @@ class _Worker:
         return self._embedder
 
 
-_worker: _Worker | None = None
+_worker: Models | None = None
 
 
 def start(settings: Settings) -> None:
@@ -68,7 +73,7 @@ def start(settings: Settings) -> None:
     global _worker
     _run_in_background()
     logging.basicConfig(level=logging.WARNING)
-    _worker = _Worker(settings)
+    _worker = Models(settings)
 
 
 def _run_in_background() -> None:
@@ -80,7 +85,7 @@ def _run_in_background() -> None:
         os.nice(19)
 
 
-def _current() -> _Worker:
+def _current() -> Models:
     if _worker is None:
         raise RuntimeError("the ingestion worker was not started")
     return _worker
@@ -92,6 +97,14 @@ def prepare_files(
     report = IngestReport()
     documents = load_files(paths, settings, report, False, names, collection)
     return Prepared(chunked_documents(documents, settings, report), report)
+
+
+def named(prepared: Prepared, path: Path, name: str) -> Prepared:
+    """A stored upload's report in the name it was sent as."""
+    for bucket in ("skipped", "failed", "warnings"):
+        entries = getattr(prepared.report, bucket)
+        entries[:] = [(name if s == str(path) else s, why) for s, why in entries]
+    return prepared
 
 
 def prepare_documents(settings: Settings, documents: Sequence[Document]) -> Prepared:
@@ -127,9 +140,11 @@ class WorkerTimedOut(WorkerStopped):
 class IngestWorkers(Protocol):
     """Where ingestion's slow steps run. Each call blocks its (job or backfill) thread."""
 
-    def read_files(
-        self, paths: Sequence[Path], names: Mapping[Path, str], collection: str
-    ) -> Prepared: ...
+    def read_upload(
+        self, uploads: Uploads, job_id: str, stored: str, name: str, collection: str
+    ) -> Prepared:
+        """A job's stored file, by the name it was sent as."""
+        ...
 
     def read_documents(self, documents: Sequence[Document]) -> Prepared: ...
 
@@ -188,11 +203,14 @@ class ProcessWorkers:
                 del self._pools[name]
         _kill(pool)
 
-    def read_files(
-        self, paths: Sequence[Path], names: Mapping[Path, str], collection: str
+    def read_upload(
+        self, uploads: Uploads, job_id: str, stored: str, name: str, collection: str
     ) -> Prepared:
-        bound = self.read_bound_s * max(len(paths), 1)
-        return self._call("prepare", bound, _read_files, list(paths), dict(names), collection)
+        with uploads.local(job_id, stored) as path:
+            prepared = self._call(
+                "prepare", self.read_bound_s, _read_files, [path], {path: name}, collection
+            )
+        return named(prepared, path, name)
 
     def read_documents(self, documents: Sequence[Document]) -> Prepared:
         bound = self.encode_bound_s * max(len(documents), 1)
@@ -227,29 +245,40 @@ class ThreadWorkers:
     """The same steps in the server's own process (`ingest.worker: thread`): no second copy of
     the models, for small machines and tests; a large ingest then competes for the GIL."""
 
-    def __init__(self, settings: Settings, kb: KnowledgeBase) -> None:
+    def __init__(self, settings: Settings, kb: KnowledgeBase | None = None) -> None:
+        """Without `kb` (a queue's worker has no store) the models are its own."""
         self.settings = settings
         self.kb = kb
+        self.models = Models(settings) if kb is None else None
 
-    def read_files(
-        self, paths: Sequence[Path], names: Mapping[Path, str], collection: str
+    def read_upload(
+        self, uploads: Uploads, job_id: str, stored: str, name: str, collection: str
     ) -> Prepared:
-        return prepare_files(self.settings, paths, names, collection)
+        with uploads.local(job_id, stored) as path:
+            prepared = prepare_files(self.settings, [path], {path: name}, collection)
+        return named(prepared, path, name)
 
     def read_documents(self, documents: Sequence[Document]) -> Prepared:
         return prepare_documents(self.settings, documents)
 
     def encode(self, chunks: Sequence[Chunk]) -> list[Terms]:
-        return [self.kb.encoder.document_counts(c.title, c.text) for c in chunks]
+        encoder = self.kb.encoder if self.kb is not None else self._models().encoder
+        return [encoder.document_counts(c.title, c.text) for c in chunks]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        return self.kb.embed_passages(texts)
+        if self.kb is not None:
+            return self.kb.embed_passages(texts)
+        return self._models().embedder.embed_passages(list(texts))
+
+    def _models(self) -> Models:
+        assert self.models is not None
+        return self.models
 
     def close(self) -> None:
         return None
 
 
-def build_workers(settings: Settings, kb: KnowledgeBase) -> IngestWorkers:
+def build_workers(settings: Settings, kb: KnowledgeBase | None = None) -> IngestWorkers:
     if settings.ingest.worker == "process":
         return ProcessWorkers(settings)
     return ThreadWorkers(settings, kb)

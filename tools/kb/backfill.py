@@ -9,6 +9,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -24,11 +25,13 @@ RETRY_S = 10.0  # after a failed batch (a worker died, a model failed) in the ba
 
 
 class DenseBackfill:
-    def __init__(self, kb: KnowledgeBase, embed: Embed | None = None) -> None:
+    def __init__(self, kb: KnowledgeBase, embed: Embed | None = None, parallel: int = 1) -> None:
         """`embed`: passages to vectors (the server's ingestion workers); default: the store's
-        own embedder, `dense.batch_size` at a time."""
+        own embedder, `dense.batch_size` at a time. `parallel`: batches a drain embeds at once
+        (workers on other machines)."""
         self.kb = kb
         self.embed = embed or kb.embed_passages
+        self.parallel = parallel
         self.error: str | None = None  # why the last background batch failed; None once one works
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -74,12 +77,13 @@ class DenseBackfill:
         done = 0
         size = max(self.kb.embed_batch, 1)
         while waiting := self.waiting(keys):
+            parts = [waiting[start : start + size] for start in range(0, len(waiting), size)]
             settled = 0
-            for start in range(0, len(waiting), size):
-                part = waiting[start : start + size]
-                settled += self.embed_batch(part)
-                if on_embedded:
-                    on_embedded(len(part))
+            with ThreadPoolExecutor(self.parallel, "dense-drain") as pool:
+                for part, left in zip(parts, pool.map(self.embed_batch, parts), strict=True):
+                    settled += left
+                    if on_embedded:
+                        on_embedded(len(part))
             done += settled
             if not settled:  # every one rewritten faster than embedded: the next call goes on
                 break

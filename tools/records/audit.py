@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from tools.ingest.jobs import Job
+from tools.ingest.job import Job
 from tools.ingest.pipeline import IngestReport
 from tools.ingest.sync import SyncReport
 from tools.records.database import apply_schema
