@@ -76,7 +76,8 @@ def embedded_default(files: list[Path], data_dir: Path) -> dict[str, float]:
     from tools.ingest.worker import build_workers
     from tools.kb.factory import build_knowledge_base, configured_embedder
 
-    settings = load_settings(data_dir=data_dir, ingest={"queue": "local"})
+    with _without("CELERY_BROKER_URL"):  # the default: no broker
+        settings = load_settings(data_dir=data_dir)
     kb = build_knowledge_base(settings, embedder=configured_embedder(settings))
     jobs = IngestJobs(kb, build_workers(settings, kb), data_dir / "jobs")
     jobs.start()
@@ -89,6 +90,16 @@ def embedded_default(files: list[Path], data_dir: Path) -> dict[str, float]:
     finally:
         jobs.close()
         kb.close()
+
+
+@contextlib.contextmanager
+def _without(name: str) -> Iterator[None]:
+    kept = os.environ.pop(name, None)
+    try:
+        yield
+    finally:
+        if kept is not None:
+            os.environ[name] = kept
 
 
 @dataclass
@@ -133,6 +144,7 @@ def queue_run(base: Settings, root: Path) -> Iterator[QueueRun]:
     broker = base.ingest.broker_url
     if not postgres or not broker:
         raise ValueError("eval queue needs CELERY_BROKER_URL and POSTGRES_URL")
+    root.mkdir(parents=True, exist_ok=True)
     schema = f"vinarag_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(postgres, autocommit=True) as connection:
         connection.execute(f"CREATE SCHEMA {schema}")
@@ -308,9 +320,8 @@ def format_queue(result: dict[str, Any]) -> str:
             f"{m['searchable_chunks_per_s']:>9.1f} {m['done_s']:>8.1f} "
             f"{m['embedded_chunks_per_s']:>9.1f}"
         )
-    lines.append(
-        f"killed worker's read started again after {result['pickup_after_kill_s']['median']} s (median)"
-    )
+    pickup = result["pickup_after_kill_s"]["median"]
+    lines.append(f"a killed worker's read started again after {pickup} s (median)")
     r = result["records"]
     lines.append(
         f"job record: save {r['file_save_ms']} ms (files) / {r['postgres_save_ms']} ms "

@@ -38,6 +38,9 @@ module "data" {
   data_subnet_ids            = module.network.data_subnet_ids
   redis_security_group_id    = module.network.security_group_ids["redis"]
   postgres_security_group_id = module.network.security_group_ids["postgres"]
+  mq_security_group_id       = module.network.security_group_ids["mq"]
+  mq_instance_type           = var.mq_instance_type
+  mq_cluster                 = local.prod
   redis_node_type            = var.redis_node_type
   redis_replicas             = var.redis_replicas
   postgres_instance_class    = var.postgres_instance_class
@@ -63,6 +66,11 @@ module "compute" {
   bucket_arns             = module.data.bucket_arns
   secret_arns             = module.secrets.secret_arns
   redis_url_secret_arn    = module.data.redis_url_secret_arn
+  broker_url_secret_arn   = module.data.broker_url_secret_arn
+  uploads_bucket          = module.data.bucket_names["uploads"]
+  ingest_writers          = var.ingest_writers
+  ingest_steps_min_count  = var.ingest_steps_min_count
+  ingest_steps_max_count  = var.ingest_steps_max_count
   postgres = {
     address             = module.data.postgres_address
     database            = module.data.postgres_database

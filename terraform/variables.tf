@@ -115,3 +115,27 @@ variable "log_retention_days" {
   type    = number
   default = 365
 }
+
+variable "mq_instance_type" {
+  type        = string
+  default     = "mq.t3.micro"
+  description = "Amazon MQ host type of the ingestion queue's broker (a cluster in prod needs mq.m5.large or larger)."
+}
+
+variable "ingest_writers" {
+  type        = number
+  default     = 1
+  description = "`vinarag worker --role jobs` tasks (they write to the Qdrant cluster)."
+}
+
+variable "ingest_steps_min_count" {
+  type        = number
+  default     = 1
+  description = "Fewest `vinarag worker` steps tasks (read, segment, embed)."
+}
+
+variable "ingest_steps_max_count" {
+  type        = number
+  default     = 8
+  description = "Most steps tasks the CPU target scales out to."
+}

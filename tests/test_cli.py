@@ -34,7 +34,7 @@ def test_help_lists_every_command(vinarag):
     assert {"migrate", "backup", "restore"} <= set(vinarag("kb", "--help").stdout.split())
     assert "--role" in vinarag("worker", "--help").stdout
     unqueued = vinarag("worker")  # the embedded default has no queue to take tasks from
-    assert unqueued.code == 2 and "ingest.queue: celery" in unqueued.stderr
+    assert unqueued.returncode == 2 and "ingest.queue: celery" in unqueued.stderr
 
 
 @pytest.mark.slow

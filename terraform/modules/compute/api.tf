@@ -17,6 +17,8 @@ locals {
       VINARAG_GENERATOR__BASE_URL          = local.vllm_url
       VINARAG_GENERATOR__MODEL             = "phogpt"
       VINARAG_LOG_LEVEL                    = "INFO"
+      # uploads wait in S3 for the ingestion workers (workers.tf)
+      VINARAG_INGEST__UPLOADS_URL = "s3://${var.uploads_bucket}/jobs"
       # Fargate bind mounts copy the image's VOLUME paths with their owner (/data is the app
       # user's); a bare /tmp mount may come up root-owned
       TMPDIR = "/data/tmp"
@@ -30,6 +32,7 @@ locals {
       QDRANT_API_KEY             = "${var.secret_arns["qdrant"]}:QDRANT_API_KEY::"
       VINARAG_API_KEYS           = "${var.secret_arns["api-keys"]}:VINARAG_API_KEYS::"
       VINARAG_GENERATOR__API_KEY = "${var.secret_arns["vllm"]}:VLLM_API_KEY::"
+      CELERY_BROKER_URL          = "${var.broker_url_secret_arn}:CELERY_BROKER_URL::"
     },
     local.langfuse ? {
       LANGFUSE_PUBLIC_KEY = "${var.secret_arns["langfuse"]}:LANGFUSE_PUBLIC_KEY::"

@@ -58,7 +58,7 @@ resource "aws_ecs_cluster" "this" {
 }
 
 resource "aws_cloudwatch_log_group" "this" {
-  for_each          = toset(["api", "vllm"])
+  for_each          = toset(["api", "vllm", "ingest-writer", "ingest-steps"])
   name              = "/ecs/${var.name}/${each.key}"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.kms_key_arn
@@ -101,7 +101,8 @@ resource "aws_iam_role_policy" "execution_secrets" {
         Effect = "Allow"
         Action = "secretsmanager:GetSecretValue"
         Resource = concat(
-          values(var.secret_arns), [var.redis_url_secret_arn, var.postgres.password_secret_arn]
+          values(var.secret_arns),
+          [var.redis_url_secret_arn, var.postgres.password_secret_arn, var.broker_url_secret_arn]
         )
       },
       {
@@ -113,7 +114,8 @@ resource "aws_iam_role_policy" "execution_secrets" {
   })
 }
 
-# The API's own role: read adapters, write eval reports.
+# The API's own role (the ingestion workers' too): read adapters, write eval reports, keep
+# uploads until their job ends.
 resource "aws_iam_role" "api" {
   name               = "${var.name}-api"
   assume_role_policy = local.ecs_trust
@@ -139,6 +141,17 @@ resource "aws_iam_role_policy" "api" {
         Effect   = "Allow"
         Action   = ["s3:PutObject"]
         Resource = "${var.bucket_arns["eval_reports"]}/*"
+      },
+      {
+        # uploads wait here for their ingestion job (the API puts, the workers read and remove)
+        Effect   = "Allow"
+        Action   = ["s3:ListBucket"]
+        Resource = var.bucket_arns["uploads"]
+      },
+      {
+        Effect   = "Allow"
+        Action   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+        Resource = "${var.bucket_arns["uploads"]}/*"
       },
       {
         Effect   = "Allow"

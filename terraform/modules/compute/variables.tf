@@ -215,3 +215,42 @@ variable "qdrant_image" {
   type    = string
   default = "qdrant/qdrant:v1.20.0"
 }
+
+variable "broker_url_secret_arn" {
+  type        = string
+  description = "Secret with CELERY_BROKER_URL: the ingestion queue's broker."
+}
+
+variable "uploads_bucket" {
+  type        = string
+  description = "Bucket holding uploads until their ingestion job ends."
+}
+
+variable "ingest_writers" {
+  type    = number
+  default = 1
+  validation {
+    condition     = var.ingest_writers >= 1
+    error_message = "at least one writer runs the jobs"
+  }
+}
+
+variable "ingest_steps_min_count" {
+  type    = number
+  default = 1
+}
+
+variable "ingest_steps_max_count" {
+  type    = number
+  default = 8
+}
+
+variable "ingest_worker_cpu" {
+  type    = number
+  default = 2048
+}
+
+variable "ingest_worker_memory" {
+  type    = number
+  default = 4096
+}

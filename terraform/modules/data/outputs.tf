@@ -37,3 +37,8 @@ output "postgres_password_secret_arn" {
   description = "RDS-managed secret with the username and password keys."
   value       = aws_db_instance.this.master_user_secret[0].secret_arn
 }
+
+output "broker_url_secret_arn" {
+  description = "Secret with the CELERY_BROKER_URL key (the ingestion queue's broker)."
+  value       = aws_secretsmanager_secret.broker.arn
+}

@@ -86,3 +86,26 @@ variable "log_retention_days" {
   type        = number
   default     = 365
 }
+
+variable "mq_security_group_id" {
+  type        = string
+  description = "Security group of the ingestion queue's broker (Amazon MQ)."
+}
+
+variable "mq_instance_type" {
+  type        = string
+  default     = "mq.t3.micro"
+  description = "Amazon MQ host type (mq.m5.large or larger for a cluster)."
+}
+
+variable "mq_cluster" {
+  type        = bool
+  default     = false
+  description = "A three-node broker cluster over the zones (prod) instead of one instance."
+}
+
+variable "mq_engine_version" {
+  type        = string
+  default     = "3.13"
+  description = "RabbitMQ version on Amazon MQ."
+}

@@ -9,6 +9,7 @@ locals {
     qdrant   = "the Qdrant cluster nodes"
     redis    = "ElastiCache Redis"
     postgres = "RDS PostgreSQL"
+    mq       = "Amazon MQ, the ingestion queue"
   }
   # from -> to on port: every path the application takes inside the VPC
   internal = {
@@ -17,6 +18,7 @@ locals {
     api_to_redis     = { from = "api", to = "redis", port = 6379 }
     api_to_postgres  = { from = "api", to = "postgres", port = 5432 }
     api_to_vllm      = { from = "api", to = "vllm", port = var.vllm_port }
+    api_to_mq        = { from = "api", to = "mq", port = 5671 } # the API and the ingestion workers
     qdrant_to_qdrant = { from = "qdrant", to = "qdrant", port = 6333 }
     qdrant_p2p       = { from = "qdrant", to = "qdrant", port = 6335 }
   }

@@ -115,3 +115,10 @@ mock_resource "aws_launch_template" {
 mock_resource "aws_lb_listener" {
   defaults = { arn = "arn:aws:elasticloadbalancing:ap-southeast-1:111122223333:listener/app/mock/0123456789abcdef/0123456789abcdef" }
 }
+
+mock_resource "aws_mq_broker" {
+  defaults = {
+    arn       = "arn:aws:mq:ap-southeast-1:111122223333:broker:vinarag:b-0000"
+    instances = [{ console_url = "https://b-0000.mq.ap-southeast-1.amazonaws.com", ip_address = "", endpoints = ["amqps://b-0000.mq.ap-southeast-1.amazonaws.com:5671"] }]
+  }
+}

@@ -19,7 +19,10 @@ variables {
     adapters           = "arn:aws:s3:::vinarag-test-adapters"
     "eval_reports"     = "arn:aws:s3:::vinarag-test-eval-reports"
     "qdrant_snapshots" = "arn:aws:s3:::vinarag-test-qdrant-snapshots"
+    uploads            = "arn:aws:s3:::vinarag-test-uploads"
   }
+  broker_url_secret_arn = "arn:aws:secretsmanager:ap-southeast-1:111122223333:secret:broker"
+  uploads_bucket        = "vinarag-test-uploads"
   secret_arns = {
     "api-keys" = "arn:aws:secretsmanager:ap-southeast-1:111122223333:secret:api-keys"
     qdrant     = "arn:aws:secretsmanager:ap-southeast-1:111122223333:secret:qdrant"
@@ -166,4 +169,29 @@ run "an_even_qdrant_cluster_is_refused" {
     qdrant_node_count = 2
   }
   expect_failures = [var.qdrant_node_count]
+}
+
+run "ingestion_workers_share_the_apis_settings_and_scale_the_steps" {
+  command = apply
+
+  assert {
+    condition     = jsondecode(aws_ecs_task_definition.worker["ingest-writer"].container_definitions)[0].command[3] == "jobs" && jsondecode(aws_ecs_task_definition.worker["ingest-steps"].container_definitions)[0].command[3] == "steps"
+    error_message = "one service of writers (--role jobs), one of steps workers"
+  }
+  assert {
+    condition     = jsondecode(aws_ecs_task_definition.worker["ingest-steps"].container_definitions)[0].secrets == jsondecode(aws_ecs_task_definition.api.container_definitions)[0].secrets && contains([for s in jsondecode(aws_ecs_task_definition.api.container_definitions)[0].secrets : s.name], "CELERY_BROKER_URL")
+    error_message = "the workers take the API's secrets, the broker's URL among them"
+  }
+  assert {
+    condition     = contains([for e in jsondecode(aws_ecs_task_definition.worker["ingest-writer"].container_definitions)[0].environment : e.value if e.name == "VINARAG_INGEST__UPLOADS_URL"], "s3://vinarag-test-uploads/jobs")
+    error_message = "uploads wait in the uploads bucket"
+  }
+  assert {
+    condition     = aws_appautoscaling_target.steps.min_capacity == 1 && aws_appautoscaling_target.steps.max_capacity == 8 && aws_ecs_service.worker["ingest-writer"].desired_count == 1
+    error_message = "steps workers scale between their bounds; one writer by default"
+  }
+  assert {
+    condition     = one(aws_ecs_service.worker["ingest-steps"].network_configuration).assign_public_ip == false
+    error_message = "workers run in the private app subnets"
+  }
 }

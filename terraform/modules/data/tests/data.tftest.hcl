@@ -8,6 +8,7 @@ variables {
   kms_key_arn                = "arn:aws:kms:ap-southeast-1:111122223333:key/test"
   data_subnet_ids            = ["subnet-a", "subnet-b", "subnet-c"]
   redis_security_group_id    = "sg-redis"
+  mq_security_group_id       = "sg-mq"
   postgres_security_group_id = "sg-postgres"
   redis_node_type            = "cache.r7g.large"
   postgres_instance_class    = "db.r7g.large"
@@ -108,5 +109,18 @@ run "dev_without_replica_or_protection" {
   assert {
     condition     = aws_db_instance.this.skip_final_snapshot && !aws_db_instance.this.deletion_protection
     error_message = "dev databases can be destroyed"
+  }
+}
+
+run "the_broker_is_private_encrypted_and_its_url_a_secret" {
+  command = apply
+
+  assert {
+    condition     = aws_mq_broker.this.engine_type == "RabbitMQ" && aws_mq_broker.this.publicly_accessible == false && aws_mq_broker.this.encryption_options[0].use_aws_owned_key == false
+    error_message = "RabbitMQ, private, encrypted with the stack's KMS key"
+  }
+  assert {
+    condition     = aws_mq_broker.this.deployment_mode == "SINGLE_INSTANCE" && aws_secretsmanager_secret.broker.kms_key_id == var.kms_key_arn
+    error_message = "one instance unless mq_cluster; its URL in a KMS-encrypted secret"
   }
 }
