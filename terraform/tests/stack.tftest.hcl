@@ -12,8 +12,8 @@ run "the_environment_plans_and_wires_together" {
     error_message = "the API is served over HTTPS"
   }
   assert {
-    condition     = toset(keys(output.bucket_names)) == toset(["adapters", "eval_reports", "qdrant_snapshots", "logs"])
-    error_message = "the environment has its four buckets"
+    condition     = toset(keys(output.bucket_names)) == toset(["adapters", "eval_reports", "qdrant_snapshots", "uploads", "logs"])
+    error_message = "the environment has its five buckets"
   }
   assert {
     condition     = contains(keys(output.secret_arns), "langfuse") == (var.langfuse_base_url != null)

@@ -1,5 +1,5 @@
 output "bucket_names" {
-  description = "Bucket name by purpose: adapters, eval_reports, qdrant_snapshots, logs."
+  description = "Bucket name by purpose: adapters, eval_reports, qdrant_snapshots, uploads, logs."
   value       = merge({ for k, b in module.bucket : k => b.bucket }, { logs = aws_s3_bucket.logs.bucket })
 }
 

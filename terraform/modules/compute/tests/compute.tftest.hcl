@@ -75,13 +75,13 @@ run "no_credential_in_the_task_definition" {
   assert {
     condition = length(setintersection(
       toset([for e in jsondecode(aws_ecs_task_definition.api.container_definitions)[0].environment : e.name]),
-      toset(["REDIS_URL", "PGPASSWORD", "QDRANT_API_KEY", "VINARAG_API_KEYS", "VINARAG_GENERATOR__API_KEY", "LANGFUSE_SECRET_KEY"]),
+      toset(["REDIS_URL", "PGPASSWORD", "QDRANT_API_KEY", "VINARAG_API_KEYS", "VINARAG_GENERATOR__API_KEY", "LANGFUSE_SECRET_KEY", "CELERY_BROKER_URL"]),
     )) == 0
     error_message = "credentials never appear as plain environment values"
   }
   assert {
     condition = toset([for s in jsondecode(aws_ecs_task_definition.api.container_definitions)[0].secrets : s.name]) == toset(
-      ["REDIS_URL", "PGPASSWORD", "QDRANT_API_KEY", "VINARAG_API_KEYS", "VINARAG_GENERATOR__API_KEY"]
+      ["REDIS_URL", "PGPASSWORD", "QDRANT_API_KEY", "VINARAG_API_KEYS", "VINARAG_GENERATOR__API_KEY", "CELERY_BROKER_URL"]
     )
     error_message = "credentials come from Secrets Manager (no Langfuse keys while tracing is off)"
   }

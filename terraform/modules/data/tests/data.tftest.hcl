@@ -18,8 +18,8 @@ run "artifact_buckets_and_a_private_log_bucket" {
   command = apply
 
   assert {
-    condition     = toset(keys(output.bucket_names)) == toset(["adapters", "eval_reports", "qdrant_snapshots", "logs"])
-    error_message = "buckets for adapters, eval reports, Qdrant snapshots and access logs"
+    condition     = toset(keys(output.bucket_names)) == toset(["adapters", "eval_reports", "qdrant_snapshots", "uploads", "logs"])
+    error_message = "buckets for adapters, eval reports, Qdrant snapshots, waiting uploads and access logs"
   }
   assert {
     condition     = aws_s3_bucket_public_access_block.logs.block_public_acls && aws_s3_bucket_public_access_block.logs.block_public_policy && aws_s3_bucket_public_access_block.logs.ignore_public_acls && aws_s3_bucket_public_access_block.logs.restrict_public_buckets
