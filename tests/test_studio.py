@@ -79,10 +79,25 @@ def langgraph_dev(tmp_path):
             if "Application started up" in line:
                 break
             assert process.poll() is None, "".join(seen)
-        yield f"http://127.0.0.1:{port}"
+        url = f"http://127.0.0.1:{port}"
+        _until_listening(url, process)  # started up is logged before the socket is bound
+        yield url
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def _until_listening(url: str, process: subprocess.Popen, seconds: float = 120) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            httpx.get(f"{url}/ok", timeout=5)
+            return
+        except httpx.TransportError:
+            assert process.poll() is None and time.monotonic() < deadline, "langgraph dev is not up"
+            time.sleep(0.1)
 
 
 def test_runs_wait_through_langgraph_dev(langgraph_dev):
