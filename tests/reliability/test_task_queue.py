@@ -302,3 +302,48 @@ def _answers(url: str) -> bool:
     except httpx.HTTPError:
         return False
     return True
+
+
+def test_dense_vectors_are_embedded_by_the_steps_workers_and_none_is_left_waiting(
+    cluster, tmp_path
+):
+    """With the bundled dense model: a job's chunks are embedded by the steps workers, and a
+    writer that starts embeds what an earlier writer left waiting (the queue's backfill)."""
+    cluster.env["VINARAG_DENSE__BACKEND"] = "bundled"
+    earlier = tmp_path / "truoc.txt"
+    earlier.write_text("Phở là món ăn truyền thống của Hà Nội, nấu từ xương bò.", "utf-8")
+    left = subprocess.run(
+        [sys.executable, "-m", "tools.cli", "ingest", str(earlier), "--dense", "later"],
+        env={**cluster.env, "VINARAG_DATA_DIR": str(cluster.root / "writer"),
+             "VINARAG_INGEST__QUEUE": "local"},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert left.returncode == 0, left.stderr
+    port = free_port()
+    writer = cluster.worker("jobs", "writer", "--metrics-port", str(port))
+    cluster.worker("steps", "steps-1")
+    _, url = cluster.server("server-a")
+    sent = _upload(url, "com-tam.txt", TEXT.encode())
+    done = _ended(url, sent["id"])
+    assert done["state"] == "done", done
+    assert done["chunks_embedded"] == done["chunks_written"] >= 1
+    metrics = f"http://127.0.0.1:{port}/metrics"
+    until(
+        lambda: _metric(metrics, "vinarag_queue_tasks_total", task="vinarag.job.backfill") >= 1,
+        "the writer's backfill",
+    )
+    writer.send_signal(signal.SIGTERM)
+    assert writer.wait(timeout=60) == 0
+    from tools.kb.backfill import DenseBackfill
+    from tools.kb.factory import build_knowledge_base, configured_embedder
+    from tools.settings import load_settings
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("CELERY_BROKER_URL", raising=False)
+        settings = load_settings(data_dir=cluster.root / "writer")
+    kb = build_knowledge_base(settings, embedder=configured_embedder(settings))
+    try:
+        assert kb.has_dense and DenseBackfill(kb).waiting() == []
+        assert len(kb.list_documents()) == 2  # the earlier document and the upload
+    finally:
+        kb.close()

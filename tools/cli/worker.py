@@ -21,10 +21,10 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
             "ingest.broker_url (or CELERY_BROKER_URL, with POSTGRES_URL for the job records)"
         )
         return 2
-    from celery.signals import worker_shutting_down
+    from celery.signals import worker_ready, worker_shutting_down
     from prometheus_client import start_http_server
 
-    from tools.queue.app import celery_app, queue_names
+    from tools.queue.app import BACKFILL, celery_app, queue_names
     from tools.queue.tasks import WorkerContext, register
 
     app = celery_app(settings)
@@ -34,7 +34,12 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     def stopping(**_: Any) -> None:
         context.stopping.set()
 
+    def ready(**_: Any) -> None:
+        if args.role == "jobs":  # chunks an earlier writer left waiting: embedded now
+            app.send_task(BACKFILL)
+
     worker_shutting_down.connect(stopping, weak=False)
+    worker_ready.connect(ready, weak=False)
     if args.metrics_port:
         start_http_server(
             args.metrics_port, addr=args.metrics_host, registry=context.metrics.registry

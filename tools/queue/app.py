@@ -19,6 +19,7 @@ STEPS = "steps"
 
 RUN_JOB = "vinarag.job.run"
 SYNC_SOURCE = "vinarag.job.sync"
+BACKFILL = "vinarag.job.backfill"
 READ_UPLOAD = "vinarag.step.read_upload"
 READ_DOCUMENTS = "vinarag.step.read_documents"
 ENCODE = "vinarag.step.encode"

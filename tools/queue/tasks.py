@@ -27,6 +27,7 @@ from tools.ingest.worker import IngestWorkers, Prepared, WorkerStopped, build_wo
 from tools.kb.backfill import DenseBackfill
 from tools.kb.store import KnowledgeBase
 from tools.queue.app import (
+    BACKFILL,
     EMBED,
     ENCODE,
     READ_DOCUMENTS,
@@ -182,9 +183,18 @@ class WorkerContext:
         if written and writer.kb.has_dense:
             writer.backfill.drain(written)
         self.store.settle(claim, report.status)
+        self.app.send_task(BACKFILL)  # anything else left waiting (a writer that died, say)
         if writer.audit is not None:
             writer.audit.record(sync_entry(report, actor))
         return report.status
+
+    def backfill(self) -> int:
+        """Every chunk still waiting for its dense vector, whoever wrote it (sent when a writer
+        starts and after each sync): the queue's dense backfill."""
+        writer = self.writer
+        if not writer.kb.has_dense:
+            return 0
+        return writer.backfill.drain()
 
     # -- the steps' tasks ------------------------------------------------------------------
     def step(self, task_id: str, work: Callable[[], Any]) -> None:
@@ -252,6 +262,9 @@ def register(app: Celery, context: WorkerContext) -> None:
     def sync(task: Any, claim: str, path: str, collection: str, actor: str) -> str:
         return context.sync_source(claim, path, collection, actor)
 
+    def backfill(task: Any) -> int:
+        return context.backfill()
+
     def read_upload(task: Any, job_id: str, stored: str, name: str, collection: str) -> None:
         context.step(task.request.id, lambda: context.read_upload(job_id, stored, name, collection))
 
@@ -273,6 +286,7 @@ def register(app: Celery, context: WorkerContext) -> None:
     for name, body in (
         (RUN_JOB, run_job),
         (SYNC_SOURCE, sync),
+        (BACKFILL, backfill),
         (READ_UPLOAD, read_upload),
         (READ_DOCUMENTS, read_documents),
         (ENCODE, encode),
