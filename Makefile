@@ -7,10 +7,6 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 DATA ?= ../shared/data/xquad-vi
 
-# Prerequisites build side by side (the two virtual environments and the Debian packages install
-# at once: pip waits on the disk as much as on the CPU); each target's output stays together.
-MAKEFLAGS += --jobs=2 --output-sync=target
-
 .PHONY: help install tools run chat system-deps check test test-deep lint format bench-retrieval bench-scale bench-rag bench-load bench-soak clean
 
 help:  ## list the targets
