@@ -56,6 +56,28 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _mcp(args: argparse.Namespace, settings: Settings) -> int:
+    """The MCP tools over standard input and output (a desktop assistant starts this): the
+    store opened here, so with the embedded store no server may hold it meanwhile."""
+    from server.access import Caller, Keys
+    from server.mcp_server import build_mcp
+    from server.state import build_app_state
+
+    caller = Caller("mcp-stdio", None, None)  # the local user, whose data folder this is
+    if args.key:
+        found = Keys(settings).identify(args.key)
+        if found is None:
+            log.error("--key is not one of api_keys")
+            return 2
+        caller = found
+    state = build_app_state(settings)
+    try:
+        build_mcp(state, lambda _: caller).run("stdio")
+    finally:
+        state.close()
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "serve",
@@ -68,6 +90,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None, help="several need QDRANT_URL")
     p.add_argument("--access-log", action="store_true", help="log every request")
     p.set_defaults(func=_serve)
+
+    p = subparsers.add_parser(
+        "mcp",
+        help="the knowledge base's MCP tools over stdio, for desktop assistants",
+        description="Serves the tools of /mcp (search, ask, list_documents) over standard "
+        "input and output, for an MCP client that starts this command. Without --key every "
+        "collection is reachable (the local user's own data folder); with --key, what that "
+        "key may read. Logs go to standard error.",
+    )
+    p.add_argument("--key", default=None, help="act with this API key's scope")
+    p.set_defaults(func=_mcp)
 
     p = subparsers.add_parser(
         "keys",

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from server import middleware, rag
+from server import mcp_server, middleware, rag
 from server.routes import (
     chat_page,
     documents,
@@ -39,6 +39,7 @@ ROUTES = (
     feedback,
     openai_chat,
     chat_page,
+    mcp_server,
     rag,
 )
 
@@ -70,7 +71,10 @@ def create_app(
         log.info(
             "ready: %s", ", ".join(f"{k}={v}" for k, v in state.services.running.describe().items())
         )
-        yield
+        async with AsyncExitStack() as running:
+            for start in app.state.running:  # what routes keep running (MCP's sessions)
+                await running.enter_async_context(start())
+            yield
         state.close()
 
     app = FastAPI(
@@ -80,6 +84,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.vinarag = state
+    app.state.running = []
     middleware.install(app)
     if settings.server.cors_origins:
         app.add_middleware(

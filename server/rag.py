@@ -150,6 +150,23 @@ async def check_request(request: Request) -> None:
     state.runnable.admit()  # a full queue refuses now, before a stream has started
 
 
+def scoped_configurable(
+    config: dict[str, Any], caller: Caller, owner: str, thread: str
+) -> dict[str, Any]:
+    """A run's configurable as the server sets it, whatever the caller sent: the collections
+    the caller may search (a request can only narrow them), its thread among the owner's, and
+    where a question back waits."""
+    configurable = dict(config.get("configurable") or {})
+    configurable.pop("collections", None)
+    configurable[READ_SCOPE] = caller.searched(named_settings(config).get("collections"))
+    if thread:
+        configurable["thread_id"] = thread_key(owner, thread)
+    else:
+        configurable.pop("thread_id", None)
+    configurable[CLARIFY_THREAD] = (thread, owner)
+    return configurable
+
+
 def per_request_config(
     config: dict[str, Any], request: Request, caller: Caller | None = None
 ) -> dict[str, Any]:
@@ -167,16 +184,12 @@ def per_request_config(
         metadata["langfuse_user_id"] = user
     metadata["langfuse_tags"] = ["vinarag", state.services.running.generator]
     config["metadata"] = metadata
-    configurable = dict(config.get("configurable") or {})
-    configurable.pop("collections", None)
-    configurable[READ_SCOPE] = caller.searched(named_settings(config).get("collections"))
-    thread = request.headers.get("x-thread-id") or configurable.get("thread_id")
-    if thread:
-        configurable["thread_id"] = thread_key(thread_owner(request, caller), str(thread))
-    else:
-        configurable.pop("thread_id", None)
-    configurable[CLARIFY_THREAD] = (str(thread or ""), thread_owner(request, caller))
-    config["configurable"] = configurable
+    thread = request.headers.get("x-thread-id") or (config.get("configurable") or {}).get(
+        "thread_id"
+    )
+    config["configurable"] = scoped_configurable(
+        config, caller, thread_owner(request, caller), str(thread or "")
+    )
     handler = state.tracing.handler()
     if handler is not None:
         config["callbacks"] = [*(config.get("callbacks") or []), handler]

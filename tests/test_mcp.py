@@ -1,0 +1,196 @@
+"""The knowledge base as MCP tools, through the official SDK's client: over streamable HTTP at
+/mcp of a served app (the API's keys and scopes), over stdio from `vinarag mcp` as a desktop
+assistant starts it, and loaded into a LangGraph agent by langchain-mcp-adapters. The agent's
+model is a scripted fake (a model's judgement cannot run here): it calls the tool, then answers
+with what the tool returned."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamablehttp_client
+
+from server.main import create_app
+from tests.helpers import LiveServer
+from tools.settings import ApiKey
+
+READER = "mcp-reader-key-0123456789abcdef"
+OUTSIDER = "mcp-outsider-key-0123456789abcd"
+WRITER = "mcp-writer-key-0123456789abcdef0"
+QUESTION = "Phở ra đời ở đâu?"
+
+TOOLS = {
+    "search", "ask", "list_documents", "get_document", "ingest", "job_status", "sync_now",
+}  # fmt: skip
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def served(settings, demo_services) -> Iterator[str]:
+    keys = [
+        ApiKey(name="reader", key=READER, read=["default"], write=[]),
+        ApiKey(name="outsider", key=OUTSIDER, read=["public"], write=[]),
+        ApiKey(name="writer", key=WRITER, read=["default"], write=["default"]),
+    ]
+    configured = settings.model_copy(update={"api_keys": keys})
+    with LiveServer(create_app(configured, services=demo_services)) as server:
+        yield server.url
+
+
+async def _session_call(url: str, key: str, tool: str, arguments: dict) -> Any:
+    async with (
+        streamablehttp_client(f"{url}/mcp", headers={"X-API-Key": key}) as (read, write, _),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        tools = await session.list_tools()
+        assert {t.name for t in tools.tools} == TOOLS
+        return await session.call_tool(tool, arguments)
+
+
+def _call(url: str, key: str, tool: str, arguments: dict) -> Any:
+    return asyncio.run(_session_call(url, key, tool, arguments))
+
+
+def test_search_and_ask_over_http_match_the_rest_api(served):
+    found = _call(served, READER, "search", {"query": QUESTION, "top_k": 3})
+    assert not found.isError
+    passages = found.structuredContent["passages"]
+    assert 1 <= len(passages) <= 3 and all(p["collection"] == "default" for p in passages)
+    assert "Hà Nội" in passages[0]["text"] or "phở" in passages[0]["text"].lower()
+    asked = _call(served, READER, "ask", {"question": QUESTION})
+    assert not asked.isError
+    answer = asked.structuredContent
+    rest = httpx.post(
+        f"{served}/rag/invoke",
+        json={"input": {"question": QUESTION}},
+        headers={"X-API-Key": READER},
+        timeout=60,
+    ).json()["output"]
+    assert answer["answer"] == rest["answer"]
+    assert [s["document"] for s in answer["sources"]] == [s["doc_id"] for s in rest["sources"]]
+    listed = _call(served, READER, "list_documents", {})
+    assert listed.structuredContent["documents"]
+    assert {d["collection"] for d in listed.structuredContent["documents"]} == {"default"}
+
+
+def test_scopes_hold_through_mcp_as_through_rest(served):
+    refused = _call(served, OUTSIDER, "search", {"query": QUESTION, "collection": "default"})
+    assert refused.isError and "may not read collection 'default'" in refused.content[0].text
+    # its own scope holds nothing here: no passage of another collection leaks
+    own = _call(served, OUTSIDER, "search", {"query": QUESTION})
+    assert not own.isError and own.structuredContent["passages"] == []
+    assert _call(served, OUTSIDER, "list_documents", {}).structuredContent["documents"] == []
+    wrong = httpx.post(
+        f"{served}/mcp",
+        headers={"X-API-Key": "not-a-key", "Accept": "application/json, text/event-stream"},
+        json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}},
+    )
+    assert wrong.status_code == 401  # refused before any MCP message is read
+
+
+def test_a_key_that_may_write_ingests_and_reads_back_through_mcp(served):
+    new = {"id": "bun-cha", "title": "Bún chả", "text": "Bún chả là món ăn của Hà Nội, ăn với "
+           "chả nướng, bún và nước mắm pha chua ngọt."}  # fmt: skip
+    refused = _call(served, READER, "ingest", {"documents": [new]})
+    assert refused.isError and "may not write collection 'default'" in refused.content[0].text
+    sent = _call(served, WRITER, "ingest", {"documents": [new]})
+    assert not sent.isError, sent.content
+    job_id = sent.structuredContent["job_id"]
+    for _ in range(600):  # bounded: the job's record says when it has ended
+        status = _call(served, WRITER, "job_status", {"job_id": job_id}).structuredContent
+        if status["state"] in ("done", "failed"):
+            break
+    assert status["state"] == "done", status
+    assert _call(served, OUTSIDER, "job_status", {"job_id": job_id}).isError  # not its collection
+    read = _call(served, READER, "get_document", {"document": "bun-cha"}).structuredContent
+    assert read["title"] == "Bún chả" and "chả nướng" in read["chunks"][0]["text"]
+    hidden = _call(served, OUTSIDER, "get_document", {"document": "bun-cha"})
+    assert hidden.isError and "no document 'bun-cha'" in hidden.content[0].text
+    assert _call(served, WRITER, "sync_now", {"source": 0}).isError  # none configured
+
+
+class _ScriptedModel(BaseChatModel):
+    """Calls `search` with the user's question, then answers with the tool's first passage."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> _ScriptedModel:
+        return self
+
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
+        results = [m for m in messages if isinstance(m, ToolMessage)]
+        if not results:
+            question = str(messages[-1].content)
+            call = {"name": "search", "args": {"query": question, "top_k": 1}, "id": "call-1"}
+            reply = AIMessage(content="", tool_calls=[call])
+        else:
+            content = results[-1].content
+            text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+            reply = AIMessage(content=text)
+        return ChatResult(generations=[ChatGeneration(message=reply)])
+
+
+def test_a_langgraph_agent_answers_from_the_knowledge_base_through_the_adapters(served):
+    from langchain_mcp_adapters.client import MultiServerMCPClient
+    from langgraph.prebuilt import create_react_agent
+
+    async def run() -> dict:
+        client = MultiServerMCPClient(
+            {
+                "vinarag": {
+                    "url": f"{served}/mcp",
+                    "transport": "streamable_http",
+                    "headers": {"X-API-Key": READER},
+                }
+            }
+        )
+        tools = await client.get_tools()
+        assert {t.name for t in tools} == TOOLS
+        agent = create_react_agent(_ScriptedModel(), tools)
+        return await agent.ainvoke({"messages": [("user", QUESTION)]})
+
+    result = asyncio.run(run())
+    messages = result["messages"]
+    assert any(isinstance(m, ToolMessage) and m.name == "search" for m in messages)
+    assert "Hà Nội" in str(messages[-1].content)
+
+
+def test_vinarag_mcp_over_stdio(vinarag, tmp_path):
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VINARAG_", "QDRANT_"))}
+    env.update(VINARAG_DATA_DIR=str(data), VINARAG_DENSE__BACKEND="none")
+    loaded = vinarag("demo")
+    assert loaded.returncode == 0
+    params = StdioServerParameters(command=sys.executable, args=["-m", "tools.cli", "mcp"], env=env)
+
+    async def run() -> Any:
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            return await session.call_tool("search", {"query": QUESTION, "top_k": 2})
+
+    found = asyncio.run(run())
+    assert not found.isError and found.structuredContent["passages"]
+
+
+def test_the_mcp_route_is_not_a_rest_route(settings, demo_services):
+    with TestClient(create_app(settings, services=demo_services)) as client:
+        assert "/mcp" not in client.get("/openapi.json").json()["paths"]
