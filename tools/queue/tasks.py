@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -83,16 +82,28 @@ class WorkerContext:
         self.store = PostgresJobStore.open(settings)
         self.uploads: Uploads = open_uploads(settings, settings.data_dir / "uploads")
         self.stopping = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the writer and the steps built once, whichever thread
+        self._steps: IngestWorkers | None = None
+        self._writer: Writer | None = None
+        self._feedback: Any = None
 
-    @cached_property
+    @property
     def steps(self) -> IngestWorkers:
         """This worker's own steps, bounded in time as a server's are."""
-        return build_workers(self.settings)
+        with self._lock:
+            if self._steps is None:
+                self._steps = build_workers(self.settings)
+            return self._steps
 
-    @cached_property
+    @property
     def writer(self) -> Writer:
         """The store, opened by the first job this worker runs (a steps worker never does)."""
+        with self._lock:
+            if self._writer is None:
+                self._writer = self._open_writer()
+            return self._writer
+
+    def _open_writer(self) -> Writer:
         from tools.kb.factory import build_knowledge_base, configured_embedder
 
         kb = build_knowledge_base(self.settings, embedder=configured_embedder(self.settings))
@@ -118,20 +129,22 @@ class WorkerContext:
 
     def _audit(self) -> AuditLog | None:
         try:
-            feedback = open_feedback_store(self.settings)
+            self._feedback = open_feedback_store(self.settings)
         except Exception as exc:  # noqa: BLE001 (the writes stand without their trail)
             log.error("audit trail unavailable: %s", exc)
             return None
-        return AuditLog(feedback) if feedback is not None else None
+        return AuditLog(self._feedback) if self._feedback is not None else None
 
     def close(self) -> None:
         self.stopping.set()
-        if "writer" in self.__dict__:
-            self.writer.steps.close()
-            self.writer.runner.close()
-            self.writer.kb.close()
-        if "steps" in self.__dict__:
-            self.steps.close()
+        if self._writer is not None:
+            self._writer.steps.close()
+            self._writer.runner.close()
+            self._writer.kb.close()
+        if self._steps is not None:
+            self._steps.close()
+        if self._feedback is not None:
+            self._feedback.close()
         self.store.close()
 
     # -- the writers' tasks ----------------------------------------------------------------
