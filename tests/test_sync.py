@@ -313,6 +313,7 @@ def test_sync_and_audit_commands(vinarag, tmp_path):
     assert [line.split()[3] for line in lines] == ["delete", "ingest", "sync", "sync"]
     assert all(line.split()[2].startswith("cli") for line in lines)
     assert "max_delete_share" in lines[2] and "added 1" in lines[3]
+    assert f"deleted 1: {file_doc_id(loose)}" in lines[0]  # the document named, not only counted
     entries = json.loads(vinarag("audit", "--json").stdout)
     assert entries[0]["doc_ids"] == [file_doc_id(loose)] and len(entries) == 5
     assert entries[2]["collection"] == "default" and entries[2]["detail"].startswith("cannot read")

@@ -10,6 +10,8 @@ from datetime import datetime
 from tools.cli.arguments import collection_arg, date_arg, opened_audit, timestamp
 from tools.settings import Settings
 
+NAMED = 3  # document ids a plain line names (--json has them all)
+
 
 def _audit(args: argparse.Namespace, settings: Settings) -> int:
     with opened_audit(settings) as audit:
@@ -28,6 +30,10 @@ def _audit(args: argparse.Namespace, settings: Settings) -> int:
         at = datetime.fromtimestamp(entry.at).isoformat(sep=" ", timespec="seconds")
         counts = ", ".join(f"{k} {v}" for k, v in entry.counts.items() if v)
         line = f"{at}  {entry.actor:16} {entry.action:7} {entry.collection:12} {counts}"
+        if entry.doc_ids:  # which documents, not only how many
+            named = ", ".join(entry.doc_ids[:NAMED])
+            more = len(entry.doc_ids) - NAMED
+            line += f": {named}" + (f" and {more} more" if more > 0 else "")
         if entry.source:
             line += f"  ({entry.source})"
         if entry.detail:
