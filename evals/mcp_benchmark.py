@@ -7,11 +7,7 @@ answer and the same sources in the same order, and each path's latency."""
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -19,27 +15,7 @@ from typing import Any
 import httpx
 
 from evals.datasets import load_queries
-
-READY_S = 600
-
-
-def _serve(folder: str, corpus: Path, port: int) -> tuple[subprocess.Popen[bytes], str]:
-    env = {**os.environ, "VINARAG_DATA_DIR": folder, "VINARAG_CACHE__ENABLED": "false"}
-    vinarag = [sys.executable, "-m", "tools.cli", "--log-level", "WARNING"]
-    subprocess.run([*vinarag, "ingest", str(corpus)], env=env, check=True, capture_output=True)
-    server = subprocess.Popen([*vinarag, "serve", "--port", str(port)], env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + READY_S
-    while True:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return server, url
-        except httpx.HTTPError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            raise RuntimeError("vinarag serve did not become ready")
-        time.sleep(0.1)
+from evals.soak_benchmark import own_server
 
 
 async def _compare(url: str, questions: list[str]) -> list[dict[str, Any]]:
@@ -80,13 +56,10 @@ async def _compare(url: str, questions: list[str]) -> list[dict[str, Any]]:
 
 def run_mcp_benchmark(corpus: Path, queries: Path, limit: int, port: int) -> dict[str, Any]:
     questions = [q.question for q in load_queries(queries)][:limit]
-    with tempfile.TemporaryDirectory(prefix="vinarag-mcp-") as folder:
-        server, url = _serve(folder, corpus, port)
-        try:
-            rows = asyncio.run(_compare(url, questions))
-        finally:
-            server.terminate()
-            server.wait(30)
+    # the answer cache off: neither path may answer from the other's run
+    setup = ("ingest", str(corpus))
+    with own_server(port, {"VINARAG_CACHE__ENABLED": "false"}, setup) as (url, _):
+        rows = asyncio.run(_compare(url, questions))
     n = len(rows)
     return {
         "questions": n,

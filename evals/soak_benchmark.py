@@ -15,7 +15,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,13 +125,16 @@ def _listening_pid(url: str) -> int:
 
 
 @contextmanager
-def own_server(port: int, env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
-    """`vinarag serve` on a fresh data folder with the demo knowledge base, with this
-    process's settings otherwise (dense model included) and `env` over them; stopped after."""
+def own_server(
+    port: int, env: dict[str, str] | None = None, setup: Sequence[str] = ("demo",)
+) -> Iterator[tuple[str, int]]:
+    """`vinarag serve` on a fresh data folder loaded by `vinarag SETUP...` (the demo knowledge
+    base by default), with this process's settings otherwise (dense model included) and `env`
+    over them; stopped after."""
     with tempfile.TemporaryDirectory(prefix="vinarag-soak-") as folder:
         env = {**os.environ, **(env or {}), "VINARAG_DATA_DIR": folder}
         vinarag = [sys.executable, "-m", "tools.cli", "--log-level", "WARNING"]
-        subprocess.run([*vinarag, "demo"], env=env, check=True, capture_output=True)
+        subprocess.run([*vinarag, *setup], env=env, check=True, capture_output=True)
         server = subprocess.Popen([*vinarag, "serve", "--port", str(port)], env=env)
         url = f"http://127.0.0.1:{port}"
         try:
