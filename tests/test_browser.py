@@ -78,6 +78,10 @@ def test_chat_page_for_the_people_who_ask(settings, demo_services, browser, tmp_
         page.locator("#key-form button").click()
         page.locator("#collection option[value='hr']").wait_for(state="attached")
         assert "customer" not in page.locator("#collection").inner_text()
+        # an empty conversation says what is loaded and offers questions about it
+        page.locator("#examples .example").nth(2).wait_for()
+        assert "40 tài liệu" in page.locator("#welcome").inner_text()
+        assert page.locator("#settings").is_hidden()  # the key saved: its panel closes
 
         page.locator("#question").fill("Ai là tác giả Truyện Kiều?")
         page.locator("#ask").click()
@@ -216,7 +220,10 @@ def test_documents_page_lists_opens_deletes_and_syncs(
         assert law.locator("h3").inner_text() == "Luật Vườn cây đô thị 2025 (99/2025/QH15)"
         assert "luat-vuon-cay.txt" in law.locator(".facts").inner_text()
         synced = page.locator("#source-list").inner_text()
-        assert str(drive) in synced and "thêm 1" in synced and "Đồng bộ ngay" in synced
+        assert "drive" in synced and "thêm 1" in synced and "Đồng bộ ngay" in synced
+        assert str(drive) not in synced  # the folder by its name, never the server's path
+        text = page.locator("body").inner_text()
+        assert "vector" not in text and "việc " not in text  # no internal words
         assert law.locator(".reupload").count() == 0  # a synced file is replaced in its folder
         law.locator(".view").click()
         page.locator("#chunk-list li").first.wait_for()
@@ -235,6 +242,17 @@ def test_documents_page_lists_opens_deletes_and_syncs(
         expect(documents).to_have_count(2)
         page.locator(".document", has_text="quy-dinh").locator(".delete").click()
         expect(documents).to_have_count(1)
+
+        # an upload goes through its job: each phase said, the document listed, the outcome kept
+        handbook = tmp_path / "so-tay.txt"
+        handbook.write_text("Sổ tay nhân viên: giờ làm việc từ 8 giờ đến 17 giờ.", "utf-8")
+        page.locator("#files").set_input_files(str(handbook))
+        page.locator("#upload-form button").click()
+        line = page.locator("#upload-jobs li").first
+        expect(line).to_contain_text("xong: thêm 1", timeout=60_000)
+        expect(documents).to_have_count(2)
+        assert "so-tay.txt" in line.inner_text() and "/" not in line.inner_text()
+        page.screenshot(path=str(artifacts / "documents-upload.png"), full_page=True)
 
         page.set_viewport_size({"width": 390, "height": 844})
         page.reload()

@@ -404,6 +404,7 @@ class CollectionOut(BaseModel):
 
 class CollectionsOut(BaseModel):
     collections: list[CollectionOut]
+    keys: bool  # the service has API keys: the pages offer a key field only then
 
 
 @router.get("/collections")
@@ -430,7 +431,8 @@ async def list_collections(state: State, caller: Reader) -> CollectionsOut:
                 writable=caller.may_write(name),
             )
             for name in sorted(names)
-        ]
+        ],
+        keys=bool(state.keys),
     )
 
 

@@ -18,7 +18,7 @@ const store = {
   get turns() { return JSON.parse(localStorage.getItem("vinarag.turns") || "[]"); },
   set turns(value) { localStorage.setItem("vinarag.turns", JSON.stringify(value.slice(-50))); },
 };
-const page = { collections: [], feedback: false };
+const page = { collections: [], feedback: false, keys: false };
 
 // Whose conversation is stored: a digest of the key (SHA-256 where the page is a secure
 // context, else FNV-1a), never the key itself.
@@ -37,6 +37,7 @@ function forgetConversation() {
   localStorage.removeItem("vinarag.thread");
   localStorage.removeItem("vinarag.turns");
   $("conversation").textContent = "";
+  welcome();
 }
 
 // The stored conversation kept only when the key now in use made it.
@@ -82,11 +83,18 @@ async function loadCollections() {
   if (!response.ok) {
     select.append(option("", response.status === 401 ? "Cần khóa API hợp lệ" : "Không tải được"));
     page.collections = [];
+    if (response.status === 401) {  // keys are configured and this one is missing or wrong
+      $("settings-toggle").hidden = false;
+      $("settings").hidden = false;
+    }
     updateUploadTarget();
     return;
   }
-  page.collections = (await response.json()).collections;
-  select.append(option("", "Tất cả bộ sưu tập được phép"));
+  const body = await response.json();
+  page.collections = body.collections;
+  page.keys = body.keys;
+  $("settings-toggle").hidden = !body.keys;  // no keys configured: nothing to enter
+  select.append(option("", "Mọi bộ sưu tập bạn được đọc"));
   for (const c of page.collections) {
     select.append(option(c.name, `${c.name} (${c.documents} tài liệu)`));
   }
@@ -102,11 +110,10 @@ function uploadTarget() {
 }
 
 function updateUploadTarget() {
+  // in plain view wherever this key may add documents; nowhere else
   const target = uploadTarget();
-  $("upload-target").textContent = target ?? "(khóa này không được tải lên)";
-  for (const element of $("upload-form").querySelectorAll("input, button")) {
-    element.disabled = target === null;
-  }
+  $("upload-form").hidden = target === null;
+  $("upload-target").textContent = target ?? "";
 }
 
 async function upload(event) {
@@ -127,6 +134,7 @@ async function upload(event) {
     return;
   }
   $("files").value = "";
+  $("files-chosen").textContent = "Chưa chọn tệp";
   await followJob(body, target, report);
 }
 
@@ -139,7 +147,7 @@ function jobProgress(job) {
       `${job.chunks_written}/${job.chunks_total} đoạn${rate}${eta}`;
   }
   if (job.state === "searchable") {
-    return `Đã có thể hỏi (tìm theo từ khóa). Đang tạo vector ngữ nghĩa: ` +
+    return `Đã có thể hỏi (tìm theo từ khóa). Đang chuẩn bị tìm theo nghĩa: ` +
       `${job.chunks_embedded}/${job.chunks_written} đoạn${rate}${eta}`;
   }
   return "";
@@ -319,7 +327,41 @@ function newTurn(question) {
   const turn = $("turn-template").content.firstElementChild.cloneNode(true);
   turn.querySelector(".question").textContent = question;
   $("conversation").append(turn);
+  $("welcome").hidden = true;
+  turn.scrollIntoView?.({ block: "end" });
   return turn;
+}
+
+// An empty conversation says what is loaded and offers three questions about it.
+async function welcome() {
+  const documents = page.collections.reduce((sum, c) => sum + c.documents, 0);
+  if (store.turns.length || !page.collections.length) {
+    $("welcome").hidden = true;
+    return;
+  }
+  const names = page.collections.map((c) => c.name).join(", ");
+  $("welcome-loaded").textContent = documents
+    ? `Kho đang có ${documents} tài liệu (bộ sưu tập: ${names}).`
+    : "Kho chưa có tài liệu nào: hãy tải tài liệu lên trước.";
+  const list = $("examples");
+  list.textContent = "";
+  const first = page.collections.find((c) => c.documents);
+  if (first) {
+    const response = await fetch(`/documents?collection=${encodeURIComponent(first.name)}`, { headers: headers() });
+    const listed = response.ok ? (await response.json()).documents : [];
+    for (const d of listed.slice(0, 3)) {
+      const question = `${d.title} nói về điều gì?`;
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "example";
+      button.textContent = question;
+      button.addEventListener("click", () => askQuestion(question));
+      item.append(button);
+      list.append(item);
+    }
+  }
+  $("welcome").hidden = false;
 }
 
 async function* events(response) {
@@ -392,6 +434,7 @@ async function askQuestion(question) {
     }
     if (!output) throw new Error("không nhận được câu trả lời");
     render(turn, output);
+    turn.scrollIntoView?.({ block: "end" });  // the new answer in view, not below the fold
     store.turns = [...store.turns, { question, output }];
   } catch (error) {
     answer.textContent = `Không trả lời được: ${error.message}`;
@@ -413,6 +456,7 @@ async function start() {
     closeOptions();
     render(newTurn(question), output);
   }
+  await welcome();
   $("ask-form").addEventListener("submit", ask);
   $("question").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) $("ask-form").requestSubmit();
@@ -422,6 +466,8 @@ async function start() {
     store.key = $("api-key").value.trim();
     await claimConversation();
     await loadCollections();
+    if (page.collections.length) $("settings").hidden = true;
+    await welcome();
   });
   $("upload-form").addEventListener("submit", upload);
   $("collection").addEventListener("change", () => {
@@ -435,7 +481,13 @@ async function start() {
   });
   $("source-close").addEventListener("click", () => { $("source").hidden = true; });
   $("new-chat").addEventListener("click", forgetConversation);
-  if (!store.key && page.collections.length === 0) $("settings").hidden = false;
+  if (page.keys && !store.key) $("settings").hidden = false;  // keys configured, none stored
 }
+
+// the chosen files named beside the picker (the browser's own control is hidden)
+$("files").addEventListener("change", () => {
+  const names = [...$("files").files].map((f) => f.name);
+  $("files-chosen").textContent = names.length ? names.join(", ") : "Chưa chọn tệp";
+});
 
 start();

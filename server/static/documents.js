@@ -50,10 +50,17 @@ function current() {
 async function loadCollections() {
   const response = await fetch("/collections", { headers: headers() });
   if (!response.ok) {
+    if (response.status === 401) {  // keys are configured and this one is missing or wrong
+      $("settings-toggle").hidden = false;
+      $("settings").hidden = false;
+    }
     say(`Không đọc được bộ sưu tập: ${await detail(response)}`, true);
     return;
   }
-  state.collections = (await response.json()).collections;
+  const body = await response.json();
+  state.collections = body.collections;
+  $("settings-toggle").hidden = !body.keys;  // no keys configured: nothing to enter
+  if (body.keys && !key()) $("settings").hidden = false;
   const select = $("collection");
   const chosen = select.value || localStorage.getItem("vinarag.library") || "";
   select.textContent = "";
@@ -85,7 +92,7 @@ async function loadSources() {
   $("sources").hidden = mine.length === 0;
   for (const source of mine) {
     const item = el("li", "source-item");
-    item.append(el("strong", "", source.path));
+    item.append(el("strong", "", shortName(source.path)));
     const last = source.last;
     let text = source.running ? ` — đang đồng bộ (${source.step || "…"})` : "";
     if (last) {
@@ -128,12 +135,26 @@ async function loadDocuments() {
   render();
 }
 
+// A file or folder by its own name: the server's paths are not the reader's business.
+function shortName(path) {
+  return String(path || "").replace(/:\d+$/, "").split(/[\\/]/).filter(Boolean).pop() || "";
+}
+
+const JOB_STATES = {
+  queued: "đang chờ xử lý", running: "đang đọc", searchable: "đang chuẩn bị tìm theo nghĩa",
+  done: "xong", failed: "lỗi",
+};
+
 function facts(d) {
-  const parts = [d.source_path || d.source, `${d.chunks} đoạn`];
+  const parts = [shortName(d.source_path || d.source), `${d.chunks} đoạn`];
   if (size(d.size_bytes)) parts.push(size(d.size_bytes));
   parts.push(`cập nhật ${when(d.updated_at)}`);
-  if (d.dense) parts.push(d.dense_waiting ? `vector: còn ${d.dense_waiting} đoạn chờ` : "vector: đủ");
-  if (d.job) parts.push(`việc ${d.job.id.slice(0, 8)}: ${d.job.state}`);
+  if (d.dense) {
+    parts.push(d.dense_waiting
+      ? `tìm theo nghĩa: còn ${d.dense_waiting} đoạn đang chuẩn bị`
+      : "tìm theo nghĩa: sẵn sàng");
+  }
+  if (d.job && d.job.state !== "done") parts.push(`tải lên: ${JOB_STATES[d.job.state] || d.job.state}`);
   return parts.join(" · ");
 }
 
@@ -153,7 +174,7 @@ function render() {
     actions.append(view);
     if (writable) {
       if (!d.source_path) {  // a synced file is replaced in its folder, not here
-        const again = el("button", "reupload", "Tải lại");
+        const again = el("button", "reupload", "Thay bằng tệp mới");
         again.type = "button";
         again.addEventListener("click", () => { state.replacing = d; $("reupload").click(); });
         actions.append(again);
@@ -181,7 +202,7 @@ async function openChunks(d) {
   list.textContent = "";
   for (const chunk of body.chunks) {
     const item = el("li");
-    item.append(el("p", "where", chunk.location + (chunk.dense_waiting ? " (chờ vector)" : "")));
+    item.append(el("p", "where", chunk.location + (chunk.dense_waiting ? " (đang chuẩn bị tìm theo nghĩa)" : "")));
     item.append(el("p", "", chunk.text));
     list.append(item);
   }
@@ -196,26 +217,70 @@ async function removeDocument(d) {
   await loadCollections();
 }
 
-async function upload(files, replacing = null) {
-  const collection = current().name;
-  const body = new FormData();
-  for (const file of files) body.append("files", file);
-  say("Đang tải lên…");
-  const response = await fetch(`/documents/files?collection=${encodeURIComponent(collection)}&wait=true`, {
-    method: "POST", headers: headers(), body,
-  });
-  if (!response.ok) {
-    say(`Không tải lên được: ${await detail(response)}`, true);
-    return;
+// Each file's phase as its job reports it, until it ends: reading, searchable, embedding x of
+// y, done or failed with the reason. The document is listed as soon as it is searchable.
+function phase(job) {
+  const files = job.files.length;
+  if (job.state === "queued") return "đang chờ đến lượt…";
+  if (job.state === "running") {
+    return `đang đọc tệp ${Math.min(job.files_done + 1, files)}/${files}` +
+      (job.chunks_written ? ` · đã ghi ${job.chunks_written} đoạn` : "");
   }
-  const report = await response.json();
-  say(`Đã thêm ${report.added.length}, thay ${report.replaced.length}, giữ nguyên ${report.unchanged.length}.`);
-  if (replacing && report.added.length && !report.replaced.includes(replacing.doc_id)) {
+  if (job.state === "searchable") {
+    return `đã tìm được bằng từ khóa · đang chuẩn bị tìm theo nghĩa ${job.chunks_embedded}/${job.chunks_written} đoạn`;
+  }
+  const r = job.report;
+  const problems = r ? [...r.failed, ...r.skipped].map((f) => `${shortName(f.source)}: ${f.reason}`) : [];
+  const outcome = job.state === "done"
+    ? `xong: thêm ${r.added.length}, thay ${r.replaced.length}, giữ nguyên ${r.unchanged.length}`
+    : `không thêm được: ${job.error === "nothing went in" ? "không tài liệu nào đọc được" : job.error}`;
+  return [outcome, ...problems].join(" · ");
+}
+
+async function follow(job, line, replacing) {
+  let listed = false;
+  for (;;) {
+    line.textContent = `${job.files.map(shortName).join(", ")} — ${phase(job)}`;
+    line.classList.toggle("error", job.state === "failed");
+    if (!listed && (job.state === "searchable" || job.state === "done")) {
+      listed = true;
+      await loadDocuments();
+    }
+    if (job.state === "done" || job.state === "failed") break;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const response = await fetch(`/jobs/${encodeURIComponent(job.id)}`, { headers: headers() });
+    if (!response.ok) {
+      line.textContent = `${job.files.map(shortName).join(", ")} — không theo dõi được: ${await detail(response)}`;
+      return;
+    }
+    job = await response.json();
+  }
+  const r = job.report;
+  if (replacing && r && r.added.length && !r.replaced.includes(replacing.doc_id)) {
     // uploaded under another file name: the new document replaces the old one
     const url = `/documents/${encodeURIComponent(replacing.doc_id)}?collection=${encodeURIComponent(replacing.collection)}`;
     await fetch(url, { method: "DELETE", headers: headers() });
   }
   await loadCollections();
+}
+
+async function upload(files, replacing = null) {
+  const collection = current().name;
+  const body = new FormData();
+  for (const file of files) body.append("files", file);
+  const line = el("li", "upload-job", `${[...files].map((f) => f.name).join(", ")} — đang gửi…`);
+  $("upload-jobs").prepend(line);
+  const response = await fetch(`/documents/files?collection=${encodeURIComponent(collection)}`, {
+    method: "POST", headers: headers(), body,
+  });
+  if (!response.ok) {
+    line.textContent = `${[...files].map((f) => f.name).join(", ")} — không tải lên được: ${await detail(response)}`;
+    line.classList.add("error");
+    return;
+  }
+  $("files").value = "";
+  $("files-chosen").textContent = "Chưa chọn tệp";
+  await follow(await response.json(), line, replacing);
 }
 
 // -- start --------------------------------------------------------------------------------
@@ -247,8 +312,13 @@ function start() {
     if ($("reupload").files.length) upload($("reupload").files, state.replacing);
     $("reupload").value = "";
   });
-  if (!key()) $("settings").hidden = false;
   loadCollections();
 }
+
+// the chosen files named beside the picker (the browser's own control is hidden)
+$("files").addEventListener("change", () => {
+  const names = [...$("files").files].map((f) => f.name);
+  $("files-chosen").textContent = names.length ? names.join(", ") : "Chưa chọn tệp";
+});
 
 start();
