@@ -22,7 +22,7 @@ def test_help_lists_every_command(vinarag):
         "ingest", "delete", "documents", "search", "demo", "kb", "sync", "audit", "worker",  # tools
         "ask", "chat", "diagram",  # graph
         "eval", "data",  # evals
-        "serve", "keys",  # server
+        "serve", "keys", "mcp",  # server
         "train",  # training
     )  # fmt: skip
     listed = set(re.findall(r"^    (\w+) ", result.stdout, re.MULTILINE))
