@@ -43,14 +43,26 @@ DOCUMENTS = "documents.json"  # a documents job's input
 
 
 class Jobs(Protocol):
-    """What the server asks of its jobs, wherever they run."""
+    """What the server asks of its jobs, wherever they run. A job's input is stored first
+    (`uploads`), then the job is accepted: run here, or sent to the queue's workers."""
 
     kept: int
     backfill: DenseBackfill  # what waits for dense vectors, read by the pages and /readyz
+    uploads: Uploads
 
     def start(self) -> None: ...
 
     def close(self, timeout_s: float = 10.0) -> None: ...
+
+    def accept(self, job: Job) -> Job:
+        """A job whose input is stored, to run."""
+        ...
+
+    def get(self, job_id: str) -> Job | None: ...
+
+    def recent(self, limit: int = 50) -> list[Job]: ...
+
+    def wait(self, job_id: str, timeout: float | None = None) -> bool: ...
 
     def submit_files(
         self,
@@ -58,17 +70,15 @@ class Jobs(Protocol):
         collection: str,
         refused: Sequence[tuple[str, str]] = (),
         actor: str = "",
-    ) -> Job: ...
+    ) -> Job:
+        """Uploaded files (name, content); `refused`: files of the request that will not be
+        read, with the reason (reported)."""
+        return self.accept(files_job(self.uploads, files, collection, refused, actor))
 
     def submit_documents(
         self, documents: Sequence[Document], collection: str, actor: str = ""
-    ) -> Job: ...
-
-    def get(self, job_id: str) -> Job | None: ...
-
-    def recent(self, limit: int = 50) -> list[Job]: ...
-
-    def wait(self, job_id: str, timeout: float | None = None) -> bool: ...
+    ) -> Job:
+        return self.accept(documents_job(self.uploads, documents, collection, actor))
 
 
 def stored_name(i: int, name: str) -> str:
@@ -297,7 +307,7 @@ class JobRunner:
             self.store.save(job)  # its progress, for every process that reads the record
 
 
-class IngestJobs:
+class IngestJobs(Jobs):
     """The embedded default: the server's queue of ingestion jobs and its dense backfill."""
 
     def __init__(
@@ -384,21 +394,7 @@ class IngestJobs:
                 self.store.save(job)
 
     # -- submitting and reading ------------------------------------------------------------
-    def submit_files(
-        self,
-        files: Sequence[tuple[str, bytes]],
-        collection: str,
-        refused: Sequence[tuple[str, str]] = (),
-        actor: str = "",
-    ) -> Job:
-        return self._enqueue(files_job(self.uploads, files, collection, refused, actor))
-
-    def submit_documents(
-        self, documents: Sequence[Document], collection: str, actor: str = ""
-    ) -> Job:
-        return self._enqueue(documents_job(self.uploads, documents, collection, actor))
-
-    def _enqueue(self, job: Job) -> Job:
+    def accept(self, job: Job) -> Job:
         with self._wake:
             self._done[job.id] = threading.Event()
             self.store.save(job)

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
 
 from celery import Celery
 
-from tools.corpus.documents import Document
 from tools.errors import one_line
 from tools.ingest.job import ENDED, Job
-from tools.ingest.jobs import documents_job, files_job
+from tools.ingest.jobs import Jobs
 from tools.ingest.uploads import Uploads
 from tools.kb.backfill import DenseBackfill
 from tools.kb.store import KnowledgeBase
@@ -23,7 +21,7 @@ log = logging.getLogger(__name__)
 WAIT_POLL_S = (0.1, 1.0)
 
 
-class QueuedJobs:
+class QueuedJobs(Jobs):
     def __init__(
         self, app: Celery, store: PostgresJobStore, uploads: Uploads, kb: KnowledgeBase, kept: int
     ) -> None:
@@ -40,21 +38,7 @@ class QueuedJobs:
     def close(self, timeout_s: float = 10.0) -> None:
         self.store.close()
 
-    def submit_files(
-        self,
-        files: Sequence[tuple[str, bytes]],
-        collection: str,
-        refused: Sequence[tuple[str, str]] = (),
-        actor: str = "",
-    ) -> Job:
-        return self._send(files_job(self.uploads, files, collection, refused, actor))
-
-    def submit_documents(
-        self, documents: Sequence[Document], collection: str, actor: str = ""
-    ) -> Job:
-        return self._send(documents_job(self.uploads, documents, collection, actor))
-
-    def _send(self, job: Job) -> Job:
+    def accept(self, job: Job) -> Job:
         """Recorded before it is sent: a worker never receives a job it cannot read."""
         self.store.save(job)
         try:
