@@ -123,15 +123,10 @@ class QueueRun:
         return process
 
     def consumers(self, role: str) -> int:
-        from tools.queue.app import celery_app, queue_names
+        from tools.queue.app import celery_app, queue_counts, queue_names
 
         queue = queue_names(self.settings)[0 if role == "jobs" else 1]
-        with celery_app(self.settings).connection_for_read() as connection:
-            try:
-                declared = connection.default_channel.queue_declare(queue, passive=True)
-            except Exception:  # noqa: BLE001 (not declared yet)
-                return 0
-            return int(declared.consumer_count)
+        return queue_counts(celery_app(self.settings), (queue,))[queue][1]
 
 
 @contextlib.contextmanager

@@ -27,7 +27,7 @@ from graph.state import OutputState
 from server.access import Caller, caller_of
 from server.rag import scoped_configurable
 from server.state import AppState
-from tools.corpus.documents import DocRef, Document
+from tools.corpus.documents import DEFAULT_COLLECTION, DocRef, Document
 from tools.corpus.passages import Passage
 from tools.ingest.job import Job
 from tools.kb.retriever import passage_location
@@ -119,7 +119,7 @@ def _found(passage: Passage) -> FoundPassage:
     return FoundPassage(
         document=passage["doc_id"],
         title=passage["title"],
-        collection=str(metadata.get("collection") or "default"),
+        collection=passage.get("collection", DEFAULT_COLLECTION),
         location=passage.get("location") or passage["title"],
         page=page if isinstance(page, int) else None,
         score=round(float(passage["score"]), 4),

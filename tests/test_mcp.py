@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -39,16 +40,23 @@ TOOLS = {
 pytestmark = pytest.mark.slow
 
 
+@dataclass(frozen=True)
+class Served:
+    url: str
+    app: Any  # its state: what a test waits on
+
+
 @pytest.fixture
-def served(settings, demo_services) -> Iterator[str]:
+def served(settings, demo_services) -> Iterator[Served]:
     keys = [
         ApiKey(name="reader", key=READER, read=["default"], write=[]),
         ApiKey(name="outsider", key=OUTSIDER, read=["public"], write=[]),
-        ApiKey(name="writer", key=WRITER, read=["default"], write=["default"]),
+        ApiKey(name="writer", key=WRITER, read=["default", "hr"], write=["hr"]),
     ]
     configured = settings.model_copy(update={"api_keys": keys})
-    with LiveServer(create_app(configured, services=demo_services)) as server:
-        yield server.url
+    app = create_app(configured, services=demo_services)
+    with LiveServer(app) as server:
+        yield Served(server.url, app)
 
 
 async def _session_call(url: str, key: str, tool: str, arguments: dict) -> Any:
@@ -67,36 +75,36 @@ def _call(url: str, key: str, tool: str, arguments: dict) -> Any:
 
 
 def test_search_and_ask_over_http_match_the_rest_api(served):
-    found = _call(served, READER, "search", {"query": QUESTION, "top_k": 3})
+    found = _call(served.url, READER, "search", {"query": QUESTION, "top_k": 3})
     assert not found.isError
     passages = found.structuredContent["passages"]
     assert 1 <= len(passages) <= 3 and all(p["collection"] == "default" for p in passages)
     assert "Hà Nội" in passages[0]["text"] or "phở" in passages[0]["text"].lower()
-    asked = _call(served, READER, "ask", {"question": QUESTION})
+    asked = _call(served.url, READER, "ask", {"question": QUESTION})
     assert not asked.isError
     answer = asked.structuredContent
     rest = httpx.post(
-        f"{served}/rag/invoke",
+        f"{served.url}/rag/invoke",
         json={"input": {"question": QUESTION}},
         headers={"X-API-Key": READER},
         timeout=60,
     ).json()["output"]
     assert answer["answer"] == rest["answer"]
     assert [s["document"] for s in answer["sources"]] == [s["doc_id"] for s in rest["sources"]]
-    listed = _call(served, READER, "list_documents", {})
+    listed = _call(served.url, READER, "list_documents", {})
     assert listed.structuredContent["documents"]
     assert {d["collection"] for d in listed.structuredContent["documents"]} == {"default"}
 
 
 def test_scopes_hold_through_mcp_as_through_rest(served):
-    refused = _call(served, OUTSIDER, "search", {"query": QUESTION, "collection": "default"})
+    refused = _call(served.url, OUTSIDER, "search", {"query": QUESTION, "collection": "default"})
     assert refused.isError and "may not read collection 'default'" in refused.content[0].text
     # its own scope holds nothing here: no passage of another collection leaks
-    own = _call(served, OUTSIDER, "search", {"query": QUESTION})
+    own = _call(served.url, OUTSIDER, "search", {"query": QUESTION})
     assert not own.isError and own.structuredContent["passages"] == []
-    assert _call(served, OUTSIDER, "list_documents", {}).structuredContent["documents"] == []
+    assert _call(served.url, OUTSIDER, "list_documents", {}).structuredContent["documents"] == []
     wrong = httpx.post(
-        f"{served}/mcp",
+        f"{served.url}/mcp",
         headers={"X-API-Key": "not-a-key", "Accept": "application/json, text/event-stream"},
         json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}},
     )
@@ -106,22 +114,24 @@ def test_scopes_hold_through_mcp_as_through_rest(served):
 def test_a_key_that_may_write_ingests_and_reads_back_through_mcp(served):
     new = {"id": "bun-cha", "title": "Bún chả", "text": "Bún chả là món ăn của Hà Nội, ăn với "
            "chả nướng, bún và nước mắm pha chua ngọt."}  # fmt: skip
-    refused = _call(served, READER, "ingest", {"documents": [new]})
-    assert refused.isError and "may not write collection 'default'" in refused.content[0].text
-    sent = _call(served, WRITER, "ingest", {"documents": [new]})
+    into_hr = {"documents": [new], "collection": "hr"}
+    refused = _call(served.url, READER, "ingest", into_hr)
+    assert refused.isError and "may not write collection 'hr'" in refused.content[0].text
+    sent = _call(served.url, WRITER, "ingest", into_hr)
     assert not sent.isError, sent.content
     job_id = sent.structuredContent["job_id"]
-    for _ in range(600):  # bounded: the job's record says when it has ended
-        status = _call(served, WRITER, "job_status", {"job_id": job_id}).structuredContent
-        if status["state"] in ("done", "failed"):
-            break
+    assert served.app.state.vinarag.jobs.wait(job_id, 120)
+    status = _call(served.url, WRITER, "job_status", {"job_id": job_id}).structuredContent
     assert status["state"] == "done", status
-    assert _call(served, OUTSIDER, "job_status", {"job_id": job_id}).isError  # not its collection
-    read = _call(served, READER, "get_document", {"document": "bun-cha"}).structuredContent
-    assert read["title"] == "Bún chả" and "chả nướng" in read["chunks"][0]["text"]
-    hidden = _call(served, OUTSIDER, "get_document", {"document": "bun-cha"})
+    assert _call(served.url, OUTSIDER, "job_status", {"job_id": job_id}).isError  # not its own
+    read = _call(served.url, WRITER, "get_document", {"document": "bun-cha", "collection": "hr"})
+    assert read.structuredContent["title"] == "Bún chả"
+    assert "chả nướng" in read.structuredContent["chunks"][0]["text"]
+    found = _call(served.url, WRITER, "search", {"query": "Bún chả ăn với gì?", "top_k": 1})
+    assert found.structuredContent["passages"][0]["collection"] == "hr"  # where it was found
+    hidden = _call(served.url, READER, "get_document", {"document": "bun-cha", "collection": "hr"})
     assert hidden.isError and "no document 'bun-cha'" in hidden.content[0].text
-    assert _call(served, WRITER, "sync_now", {"source": 0}).isError  # none configured
+    assert _call(served.url, WRITER, "sync_now", {"source": 0}).isError  # none configured
 
 
 class _ScriptedModel(BaseChatModel):
@@ -157,7 +167,7 @@ def test_a_langgraph_agent_answers_from_the_knowledge_base_through_the_adapters(
         client = MultiServerMCPClient(
             {
                 "vinarag": {
-                    "url": f"{served}/mcp",
+                    "url": f"{served.url}/mcp",
                     "transport": "streamable_http",
                     "headers": {"X-API-Key": READER},
                 }

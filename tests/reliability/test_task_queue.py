@@ -93,18 +93,11 @@ class Cluster:
             return load_settings(data_dir=self.root / "probe")
 
     def consumers(self, role: str) -> int:
-        from tools.queue.app import celery_app, queue_names
+        from tools.queue.app import celery_app, queue_counts, queue_names
 
         settings = self.settings()
-        app = celery_app(settings)
         queue = queue_names(settings)[0 if role == "jobs" else 1]
-        with app.connection_for_read() as connection:
-            try:
-                return int(
-                    connection.default_channel.queue_declare(queue, passive=True).consumer_count
-                )
-            except Exception:  # noqa: BLE001 (not declared yet)
-                return 0
+        return queue_counts(celery_app(settings), (queue,))[queue][1]
 
     def ready(self, role: str, count: int) -> None:
         until(lambda: self.consumers(role) >= count, f"{count} {role} workers")

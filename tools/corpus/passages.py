@@ -24,6 +24,7 @@ class Passage(TypedDict):
     score: float  # the last stage's score: fused retrieval score, then the reranker's
     metadata: dict[str, Any]
     view_scores: NotRequired[dict[str, float]]  # each retrieval view's score, before fusion
+    collection: NotRequired[str]  # the store's collection (absent: passages built elsewhere)
 
 
 def rescored(passage: Passage, score: float) -> Passage:

@@ -1,6 +1,7 @@
 """An ingestion job's record, and where records are kept: files beside the store on one
-machine (`FileJobStore`), PostgreSQL when jobs run on a task queue (`tools/records/jobs.py`),
-so that every replica answers `GET /jobs/{id}` the same way."""
+machine (`FileJobStore`), PostgreSQL when jobs run on a task queue (`tools/records/jobs.py`,
+which also holds what several processes must decide once), so that every replica answers
+`GET /jobs/{id}` the same way."""
 
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -94,7 +93,7 @@ class Job:
 
 
 class JobStore(Protocol):
-    """Where job records live, and the few decisions several processes must take once."""
+    """Where job records live."""
 
     def save(self, job: Job) -> None: ...
 
@@ -112,21 +111,6 @@ class JobStore(Protocol):
         """Forgets all but the `kept` newest ended jobs; the ids forgotten."""
         ...
 
-    def claim(self, name: str, by: str) -> bool:
-        """True for the first caller of `name` only (a scheduled run, once per period)."""
-        ...
-
-    def attempt(self, name: str) -> int:
-        """How many times `name` (a task) has been started, this one included."""
-        ...
-
-    def collection_lock(self, collection: str) -> AbstractContextManager[None]:
-        """Held while a job or a sync writes to `collection`: they never race on its
-        documents."""
-        ...
-
-    def close(self) -> None: ...
-
 
 class FileJobStore:
     """One process's job records: `root/ID/job.json`, read back at start."""
@@ -134,10 +118,7 @@ class FileJobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._jobs: dict[str, Job] = {}
-        self._claims: set[str] = set()
-        self._attempts: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._collections: dict[str, threading.Lock] = {}
         root.mkdir(parents=True, exist_ok=True)
         for path in root.glob(f"*/{JOB_FILE}"):
             try:
@@ -178,24 +159,3 @@ class FileJobStore:
         for job in old:
             shutil.rmtree(self.root / job.id, ignore_errors=True)
         return [job.id for job in old]
-
-    def claim(self, name: str, by: str) -> bool:
-        with self._lock:
-            first = name not in self._claims
-            self._claims.add(name)
-            return first
-
-    def attempt(self, name: str) -> int:
-        with self._lock:
-            self._attempts[name] = self._attempts.get(name, 0) + 1
-            return self._attempts[name]
-
-    @contextmanager
-    def collection_lock(self, collection: str) -> Iterator[None]:
-        with self._lock:
-            lock = self._collections.setdefault(collection, threading.Lock())
-        with lock:
-            yield
-
-    def close(self) -> None:
-        return None

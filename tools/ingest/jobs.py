@@ -26,13 +26,19 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from tools.corpus.documents import DocKey, Document
 from tools.ingest.job import ENDED, FileJobStore, Job, JobState, JobStore
 from tools.ingest.pipeline import IngestReport, record
 from tools.ingest.uploads import FolderUploads, Uploads
-from tools.ingest.worker import IngestWorkers, Prepared, WorkerStopped, WorkerTimedOut
+from tools.ingest.worker import (
+    IngestWorkers,
+    Prepared,
+    WorkerStopped,
+    WorkerTimedOut,
+    encoded,
+)
 from tools.kb.backfill import DenseBackfill
 from tools.kb.store import KnowledgeBase
 from tools.kb.writes import EncodedDocument
@@ -103,16 +109,31 @@ def files_job(
     return job
 
 
+def document_rows(documents: Sequence[Document]) -> list[dict[str, Any]]:
+    """Documents as JSON: a documents job's stored input, a step's message."""
+    return [
+        {"id": d.doc_id, "title": d.title, "text": d.text, "source": d.source,
+         "metadata": d.metadata, "collection": d.collection}
+        for d in documents
+    ]  # fmt: skip
+
+
+def row_documents(rows: Sequence[dict[str, Any]], collection: str | None = None) -> list[Document]:
+    """`document_rows` read back, into `collection` when named (rows stored by an earlier
+    release carry none)."""
+    return [
+        Document(r["id"], r["title"], r["text"], r["source"], r["metadata"],
+                 collection=collection or r["collection"])
+        for r in rows
+    ]  # fmt: skip
+
+
 def documents_job(
     uploads: Uploads, documents: Sequence[Document], collection: str, actor: str = ""
 ) -> Job:
     job = Job(str(uuid.uuid4()), collection, "documents", [d.doc_id for d in documents])
     job.actor = actor
-    rows = [
-        {"id": d.doc_id, "title": d.title, "text": d.text, "source": d.source,
-         "metadata": d.metadata}
-        for d in documents
-    ]  # fmt: skip
+    rows = document_rows(documents)
     uploads.put(job.id, DOCUMENTS, json.dumps(rows, ensure_ascii=False).encode())
     return job
 
@@ -182,6 +203,18 @@ class JobRunner:
         self.store.save(job)
         return Progress(IngestReport(skipped=list(job.refused)), time.perf_counter())
 
+    def give_up(self, job: Job, stopped: str, setting: str) -> None:
+        """A job whose process (`stopped`: server, worker) died under it as often as `setting`
+        allows: failed, naming the file it was reading, instead of running into it again."""
+        where = f" while reading {job.current}" if job.current else ""
+        self.end(
+            job,
+            "failed",
+            f"the {stopped} stopped {job.attempts} times during this job{where}: not tried "
+            f"again ({setting})",
+        )
+        log.error("job %s: %s", job.id, job.error)
+
     def end(self, job: Job, state: JobState, error: str | None = None) -> None:
         job.state, job.error, job.ended_at = state, error, time.time()
         self.store.save(job)
@@ -214,12 +247,7 @@ class JobRunner:
                 return False
         else:
             with self.uploads.local(job.id, DOCUMENTS) as path:
-                rows = json.loads(path.read_text("utf-8"))
-            documents = [
-                Document(r["id"], r["title"], r["text"], r["source"], r["metadata"],
-                         collection=job.collection)
-                for r in rows
-            ]  # fmt: skip
+                documents = row_documents(json.loads(path.read_text("utf-8")), job.collection)
             try:
                 prepared = self.workers.read_documents(documents)
             except WorkerStopped:
@@ -274,9 +302,9 @@ class JobRunner:
             else:
                 terms = []
                 try:
-                    for start in range(0, len(item.chunks), self.encode_slice):
-                        terms += self.workers.encode(item.chunks[start : start + self.encode_slice])
-                        job.chunks_written += min(self.encode_slice, len(item.chunks) - start)
+                    for part in encoded(self.workers, item.chunks, self.encode_slice):
+                        terms += part
+                        job.chunks_written += len(part)
                 except WorkerStopped as exc:
                     if self.stopping():
                         raise Stopping from None
@@ -349,20 +377,10 @@ class IngestJobs(Jobs):
     # -- lifecycle -------------------------------------------------------------------------
     def _load(self) -> None:
         """Jobs of an earlier run: the unfinished ones run again from their kept input."""
-        for job in self.store.recent(1 << 30):
+        for job in self.store.unfinished():  # an ended job needs no event: wait() sees it
             self._done[job.id] = threading.Event()
-            if job.state in ENDED:
-                self._done[job.id].set()
-        for job in self.store.unfinished():
             if job.state == "running" and job.attempts >= self.max_attempts:
-                where = f" while reading {job.current}" if job.current else ""
-                self.runner.end(
-                    job,
-                    "failed",
-                    f"the server stopped {job.attempts} times during this job{where}: not "
-                    f"tried again (ingest.max_job_attempts={self.max_attempts})",
-                )
-                log.error("job %s: %s", job.id, job.error)
+                self.runner.give_up(job, "server", f"ingest.max_job_attempts={self.max_attempts}")
             else:
                 log.info("job %s was %s when the server stopped: resumed", job.id, job.state)
                 job.state = "queued"

@@ -5,7 +5,6 @@ a job outlives the replica that received it."""
 
 from __future__ import annotations
 
-import logging
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -16,7 +15,6 @@ from urllib.parse import urlparse
 
 from tools.settings import Settings
 
-log = logging.getLogger(__name__)
 INPUT = "input"  # a job's files under its folder
 
 

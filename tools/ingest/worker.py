@@ -10,7 +10,7 @@ import logging
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -127,6 +127,13 @@ def _encode(chunks: Sequence[Chunk]) -> list[Terms]:
 
 def _embed(texts: Sequence[str]) -> np.ndarray:
     return _current().embedder.embed_passages(list(texts))
+
+
+def encoded(workers: IngestWorkers, chunks: Sequence[Chunk], size: int) -> Iterator[list[Terms]]:
+    """Chunks' sparse terms, `size` chunks a step (each step bounded in time, and progress
+    between them)."""
+    for start in range(0, len(chunks), size):
+        yield workers.encode(chunks[start : start + size])
 
 
 class WorkerStopped(RuntimeError):

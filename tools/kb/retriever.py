@@ -51,6 +51,7 @@ def as_passage(point_id: str, payload: ChunkPayload, score: float) -> Passage:
         location=passage_location(payload),
         score=score,
         metadata=dict(payload.metadata),
+        collection=payload.collection,
     )
 
 

@@ -55,15 +55,22 @@ def queue_names(settings: Settings) -> tuple[str, str]:
     return f"{settings.ingest.queue_name}.{JOBS}", f"{settings.ingest.queue_name}.{STEPS}"
 
 
-def queue_depths(app: Celery, queues: tuple[str, ...]) -> dict[str, int]:
-    """Messages waiting in each queue (not those a worker holds), as the broker counts them."""
-    depths: dict[str, int] = {}
+def queue_counts(app: Celery, queues: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+    """(messages waiting, consumers) of each queue as the broker counts them (a message a
+    worker holds is not waiting); (0, 0) for a queue no worker has declared yet."""
+    counts: dict[str, tuple[int, int]] = {}
     with app.connection_for_read() as connection:
         channel: Any = connection.default_channel
         for queue in queues:
             try:
-                depths[queue] = channel.queue_declare(queue, passive=True).message_count
-            except Exception:  # noqa: BLE001 (not declared yet: no worker ever started)
-                depths[queue] = 0
+                declared = channel.queue_declare(queue, passive=True)
+            except Exception:  # noqa: BLE001 (not declared yet)
+                counts[queue] = (0, 0)
                 channel = connection.channel()  # a failed passive declare closes the channel
-    return depths
+                continue
+            counts[queue] = (int(declared.message_count), int(declared.consumer_count))
+    return counts
+
+
+def queue_depths(app: Celery, queues: tuple[str, ...]) -> dict[str, int]:
+    return {queue: waiting for queue, (waiting, _) in queue_counts(app, queues).items()}

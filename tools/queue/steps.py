@@ -15,6 +15,7 @@ import numpy as np
 from celery import Celery
 
 from tools.corpus.documents import Chunk, Document
+from tools.ingest.jobs import document_rows
 from tools.ingest.uploads import Uploads
 from tools.ingest.worker import Prepared, WorkerStopped
 from tools.kb.writes import Terms
@@ -72,12 +73,7 @@ class QueuedSteps:
         return prepared
 
     def read_documents(self, documents: Sequence[Document]) -> Prepared:
-        rows = [
-            {"id": d.doc_id, "title": d.title, "text": d.text, "source": d.source,
-             "metadata": d.metadata, "collection": d.collection}
-            for d in documents
-        ]  # fmt: skip
-        prepared: Prepared = self._call(READ_DOCUMENTS, rows)
+        prepared: Prepared = self._call(READ_DOCUMENTS, document_rows(documents))
         return prepared
 
     def encode(self, chunks: Sequence[Chunk]) -> list[Terms]:

@@ -17,12 +17,12 @@ from celery import Celery
 from celery.exceptions import Reject
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from tools.corpus.documents import Chunk, Document
+from tools.corpus.documents import Chunk
 from tools.ingest.job import ENDED, Job
-from tools.ingest.jobs import JobRunner
+from tools.ingest.jobs import JobRunner, row_documents
 from tools.ingest.sync import sync_folder
 from tools.ingest.uploads import Uploads, open_uploads
-from tools.ingest.worker import IngestWorkers, Prepared, WorkerStopped, build_workers
+from tools.ingest.worker import IngestWorkers, Prepared, WorkerStopped, build_workers, encoded
 from tools.kb.backfill import DenseBackfill
 from tools.kb.store import KnowledgeBase
 from tools.queue.app import (
@@ -158,13 +158,7 @@ class WorkerContext:
         writer = self.writer
         attempts = self.settings.ingest.task_attempts
         if job.state in ("running", "searchable") and job.attempts >= attempts:
-            where = f" while reading {job.current}" if job.current else ""
-            writer.runner.end(
-                job,
-                "failed",
-                f"the worker stopped {job.attempts} times during this job{where}: not tried "
-                f"again (ingest.task_attempts={attempts})",
-            )
+            writer.runner.give_up(job, "worker", f"ingest.task_attempts={attempts}")
             return
         try:
             if job.state != "searchable":
@@ -233,14 +227,10 @@ class WorkerContext:
     def read_upload(self, job_id: str, stored: str, name: str, collection: str) -> Prepared:
         prepared = self.steps.read_upload(self.uploads, job_id, stored, name, collection)
         size = self.settings.ingest.encode_slice
-        terms = {}
-        for item in prepared.chunked:  # encoded here too: one round trip a file
-            terms[item.key] = [
-                t
-                for start in range(0, len(item.chunks), size)
-                for t in self.steps.encode(item.chunks[start : start + size])
-            ]
-        prepared.terms = terms
+        prepared.terms = {  # encoded here too: one round trip a file
+            item.key: [t for part in encoded(self.steps, item.chunks, size) for t in part]
+            for item in prepared.chunked
+        }
         return prepared
 
 
@@ -282,11 +272,7 @@ def register(app: Celery, context: WorkerContext) -> None:
         context.step(task.request.id, lambda: context.read_upload(job_id, stored, name, collection))
 
     def read_documents(task: Any, rows: list[dict[str, Any]]) -> None:
-        documents = [
-            Document(r["id"], r["title"], r["text"], r["source"], r["metadata"],
-                     collection=r["collection"])
-            for r in rows
-        ]  # fmt: skip
+        documents = row_documents(rows)
         context.step(task.request.id, lambda: context.steps.read_documents(documents))
 
     def encode(task: Any, pairs: list[list[str]]) -> None:
