@@ -221,6 +221,18 @@ def _mcp(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _highlight(args: argparse.Namespace, settings: Settings) -> int:
+    from evals.highlight_benchmark import format_highlight, run_highlight_benchmark
+
+    results = [
+        run_highlight_benchmark(args.law, printer, args.citations, args.seed, args.width)
+        for printer in args.printers
+    ]
+    print(format_highlight(results))
+    write_json(args.json, {"runs": results})
+    return 0
+
+
 def _queue(args: argparse.Namespace, settings: Settings) -> int:
     from evals.queue_benchmark import format_queue, run_queue_benchmark
 
@@ -649,6 +661,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8765, help="default 8765")
     p.add_argument("--json", default=None, metavar="OUT")
     p.set_defaults(func=_mcp)
+
+    p = evals.add_parser(
+        "highlight",
+        help="a law printed as a PDF: is each quoted sentence highlighted on the right page?",
+        description="Prints --law as a PDF (Chromium: A4, 12 pt; matplotlib: small type), "
+        "ingests it with its original kept, draws --citations sentences an answer quotes from "
+        "its passages and looks each up on its passage's pages as GET /documents/{id}/"
+        "highlight does. Shown: the page highlighted holds the quote (read by PDFium) and the "
+        "text inside the boxes is the quote (similarity >= 0.9). Needs Chromium for "
+        "--printers chromium.",
+    )
+    p.add_argument(
+        "--law",
+        type=Path,
+        default=Path("../shared/data/laws-vn/Luat-to-tung-hanh-chinh-2015-298372.txt"),
+        help="a law as text (default: Luật Tố tụng hành chính 2015 of ../shared/data/laws-vn, 150+ pages as Chromium prints it)",
+    )
+    p.add_argument(
+        "--printers", nargs="+", choices=("chromium", "matplotlib"), default=["chromium"]
+    )
+    p.add_argument("--citations", type=int, default=400, help="default 400")
+    p.add_argument("--seed", type=int, default=7, help="default 7")
+    p.add_argument("--width", type=int, default=1000, help="page images' width (default 1000)")
+    p.add_argument("--json", default=None, metavar="OUT")
+    p.set_defaults(func=_highlight)
 
     p = evals.add_parser(
         "queue",

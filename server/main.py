@@ -19,6 +19,7 @@ from server.routes import (
     health,
     metrics,
     openai_chat,
+    pages,
     sources,
 )
 from server.state import build_app_state
@@ -35,6 +36,7 @@ ROUTES = (
     metrics,
     documents,
     documents_page,
+    pages,
     sources,
     feedback,
     openai_chat,

@@ -33,7 +33,7 @@ CLIENT_GONE = 499  # nginx's code for a client that closed the connection: never
 # The chat and documents pages load nothing from elsewhere and run no inline code; other HTML
 # (the LangServe playground, the API docs) at least cannot be framed or re-based.
 CHAT_PAGE_CSP = (
-    b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     b"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
     b"object-src 'none'"
 )

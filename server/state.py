@@ -17,10 +17,12 @@ from server.tracing import Tracing
 from tools.errors import one_line
 from tools.ingest.job import Job
 from tools.ingest.jobs import IngestJobs, Jobs
+from tools.ingest.originals import Originals, open_originals
 from tools.ingest.sources import Dispatch, SourceScheduler
 from tools.ingest.sync import SyncReport
 from tools.ingest.uploads import open_uploads
 from tools.ingest.worker import IngestWorkers, build_workers
+from tools.pages.viewer import PageViewer
 from tools.records.audit import AuditLog, job_entry, sync_entry
 from tools.records.checkpoints import ThreadClock, open_checkpointer
 from tools.records.database import unreachable
@@ -56,6 +58,8 @@ class AppState:
     feedback_status: StartedBackend
     audit: AuditLog | None  # in the feedback database; None when it is off
     sources: SourceScheduler  # the folders kept in sync (settings.sources)
+    originals: Originals | None  # the files documents were read from (None: not kept)
+    pages: PageViewer | None  # their pages, highlighted (None: originals not kept)
     resources: ExitStack
     owns_services: bool  # services handed in are closed by whoever built them
 
@@ -175,6 +179,7 @@ def build_app_state(
     jobs.start()
     sources = SourceScheduler(kb, settings, on_synced=synced, dispatch=dispatch)
     sources.start()
+    originals = open_originals(settings)
     return AppState(
         services=services,
         metrics=metrics,
@@ -188,6 +193,8 @@ def build_app_state(
         feedback_status=feedback_status,
         audit=audit,
         sources=sources,
+        originals=originals,
+        pages=PageViewer(originals, settings.ingest) if originals is not None else None,
         resources=resources,
         owns_services=owns_services,
     )

@@ -147,6 +147,10 @@ class IngestSettings(_Section):
     # data_dir/uploads), or s3://bucket/prefix; s3_endpoint_url for a server other than AWS's.
     uploads_url: str | None = None
     s3_endpoint_url: str | None = None
+    # Each file's original, kept by its content to show a cited page as it was printed:
+    # a folder (default: data_dir/originals) or s3://bucket/prefix; removed with its document.
+    keep_originals: bool = True
+    originals_url: str | None = None
     # A task whose worker died under it (killed, out of memory) is run again by another worker
     # this many times in all, then ends failed with the reason.
     task_attempts: int = Field(3, ge=1, le=100)

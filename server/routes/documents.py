@@ -42,6 +42,7 @@ from tools.corpus.documents import (
 from tools.corpus.metadata import check_metadata
 from tools.ingest.job import Job
 from tools.ingest.loaders import LOADERS
+from tools.ingest.originals import delete_with_original
 from tools.ingest.pipeline import IngestReport
 from tools.kb.catalogue import ListedDocument
 from tools.records.audit import AuditEntry
@@ -378,7 +379,7 @@ async def delete_document(
         raise missing
     _writable(caller, collection)
     kb = state.services.retrieval.kb
-    removed = await run_in_threadpool(kb.delete_document, ref)
+    removed = await run_in_threadpool(delete_with_original, kb, ref, state.originals)
     if not removed:
         raise missing
     if state.audit is not None:

@@ -278,7 +278,7 @@ def test_an_upload_outlives_the_replica_that_received_it(cluster, tmp_path):
     _, b = cluster.server("server-b")
     sent = _upload(a, "com-tam.txt", TEXT.encode())  # no worker runs yet: it waits
     stored = client.list_objects_v2(Bucket="uploads", Prefix=f"jobs/{sent['id']}/")
-    assert [o["Key"] for o in stored.get("Contents", [])] == [f"jobs/{sent['id']}/0.txt"]
+    assert [o["Key"] for o in stored.get("Contents", [])] == [f"jobs/{sent['id']}/input/0.txt"]
     receiver.kill()
     receiver.wait(timeout=30)
     cluster.worker("jobs", "writer")

@@ -60,15 +60,17 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _delete(args: argparse.Namespace, settings: Settings) -> int:
+    from tools.ingest.originals import delete_with_original, open_originals
     from tools.kb.factory import build_knowledge_base
     from tools.records.audit import AuditEntry, command_line_actor
 
     kb = build_knowledge_base(settings)
+    originals = open_originals(settings)
     deleted: list[str] = []
     try:
         missing = []
         for doc_id in args.doc_ids:
-            removed = kb.delete_document(DocRef(args.collection, doc_id))
+            removed = delete_with_original(kb, DocRef(args.collection, doc_id), originals)
             if removed:
                 deleted.append(doc_id)
                 print(f"deleted {doc_id} ({removed} chunks)")

@@ -39,6 +39,16 @@ def _squashed(text: str) -> str:
     return " ".join(text.split()).rstrip(".;:, ")
 
 
+def _sentences(text: str) -> list[str]:
+    """The passage's sentences, its article's heading line one of its own: a heading followed
+    by a point ("b) ...") would otherwise read as one sentence, quoting a text the law does not
+    hold."""
+    heading, _, rest = text.partition("\n")
+    if rest.strip() and _HEADING.match(heading):
+        return [heading.strip(), *split_sentences(rest)]
+    return split_sentences(text)
+
+
 def _answerable(sentences: list[str]) -> list[str]:
     """The sentences an answer may quote: not an article's heading line ("Điều 8. Các hành vi
     bị nghiêm cấm."), which names what follows and answers nothing, unless it is all there is."""
@@ -52,6 +62,11 @@ def _whole(sentence: str) -> str:
     the source, so that the citation finds it there."""
     bare = _DANGLING.sub("", _MARKER.sub("", sentence))
     return bare or sentence
+
+
+def quotable(text: str) -> list[str]:
+    """A passage's sentences as an answer quotes them."""
+    return [_whole(s) for s in _answerable(_sentences(text))]
 
 
 @dataclass
@@ -112,7 +127,7 @@ class ExtractiveGenerator:
         sentences = [
             (si, j, s, tokenize(s))
             for si, source in enumerate(request.sources[: self.max_sources])
-            for j, s in enumerate(_answerable(split_sentences(source["text"])))
+            for j, s in enumerate(_answerable(_sentences(source["text"])))
         ]
         weights = pool_idf([toks for *_, toks in sentences], terms)
         total = sum(weights.values()) or 1.0
@@ -172,7 +187,7 @@ class ExtractiveGenerator:
                 source = referred.get(article)
                 if source is None or source in {c.source for c in [*chosen, *followed]}:
                     continue
-                sentences = split_sentences(request.sources[source]["text"])
+                sentences = _sentences(request.sources[source]["text"])
                 wanted = set(syllables(f"{request.question} {candidate.text}"))
                 body = sentences[1:] or sentences  # past the article's heading
                 best = max(body, key=lambda s: len(wanted & set(syllables(s))))

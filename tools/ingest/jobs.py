@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from tools.corpus.documents import DocKey, Document
 from tools.ingest.job import ENDED, FileJobStore, Job, JobState, JobStore
 from tools.ingest.pipeline import IngestReport, record
-from tools.ingest.uploads import FolderUploads, Uploads
+from tools.ingest.uploads import Uploads, folder_uploads
 from tools.ingest.worker import (
     IngestWorkers,
     Prepared,
@@ -357,7 +357,7 @@ class IngestJobs(Jobs):
         self.backfill = DenseBackfill(kb, workers.embed)
         self.max_attempts = max_attempts
         self.store = FileJobStore(root)
-        self.uploads = FolderUploads(root)
+        self.uploads = folder_uploads(root)
         self._stopping = threading.Event()
         self.runner = JobRunner(
             kb, workers, self.store, self.uploads, self.backfill,

@@ -88,7 +88,11 @@ _SEPARATORS = ".:\u2013-"
 # The outline level each heading pattern reads, by the capital it opens with (Phần / PHẦN ...).
 _OUTLINE = {"P": ("phan", _PART), "C": ("chuong", _CHAPTER), "M": ("muc", _SECTION)}
 # An article heading: "Điều 12." / "Điều 12:" then its title, or "Điều 12 Title" (capitalised).
-_ARTICLE = re.compile(r"^\s*(?:Điều|ĐIỀU)\s+(\d+[a-zđ]?)(?:\s*[.:]\s*(.*)|\s+([A-ZĐÀ-Ỹ].*))\s*$")
+# "Điều 8. Title", "Điều 8: Title", "Điều 8 Title", or "Điều 8" alone (older laws' articles
+# have no title: the line after it is the article's text)
+_ARTICLE = re.compile(
+    r"^\s*(?:Điều|ĐIỀU)\s+(\d+[a-zđ]?)(?:\s*[.:]\s*(.*)|\s+([A-ZĐÀ-Ỹ].*)|\s*)\s*$"
+)
 _CLAUSE = re.compile(r"^\s*(\d{1,3})\.\s+\S")
 _POINT = re.compile(r"^\s*([a-zđ])\)\s+\S")
 

@@ -23,6 +23,7 @@ class Loaded:
     documents: list[Document] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # per-line problems of a partly good file
     notes: list[str] = field(default_factory=list)  # what the report should warn about (OCR...)
+    ocr: dict[int, str] = field(default_factory=dict)  # page -> OCR's words and boxes (TSV)
 
 
 def decode_text(data: bytes) -> str:

@@ -10,6 +10,7 @@ import logging
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +31,37 @@ class OcrPage:
     text: str
     confidence: float  # Tesseract's mean word confidence, 0..1
     seconds: float
+    tsv: str = ""  # Tesseract's words with their boxes, kept to highlight them on the page
+
+
+@dataclass(frozen=True)
+class OcrWord:
+    text: str
+    left: float  # the box, as fractions of the page's width and height
+    top: float
+    right: float
+    bottom: float
+
+
+def _rows(tsv: str) -> Iterator[dict[str, str]]:
+    yield from csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE)
+
+
+def ocr_words(tsv: str) -> list[OcrWord]:
+    """The page's words in reading order with their boxes (the page is Tesseract's level 1
+    row: the image it read)."""
+    width = height = 0.0
+    words = []
+    for row in _rows(tsv):
+        if row.get("level") == "1":
+            width, height = float(row["width"]), float(row["height"])
+        word = (row.get("text") or "").strip()
+        if row.get("level") != "5" or not word or not width or not height:
+            continue
+        left, top = float(row["left"]), float(row["top"])
+        right, bottom = left + float(row["width"]), top + float(row["height"])
+        words.append(OcrWord(word, left / width, top / height, right / width, bottom / height))
+    return words
 
 
 @lru_cache(maxsize=4)
@@ -54,7 +86,7 @@ def _text_and_confidence(tsv: str) -> tuple[str, float]:
     """Tesseract's TSV: words with their block / paragraph / line, and a confidence each."""
     lines: dict[tuple[str, str, str], list[str]] = {}
     confidences: list[float] = []
-    for row in csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE):
+    for row in _rows(tsv):
         word = (row.get("text") or "").strip()
         if not word or row.get("level") != "5":
             continue
@@ -92,7 +124,7 @@ def ocr_image(image: Path, languages: str = "vie", timeout_s: float = 120) -> Oc
         said = " ".join(result.stderr.replace("\ufffd", "").split())
         raise OcrFailed(f"tesseract: {said[-300:] or 'failed'}")
     text, confidence = _text_and_confidence(result.stdout)
-    return OcrPage(text, confidence, time.perf_counter() - start)
+    return OcrPage(text, confidence, time.perf_counter() - start, result.stdout)
 
 
 def ocr_pdf_page(

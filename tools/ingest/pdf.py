@@ -114,6 +114,7 @@ def load_pdf(path: Path, settings: IngestSettings) -> Loaded:
         for n, text in enumerate(texts, start=1)
     }
     confidences, failed = [], []
+    boxes: dict[int, str] = {}
     for n in tqdm(scans, desc=f"OCR {path.name}", unit="page", disable=len(scans) < 2):
         try:
             page = ocr_pdf_page(
@@ -124,6 +125,7 @@ def load_pdf(path: Path, settings: IngestSettings) -> Loaded:
             continue
         parts[n] = Part(page.text, page=n, ocr_confidence=round(page.confidence, 3))
         confidences.append(page.confidence)
+        boxes[n] = page.tsv
     ocred = [n for n in scans if parts[n].ocr_confidence is not None]
     if not any(p.text.strip() for p in parts.values()):
         if settings.ocr == "never":
@@ -133,6 +135,7 @@ def load_pdf(path: Path, settings: IngestSettings) -> Loaded:
         raise LoadError("no text found, by the text layer or by OCR")
     loaded = one_document(path, title, list(parts.values()), pages=len(texts))
     loaded.notes += _ocr_note(ocred, confidences, failed)
+    loaded.ocr = boxes
     return loaded
 
 
@@ -148,4 +151,5 @@ def load_image(path: Path, settings: IngestSettings) -> Loaded:
     part = Part(page.text, page=1, ocr_confidence=round(page.confidence, 3))
     loaded = one_document(path, path.stem.replace("_", " "), [part])
     loaded.notes += _ocr_note([1], [page.confidence], [])
+    loaded.ocr = {1: page.tsv}
     return loaded

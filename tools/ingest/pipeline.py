@@ -17,9 +17,11 @@ from tqdm import tqdm
 
 from tools.corpus.documents import DEFAULT_COLLECTION, Chunk, DocKey, Document, file_doc_id
 from tools.corpus.metadata import payload_problem, spelled_out
+from tools.errors import one_line
 from tools.ingest.chunk import chunk_document
 from tools.ingest.legal import parse_header
-from tools.ingest.loaders import LOADERS, LoadError, LoadSkipped
+from tools.ingest.loaders import LOADERS, Loaded, LoadError, LoadSkipped
+from tools.ingest.originals import ORIGINAL, Originals, open_originals
 from tools.ingest.reader import FileReader
 from tools.ingest.walk import walk_folder
 from tools.kb.backfill import DenseBackfill
@@ -289,6 +291,21 @@ def _size(path: Path) -> int:
         raise LoadError(f"cannot read: {exc.strerror or exc}") from None
 
 
+def _kept(
+    originals: Originals | None, path: Path, loaded: Loaded, report: IngestReport
+) -> str | None:
+    """The file kept as its documents' original (its key); a store that fails costs the page
+    view, not the documents."""
+    if originals is None:
+        return None
+    try:
+        return originals.keep(path, loaded.ocr)
+    except Exception as exc:  # a full disk, an unreachable bucket: the text still goes in
+        report.warnings.append((str(path), f"original not kept: {one_line(exc)}"))
+        log.warning("%s: original not kept (%s)", path, one_line(exc))
+        return None
+
+
 def load_files(
     paths: Sequence[Path],
     settings: Settings,
@@ -304,6 +321,7 @@ def load_files(
     documents: list[Document] = []
     limit = settings.ingest.max_file_mb * 1024 * 1024
     files = find_files(paths, report)
+    originals = open_originals(settings)
     with FileReader(settings.ingest) as reader:
         for path in tqdm(files, desc="loading", unit="file", disable=not progress):
             try:
@@ -325,8 +343,11 @@ def load_files(
                 continue
             if names and path in names:
                 _known_as(loaded.documents, path, names[path])
+            original = _kept(originals, path, loaded, report)
             for document in loaded.documents:
                 document.collection = collection
+                if original is not None:
+                    document.metadata[ORIGINAL] = original
             documents.extend(loaded.documents)
             report.failed.extend((str(path), problem) for problem in loaded.problems)
             report.warnings.extend((str(path), note) for note in loaded.notes)

@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from tools.corpus.documents import DocRef, file_doc_id
 from tools.ingest.loaders import LOADERS
+from tools.ingest.originals import delete_with_original, open_originals
 from tools.ingest.pipeline import DenseWhen, IngestReport, ingest_documents, load_files
 from tools.ingest.walk import FoundFile, file_hash, walk_folder
 from tools.kb.catalogue import ListedDocument
@@ -221,10 +222,12 @@ def sync_folder(
     elif doomed and not root.is_dir():
         report.refused = "the folder went away during the sync"
     else:
+        originals = open_originals(settings)
         for relative, documents in sorted(missing.items()):
             say(f"deleting {relative}")
             for document in documents:
-                kb.delete_document(DocRef(document.collection, document.doc_id), optimize=False)
+                ref = DocRef(document.collection, document.doc_id)
+                delete_with_original(kb, ref, originals, optimize=False)
                 report.documents_deleted.append(document.doc_id)
             report.deleted.append(relative)
     if touched or report.renamed or report.deleted or report.changed:
@@ -319,5 +322,6 @@ def _write(
         report.documents_written += kept
         for listed in previous:  # a changed file that now holds fewer documents
             if listed.doc_id not in ids:
-                kb.delete_document(DocRef(listed.collection, listed.doc_id), optimize=False)
+                ref = DocRef(listed.collection, listed.doc_id)
+                delete_with_original(kb, ref, open_originals(settings), optimize=False)
                 report.documents_deleted.append(listed.doc_id)

@@ -1,0 +1,124 @@
+"""Documents' original files, kept by their content so that a cited page can be shown as its
+reader saw it. The key is the file's content hash and suffix: the same file uploaded twice, or into
+two collections, is kept once, and removed once no document names it. OCR's word boxes are kept
+beside a scan (`KEY.ocr/N.tsv`) so that its page is not read again to be highlighted."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+from tools.corpus.documents import DocRef
+from tools.ingest.blobs import Blobs, open_blobs
+from tools.ingest.walk import file_hash
+from tools.kb.store import KnowledgeBase
+from tools.settings import Settings
+
+log = logging.getLogger(__name__)
+ORIGINAL = "original"  # the document metadata field naming its kept file
+# An original no document names yet may belong to a job still writing: it is pruned only
+# after this long.
+PRUNE_GRACE_S = 3600.0
+
+
+def content_key(path: Path) -> str:
+    return file_hash(path) + path.suffix.lower()
+
+
+def _ocr_key(key: str, page: int | None = None) -> str:
+    return f"{key}.ocr/" + (f"{page}.tsv" if page is not None else "")
+
+
+class Originals:
+    def __init__(self, blobs: Blobs) -> None:
+        self.blobs = blobs
+
+    def keep(self, path: Path, ocr: Mapping[int, str] | None = None) -> str:
+        """The file's key, storing it (and its pages' OCR) unless it is kept already."""
+        key = content_key(path)
+        if not self.blobs.has(key):
+            self.blobs.put_file(key, path)
+        for page, tsv in (ocr or {}).items():
+            self.save_ocr(key, page, tsv)
+        return key
+
+    def local(self, key: str) -> AbstractContextManager[Path]:
+        return self.blobs.local(key)
+
+    def has(self, key: str) -> bool:
+        return self.blobs.has(key)
+
+    def ocr(self, key: str, page: int) -> str | None:
+        """The page's OCR as Tesseract's TSV, when it was kept."""
+        try:
+            with self.blobs.local(_ocr_key(key, page)) as path:
+                return path.read_text("utf-8")
+        except FileNotFoundError:
+            return None
+
+    def save_ocr(self, key: str, page: int, tsv: str) -> None:
+        self.blobs.put(_ocr_key(key, page), tsv.encode("utf-8"))
+
+    def release(self, key: str) -> None:
+        self.blobs.remove(key)
+        self.blobs.remove(_ocr_key(key))
+
+    def prune(self, referenced: Iterable[str], grace_s: float = PRUNE_GRACE_S) -> int:
+        """Removes the originals no document names (older than `grace_s`); how many."""
+        named = set(referenced)
+        stale = {
+            key.split(".ocr/")[0]
+            for key, age in self.blobs.ages().items()
+            if age >= grace_s and key.split(".ocr/")[0] not in named
+        }
+        for key in stale:
+            self.release(key)
+        return len(stale)
+
+
+def open_originals(settings: Settings) -> Originals | None:
+    """Where `ingest.originals_url` says (default: data_dir/originals); None when
+    `ingest.keep_originals` is off."""
+    if not settings.ingest.keep_originals:
+        return None
+    return Originals(
+        open_blobs(
+            settings.ingest.originals_url,
+            settings.data_dir / "originals",
+            settings.ingest.s3_endpoint_url,
+        )
+    )
+
+
+def named_originals(kb: KnowledgeBase) -> set[str]:
+    return {
+        str(d.metadata[ORIGINAL])
+        for d in kb.list_documents(limit=10**9)
+        if d.metadata.get(ORIGINAL)
+    }
+
+
+def original_of(kb: KnowledgeBase, ref: DocRef) -> str | None:
+    stored = kb.existing([ref.key]).get(ref.key)
+    if stored is None or not stored.point_ids:
+        return None
+    first = next(iter(kb.payloads(stored.point_ids[:1]).values()), None)
+    key = first.metadata.get(ORIGINAL) if first is not None else None
+    return str(key) if key else None
+
+
+def delete_with_original(
+    kb: KnowledgeBase, ref: DocRef, originals: Originals | None, optimize: bool = True
+) -> int:
+    """Removes the document (its chunks: how many) and its original file once no other document
+    names it."""
+    key = original_of(kb, ref) if originals is not None else None
+    removed = kb.delete_document(ref, optimize=optimize)
+    if removed and key and originals is not None and not kb.find({ORIGINAL: key}, None, 1):
+        try:
+            originals.release(key)
+        except OSError as exc:  # the document is gone; its file is pruned later
+            log.warning("%s: its original %s not removed (%s)", ref.doc_id, key, exc)
+    return removed
