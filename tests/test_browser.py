@@ -281,21 +281,41 @@ def test_a_law_citation_highlights_the_quoted_clause_and_says_the_page_once(
     services = make_demo_services()
     pdf = write_law_files(tmp_path)["pdf"]
     ingest_paths([pdf], services.retrieval.kb, services.settings, progress=False)
+    artifacts = REPO / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
     with LiveServer(create_app(settings, services=services)) as server:
-        page = browser.new_page(viewport={"width": 1100, "height": 900})
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(f"{server.url}/")
-        page.locator("#question").fill("Phí gửi xe máy ở vườn là bao nhiêu?")
-        page.locator("#ask").click()
-        answer = page.locator(".turn .answer").last
-        answer.locator(".cite").first.wait_for(timeout=30_000)
-        assert "năm nghìn đồng" in answer.inner_text()
-        answer.locator(".cite").first.click()
-        highlighted = page.locator("#source-text mark")
-        highlighted.wait_for()
-        assert "năm nghìn đồng một lượt" in highlighted.inner_text()
-        assert not highlighted.inner_text().startswith("Điều")
-        where = page.locator("#source-where").inner_text()
-        assert "Điều 8, Khoản 2" in where and where.count("trang") == 1, where
-        assert not errors, errors
+        for device, viewport in (("desktop", (1100, 900)), ("phone", (390, 844))):
+            width, height = viewport
+            page = browser.new_page(viewport={"width": width, "height": height})
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(f"{server.url}/")
+            page.locator("#question").fill("Phí gửi xe máy ở vườn là bao nhiêu?")
+            page.locator("#ask").click()
+            answer = page.locator(".turn .answer").last
+            answer.locator(".cite").first.wait_for(timeout=30_000)
+            assert "năm nghìn đồng" in answer.inner_text()
+            answer.locator(".cite").first.click()
+            highlighted = page.locator("#source-text mark")
+            highlighted.wait_for()
+            assert "năm nghìn đồng một lượt" in highlighted.inner_text()
+            assert not highlighted.inner_text().startswith("Điều")
+            where = page.locator("#source-where").inner_text()
+            assert "Điều 8, Khoản 2" in where and where.count("trang") == 1, where
+            # the original page beside the text (under it on a phone), the quote highlighted
+            image = page.locator("#source-image")
+            image.wait_for(state="visible", timeout=30_000)
+            page.wait_for_function("document.getElementById('source-image').naturalWidth > 0")
+            cited_page = where.split("trang ")[1].split()[0].strip(",·")
+            caption = page.locator("#source-caption").inner_text()
+            assert caption.startswith(f"Bản gốc, trang {cited_page}/"), (caption, where)
+            shown, text = image.bounding_box(), page.locator("#source-text").bounding_box()
+            assert shown is not None and text is not None
+            assert shown["x"] >= 0 and shown["x"] + shown["width"] <= width
+            if device == "desktop":
+                assert text["x"] >= shown["x"] + shown["width"]  # beside
+            else:
+                assert text["y"] >= shown["y"] + min(shown["height"], 100)  # under
+            page.screenshot(path=str(artifacts / f"citation-page-{device}.png"))
+            assert not errors, errors
+            page.close()

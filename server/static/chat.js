@@ -299,6 +299,50 @@ function openSource(output, marker) {
   }
   $("source").hidden = false;
   mark?.scrollIntoView?.({ block: "nearest" });
+  showPage(source, highlight || source.text);
+}
+
+// The cited page of the original (PDFs and scans), the quote highlighted on it, beside the
+// text; files without pages (.docx, .html) keep the text in its section alone.
+const PAGED = /\.(pdf|png|jpe?g|tiff?)$/i;
+let shownPage = 0;
+async function showPage(source, quote) {
+  const turn = ++shownPage;
+  const panel = $("source");
+  const figure = $("source-page");
+  const image = $("source-image");
+  panel.classList.remove("with-page");
+  figure.hidden = true;
+  if (image.src) URL.revokeObjectURL(image.src);
+  image.removeAttribute("src");
+  const meta = source.metadata || {};
+  if (!meta.page || !PAGED.test(meta.original || "")) return;
+  const base = `/documents/${encodeURIComponent(source.doc_id)}`;
+  const collection = source.collection || "default";
+  const asked = new URLSearchParams({
+    collection, quote, page: meta.page, page_end: meta.page_end || meta.page,
+  });
+  try {
+    const found = await fetch(`${base}/highlight?${asked}`, { headers: headers() });
+    if (!found.ok || turn !== shownPage) return;
+    const where = await found.json();
+    const first = where.pages[0];
+    const number = first?.page || meta.page;
+    const drawn = new URLSearchParams({ collection, quote, width: 1000 });
+    const png = await fetch(`${base}/pages/${number}?${drawn}`, { headers: headers() });
+    if (!png.ok || turn !== shownPage) return;
+    image.src = URL.createObjectURL(await png.blob());
+    image.alt = `Trang ${number} của bản gốc`;
+    const across = where.pages.length > 1 ? ` (đoạn trích còn tiếp ở trang ${where.pages[1].page})` : "";
+    $("source-caption").textContent = `Bản gốc, trang ${number}/${where.page_count}${across}`;
+    panel.classList.add("with-page");
+    figure.hidden = false;
+    await image.decode?.();
+    const top = first?.boxes[0]?.top;
+    if (top !== undefined) $("source-scroll").scrollTop = Math.max(0, top * image.clientHeight - 48);
+  } catch (error) {
+    figure.hidden = true;  // the text alone is still shown
+  }
 }
 
 function wireFeedback(turn, answerId) {
