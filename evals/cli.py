@@ -676,7 +676,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--law",
         type=Path,
         default=Path("../shared/data/laws-vn/Luat-to-tung-hanh-chinh-2015-298372.txt"),
-        help="a law as text (default: Luật Tố tụng hành chính 2015 of ../shared/data/laws-vn, 150+ pages as Chromium prints it)",
+        help="a law as text (default: Luật Tố tụng hành chính 2015 of ../shared/data/laws-vn, "
+        "150+ pages as Chromium prints it)",
     )
     p.add_argument(
         "--printers", nargs="+", choices=("chromium", "matplotlib"), default=["chromium"]

@@ -288,7 +288,7 @@ def test_a_law_citation_highlights_the_quoted_clause_and_says_the_page_once(
             width, height = viewport
             page = browser.new_page(viewport={"width": width, "height": height})
             errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.on("pageerror", lambda error, seen=errors: seen.append(str(error)))
             page.goto(f"{server.url}/")
             page.locator("#question").fill("Phí gửi xe máy ở vườn là bao nhiêu?")
             page.locator("#ask").click()

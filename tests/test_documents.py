@@ -319,3 +319,34 @@ def test_without_tesseract_a_scan_is_skipped_with_what_to_install(tmp_path, monk
     never = load_settings(ingest={"ocr": "never"})
     with pytest.raises(Exception, match="no text layer"):
         load_file(scan, never.ingest)
+
+
+@pytest.mark.slow
+def test_ocr_says_each_page_it_reads_through_the_reader_and_a_worker_process(tmp_path, settings):
+    """A job that reads a scan can say "OCR page 2 of 3" instead of 0 files for minutes: the
+    reader's child reports each page, and a worker process passes the pages on."""
+    from tools.ingest.reader import FileReader
+    from tools.ingest.uploads import folder_uploads
+    from tools.ingest.worker import ProcessWorkers
+
+    _ocr_ready()
+    pages = [render_page(SCAN_LINES[i : i + 3]) for i in (0, 3, 6)]
+    scan = tmp_path / "ba-trang.pdf"
+    pages[0].save(scan, save_all=True, append_images=pages[1:], resolution=300)
+    heard: list[tuple[int, int]] = []
+    with FileReader(settings.ingest) as reader:
+        loaded = reader.read(scan, lambda done, total: heard.append((done, total)))
+    assert heard == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert sorted(loaded.ocr) == [1, 2, 3]  # each page's words and boxes, kept
+    uploads = folder_uploads(tmp_path / "jobs")
+    uploads.put("job-1", "0.pdf", scan.read_bytes())
+    workers = ProcessWorkers(settings)
+    passed: list[tuple[int, int]] = []
+    try:
+        prepared = workers.read_upload(
+            uploads, "job-1", "0.pdf", "ba-trang.pdf", "default",
+            lambda done, total: passed.append((done, total)),
+        )  # fmt: skip
+    finally:
+        workers.close()
+    assert prepared.chunked and passed[-1] == (3, 3) and passed == sorted(passed)

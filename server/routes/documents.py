@@ -140,6 +140,7 @@ class JobOut(BaseModel):
     report: IngestOut | None
     submitted_by: str  # the key's name ("" with no keys configured)
     attempts: int  # times it was started (a worker or server stopped under it)
+    ocr_pages: dict[str, list[int]]  # scans being read: file name -> [pages read, pages]
 
 
 def _job_out(job: Job) -> JobOut:
@@ -150,6 +151,7 @@ def _job_out(job: Job) -> JobOut:
         collection=job.collection,
         files=job.names,
         files_done=job.files_done,
+        ocr_pages=job.ocr_pages,
         chunks_total=job.chunks_total,
         chunks_written=job.chunks_written,
         chunks_embedded=job.chunks_embedded,

@@ -143,8 +143,11 @@ function jobProgress(job) {
   const eta = job.eta_s != null && job.state !== "done" ? `, còn khoảng ${Math.ceil(job.eta_s)} giây` : "";
   if (job.state === "queued") return "Đang chờ xử lý…";
   if (job.state === "running") {
+    const scans = Object.entries(job.ocr_pages || {})
+      .map(([name, [done, total]]) => ` · ${name}: nhận dạng chữ (OCR) trang ${Math.min(done + 1, total)}/${total}`)
+      .join("");
     return `Đang đọc và đánh chỉ mục: ${job.files_done}/${job.files.length} tệp, ` +
-      `${job.chunks_written}/${job.chunks_total} đoạn${rate}${eta}`;
+      `${job.chunks_written}/${job.chunks_total} đoạn${rate}${eta}${scans}`;
   }
   if (job.state === "searchable") {
     return `Đã có thể hỏi (tìm theo từ khóa). Đang chuẩn bị tìm theo nghĩa: ` +

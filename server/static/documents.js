@@ -217,13 +217,20 @@ async function removeDocument(d) {
   await loadCollections();
 }
 
+// A scan being read: "nhận dạng chữ (OCR) trang 3/40" for each file OCR is reading.
+function ocrPages(job) {
+  return Object.entries(job.ocr_pages || {})
+    .map(([name, [done, total]]) => ` · ${shortName(name)}: nhận dạng chữ (OCR) trang ${Math.min(done + 1, total)}/${total}`)
+    .join("");
+}
+
 // Each file's phase as its job reports it, until it ends: reading, searchable, embedding x of
 // y, done or failed with the reason. The document is listed as soon as it is searchable.
 function phase(job) {
   const files = job.files.length;
   if (job.state === "queued") return "đang chờ đến lượt…";
   if (job.state === "running") {
-    return `đang đọc tệp ${Math.min(job.files_done + 1, files)}/${files}` +
+    return `đang đọc tệp ${Math.min(job.files_done + 1, files)}/${files}` + ocrPages(job) +
       (job.chunks_written ? ` · đã ghi ${job.chunks_written} đoạn` : "");
   }
   if (job.state === "searchable") {

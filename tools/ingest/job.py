@@ -46,6 +46,8 @@ class Job:
     actor: str = ""  # who submitted it (the key's name), for the audit trail
     attempts: int = 0  # times it was started (a crash mid-job leaves it under way)
     current: str | None = None  # the file being read, for the reason when a crash repeats
+    # pages read by OCR of each file whose scan is being read: name -> [read, to read]
+    ocr_pages: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def chunks_per_s(self) -> float:

@@ -268,9 +268,20 @@ class JobRunner:
         return progress.reads.pop(i).result()
 
     def _read_one(self, job: Job, i: int) -> Prepared:
-        return self.workers.read_upload(
-            self.uploads, job.id, stored_name(i, job.names[i]), job.names[i], job.collection
-        )
+        name = job.names[i]
+
+        def pages(done: int, total: int) -> None:
+            if job.ocr_pages.get(name) != [done, total]:
+                job.ocr_pages = {**job.ocr_pages, name: [done, total]}
+                self.store.save(job)
+
+        try:
+            return self.workers.read_upload(
+                self.uploads, job.id, stored_name(i, name), name, job.collection, pages
+            )
+        finally:
+            if name in job.ocr_pages:  # read: the file's phase is its chunks' from here
+                job.ocr_pages = {k: v for k, v in job.ocr_pages.items() if k != name}
 
     def _finish(self, job: Job, progress: Progress) -> None:
         report = progress.report

@@ -13,6 +13,7 @@ from tools.corpus.documents import Part
 from tools.errors import one_line
 from tools.ingest.loaded import Loaded, LoadError, LoadSkipped, one_document
 from tools.ingest.ocr import OcrFailed, OcrUnavailable, check_ocr, ocr_image, ocr_pdf_page
+from tools.ingest.progress import report_pages
 from tools.ingest.tables import table_rows
 from tools.settings import IngestSettings
 
@@ -115,7 +116,10 @@ def load_pdf(path: Path, settings: IngestSettings) -> Loaded:
     }
     confidences, failed = [], []
     boxes: dict[int, str] = {}
-    for n in tqdm(scans, desc=f"OCR {path.name}", unit="page", disable=len(scans) < 2):
+    for i, n in enumerate(
+        tqdm(scans, desc=f"OCR {path.name}", unit="page", disable=len(scans) < 2)
+    ):
+        report_pages(i, len(scans))
         try:
             page = ocr_pdf_page(
                 path, n, settings.ocr_dpi, settings.ocr_languages, settings.ocr_page_timeout_s
@@ -126,6 +130,8 @@ def load_pdf(path: Path, settings: IngestSettings) -> Loaded:
         parts[n] = Part(page.text, page=n, ocr_confidence=round(page.confidence, 3))
         confidences.append(page.confidence)
         boxes[n] = page.tsv
+    if scans:
+        report_pages(len(scans), len(scans))
     ocred = [n for n in scans if parts[n].ocr_confidence is not None]
     if not any(p.text.strip() for p in parts.values()):
         if settings.ocr == "never":

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -313,11 +314,12 @@ def load_files(
     progress: bool = True,
     names: Mapping[Path, str] | None = None,
     collection: str = DEFAULT_COLLECTION,
+    on_pages: Callable[[Path, int, int], None] | None = None,
 ) -> list[Document]:
     """The documents in these files and folders (a file that cannot be read is reported).
     `names`: files known by another name than their path (uploads saved to a temporary
     folder): their ids and sources come from that name. Every document goes into
-    `collection`."""
+    `collection`. `on_pages(path, read, total)`: the pages OCR has read of a scan."""
     documents: list[Document] = []
     limit = settings.ingest.max_file_mb * 1024 * 1024
     files = find_files(paths, report)
@@ -332,7 +334,8 @@ def load_files(
                     )
                 if size == 0:
                     raise LoadError("empty: 0 bytes")
-                loaded = reader.read(path)
+                pages = partial(on_pages, path) if on_pages is not None else None
+                loaded = reader.read(path, pages)
             except LoadSkipped as exc:
                 report.skipped.append((str(path), str(exc)))
                 log.warning("%s: skipped: %s", path, exc)

@@ -14,6 +14,7 @@ import os
 import resource
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -22,9 +23,18 @@ from typing import Literal
 
 from tools.errors import one_line
 from tools.ingest.loaded import Loaded, LoadError, LoadSkipped
+from tools.ingest.progress import PageProgress, pages_to
 from tools.settings import IngestSettings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Pages:
+    """Sent by the child before the outcome while OCR reads a scan's pages."""
+
+    done: int
+    total: int
 
 
 @dataclass
@@ -66,7 +76,9 @@ def _serve(inbox: Connection, outbox: Connection, memory_mb: int) -> None:
             path, settings = inbox.recv()
         except (EOFError, OSError):
             return
-        outbox.send(read_one(path, settings))
+        with pages_to(lambda done, total: outbox.send(_Pages(done, total))):
+            outcome = read_one(path, settings)
+        outbox.send(outcome)
 
 
 class FileReader:
@@ -97,20 +109,28 @@ class FileReader:
         self._inbox = Connection(to_parent, writable=False)
         return self._outbox, self._inbox
 
-    def read(self, path: Path) -> Loaded:
-        """The file's documents, or LoadError / LoadSkipped with the reason."""
+    def read(self, path: Path, on_pages: PageProgress | None = None) -> Loaded:
+        """The file's documents, or LoadError / LoadSkipped with the reason; `on_pages` hears
+        of the pages OCR has read while it reads a scan."""
         if self._outbox is None or self._inbox is None:
             self._start()
         assert self._outbox is not None and self._inbox is not None
+        deadline = time.monotonic() + self.settings.read_timeout_s
         try:
             self._outbox.send((path, self.settings))
-            if not self._inbox.poll(self.settings.read_timeout_s):
-                self.close()
-                raise LoadError(
-                    f"took too long to read: over ingest.read_timeout_s="
-                    f"{self.settings.read_timeout_s:g} s"
-                )
-            outcome: _Outcome = self._inbox.recv()
+            while True:
+                if not self._inbox.poll(max(0.0, deadline - time.monotonic())):
+                    self.close()
+                    raise LoadError(
+                        f"took too long to read: over ingest.read_timeout_s="
+                        f"{self.settings.read_timeout_s:g} s"
+                    )
+                said: _Pages | _Outcome = self._inbox.recv()
+                if isinstance(said, _Outcome):
+                    outcome = said
+                    break
+                if on_pages is not None:
+                    on_pages(said.done, said.total)
         except (EOFError, OSError):
             code = self._process.poll() if self._process else None
             self.close()

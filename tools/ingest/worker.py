@@ -9,11 +9,14 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -21,6 +24,7 @@ import numpy as np
 
 from tools.corpus.documents import Chunk, DocKey, Document
 from tools.ingest.pipeline import IngestReport, chunked_documents, load_files
+from tools.ingest.progress import PageProgress
 from tools.ingest.uploads import Uploads
 from tools.kb.embedders import Embedder
 from tools.kb.sparse import BM25Encoder
@@ -29,6 +33,7 @@ from tools.kb.writes import ChunkedDocument, Terms
 from tools.settings import Settings
 
 T = TypeVar("T")
+WATCH_S = 0.5  # how often a job hears of OCR's pages while a worker process reads a scan
 
 
 @dataclass
@@ -92,10 +97,15 @@ def _current() -> Models:
 
 
 def prepare_files(
-    settings: Settings, paths: Sequence[Path], names: Mapping[Path, str], collection: str
+    settings: Settings,
+    paths: Sequence[Path],
+    names: Mapping[Path, str],
+    collection: str,
+    on_pages: PageProgress | None = None,
 ) -> Prepared:
     report = IngestReport()
-    documents = load_files(paths, settings, report, False, names, collection)
+    pages = (lambda _path, done, total: on_pages(done, total)) if on_pages else None
+    documents = load_files(paths, settings, report, False, names, collection, pages)
     return Prepared(chunked_documents(documents, settings, report), report)
 
 
@@ -112,8 +122,25 @@ def prepare_documents(settings: Settings, documents: Sequence[Document]) -> Prep
     return Prepared(chunked_documents(documents, settings, report), report)
 
 
-def _read_files(paths: Sequence[Path], names: Mapping[Path, str], collection: str) -> Prepared:
-    return prepare_files(_current().settings, paths, names, collection)
+def _read_files(
+    paths: Sequence[Path], names: Mapping[Path, str], collection: str, pages_file: Path
+) -> Prepared:
+    """In the worker process: OCR's pages are written to `pages_file` for the job to read."""
+
+    def written(done: int, total: int) -> None:
+        partial = pages_file.with_suffix(".partial")
+        partial.write_text(f"{done} {total}")
+        partial.replace(pages_file)
+
+    return prepare_files(_current().settings, paths, names, collection, written)
+
+
+def _pages_read(pages_file: Path, on_pages: PageProgress) -> None:
+    try:
+        done, total = (int(n) for n in pages_file.read_text().split())
+    except (OSError, ValueError):
+        return  # nothing read by OCR yet
+    on_pages(done, total)
 
 
 def _read_documents(documents: Sequence[Document]) -> Prepared:
@@ -148,9 +175,16 @@ class IngestWorkers(Protocol):
     """Where ingestion's slow steps run. Each call blocks its (job or backfill) thread."""
 
     def read_upload(
-        self, uploads: Uploads, job_id: str, stored: str, name: str, collection: str
+        self,
+        uploads: Uploads,
+        job_id: str,
+        stored: str,
+        name: str,
+        collection: str,
+        on_pages: PageProgress | None = None,
     ) -> Prepared:
-        """A job's stored file, by the name it was sent as."""
+        """A job's stored file, by the name it was sent as; `on_pages` hears of the pages OCR
+        has read (where the steps run in this machine's processes)."""
         ...
 
     def read_documents(self, documents: Sequence[Document]) -> Prepared: ...
@@ -191,10 +225,34 @@ class ProcessWorkers:
                 )
             return self._pools[name]
 
-    def _call(self, name: str, bound_s: float | None, fn: Callable[..., T], *args: Any) -> T:
+    def _call(
+        self,
+        name: str,
+        bound_s: float | None,
+        fn: Callable[..., T],
+        *args: Any,
+        watch: Callable[[], None] | None = None,
+    ) -> T:
+        """`watch` is called every WATCH_S while the step runs (to pass its progress on)."""
         pool = self._pool(name)
         try:
-            return pool.submit(fn, *args).result(timeout=bound_s)
+            future = pool.submit(fn, *args)
+            if watch is None:
+                return future.result(timeout=bound_s)
+            deadline = None if bound_s is None else time.monotonic() + bound_s
+            while True:
+                left = None if deadline is None else deadline - time.monotonic()
+                try:
+                    result = future.result(
+                        timeout=WATCH_S if left is None else min(WATCH_S, max(left, 0))
+                    )
+                except TimeoutError:
+                    if left is not None and left <= WATCH_S:
+                        raise
+                    watch()
+                    continue
+                watch()  # the last progress it wrote
+                return result
         except BrokenProcessPool:
             self._drop(name, pool)
             raise WorkerStopped("the ingestion worker stopped (killed, or out of memory)") from None
@@ -211,11 +269,26 @@ class ProcessWorkers:
         _kill(pool)
 
     def read_upload(
-        self, uploads: Uploads, job_id: str, stored: str, name: str, collection: str
+        self,
+        uploads: Uploads,
+        job_id: str,
+        stored: str,
+        name: str,
+        collection: str,
+        on_pages: PageProgress | None = None,
     ) -> Prepared:
-        with uploads.local(job_id, stored) as path:
+        with uploads.local(job_id, stored) as path, tempfile.TemporaryDirectory() as folder:
+            pages = Path(folder) / "pages"
+            watch = partial(_pages_read, pages, on_pages) if on_pages is not None else None
             prepared = self._call(
-                "prepare", self.read_bound_s, _read_files, [path], {path: name}, collection
+                "prepare",
+                self.read_bound_s,
+                _read_files,
+                [path],
+                {path: name},
+                collection,
+                pages,
+                watch=watch,
             )
         return named(prepared, path, name)
 
@@ -259,10 +332,16 @@ class ThreadWorkers:
         self.models = Models(settings) if kb is None else None
 
     def read_upload(
-        self, uploads: Uploads, job_id: str, stored: str, name: str, collection: str
+        self,
+        uploads: Uploads,
+        job_id: str,
+        stored: str,
+        name: str,
+        collection: str,
+        on_pages: PageProgress | None = None,
     ) -> Prepared:
         with uploads.local(job_id, stored) as path:
-            prepared = prepare_files(self.settings, [path], {path: name}, collection)
+            prepared = prepare_files(self.settings, [path], {path: name}, collection, on_pages)
         return named(prepared, path, name)
 
     def read_documents(self, documents: Sequence[Document]) -> Prepared:
