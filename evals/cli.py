@@ -233,6 +233,15 @@ def _highlight(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _upload(args: argparse.Namespace, settings: Settings) -> int:
+    from evals.upload_benchmark import format_upload, run_upload_benchmark
+
+    result = run_upload_benchmark(args.folder, args.files, args.max_kb, args.port)
+    print(format_upload(result))
+    write_json(args.json, result)
+    return 0
+
+
 def _queue(args: argparse.Namespace, settings: Settings) -> int:
     from evals.queue_benchmark import format_queue, run_queue_benchmark
 
@@ -687,6 +696,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--width", type=int, default=1000, help="page images' width (default 1000)")
     p.add_argument("--json", default=None, metavar="OUT")
     p.set_defaults(func=_highlight)
+
+    p = evals.add_parser(
+        "upload",
+        help="the documents page: seconds from pressing upload to the document listed, "
+        "against the seconds to searchable",
+        description="Starts `vinarag serve` of its own (the demo loaded, these settings) and "
+        "headless Chromium on /tai-lieu; uploads the first --files laws of --folder (at most "
+        "--max-kb KB each) one after another, each followed to its end.",
+    )
+    p.add_argument("--folder", type=Path, default=Path("../shared/data/laws-vn"))
+    p.add_argument("--files", type=int, default=4, help="default 4")
+    p.add_argument("--max-kb", type=int, default=200, help="default 200")
+    p.add_argument("--port", type=int, default=8767, help="default 8767")
+    p.add_argument("--json", default=None, metavar="OUT")
+    p.set_defaults(func=_upload)
 
     p = evals.add_parser(
         "queue",

@@ -8,6 +8,7 @@ inside the highlighted boxes is the quote (similarity >= 0.9, letters and digits
 from __future__ import annotations
 
 import html
+import logging
 import random
 import statistics
 import subprocess
@@ -98,6 +99,7 @@ def _citations(chunks: Sequence[Chunk], count: int, seed: int) -> list[tuple[Chu
 def run_highlight_benchmark(
     law: Path, printer: Printer, count: int, seed: int = 7, width: int = 1000
 ) -> dict[str, Any]:
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # a line per font table
     with tempfile.TemporaryDirectory(prefix="vinarag-highlight-") as folder:
         pdf = Path(folder) / f"{law.stem}.pdf"
         text = law.read_text("utf-8", errors="replace")
