@@ -61,7 +61,7 @@ def _ref(doc_id: str, collection: str, caller: Caller) -> DocRef:
     try:
         ref = DocRef(collection, doc_id)
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
     if not caller.may_read(collection):
         raise missing_document(doc_id, collection)
     return ref
@@ -99,7 +99,7 @@ async def highlight(
     last = page_end if page_end is not None else page
     if last < page or last - page >= _MOST_PAGES:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             detail=f"page_end {last}: from page {page}, at most {_MOST_PAGES} pages",
         )
 
@@ -133,7 +133,7 @@ async def _shown(work: Callable[[], T]) -> T:
         return await run_in_threadpool(work)
     except NotPaged as exc:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             detail=f"{exc}: its passages are shown in their section (/documents/{{id}}/chunks)",
         ) from None
     except PageMissing as exc:

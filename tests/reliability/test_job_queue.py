@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from server.main import create_app
 from tools.corpus.documents import Chunk
 from tools.ingest.jobs import IngestJobs
+from tools.ingest.progress import PageProgress
 from tools.ingest.uploads import Uploads
 from tools.ingest.worker import (
     Prepared,
@@ -68,12 +69,18 @@ class _Recording(ThreadWorkers):
         self.read: list[str] = []
 
     def read_upload(
-        self, uploads: Uploads, job_id: str, stored: str, name: str, collection: str
+        self,
+        uploads: Uploads,
+        job_id: str,
+        stored: str,
+        name: str,
+        collection: str,
+        on_pages: PageProgress | None = None,
     ) -> Prepared:
         self.read.append(name)
         if name.startswith("stall"):
             raise WorkerTimedOut("took more than 720 s: stopped")
-        return super().read_upload(uploads, job_id, stored, name, collection)
+        return super().read_upload(uploads, job_id, stored, name, collection, on_pages)
 
     def encode(self, chunks: Sequence[Chunk]) -> list[Terms]:
         return super().encode(chunks)
@@ -139,10 +146,10 @@ class _Blocking(ThreadWorkers):
         self.reading = threading.Event()
         self.release = threading.Event()
 
-    def read_upload(self, uploads, job_id, stored, name, collection):
+    def read_upload(self, uploads, job_id, stored, name, collection, on_pages=None):
         self.reading.set()
         self.release.wait(60)
-        return super().read_upload(uploads, job_id, stored, name, collection)
+        return super().read_upload(uploads, job_id, stored, name, collection, on_pages)
 
     def read_documents(self, documents):
         self.reading.set()
