@@ -11,6 +11,7 @@ from typing import Any
 from tools.corpus.documents import Chunk, Document, Part, location
 from tools.corpus.references import store_references
 from tools.ingest.legal import Article, article_pieces, find_references, split_articles
+from tools.ingest.loaders import LOADERS
 from tools.text.sentences import split_sentences
 
 
@@ -181,6 +182,14 @@ def legal_pieces(text: str, size: int, overlap: int) -> list[Piece] | None:
     return pieces
 
 
+def _file_name(document: Document) -> str | None:
+    """The file a reader knows the document by; None for a row of a file (`rows.jsonl:28`) or
+    a text sent through the API or MCP, which are known by their title, not by where the
+    server keeps them."""
+    name = Path(document.source).name
+    return name if Path(name).suffix.lower() in LOADERS else None
+
+
 def chunk_document(document: Document, size: int, overlap: int) -> list[Chunk]:
     """Laws by article; sectioned documents within each section; paged ones within each page
     (a law's pages are looked up for each article); anything else by sentences."""
@@ -200,7 +209,7 @@ def chunk_document(document: Document, size: int, overlap: int) -> list[Chunk]:
             pieces += [Piece(t, place) for t in chunk_text(part.text, size, overlap)]
     else:
         pieces = [Piece(t) for t in chunk_text(document.text, size, overlap)]
-    label = document.metadata.get("van_ban") or Path(document.source).name or document.title
+    label = document.metadata.get("van_ban") or _file_name(document) or document.title
     chunks = []
     for i, piece in enumerate(pieces):
         metadata = {
