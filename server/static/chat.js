@@ -94,7 +94,7 @@ async function loadCollections() {
   page.collections = body.collections;
   page.keys = body.keys;
   $("settings-toggle").hidden = !body.keys;  // no keys configured: nothing to enter
-  select.append(option("", "Mọi bộ sưu tập bạn được đọc"));
+  select.append(option("", "Tất cả bộ sưu tập bạn xem được"));
   for (const c of page.collections) {
     select.append(option(c.name, `${c.name} (${c.documents} tài liệu)`));
   }
@@ -146,7 +146,7 @@ function jobProgress(job) {
     const scans = Object.entries(job.ocr_pages || {})
       .map(([name, [done, total]]) => ` · ${name}: nhận dạng chữ (OCR) trang ${Math.min(done + 1, total)}/${total}`)
       .join("");
-    return `Đang đọc và đánh chỉ mục: ${job.files_done}/${job.files.length} tệp, ` +
+    return `Đang đọc và xử lý: ${job.files_done}/${job.files.length} tệp, ` +
       `${job.chunks_written}/${job.chunks_total} đoạn${rate}${eta}${scans}`;
   }
   if (job.state === "searchable") {
