@@ -325,6 +325,18 @@ def missing_document(doc_id: str, collection: str) -> HTTPException:
     )
 
 
+def readable_ref(doc_id: str, collection: str, caller: Caller) -> DocRef:
+    """The document a read names: 422 for an id or collection that breaks the rules, 404 for a
+    collection the key cannot read (as for a document that does not exist)."""
+    try:
+        ref = DocRef(collection, doc_id)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
+    if not caller.may_read(collection):
+        raise missing_document(doc_id, collection)
+    return ref
+
+
 def _visible(caller: Caller, job: Job) -> bool:
     return caller.may_see(job.collection)
 

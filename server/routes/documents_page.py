@@ -14,9 +14,9 @@ from pydantic import BaseModel
 
 from server.deps import Reader, State
 from server.routes.chat_page import STATIC
-from server.routes.documents import CollectionParam, missing_document
+from server.routes.documents import CollectionParam, missing_document, readable_ref
 from server.state import AppState
-from tools.corpus.documents import DEFAULT_COLLECTION, DocRef
+from tools.corpus.documents import DEFAULT_COLLECTION
 from tools.ingest.job import Job
 from tools.kb.retriever import passage_location
 
@@ -122,12 +122,7 @@ async def document_chunks(
     doc_id: str, state: State, caller: Reader, collection: CollectionParam = DEFAULT_COLLECTION
 ) -> ChunksOut:
     """A document's chunks in order, as the retriever sees them."""
-    try:
-        ref = DocRef(collection, doc_id)
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from None
-    if not caller.may_read(collection):
-        raise missing_document(doc_id, collection)
+    ref = readable_ref(doc_id, collection, caller)
     kb = state.services.retrieval.kb
 
     def read() -> ChunksOut:

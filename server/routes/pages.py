@@ -15,9 +15,8 @@ from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from server.access import Caller
 from server.deps import Reader, State
-from server.routes.documents import CollectionParam, missing_document
+from server.routes.documents import CollectionParam, missing_document, readable_ref
 from server.state import AppState
 from tools.corpus.documents import DEFAULT_COLLECTION, DocRef
 from tools.ingest.originals import original_of
@@ -57,16 +56,6 @@ class HighlightOut(BaseModel):
     pages: list[PageBoxesOut]  # the page holding the quote, and the next across a page break
 
 
-def _ref(doc_id: str, collection: str, caller: Caller) -> DocRef:
-    try:
-        ref = DocRef(collection, doc_id)
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
-    if not caller.may_read(collection):
-        raise missing_document(doc_id, collection)
-    return ref
-
-
 def _original(state: AppState, ref: DocRef) -> tuple[PageViewer, str]:
     """The viewer and the document's kept file (404 naming why there is none)."""
     kb = state.services.retrieval.kb
@@ -95,7 +84,7 @@ async def highlight(
 ) -> HighlightOut:
     """Where the quote is among the passage's pages (`page` to `page_end`), as boxes on each
     page that holds part of it; `GET /documents/{id}/pages/{n}?quote=` draws them."""
-    ref = _ref(doc_id, collection, caller)
+    ref = readable_ref(doc_id, collection, caller)
     last = page_end if page_end is not None else page
     if last < page or last - page >= _MOST_PAGES:
         raise HTTPException(
@@ -151,7 +140,7 @@ async def page_image(
     collection: CollectionParam = DEFAULT_COLLECTION,
 ) -> Response:
     """The page as PNG, the part of the quote on it highlighted."""
-    ref = _ref(doc_id, collection, caller)
+    ref = readable_ref(doc_id, collection, caller)
 
     def draw() -> bytes:
         viewer, key = _original(state, ref)
@@ -166,7 +155,7 @@ async def original(
     doc_id: str, state: State, caller: Reader, collection: CollectionParam = DEFAULT_COLLECTION
 ) -> Response:
     """The file the document was read from, as it was uploaded or synced."""
-    ref = _ref(doc_id, collection, caller)
+    ref = readable_ref(doc_id, collection, caller)
 
     def read() -> tuple[bytes, str]:
         viewer, key = _original(state, ref)
