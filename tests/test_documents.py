@@ -326,7 +326,7 @@ def test_ocr_says_each_page_it_reads_through_the_reader_and_a_worker_process(tmp
     """A job that reads a scan can say "OCR page 2 of 3" instead of 0 files for minutes: the
     reader's child reports each page, and a worker process passes the pages on."""
     from tools.ingest.reader import FileReader
-    from tools.ingest.uploads import folder_uploads
+    from tools.ingest.uploads import StoredUpload, folder_uploads
     from tools.ingest.worker import ProcessWorkers
 
     _ocr_ready()
@@ -343,10 +343,8 @@ def test_ocr_says_each_page_it_reads_through_the_reader_and_a_worker_process(tmp
     workers = ProcessWorkers(settings)
     passed: list[tuple[int, int]] = []
     try:
-        prepared = workers.read_upload(
-            uploads, "job-1", "0.pdf", "ba-trang.pdf", "default",
-            lambda done, total: passed.append((done, total)),
-        )  # fmt: skip
+        upload = StoredUpload("job-1", "0.pdf", "ba-trang.pdf", "default")
+        prepared = workers.read_upload(uploads, upload, lambda d, t: passed.append((d, t)))
     finally:
         workers.close()
     assert prepared.chunked and passed[-1] == (3, 3) and passed == sorted(passed)

@@ -18,7 +18,7 @@ from server.main import create_app
 from tools.corpus.documents import Chunk
 from tools.ingest.jobs import IngestJobs
 from tools.ingest.progress import PageProgress
-from tools.ingest.uploads import Uploads
+from tools.ingest.uploads import StoredUpload, Uploads
 from tools.ingest.worker import (
     Prepared,
     ProcessWorkers,
@@ -69,18 +69,12 @@ class _Recording(ThreadWorkers):
         self.read: list[str] = []
 
     def read_upload(
-        self,
-        uploads: Uploads,
-        job_id: str,
-        stored: str,
-        name: str,
-        collection: str,
-        on_pages: PageProgress | None = None,
+        self, uploads: Uploads, upload: StoredUpload, on_pages: PageProgress | None = None
     ) -> Prepared:
-        self.read.append(name)
-        if name.startswith("stall"):
+        self.read.append(upload.name)
+        if upload.name.startswith("stall"):
             raise WorkerTimedOut("took more than 720 s: stopped")
-        return super().read_upload(uploads, job_id, stored, name, collection, on_pages)
+        return super().read_upload(uploads, upload, on_pages)
 
     def encode(self, chunks: Sequence[Chunk]) -> list[Terms]:
         return super().encode(chunks)
@@ -146,10 +140,10 @@ class _Blocking(ThreadWorkers):
         self.reading = threading.Event()
         self.release = threading.Event()
 
-    def read_upload(self, uploads, job_id, stored, name, collection, on_pages=None):
+    def read_upload(self, uploads, upload, on_pages=None):
         self.reading.set()
         self.release.wait(60)
-        return super().read_upload(uploads, job_id, stored, name, collection, on_pages)
+        return super().read_upload(uploads, upload, on_pages)
 
     def read_documents(self, documents):
         self.reading.set()

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from tools.corpus.documents import DocKey, Document
 from tools.ingest.job import ENDED, FileJobStore, Job, JobState, JobStore
 from tools.ingest.pipeline import IngestReport, record
-from tools.ingest.uploads import Uploads, folder_uploads
+from tools.ingest.uploads import StoredUpload, Uploads, folder_uploads
 from tools.ingest.worker import (
     IngestWorkers,
     Prepared,
@@ -276,9 +276,8 @@ class JobRunner:
                 self.store.save(job)
 
         try:
-            return self.workers.read_upload(
-                self.uploads, job.id, stored_name(i, name), name, job.collection, pages
-            )
+            upload = StoredUpload(job.id, stored_name(i, name), name, job.collection)
+            return self.workers.read_upload(self.uploads, upload, pages)
         finally:
             if name in job.ocr_pages:  # read: the file's phase is its chunks' from here
                 job.ocr_pages = {k: v for k, v in job.ocr_pages.items() if k != name}

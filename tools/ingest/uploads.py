@@ -6,12 +6,24 @@ a job outlives the replica that received it."""
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 
 from tools.ingest.blobs import Blobs, FolderBlobs, open_blobs
 from tools.settings import Settings
 
 INPUT = "input"  # a job's files under its folder
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    """A job's file where it waits: its job, the name it is stored under, the name it was sent
+    as (its documents' ids and sources), the collection it goes into."""
+
+    job_id: str
+    stored: str
+    name: str
+    collection: str
 
 
 class Uploads:

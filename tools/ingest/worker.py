@@ -25,7 +25,7 @@ import numpy as np
 from tools.corpus.documents import Chunk, DocKey, Document
 from tools.ingest.pipeline import IngestReport, chunked_documents, load_files
 from tools.ingest.progress import PageProgress
-from tools.ingest.uploads import Uploads
+from tools.ingest.uploads import StoredUpload, Uploads
 from tools.kb.embedders import Embedder
 from tools.kb.sparse import BM25Encoder
 from tools.kb.store import KnowledgeBase
@@ -175,13 +175,7 @@ class IngestWorkers(Protocol):
     """Where ingestion's slow steps run. Each call blocks its (job or backfill) thread."""
 
     def read_upload(
-        self,
-        uploads: Uploads,
-        job_id: str,
-        stored: str,
-        name: str,
-        collection: str,
-        on_pages: PageProgress | None = None,
+        self, uploads: Uploads, upload: StoredUpload, on_pages: PageProgress | None = None
     ) -> Prepared:
         """A job's stored file, by the name it was sent as; `on_pages` hears of the pages OCR
         has read (where the steps run in this machine's processes)."""
@@ -269,28 +263,18 @@ class ProcessWorkers:
         _kill(pool)
 
     def read_upload(
-        self,
-        uploads: Uploads,
-        job_id: str,
-        stored: str,
-        name: str,
-        collection: str,
-        on_pages: PageProgress | None = None,
+        self, uploads: Uploads, upload: StoredUpload, on_pages: PageProgress | None = None
     ) -> Prepared:
-        with uploads.local(job_id, stored) as path, tempfile.TemporaryDirectory() as folder:
+        with (
+            uploads.local(upload.job_id, upload.stored) as path,
+            tempfile.TemporaryDirectory() as folder,
+        ):
             pages = Path(folder) / "pages"
             watch = partial(_pages_read, pages, on_pages) if on_pages is not None else None
-            prepared = self._call(
-                "prepare",
-                self.read_bound_s,
-                _read_files,
-                [path],
-                {path: name},
-                collection,
-                pages,
-                watch=watch,
-            )
-        return named(prepared, path, name)
+            names = {path: upload.name}
+            args = ([path], names, upload.collection, pages)
+            prepared = self._call("prepare", self.read_bound_s, _read_files, *args, watch=watch)
+        return named(prepared, path, upload.name)
 
     def read_documents(self, documents: Sequence[Document]) -> Prepared:
         bound = self.encode_bound_s * max(len(documents), 1)
@@ -332,17 +316,12 @@ class ThreadWorkers:
         self.models = Models(settings) if kb is None else None
 
     def read_upload(
-        self,
-        uploads: Uploads,
-        job_id: str,
-        stored: str,
-        name: str,
-        collection: str,
-        on_pages: PageProgress | None = None,
+        self, uploads: Uploads, upload: StoredUpload, on_pages: PageProgress | None = None
     ) -> Prepared:
-        with uploads.local(job_id, stored) as path:
-            prepared = prepare_files(self.settings, [path], {path: name}, collection, on_pages)
-        return named(prepared, path, name)
+        with uploads.local(upload.job_id, upload.stored) as path:
+            names = {path: upload.name}
+            prepared = prepare_files(self.settings, [path], names, upload.collection, on_pages)
+        return named(prepared, path, upload.name)
 
     def read_documents(self, documents: Sequence[Document]) -> Prepared:
         return prepare_documents(self.settings, documents)

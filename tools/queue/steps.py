@@ -17,7 +17,7 @@ from celery import Celery
 from tools.corpus.documents import Chunk, Document
 from tools.ingest.jobs import document_rows
 from tools.ingest.progress import PageProgress
-from tools.ingest.uploads import Uploads
+from tools.ingest.uploads import StoredUpload, Uploads
 from tools.ingest.worker import Prepared, WorkerStopped
 from tools.kb.writes import Terms
 from tools.queue.app import EMBED, ENCODE, READ_DOCUMENTS, READ_UPLOAD
@@ -67,17 +67,12 @@ class QueuedSteps:
         return outcome.value
 
     def read_upload(
-        self,
-        uploads: Uploads,
-        job_id: str,
-        stored: str,
-        name: str,
-        collection: str,
-        on_pages: PageProgress | None = None,
+        self, uploads: Uploads, upload: StoredUpload, on_pages: PageProgress | None = None
     ) -> Prepared:
         """Read and encoded by the worker (its own view of the uploads' storage); OCR's pages
         are not reported back from another machine."""
-        prepared: Prepared = self._call(READ_UPLOAD, job_id, stored, name, collection)
+        u = upload
+        prepared: Prepared = self._call(READ_UPLOAD, u.job_id, u.stored, u.name, u.collection)
         return prepared
 
     def read_documents(self, documents: Sequence[Document]) -> Prepared:

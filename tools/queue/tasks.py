@@ -21,7 +21,7 @@ from tools.corpus.documents import Chunk
 from tools.ingest.job import ENDED, Job
 from tools.ingest.jobs import JobRunner, row_documents
 from tools.ingest.sync import sync_folder
-from tools.ingest.uploads import Uploads, open_uploads
+from tools.ingest.uploads import StoredUpload, Uploads, open_uploads
 from tools.ingest.worker import IngestWorkers, Prepared, WorkerStopped, build_workers, encoded
 from tools.kb.backfill import DenseBackfill
 from tools.kb.store import KnowledgeBase
@@ -224,8 +224,8 @@ class WorkerContext:
                 outcome = Outcome(error=exc)
         self.store.put_outcome(task_id, outcome.dumps())
 
-    def read_upload(self, job_id: str, stored: str, name: str, collection: str) -> Prepared:
-        prepared = self.steps.read_upload(self.uploads, job_id, stored, name, collection)
+    def read_upload(self, upload: StoredUpload) -> Prepared:
+        prepared = self.steps.read_upload(self.uploads, upload)
         size = self.settings.ingest.encode_slice
         prepared.terms = {  # encoded here too: one round trip a file
             item.key: [t for part in encoded(self.steps, item.chunks, size) for t in part]
@@ -269,7 +269,8 @@ def register(app: Celery, context: WorkerContext) -> None:
         return context.backfill()
 
     def read_upload(task: Any, job_id: str, stored: str, name: str, collection: str) -> None:
-        context.step(task.request.id, lambda: context.read_upload(job_id, stored, name, collection))
+        upload = StoredUpload(job_id, stored, name, collection)
+        context.step(task.request.id, lambda: context.read_upload(upload))
 
     def read_documents(task: Any, rows: list[dict[str, Any]]) -> None:
         documents = row_documents(rows)
