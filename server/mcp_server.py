@@ -2,13 +2,16 @@
 streamable HTTP at `/mcp` on the app, behind the same API keys and collection scopes as every
 route, and `vinarag mcp` over stdio. A small tool set with typed results: `search` (passages),
 `ask` (the whole graph; a question back is a result, answered by calling `ask` again with its
-`thread_id`, since an MCP client cannot answer mid-call), `list_documents`, `get_document`; and
+`thread_id`, since an MCP client cannot answer mid-call), `list_documents`, `get_document`,
+`get_article` (a law's article in the version in force, with its references); and
 for keys that may write, `ingest` (text documents, as a job), `job_status`, `sync_now`."""
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
+from datetime import date
 from typing import Any, cast
 
 from fastapi import FastAPI, HTTPException
@@ -27,13 +30,16 @@ from graph.state import OutputState
 from server.access import Caller, caller_of
 from server.rag import scoped_configurable
 from server.state import AppState
-from tools.corpus.documents import DEFAULT_COLLECTION, DocRef, Document
+from tools.corpus.documents import DEFAULT_COLLECTION, DocRef, Document, location
 from tools.corpus.passages import Passage
+from tools.corpus.references import ArticleRef, references_in
 from tools.ingest.job import Job
-from tools.kb.retriever import passage_location
+from tools.kb.retriever import as_passage, passage_location
+from tools.kb.versions import Version, in_force
 
 log = logging.getLogger(__name__)
 MAX_TOP_K = 20
+_ARTICLE_NUMBER = re.compile(r"\d{1,4}[a-zđ]?")
 
 INSTRUCTIONS = (
     "Tìm và hỏi đáp trên kho văn bản tiếng Việt của người dùng (luật, quy chế, tài liệu). "
@@ -88,6 +94,20 @@ class NewDocument(BaseModel):
     text: str
 
 
+class ArticleText(BaseModel):
+    law: str = Field(description="the law as a reader names it, with its number")
+    document: str
+    collection: str
+    article: str
+    location: str
+    pages: list[int] = Field(description="the pages it is printed on, for PDFs and scans")
+    text: str = Field(description="the article's whole text, heading first")
+    references: list[str] = Field(description="the articles it refers to, as a reader cites them")
+    other_versions: list[str] = Field(
+        description="other versions of the law held; the text is from the one in force"
+    )
+
+
 class JobState(BaseModel):
     job_id: str
     state: str = Field(description="queued, running, searchable, done or failed")
@@ -124,6 +144,47 @@ def _found(passage: Passage) -> FoundPassage:
         page=page if isinstance(page, int) else None,
         score=round(float(passage["score"]), 4),
         text=passage["text"],
+    )
+
+
+def _cited(reference: ArticleRef) -> str:
+    where = f"Điều {reference.article}" + (
+        f", khoản {reference.clause}" if reference.clause else ""
+    )
+    return f"{where} {reference.law}" if reference.law else where
+
+
+def _article(chunks: list[Passage], others: list[str]) -> ArticleText:
+    """An article's chunks as one text: each later chunk's repeated heading line dropped."""
+    first = chunks[0]
+    heading = first["text"].partition("\n")[0]
+    texts = [first["text"]]
+    for chunk in chunks[1:]:
+        line, _, rest = chunk["text"].partition("\n")
+        texts.append(rest if line == heading and rest else chunk["text"])
+    meta = first["metadata"]
+    pages = sorted(
+        {
+            n
+            for c in chunks
+            for k in ("page", "page_end")
+            if isinstance(n := c["metadata"].get(k), int)
+        }
+    )
+    references = list(
+        dict.fromkeys(_cited(r) for c in chunks for r in references_in(c["metadata"]))
+    )
+    label = str(meta.get("van_ban") or first["title"])
+    return ArticleText(
+        law=label,
+        document=first["doc_id"],
+        collection=first.get("collection", DEFAULT_COLLECTION),
+        article=str(meta.get("dieu")),
+        location=location(label, {"dieu": meta["dieu"]}),
+        pages=pages,
+        text="\n".join(texts),
+        references=references,
+        other_versions=others,
     )
 
 
@@ -240,6 +301,45 @@ def build_mcp(state: AppState, resolve: Resolve) -> FastMCP:
                     for p in payloads
                 ],
             )
+
+        return await run_in_threadpool(read)
+
+    @server.tool()
+    async def get_article(
+        law: str, article: str, ctx: Context, collection: str | None = None
+    ) -> ArticleText:
+        """An article of a law the knowledge base holds (`law`: its name or number, "Luật
+        Doanh nghiệp 2020" or "59/2020/QH14"; `article`: "17" or "Điều 17"), in the version in
+        force, with the articles it refers to."""
+        collections = _scope(resolve(ctx), collection)
+        number = _ARTICLE_NUMBER.search(article)
+        if number is None:
+            raise ToolError(f"article {article[:40]!r}: give its number, e.g. 17 or 'Điều 17'")
+
+        def read() -> ArticleText:
+            named = retrieval.laws.named_in(law, collections)
+            if named is None or not named.documents:
+                raise ToolError(
+                    f"no law {law[:80]!r} in the knowledge base (list_documents shows what is "
+                    "held; name it as its title or number)"
+                )
+            found: dict[str, list[Passage]] = {}
+            for held in named.documents:
+                chunks = retrieval.kb.find(
+                    {"doc_id": held.doc_id, "dieu": number.group(0)}, [held.collection], 64
+                )
+                if chunks:
+                    ordered = sorted(chunks, key=lambda c: c[1].position)
+                    found[held.doc_id] = [as_passage(i, p, 0.0) for i, p in ordered]
+            if not found:
+                raise ToolError(f"{named.documents[0].label} has no Điều {number.group(0)}")
+            versions = {v.doc_id: v for p in found.values() if (v := Version.of(p[0])) is not None}
+            chosen = (
+                in_force(list(versions.values()), date.today()).doc_id
+                if len(versions) > 1
+                else next(iter(found))
+            )
+            return _article(found[chosen], [versions[d].label for d in versions if d != chosen])
 
         return await run_in_threadpool(read)
 

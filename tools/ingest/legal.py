@@ -65,11 +65,20 @@ _LONGEST_SUMMARY = 300  # characters of one line of a decree's summary under its
 _ISSUER_KEYS = ("quoc hoi", "chinh phu", "uy ban thuong vu", "chu tich nuoc")
 # Laws of the 1950s-1990s open their name with their number and date: "SỐ 18-L/CTN NGÀY
 # 06/07/1993 CỦA QUỐC HỘI VỀ DẦU KHÍ" is the law on "Dầu khí".
+_ISSUER = r"(?:quốc\s+hội|chủ\s+tịch\s+nước|chính\s+phủ|hội\s+đồng\s+nhà\s+nước)"
+_COUNTRY = r"(?:\s+nước\s+cộng\s+\S+\s+xã\s+hội\s+chủ\s+nghĩa\s+việt\s+nam)?"
+_ON = r"(?:\s+ngày\s+(?:\S+\s+tháng\s+\S+\s+năm\s+\S+|\S+))"
+# Older laws name themselves with their number, date and issuer around the name: "của Quốc hội
+# nước Cộng hoà xã hội chủ nghĩa Việt Nam số 15/2003/QH11 ngày 26 tháng 11 năm 2003 về thi đua,
+# khen thưởng", "số 28/2001/QH10 về di sản văn hoá", "thuế sử dụng đất nông nghiệp số 23-L/CTN
+# ngày 10/07/1993 của Quốc hội": what stands around the name is dropped.
 _OLD_STYLE_PREFIX = re.compile(
-    r"^(?:của\s+(?:quốc\s+hội|chủ\s+tịch\s+nước|chính\s+phủ|hội\s+đồng\s+nhà\s+nước)\s+)?"
-    r"số\s+\S+\s+ngày\s+\S+(?:\s+của\s+(?:quốc\s+hội|chủ\s+tịch\s+nước|chính\s+phủ))?"
+    rf"^(?:của\s+{_ISSUER}{_COUNTRY}\s+)?số\s+(?=\S*\d)\S+{_ON}?(?:\s+của\s+{_ISSUER}{_COUNTRY})?"
     r"\s+(?:về\s+)?(?=\S)",
     re.IGNORECASE,
+)
+_OLD_STYLE_SUFFIX = re.compile(
+    rf"\s+số\s+(?=\S*\d)\S+{_ON}?(?:\s+của\s+{_ISSUER}{_COUNTRY})?\s*$", re.IGNORECASE
 )
 _SESSION = re.compile(r"\bky hop\b|\bkhoa [ivxlc]+\b")  # the session that passed it
 _TITLED_KINDS = ("Luật", "Bộ luật", "Pháp lệnh", "Hiến pháp")  # named, not summarised
@@ -258,7 +267,8 @@ def parse_header(text: str, lines: int = 40) -> LegalHeader:
             header.consolidated, rest = True, bare.strip()
         name = [rest] if rest else _name_lines(stripped[i + 1 : i + 6])
         if name:
-            header.name = _sentence_case(_OLD_STYLE_PREFIX.sub("", " ".join(name)))
+            bare = _OLD_STYLE_SUFFIX.sub("", _OLD_STYLE_PREFIX.sub("", " ".join(name)))
+            header.name = _sentence_case(bare)
         break
     if header.name and header.name.lower().startswith(_AMENDING):
         amended = header.name[len(_AMENDING) :]
