@@ -34,7 +34,8 @@ WRITER = "mcp-writer-key-0123456789abcdef0"
 QUESTION = "Phở ra đời ở đâu?"
 
 TOOLS = {
-    "search", "ask", "list_documents", "get_document", "ingest", "job_status", "sync_now",
+    "search", "ask", "list_documents", "get_document", "get_article", "ingest", "job_status",
+    "sync_now",
 }  # fmt: skip
 
 pytestmark = pytest.mark.slow
@@ -230,3 +231,44 @@ def test_eval_mcp_counts_the_same_answers_as_rest(tmp_path, monkeypatch):
     assert result["same_answer"] == 2 and result["same_sources"] == 2
     assert result["with_sources"] == 2  # answered from the corpus, not both empty
     assert "same answer 2/2" in format_mcp(result)
+
+
+def test_get_article_reads_the_version_in_force_with_its_references(settings, make_demo_services):
+    """Two real versions of one law (Luật Thi đua, khen thưởng 2003 and 2022): an article is read
+    from the one in force, naming the other, with the articles it refers to."""
+    from tests.helpers import LAWS_VN, need
+    from tools.ingest.pipeline import ingest_paths
+
+    need(LAWS_VN.is_dir(), f"the real laws are not at {LAWS_VN}")
+    services = make_demo_services()
+    laws = sorted(LAWS_VN.glob("Luat-Thi-dua-Khen-thuong-*.txt"))
+    assert len(laws) == 2
+    ingest_paths(laws, services.retrieval.kb, services.settings, progress=False)
+    newer = next(d for d in services.retrieval.kb.list_documents() if "2022" in d.doc_id)
+    referring = next(
+        p
+        for _, p in services.retrieval.kb.find({"doc_id": newer.doc_id}, None, 1000)
+        if p.metadata.get("tham_chieu") and "dieu" in p.metadata
+    )
+    keys = [ApiKey(name="reader", key=READER, read=["default"], write=[]),
+            ApiKey(name="outsider", key=OUTSIDER, read=["public"], write=[])]  # fmt: skip
+    configured = settings.model_copy(update={"api_keys": keys})
+    with LiveServer(create_app(configured, services=services)) as server:
+        read = _call(server.url, READER, "get_article",
+                     {"law": "Luật Thi đua, khen thưởng", "article": "Điều 2"})  # fmt: skip
+        assert not read.isError, read.content
+        article = read.structuredContent
+        assert article["document"] == newer.doc_id and article["article"] == "2"
+        assert article["text"].startswith("Điều 2.") and article["text"].count("Điều 2.") == 1
+        assert article["law"] == "Luật Thi đua, khen thưởng 2022 (06/2022/QH15)"
+        assert [v for v in article["other_versions"] if "15/2003/QH11" in v]
+        number = str(referring.metadata["dieu"])
+        cited = _call(server.url, READER, "get_article",
+                      {"law": "06/2022/QH15", "article": number}).structuredContent  # fmt: skip
+        first = str(referring.metadata["tham_chieu"][0]).split(".")[0]
+        assert any(r.startswith(f"Điều {first}") for r in cited["references"]), cited
+        hidden = _call(server.url, OUTSIDER, "get_article",
+                       {"law": "Luật Thi đua, khen thưởng", "article": "2"})  # fmt: skip
+        assert hidden.isError and "no law" in hidden.content[0].text
+        wrong = _call(server.url, READER, "get_article", {"law": "06/2022/QH15", "article": "x"})
+        assert wrong.isError and "give its number" in wrong.content[0].text
