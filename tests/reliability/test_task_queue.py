@@ -287,6 +287,9 @@ def test_an_upload_outlives_the_replica_that_received_it(cluster, tmp_path):
     assert done["state"] == "done" and len(done["report"]["added"]) == 1, done
     left = client.list_objects_v2(Bucket="uploads", Prefix=f"jobs/{sent['id']}/")
     assert left.get("KeyCount", 0) == 0  # removed once its job ended
+    # its original is kept beside the uploads, by its content (one setting moves both)
+    kept = client.list_objects_v2(Bucket="uploads", Prefix="jobs/originals/")
+    assert [o["Key"][-4:] for o in kept.get("Contents", [])] == [".txt"]
 
 
 def _answers(url: str) -> bool:

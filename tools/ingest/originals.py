@@ -79,17 +79,16 @@ class Originals:
 
 
 def open_originals(settings: Settings) -> Originals | None:
-    """Where `ingest.originals_url` says (default: data_dir/originals); None when
+    """Where `ingest.originals_url` says; unset, beside the jobs' uploads (`uploads_url` +
+    /originals: one setting moves both off the machine), else data_dir/originals. None when
     `ingest.keep_originals` is off."""
-    if not settings.ingest.keep_originals:
+    ingest = settings.ingest
+    if not ingest.keep_originals:
         return None
-    return Originals(
-        open_blobs(
-            settings.ingest.originals_url,
-            settings.data_dir / "originals",
-            settings.ingest.s3_endpoint_url,
-        )
-    )
+    url = ingest.originals_url
+    if url is None and ingest.uploads_url:
+        url = ingest.uploads_url.rstrip("/") + "/originals"
+    return Originals(open_blobs(url, settings.data_dir / "originals", ingest.s3_endpoint_url))
 
 
 def named_originals(kb: KnowledgeBase) -> set[str]:
