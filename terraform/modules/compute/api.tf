@@ -17,7 +17,8 @@ locals {
       VINARAG_GENERATOR__BASE_URL          = local.vllm_url
       VINARAG_GENERATOR__MODEL             = "phogpt"
       VINARAG_LOG_LEVEL                    = "INFO"
-      # uploads wait in S3 for the ingestion workers (workers.tf)
+      # uploads wait in S3 for the ingestion workers (workers.tf); originals are kept beside
+      # them (jobs/originals/) for the page view
       VINARAG_INGEST__UPLOADS_URL = "s3://${var.uploads_bucket}/jobs"
       # Fargate bind mounts copy the image's VOLUME paths with their owner (/data is the app
       # user's); a bare /tmp mount may come up root-owned

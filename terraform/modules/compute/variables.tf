@@ -223,7 +223,7 @@ variable "broker_url_secret_arn" {
 
 variable "uploads_bucket" {
   type        = string
-  description = "Bucket holding uploads until their ingestion job ends."
+  description = "Bucket holding uploads until their ingestion job ends, and documents' originals (jobs/originals/)."
 }
 
 variable "ingest_writers" {

@@ -10,7 +10,7 @@ locals {
     adapters         = "LoRA adapters the generator loads"
     eval_reports     = "vinarag eval reports"
     qdrant_snapshots = "Qdrant collection snapshots"
-    uploads          = "uploads waiting for their ingestion job (removed when it ends)"
+    uploads          = "uploads waiting for their ingestion job, and the documents' originals"
   }
 }
 
