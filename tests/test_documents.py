@@ -323,28 +323,32 @@ def test_without_tesseract_a_scan_is_skipped_with_what_to_install(tmp_path, monk
 
 @pytest.mark.slow
 def test_ocr_says_each_page_it_reads_through_the_reader_and_a_worker_process(tmp_path, settings):
-    """A job that reads a scan can say "OCR page 2 of 3" instead of 0 files for minutes: the
+    """A job that reads a scan can say "OCR page 2 of 2" instead of 0 files for minutes: the
     reader's child reports each page, and a worker process passes the pages on."""
     from tools.ingest.reader import FileReader
     from tools.ingest.uploads import StoredUpload, folder_uploads
     from tools.ingest.worker import ProcessWorkers
 
     _ocr_ready()
-    pages = [render_page(SCAN_LINES[i : i + 3]) for i in (0, 3, 6)]
-    scan = tmp_path / "ba-trang.pdf"
+    pages = [render_page(SCAN_LINES[i : i + 2]) for i in (0, 2)]
+    scan = tmp_path / "hai-trang.pdf"
     pages[0].save(scan, save_all=True, append_images=pages[1:], resolution=300)
+    # read at 200 dpi: what is checked is the pages said, not how well they were read
+    settings = settings.model_copy(
+        update={"ingest": settings.ingest.model_copy(update={"ocr_dpi": 200})}
+    )
     heard: list[tuple[int, int]] = []
     with FileReader(settings.ingest) as reader:
         loaded = reader.read(scan, lambda done, total: heard.append((done, total)))
-    assert heard == [(0, 3), (1, 3), (2, 3), (3, 3)]
-    assert sorted(loaded.ocr) == [1, 2, 3]  # each page's words and boxes, kept
+    assert heard == [(0, 2), (1, 2), (2, 2)]
+    assert sorted(loaded.ocr) == [1, 2]  # each page's words and boxes, kept
     uploads = folder_uploads(tmp_path / "jobs")
     uploads.put("job-1", "0.pdf", scan.read_bytes())
     workers = ProcessWorkers(settings)
     passed: list[tuple[int, int]] = []
     try:
-        upload = StoredUpload("job-1", "0.pdf", "ba-trang.pdf", "default")
+        upload = StoredUpload("job-1", "0.pdf", "hai-trang.pdf", "default")
         prepared = workers.read_upload(uploads, upload, lambda d, t: passed.append((d, t)))
     finally:
         workers.close()
-    assert prepared.chunked and passed[-1] == (3, 3) and passed == sorted(passed)
+    assert prepared.chunked and passed[-1] == (2, 2) and passed == sorted(passed)
