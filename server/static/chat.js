@@ -232,7 +232,9 @@ function render(turn, output) {
     const item = document.createElement("li");
     const button = document.createElement("button");
     button.type = "button";
-    button.textContent = `${source.title || source.doc_id}${source.location ? ` — ${source.location}` : ""}`;
+    const title = source.title || source.doc_id;
+    // the place once: a text known by its title is cited by it
+    button.textContent = source.location && source.location !== title ? `${title} — ${source.location}` : title;
     button.addEventListener("click", () => openSource(output, index + 1));
     item.append(button);
     list.append(item);
