@@ -287,7 +287,8 @@ function openSource(output, marker) {
   const located = citations.find((c) => c.location)?.location || source.location;
   const page = meta.page && !(located || "").includes("trang") ? `trang ${meta.page}` : null;
   const also = meta.also_in?.length ? `cũng có trong: ${meta.also_in.join(", ")}` : null;
-  const where = [located, page, source.collection, also].filter(Boolean);
+  const place = located !== (source.title || source.doc_id) ? located : null;  // said in the title
+  const where = [place, page, source.collection, also].filter(Boolean);
   $("source-where").textContent = where.length ? where.join(" · ") : source.doc_id;
   const text = $("source-text");
   text.textContent = "";
