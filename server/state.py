@@ -154,6 +154,7 @@ def build_app_state(
 
     jobs: Jobs
     dispatch: Dispatch | None = None
+    originals = open_originals(settings)
     if settings.ingest.queue == "celery":  # the workers run jobs and syncs: tools/queue/
         from tools.queue.app import celery_app, queue_depths, queue_names
         from tools.queue.jobs import QueuedJobs
@@ -175,11 +176,11 @@ def build_app_state(
             encode_slice=settings.ingest.encode_slice,
             on_report=job_done,
             max_attempts=settings.ingest.max_job_attempts,
+            originals=originals,
         )
     jobs.start()
     sources = SourceScheduler(kb, settings, on_synced=synced, dispatch=dispatch)
     sources.start()
-    originals = open_originals(settings)
     return AppState(
         services=services,
         metrics=metrics,

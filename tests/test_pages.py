@@ -264,3 +264,30 @@ def test_letters_and_a_loose_match_of_a_quote():
     assert box.left == pytest.approx(line.index("lao") / 100)
     assert box.right == pytest.approx((line.index("đồng") + 4) / 100)
     assert text.locate(letters("bảo hiểm xã hội bắt buộc")) is None
+
+
+def test_a_new_version_of_a_file_replaces_its_kept_original(client, settings, tmp_path):
+    """Through an upload job and through `vinarag ingest`'s pipeline alike: the file a new
+    version replaced is not kept for a document that no longer names it."""
+    from tools.ingest.pipeline import ingest_paths
+
+    folder = client.app.state.vinarag.originals.blobs.root
+    rule = tmp_path / "quy-che.txt"
+    for text in ("Nhân viên làm việc tám giờ mỗi ngày.", "Nhân viên làm việc bảy giờ mỗi ngày."):
+        rule.write_text(text, "utf-8")
+        sent = client.post(
+            "/documents/files?wait=true",
+            files={"files": (rule.name, rule.read_bytes(), "text/plain")},
+        )
+        assert sent.status_code == 200, sent.text
+        kept = [p.read_text("utf-8") for p in folder.rglob("*.txt")]
+        assert kept == [text]
+    kb = client.app.state.vinarag.services.retrieval.kb
+    local = tmp_path / "local"
+    local.mkdir()
+    note = local / "ghi-chu.txt"
+    for text in ("Họp giao ban vào thứ hai.", "Họp giao ban vào thứ ba."):
+        note.write_text(text, "utf-8")
+        ingest_paths([note], kb, settings, progress=False)
+        assert sum(p.read_text("utf-8") == text for p in folder.rglob("*.txt")) == 1
+    assert len(list(folder.rglob("*.txt"))) == 2  # the upload's and the note's last versions

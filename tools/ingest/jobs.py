@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from tools.corpus.documents import DocKey, Document
 from tools.ingest.job import ENDED, FileJobStore, Job, JobState, JobStore
+from tools.ingest.originals import Originals, originals_of, release_unnamed
 from tools.ingest.pipeline import IngestReport, record
 from tools.ingest.uploads import StoredUpload, Uploads, folder_uploads
 from tools.ingest.worker import (
@@ -169,10 +170,12 @@ class JobRunner:
         on_report: Callable[[Job], None] | None = None,
         on_end: Callable[[Job], None] | None = None,
         stopping: Callable[[], bool] = lambda: False,
+        originals: Originals | None = None,
     ) -> None:
         """`reads_ahead`: files of a job read at once while one is written (workers on other
         machines); `on_report` hears each job once its documents are written (metrics, the
-        audit trail), `on_end` once it has ended."""
+        audit trail), `on_end` once it has ended; `originals`: the files a new version
+        replaces are removed."""
         self.kb = kb
         self.workers = workers
         self.store = store
@@ -182,6 +185,7 @@ class JobRunner:
         self.on_report = on_report
         self.on_end = on_end
         self.stopping = stopping
+        self.originals = originals
         self._reader = ThreadPoolExecutor(reads_ahead, "job-read") if reads_ahead > 0 else None
         self.reads_ahead = reads_ahead
 
@@ -305,6 +309,8 @@ class JobRunner:
             if statuses[item.key] == "unchanged":
                 record(report, item, "unchanged")
         job.chunks_total += sum(len(item.chunks) for item in todo)
+        keys = [item.key for item in todo]
+        before = originals_of(self.kb, keys) if self.originals is not None else set()
         for item in todo:
             terms = list(prepared.terms.get(item.key, [])) if prepared.terms else []
             if len(terms) == len(item.chunks):
@@ -326,6 +332,8 @@ class JobRunner:
             if status != "unchanged" and self.kb.has_dense:
                 job.written.append(item.key)
             self.backfill.wake()
+        if self.originals is not None:
+            release_unnamed(self.kb, self.originals, before)
         job.report = copy.deepcopy(report)
         self.store.save(job)
 
@@ -357,9 +365,10 @@ class IngestJobs(Jobs):
         encode_slice: int = 256,
         on_report: Callable[[Job], None] | None = None,
         max_attempts: int = 3,
+        originals: Originals | None = None,
     ) -> None:
         """`on_report`: hears each job once its documents are written (its report: metrics,
-        the audit trail)."""
+        the audit trail); `originals`: where the files a new version replaces are removed."""
         self.kb = kb
         self.workers = workers
         self.kept = kept
@@ -372,7 +381,7 @@ class IngestJobs(Jobs):
         self.runner = JobRunner(
             kb, workers, self.store, self.uploads, self.backfill,
             encode_slice=encode_slice, on_report=on_report, on_end=self._ended,
-            stopping=self._stopping.is_set,
+            stopping=self._stopping.is_set, originals=originals,
         )  # fmt: skip
         self._done: dict[str, threading.Event] = {}
         self._queue: deque[str] = deque()  # jobs not ended, in the order they came

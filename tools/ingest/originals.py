@@ -1,7 +1,8 @@
 """Documents' original files, kept by their content so that a cited page can be shown as its
 reader saw it. The key is the file's content hash and suffix: the same file uploaded twice, or into
 two collections, is kept once, and removed once no document names it. OCR's word boxes are kept
-beside a scan (`KEY.ocr/N.tsv`) so that its page is not read again to be highlighted."""
+beside a scan (`KEY.ocr/N.tsv`) so that its page is not read again to be highlighted. A file
+is removed when the last document naming it is deleted or written again from another file."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from tools.corpus.documents import DocRef
+from tools.corpus.documents import DocKey, DocRef
 from tools.ingest.blobs import Blobs, open_blobs
 from tools.ingest.walk import file_hash
 from tools.kb.store import KnowledgeBase
@@ -18,9 +19,6 @@ from tools.settings import Settings
 
 log = logging.getLogger(__name__)
 ORIGINAL = "original"  # the document metadata field naming its kept file
-# An original no document names yet may belong to a job still writing: it is pruned only
-# after this long.
-PRUNE_GRACE_S = 3600.0
 
 
 def content_key(path: Path) -> str:
@@ -65,18 +63,6 @@ class Originals:
         self.blobs.remove(key)
         self.blobs.remove(_ocr_key(key))
 
-    def prune(self, referenced: Iterable[str], grace_s: float = PRUNE_GRACE_S) -> int:
-        """Removes the originals no document names (older than `grace_s`); how many."""
-        named = set(referenced)
-        stale = {
-            key.split(".ocr/")[0]
-            for key, age in self.blobs.ages().items()
-            if age >= grace_s and key.split(".ocr/")[0] not in named
-        }
-        for key in stale:
-            self.release(key)
-        return len(stale)
-
 
 def open_originals(settings: Settings) -> Originals | None:
     """Where `ingest.originals_url` says; unset, beside the jobs' uploads (`uploads_url` +
@@ -91,14 +77,6 @@ def open_originals(settings: Settings) -> Originals | None:
     return Originals(open_blobs(url, settings.data_dir / "originals", ingest.s3_endpoint_url))
 
 
-def named_originals(kb: KnowledgeBase) -> set[str]:
-    return {
-        str(d.metadata[ORIGINAL])
-        for d in kb.list_documents(limit=10**9)
-        if d.metadata.get(ORIGINAL)
-    }
-
-
 def original_of(kb: KnowledgeBase, ref: DocRef) -> str | None:
     stored = kb.existing([ref.key]).get(ref.key)
     if stored is None or not stored.point_ids:
@@ -108,6 +86,23 @@ def original_of(kb: KnowledgeBase, ref: DocRef) -> str | None:
     return str(key) if key else None
 
 
+def originals_of(kb: KnowledgeBase, keys: Iterable[DocKey]) -> set[str]:
+    """The files these documents were read from (before they are written again)."""
+    return {found for key in keys if (found := original_of(kb, DocRef(*key)))}
+
+
+def release_unnamed(kb: KnowledgeBase, originals: Originals, keys: Iterable[str]) -> None:
+    """Removes each of these files that no document names any more (a document deleted, or
+    written again from another file)."""
+    for key in keys:
+        if kb.find({ORIGINAL: key}, None, 1):
+            continue
+        try:
+            originals.release(key)
+        except OSError as exc:  # the documents stand; the file stays behind
+            log.warning("original %s not removed (%s)", key, exc)
+
+
 def delete_with_original(
     kb: KnowledgeBase, ref: DocRef, originals: Originals | None, optimize: bool = True
 ) -> int:
@@ -115,9 +110,6 @@ def delete_with_original(
     names it."""
     key = original_of(kb, ref) if originals is not None else None
     removed = kb.delete_document(ref, optimize=optimize)
-    if removed and key and originals is not None and not kb.find({ORIGINAL: key}, None, 1):
-        try:
-            originals.release(key)
-        except OSError as exc:  # the document is gone; its file is pruned later
-            log.warning("%s: its original %s not removed (%s)", ref.doc_id, key, exc)
+    if removed and key and originals is not None:
+        release_unnamed(kb, originals, [key])
     return removed

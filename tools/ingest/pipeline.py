@@ -22,7 +22,13 @@ from tools.errors import one_line
 from tools.ingest.chunk import chunk_document
 from tools.ingest.legal import parse_header
 from tools.ingest.loaders import LOADERS, Loaded, LoadError, LoadSkipped
-from tools.ingest.originals import ORIGINAL, Originals, open_originals
+from tools.ingest.originals import (
+    ORIGINAL,
+    Originals,
+    open_originals,
+    originals_of,
+    release_unnamed,
+)
 from tools.ingest.reader import FileReader
 from tools.ingest.walk import walk_folder
 from tools.kb.backfill import DenseBackfill
@@ -237,13 +243,17 @@ def ingest_documents(
     size = max(settings.ingest.batch_size, 1)
     bar = tqdm(total=len(prepared), desc="searchable", unit="doc", disable=not progress)
     written: set[DocKey] = set()
+    originals = open_originals(settings)
     for start in range(0, len(prepared), size):
         batch = prepared[start : start + size]
         statuses, todo = kb.plan(batch)
         # optimised once at the end: after every batch it grows with the store (quadratic)
         if todo:
+            before = originals_of(kb, [item.key for item in todo]) if originals else set()
             statuses |= kb.write(kb.encode(todo), None, optimize=False)
             written |= {item.key for item in todo}
+            if originals is not None:
+                release_unnamed(kb, originals, before)
         for item in batch:
             record(report, item, statuses[item.key])
         bar.update(len(batch))

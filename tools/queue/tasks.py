@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from tools.corpus.documents import Chunk
 from tools.ingest.job import ENDED, Job
 from tools.ingest.jobs import JobRunner, row_documents
+from tools.ingest.originals import open_originals
 from tools.ingest.sync import sync_folder
 from tools.ingest.uploads import StoredUpload, Uploads, open_uploads
 from tools.ingest.worker import IngestWorkers, Prepared, WorkerStopped, build_workers, encoded
@@ -123,7 +124,7 @@ class WorkerContext:
             kb, steps, self.store, self.uploads, backfill,
             encode_slice=ingest.encode_slice, reads_ahead=ingest.parallel_steps,
             on_report=reported, on_end=ended,
-            stopping=self.stopping.is_set,
+            stopping=self.stopping.is_set, originals=open_originals(self.settings),
         )  # fmt: skip
         return Writer(kb, steps, backfill, runner, audit)
 
