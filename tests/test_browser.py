@@ -252,6 +252,13 @@ def test_documents_page_lists_opens_deletes_and_syncs(
         expect(line).to_contain_text("xong: thêm 1", timeout=60_000)
         expect(documents).to_have_count(2)
         assert "so-tay.txt" in line.inner_text() and "/" not in line.inner_text()
+        # a file that cannot go in: the reason in Vietnamese, not the server's English
+        (tmp_path / "trong.txt").write_text("   \n", "utf-8")
+        page.locator("#files").set_input_files(str(tmp_path / "trong.txt"))
+        page.locator("#upload-form button").click()
+        refused = page.locator("#upload-jobs li").first
+        expect(refused).to_contain_text("tệp trống, không có chữ", timeout=60_000)
+        assert "empty" not in refused.inner_text()
         page.screenshot(path=str(artifacts / "documents-upload.png"), full_page=True)
 
         page.set_viewport_size({"width": 390, "height": 844})

@@ -172,14 +172,14 @@ async function followJob(job, target, report) {
   }
   const result = job.report;
   if (!result) {
-    report.textContent = `Lỗi: ${job.error}`;
+    report.textContent = `Lỗi: ${inVietnamese(job.error)}`;
     return;
   }
   const lines = [
     `Bộ sưu tập ${target}: thêm ${result.added.length}, thay thế ${result.replaced.length}, ` +
       `không đổi ${result.unchanged.length}; ${result.chunks} đoạn.`,
-    ...result.failed.map((f) => `Lỗi — ${f.source}: ${f.reason}`),
-    ...result.skipped.map((f) => `Bỏ qua — ${f.source}: ${f.reason}`),
+    ...result.failed.map((f) => `Lỗi — ${f.source}: ${inVietnamese(f.reason)}`),
+    ...result.skipped.map((f) => `Bỏ qua — ${f.source}: ${inVietnamese(f.reason)}`),
   ];
   report.textContent = lines.join("\n");
   await loadCollections();

@@ -237,10 +237,10 @@ function phase(job) {
     return `đã tìm được bằng từ khóa · đang chuẩn bị tìm theo nghĩa ${job.chunks_embedded}/${job.chunks_written} đoạn`;
   }
   const r = job.report;
-  const problems = r ? [...r.failed, ...r.skipped].map((f) => `${shortName(f.source)}: ${f.reason}`) : [];
+  const problems = r ? [...r.failed, ...r.skipped].map((f) => `${shortName(f.source)}: ${inVietnamese(f.reason)}`) : [];
   const outcome = job.state === "done"
     ? `xong: thêm ${r.added.length}, thay ${r.replaced.length}, giữ nguyên ${r.unchanged.length}`
-    : `không thêm được: ${job.error === "nothing went in" ? "không tài liệu nào đọc được" : job.error}`;
+    : `không thêm được: ${inVietnamese(job.error)}`;
   return [outcome, ...problems].join(" · ");
 }
 
