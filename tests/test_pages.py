@@ -291,3 +291,14 @@ def test_a_new_version_of_a_file_replaces_its_kept_original(client, settings, tm
         ingest_paths([note], kb, settings, progress=False)
         assert sum(p.read_text("utf-8") == text for p in folder.rglob("*.txt")) == 1
     assert len(list(folder.rglob("*.txt"))) == 2  # the upload's and the note's last versions
+
+
+def test_a_blob_key_cannot_leave_its_folder(tmp_path):
+    blobs = FolderBlobs(tmp_path / "kept")
+    for key in ("../outside.pdf", "/etc/passwd", "a/../../b", ""):
+        with pytest.raises(ValueError, match="a relative path without"):
+            blobs.put(key, b"x")
+    blobs.put("a/b.pdf", b"x")
+    assert blobs.has("a/b.pdf") and not (tmp_path / "outside.pdf").exists()
+    blobs.remove("a/")
+    assert not blobs.has("a/b.pdf")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path, PurePosixPath
@@ -30,10 +29,6 @@ class Blobs(Protocol):
 
     def remove(self, prefix: str) -> None:
         """Every key starting with `prefix` (a key, or a folder ending in /)."""
-        ...
-
-    def ages(self, prefix: str = "") -> dict[str, float]:
-        """Each key under `prefix` with the seconds since it was written."""
         ...
 
 
@@ -82,15 +77,6 @@ class FolderBlobs:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
-
-    def ages(self, prefix: str = "") -> dict[str, float]:
-        base = self._path(prefix.rstrip("/")) if prefix else self.root
-        now = time.time()
-        return {
-            path.relative_to(self.root).as_posix(): now - path.stat().st_mtime
-            for path in (base.rglob("*") if base.is_dir() else [])
-            if path.is_file() and not path.name.endswith(".partial")
-        }
 
 
 class S3Blobs:
@@ -153,11 +139,6 @@ class S3Blobs:
             self.client.delete_objects(
                 Bucket=self.bucket, Delete={"Objects": keys[start : start + 1000]}
             )
-
-    def ages(self, prefix: str = "") -> dict[str, float]:
-        now = time.time()
-        cut = len(self.prefix) + 1 if self.prefix else 0
-        return {o["Key"][cut:]: now - o["LastModified"].timestamp() for o in self._listed(prefix)}
 
 
 def open_blobs(url: str | None, default: Path, s3_endpoint_url: str | None = None) -> Blobs:
