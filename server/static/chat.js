@@ -338,6 +338,7 @@ async function showPage(source, quote) {
     const png = await fetch(`${base}/pages/${number}?${drawn}`, { headers: headers() });
     if (!png.ok || turn !== shownPage) return;
     image.src = URL.createObjectURL(await png.blob());
+    $("source-open").href = image.src;  // the page at its own size, to zoom on a phone
     image.alt = `Trang ${number} của bản gốc`;
     const across = where.pages.length > 1 ? ` (đoạn trích còn tiếp ở trang ${where.pages[1].page})` : "";
     $("source-caption").textContent = `Bản gốc, trang ${number}/${where.page_count}${across}`;
