@@ -59,10 +59,10 @@ class HighlightOut(BaseModel):
 def _original(state: AppState, ref: DocRef) -> tuple[PageViewer, str]:
     """The viewer and the document's kept file (404 naming why there is none)."""
     kb = state.services.retrieval.kb
-    if not kb.existing([ref.key]):
-        raise missing_document(ref.doc_id, ref.collection)
     key = original_of(kb, ref) if state.pages is not None else None
     if state.pages is None or key is None or not state.pages.originals.has(key):
+        if not kb.existing([ref.key]):  # looked up only to say which of the two it is
+            raise missing_document(ref.doc_id, ref.collection)
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,
             detail=f"document {ref.doc_id}: its original file is not kept (ingested before "

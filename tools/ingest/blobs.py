@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 from urllib.parse import urlparse
@@ -122,23 +123,26 @@ class S3Blobs:
                 ) from None
             yield path
 
-    def _listed(self, prefix: str) -> Iterator[dict[str, Any]]:
-        pages = self.client.get_paginator("list_objects_v2")
-        full = "/".join(p for p in (self.prefix, prefix) if p)
-        if prefix == "" and self.prefix:
-            full += "/"
-        for page in pages.paginate(Bucket=self.bucket, Prefix=full):
-            yield from page.get("Contents", [])
-
     def remove(self, prefix: str) -> None:
         if not prefix.endswith("/"):
             self.client.delete_object(Bucket=self.bucket, Key=self._key(prefix))
             return
-        keys = [{"Key": o["Key"]} for o in self._listed(prefix)]
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self._key(prefix.rstrip("/")) + "/"
+        )
+        keys = [{"Key": o["Key"]} for page in pages for o in page.get("Contents", [])]
         for start in range(0, len(keys), 1000):  # S3's most per call
             self.client.delete_objects(
                 Bucket=self.bucket, Delete={"Objects": keys[start : start + 1000]}
             )
+
+
+@lru_cache(maxsize=4)
+def _s3_client(endpoint_url: str | None) -> Any:
+    """One client per endpoint in a process (thread-safe): a job's every file opens its store."""
+    import boto3
+
+    return boto3.client("s3", endpoint_url=endpoint_url)
 
 
 def open_blobs(url: str | None, default: Path, s3_endpoint_url: str | None = None) -> Blobs:
@@ -148,8 +152,5 @@ def open_blobs(url: str | None, default: Path, s3_endpoint_url: str | None = Non
         return FolderBlobs(default)
     parsed = urlparse(url)
     if parsed.scheme == "s3":
-        import boto3
-
-        client = boto3.client("s3", endpoint_url=s3_endpoint_url)
-        return S3Blobs(client, parsed.netloc, parsed.path)
+        return S3Blobs(_s3_client(s3_endpoint_url), parsed.netloc, parsed.path)
     return FolderBlobs(Path(parsed.path if parsed.scheme == "file" else url).expanduser())

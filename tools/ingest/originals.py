@@ -7,7 +7,7 @@ is removed when the last document naming it is deleted or written again from ano
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -77,18 +77,17 @@ def open_originals(settings: Settings) -> Originals | None:
     return Originals(open_blobs(url, settings.data_dir / "originals", ingest.s3_endpoint_url))
 
 
+def originals_of(kb: KnowledgeBase, keys: Sequence[DocKey]) -> set[str]:
+    """The files these documents were read from (before they are written again): one look in
+    the catalogue and one read of a chunk of each stored document, whatever their number."""
+    stored = kb.existing(keys)
+    firsts = [found.point_ids[0] for found in stored.values() if found.point_ids]
+    named = (p.metadata.get(ORIGINAL) for p in kb.payloads(firsts).values()) if firsts else ()
+    return {str(key) for key in named if key}
+
+
 def original_of(kb: KnowledgeBase, ref: DocRef) -> str | None:
-    stored = kb.existing([ref.key]).get(ref.key)
-    if stored is None or not stored.point_ids:
-        return None
-    first = next(iter(kb.payloads(stored.point_ids[:1]).values()), None)
-    key = first.metadata.get(ORIGINAL) if first is not None else None
-    return str(key) if key else None
-
-
-def originals_of(kb: KnowledgeBase, keys: Iterable[DocKey]) -> set[str]:
-    """The files these documents were read from (before they are written again)."""
-    return {found for key in keys if (found := original_of(kb, DocRef(*key)))}
+    return next(iter(originals_of(kb, [ref.key])), None)
 
 
 def release_unnamed(kb: KnowledgeBase, originals: Originals, keys: Iterable[str]) -> None:

@@ -19,6 +19,13 @@ from tools.settings import IngestSettings
 
 log = logging.getLogger(__name__)
 MIN_TEXT_CHARS = 20  # a page with less text than this is taken to be a scan
+
+
+def looks_scanned(text: str) -> bool:
+    """Too little text in the page's text layer to be its text: a scan, read by OCR."""
+    return len("".join(text.split())) < MIN_TEXT_CHARS
+
+
 # A page with no image and less drawing than this has nothing OCR could read: a blank page.
 # (2,000 blank pages sent to OCR held the job queue for the whole read timeout.)
 _BLANK_CONTENT_BYTES = 256
@@ -95,10 +102,7 @@ def load_pdf(path: Path, settings: IngestSettings) -> Loaded:
         n
         for n, text in enumerate(texts, start=1)
         if n not in blank
-        and (
-            settings.ocr == "always"
-            or (settings.ocr == "auto" and len("".join(text.split())) < MIN_TEXT_CHARS)
-        )
+        and (settings.ocr == "always" or (settings.ocr == "auto" and looks_scanned(text)))
     ]
     if scans:
         try:

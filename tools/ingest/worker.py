@@ -128,9 +128,9 @@ def _read_files(
     """In the worker process: OCR's pages are written to `pages_file` for the job to read."""
 
     def written(done: int, total: int) -> None:
-        partial = pages_file.with_suffix(".partial")
-        partial.write_text(f"{done} {total}")
-        partial.replace(pages_file)
+        writing = pages_file.with_suffix(".partial")
+        writing.write_text(f"{done} {total}")
+        writing.replace(pages_file)
 
     return prepare_files(_current().settings, paths, names, collection, written)
 

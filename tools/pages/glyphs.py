@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools.ingest.ocr import ocr_words
-from tools.ingest.pdf import MIN_TEXT_CHARS
+from tools.ingest.pdf import looks_scanned
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def pdf_glyphs(path: Path, page: int) -> list[Glyph]:
             )
             for c in found.chars
         ]
-    if len("".join("".join(g.text for g in chars).split())) < MIN_TEXT_CHARS:
+    if looks_scanned("".join(g.text for g in chars)):
         return []  # read by OCR at ingestion: its words are looked for instead
     return chars
 

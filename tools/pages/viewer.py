@@ -21,6 +21,7 @@ from tools.settings import IngestSettings
 PAGED = (".pdf", *IMAGES)
 _KEPT_PAGES = 256
 _REST = 4  # letters of a quote left over that are looked for across the page break
+_SHOWN = 8  # fewer of a quote's letters than this found on a page are chance, not drawn
 
 
 class NotPaged(ValueError):
@@ -43,6 +44,7 @@ class PageViewer:
         self.originals = originals
         self.settings = settings
         self._texts: OrderedDict[tuple[str, int], PageText] = OrderedDict()
+        self._counts: dict[str, int] = {}  # a key names its content: its count never changes
         self._lock = threading.Lock()
 
     @staticmethod
@@ -52,8 +54,11 @@ class PageViewer:
 
     def page_count(self, key: str) -> int:
         self.check_paged(key)
-        with self.originals.local(key) as path:
-            return pdf_page_count(path) if path.suffix.lower() == ".pdf" else 1
+        if (known := self._counts.get(key)) is None:
+            with self.originals.local(key) as path:
+                known = pdf_page_count(path) if path.suffix.lower() == ".pdf" else 1
+            self._counts[key] = known
+        return known
 
     def _ocr(self, key: str, path: Path, page: int) -> str:
         if (kept := self.originals.ocr(key, page)) is not None:
@@ -119,6 +124,7 @@ class PageViewer:
         self.check_paged(key)
         wanted = letters(quote)
         found = match_page(page, self.text(key, page), wanted) if wanted else None
-        boxes = found.boxes if found is not None and found.matched >= min(8, len(wanted)) else ()
+        shown = found is not None and found.matched >= min(_SHOWN, len(wanted))
+        boxes = found.boxes if found is not None and shown else ()
         with self.originals.local(key) as path:
             return page_png(path, page, width, boxes)
