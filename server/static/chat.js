@@ -439,8 +439,7 @@ async function* events(response) {
   }
 }
 
-async function ask(event) {
-  event.preventDefault();
+async function ask() {
   const field = $("question");
   const question = field.value.trim();
   if (!question) return;
@@ -497,8 +496,10 @@ async function askQuestion(question) {
 }
 
 // -- start ------------------------------------------------------------------------------------
-async function start() {
-  $("api-key").value = store.key;
+// What the page loads before it asks: a question sent sooner waits for it.
+let loaded = Promise.resolve();
+
+async function load() {
   await claimConversation();
   const ready = await fetch("/readyz").then((r) => r.json()).catch(() => ({}));
   page.feedback = Boolean(ready.feedback) && !String(ready.feedback).startsWith("off");
@@ -508,7 +509,18 @@ async function start() {
     render(newTurn(question), output);
   }
   await welcome();
-  $("ask-form").addEventListener("submit", ask);
+  if (page.keys && !store.key) $("settings").hidden = false;  // keys configured, none stored
+}
+
+// Handlers first, then the loading: a click on "Hỏi" before the page has loaded must not
+// submit the form natively (a reload that loses the question).
+function start() {
+  $("api-key").value = store.key;
+  $("ask-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await loaded;
+    await ask();
+  });
   $("question").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) $("ask-form").requestSubmit();
   });
@@ -532,7 +544,7 @@ async function start() {
   });
   $("source-close").addEventListener("click", () => { $("source").hidden = true; });
   $("new-chat").addEventListener("click", forgetConversation);
-  if (page.keys && !store.key) $("settings").hidden = false;  // keys configured, none stored
+  loaded = load();
 }
 
 // the chosen files named beside the picker (the browser's own control is hidden)
